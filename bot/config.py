@@ -1,0 +1,213 @@
+"""Configuration: one TOML file, validated by pydantic. ``config.example.toml`` documents every key.
+
+The loaded ``Config`` is passed down explicitly (no global object).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.domain.deadlines import DeadlineRules, OfficeHours
+from bot.domain.states import Role
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the key path in the message."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_kb: int = Field(64, ge=1, le=10240)
+    link_secret: str = ""
+    link_ttl_hours: int = Field(72, ge=1, le=24 * 30)
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite+aiosqlite:///data/liuyan.db"
+    echo: bool = False
+    pool_size: int = Field(5, ge=1, le=100)
+
+
+class ApiConfig(_Section):
+    token: str = ""
+
+
+class OfficeConfig(_Section):
+    timezone: str = "Asia/Shanghai"
+    open: time = time(8, 30)
+    close: time = time(17, 30)
+    case_number_prefix: str = Field("LY", pattern=r"^[A-Za-z]{0,8}$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def hours(self) -> OfficeHours:
+        return OfficeHours(open=self.open, close=self.close, tz=ZoneInfo(self.timezone))
+
+
+class DeadlineConfig(_Section):
+    normal_days: int = Field(5, ge=1, le=60)
+    complex_days: int = Field(15, ge=1, le=120)
+    urgent_hours: int = Field(24, ge=1, le=240)
+    return_days: int = Field(2, ge=0, le=10)
+    interim_days: int = Field(15, ge=1, le=120)
+
+    def rules(self) -> DeadlineRules:
+        return DeadlineRules(
+            normal_days=self.normal_days,
+            complex_days=self.complex_days,
+            urgent_hours=self.urgent_hours,
+            return_days=self.return_days,
+            interim_days=self.interim_days,
+        )
+
+
+class CalendarConfig(_Section):
+    extra_holidays: list[date] = []
+    extra_workdays: list[date] = []
+
+    def overrides(self) -> dict[date, bool]:
+        result = {d: False for d in self.extra_holidays}
+        result.update({d: True for d in self.extra_workdays})
+        return result
+
+
+class CasesConfig(_Section):
+    categories: list[str] = [
+        "投诉举报", "求助", "征地拆迁", "欠薪欠资", "问题房开", "政策咨询", "建议",
+        "涉法涉诉", "党风廉政", "城市管理", "教育", "医疗卫生", "交通出行", "环境保护", "其他",
+    ]
+    #: category → name of the unit a new case goes to when the intake names no unit
+    default_unit: dict[str, str] = {}
+    #: leader approval (审定) is needed for these levels or these categories
+    leader_levels: list[str] = ["省级"]
+    leader_categories: list[str] = []
+    #: a new case is compared with cases registered within this many calendar days
+    duplicate_window_days: int = Field(180, ge=0, le=3650)
+
+
+class PersonConfig(_Section):
+    name: str
+    roles: list[Role]
+    units: list[str] = []
+    wecom_userid: str | None = None
+    dingtalk_userid: str | None = None
+
+
+class UnitConfig(_Section):
+    name: str
+    code: str | None = None
+    wecom_chatid: str | None = None
+    dingtalk_conversation_id: str | None = None
+
+
+class WeComConfig(_Section):
+    enabled: bool = False
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    supervision_chatid: str = ""
+    supervision_webhook_key: str = ""
+
+
+class DingTalkConfig(_Section):
+    enabled: bool = False
+    mode: Literal["stream", "http"] = "stream"
+    client_id: str = ""
+    client_secret: str = ""
+    robot_code: str = ""
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    stream_endpoint: str = "https://api.dingtalk.com/v1.0/gateway/connections/open"
+    supervision_conversation_id: str = ""
+    supervision_webhook: str = ""
+    supervision_webhook_secret: str = ""
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Section):
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    api: ApiConfig = ApiConfig()
+    office: OfficeConfig = OfficeConfig()
+    deadlines: DeadlineConfig = DeadlineConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    cases: CasesConfig = CasesConfig()
+    units: list[UnitConfig] = []
+    people: list[PersonConfig] = []
+    wecom: WeComConfig = WeComConfig()
+    dingtalk: DingTalkConfig = DingTalkConfig()
+    logging: LoggingConfig = LoggingConfig()
+    #: directory the config file is in; relative SQLite paths are resolved against it
+    base_dir: Path = Path(".")
+
+    def needs_leader(self, level: str | None, category: str | None) -> bool:
+        return (level or "") in self.cases.leader_levels or (
+            category or ""
+        ) in self.cases.leader_categories
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"])
+        lines.append(f"{path}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}") from exc
+    try:
+        config = Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    _check_references(config)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    return parse_config(text, base_dir=path.resolve().parent)
+
+
+def _check_references(config: Config) -> None:
+    units = {u.name for u in config.units}
+    if len(units) != len(config.units):
+        raise ConfigError("units: duplicate unit name")
+    for i, person in enumerate(config.people):
+        for unit in person.units:
+            if unit not in units:
+                raise ConfigError(f"people[{i}].units: unknown unit {unit!r}")
+        if {Role.HANDLER, Role.UNIT_LEADER} & set(person.roles) and not person.units:
+            raise ConfigError(f"people[{i}].units: a handler or unit leader needs a unit")

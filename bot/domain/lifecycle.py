@@ -1,0 +1,427 @@
+"""The case lifecycle as an explicit transition table with guards.
+
+Pure: no I/O, no clock of its own. ``decide`` takes the facts of a case, the actor, the action,
+its typed input and ``now`` and either returns a ``Decision`` (what to record) or raises one
+``WorkflowError`` whose ``message`` is a Chinese sentence the chat layer can show as it is.
+The diagram beside this file (``lifecycle.mmd``) is checked against ``TRANSITIONS`` by a test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.states import (
+    ROLE_LABELS,
+    UNIT_ROLES,
+    Action,
+    NonPublicGround,
+    ReplyMode,
+    Role,
+    Satisfaction,
+    State,
+    Truthfulness,
+)
+
+# Text limits (characters). Long enough for a real report, short enough for a card and the DB.
+MAX_REASON = 500
+MAX_PART = 4000
+MAX_COMMENT = 1000
+MIN_REASON = 4
+
+
+class WorkflowError(Exception):
+    """A refused transition. ``code`` is stable for programs, ``message`` is for people (中文)."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person acting, with the roles and units the directory gives them."""
+
+    name: str
+    roles: frozenset[Role]
+    unit_ids: frozenset[int] = frozenset()
+    person_id: int | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(name="系统", roles=frozenset({Role.SYSTEM}))
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the guards need to know about a case (a projection of the stored row)."""
+
+    state: State
+    unit_id: int | None = None
+    co_unit_ids: frozenset[int] = frozenset()
+    complex: bool = False
+    return_deadline: datetime | None = None
+    needs_leader: bool = False
+    missing_archive_elements: tuple[str, ...] = ()
+
+
+# --- typed inputs, one per kind of action -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoInput:
+    pass
+
+
+@dataclass(frozen=True)
+class AssignInput:
+    unit_id: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonInput:
+    """退回 reason, 阶段性报告 text."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtensionRequest:
+    reason: str
+    days: int
+
+
+@dataclass(frozen=True)
+class ExtensionDecision:
+    days: int = 0
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ReplyInput:
+    """办理情况报告: 属实程度 and the four parts of 第十条."""
+
+    truthfulness: Truthfulness
+    attitude: str  # 表明态度
+    process: str  # 工作过程
+    verification: str  # 核查情况
+    feedback: str  # 网友反馈
+
+    def as_text(self) -> str:
+        return (
+            f"【表明态度】{self.truthfulness.value}。{self.attitude}\n"
+            f"【工作过程】{self.process}\n"
+            f"【核查情况】{self.verification}\n"
+            f"【网友反馈】{self.feedback}"
+        )
+
+
+@dataclass(frozen=True)
+class CommentInput:
+    """Review pass / leader approval: optional comment or 批示."""
+
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RejectInput:
+    """Sent back: the comment (or 批示) is required."""
+
+    comment: str
+
+
+@dataclass(frozen=True)
+class PublishInput:
+    mode: ReplyMode
+    ground: NonPublicGround | None = None
+    report_number: str = ""  # 呈报文号
+
+
+@dataclass(frozen=True)
+class FollowUpInput:
+    resolved: bool  # 是否化解
+    satisfaction: Satisfaction
+    evaluation: str  # 评价内容
+
+
+ActionInput = (
+    NoInput
+    | AssignInput
+    | ReasonInput
+    | ExtensionRequest
+    | ExtensionDecision
+    | ReplyInput
+    | CommentInput
+    | RejectInput
+    | PublishInput
+    | FollowUpInput
+)
+
+Guard = Callable[[CaseFacts, Actor, ActionInput, datetime], None]
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    source: State
+    target: State
+    roles: frozenset[Role]
+    input_type: type
+    guards: tuple[Guard, ...] = ()
+    #: the actor must belong to the case's unit (lead or co-handling) when acting in a unit role
+    unit_bound: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    from_state: State
+    to_state: State
+    comment: str = ""
+    data: dict[str, object] = field(default_factory=dict)
+
+
+# --- text checks ---------------------------------------------------------------------------
+
+_TOKEN_REPLIES = {
+    "无", "略", "同上", "好", "好的", "收到", "已办", "已办理", "已处理", "已完成", "已解决",
+    "ok", "okay", "test", "测试", "1", "见附件", "详见附件", "已回复", "处理中", "办理中",
+}
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _meaningful(text: str) -> str:
+    return _PUNCT.sub("", text)
+
+
+def check_text(
+    value: str, *, field_name: str, label: str, min_len: int = 1, max_len: int = MAX_PART
+) -> str:
+    """Strip and check a free-text field; refuse empty, token and over-long text."""
+    text = (value or "").strip()
+    core = _meaningful(text)
+    if not core:
+        raise WorkflowError("missing_input", f"请填写{label}。", field=field_name)
+    if core.lower() in _TOKEN_REPLIES or len(set(core)) == 1 and len(core) > 1:
+        raise WorkflowError(
+            "token_text", f"{label}不能只写“{text}”，请如实填写具体内容。", field=field_name
+        )
+    if len(core) < min_len:
+        raise WorkflowError(
+            "too_short", f"{label}过于简单（至少{min_len}个字），请写清楚具体情况。", field=field_name
+        )
+    if len(text) > max_len:
+        raise WorkflowError(
+            "too_long", f"{label}过长（{len(text)}字，最多{max_len}字）。", field=field_name
+        )
+    return text
+
+
+# --- guards ------------------------------------------------------------------------------
+
+
+def _within_return_window(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if facts.return_deadline is not None and now > facts.return_deadline:
+        end = facts.return_deadline.strftime("%Y-%m-%d %H:%M")
+        raise WorkflowError(
+            "window_closed",
+            f"退回期限已过（须在交办后2个工作日内退回，截止{end}）。如确需调整，请联系登记员改派。",
+        )
+
+
+def _reason_required(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, ReasonInput | ExtensionRequest)
+    check_text(data.reason, field_name="reason", label="原因", min_len=MIN_REASON, max_len=MAX_REASON)
+
+
+def _interim_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, ReasonInput)
+    check_text(data.reason, field_name="reason", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
+
+
+def _complex_only(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if not facts.complex:
+        raise WorkflowError(
+            "not_complex",
+            "只有复杂件可以申请延期（复杂件办理时限15个工作日）。如情况复杂，请联系督查室认定为复杂件。",
+        )
+
+
+def _extension_days(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    days = data.days if isinstance(data, ExtensionRequest | ExtensionDecision) else 0
+    if not 1 <= days <= 60:
+        raise WorkflowError("bad_days", "延期天数须为1至60个工作日。", field="days")
+
+
+def _reply_complete(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, ReplyInput)
+    if not isinstance(data.truthfulness, Truthfulness):
+        raise WorkflowError("missing_input", "请选择属实程度。", field="truthfulness")
+    check_text(data.attitude, field_name="attitude", label="表明态度", min_len=4)
+    check_text(data.process, field_name="process", label="工作过程", min_len=15)
+    check_text(data.verification, field_name="verification", label="核查情况", min_len=6)
+    check_text(data.feedback, field_name="feedback", label="网友反馈", min_len=4)
+
+
+def _comment_required(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, RejectInput)
+    check_text(data.comment, field_name="comment", label="退回意见", min_len=2, max_len=MAX_COMMENT)
+
+
+def _comment_optional(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    comment = getattr(data, "comment", "")
+    if comment and len(comment) > MAX_COMMENT:
+        raise WorkflowError("too_long", f"意见过长（最多{MAX_COMMENT}字）。", field="comment")
+
+
+def _needs_leader(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if not facts.needs_leader:
+        raise WorkflowError("no_leader_needed", "此件无须领导审定，请使用“审核通过”直接进入回复。")
+
+
+def _no_leader(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if facts.needs_leader:
+        raise WorkflowError("leader_needed", "此件须报领导审定。")
+
+
+def _publish_mode(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, PublishInput)
+    if data.mode is ReplyMode.INDIVIDUAL and data.ground is None:
+        raise WorkflowError(
+            "missing_input", "个别回复须说明不公开的理由（第十二条四种情形之一）。", field="ground"
+        )
+    if data.mode is ReplyMode.PUBLIC and data.ground is not None:
+        raise WorkflowError("bad_input", "公开回复无须填写不公开理由。", field="ground")
+
+
+def _follow_up(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, FollowUpInput)
+    check_text(data.evaluation, field_name="evaluation", label="评价内容", min_len=2, max_len=MAX_COMMENT)
+
+
+def _archive_complete(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if facts.missing_archive_elements:
+        missing = "、".join(facts.missing_archive_elements)
+        raise WorkflowError("archive_incomplete", f"档案要素不全，不能立卷：缺少{missing}。")
+
+
+def _assign_target(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, AssignInput)
+    if data.unit_id <= 0:
+        raise WorkflowError("missing_input", "请指定承办单位。", field="unit")
+
+
+# --- the table -----------------------------------------------------------------------------
+
+_DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
+_UNIT = frozenset({Role.HANDLER, Role.UNIT_LEADER})
+_SUPERVISE = frozenset({Role.SUPERVISOR})
+_LEAD = frozenset({Role.LEADER})
+_OFFICE = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Action.ASSIGN, State.REGISTERED, State.ASSIGNED, _DISPATCH, AssignInput, (_assign_target,)),
+    Transition(Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)),
+    Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True),
+    Transition(Action.RETURN, State.ASSIGNED, State.RETURNED, _UNIT, ReasonInput, (_within_return_window, _reason_required), unit_bound=True),
+    Transition(Action.SUBMIT, State.ACCEPTED, State.SUBMITTED, _UNIT, ReplyInput, (_reply_complete,), unit_bound=True),
+    Transition(Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True),
+    Transition(Action.REQUEST_EXTENSION, State.ACCEPTED, State.EXTENSION_REQUESTED, _UNIT, ExtensionRequest, (_complex_only, _reason_required, _extension_days), unit_bound=True),
+    Transition(Action.APPROVE_EXTENSION, State.EXTENSION_REQUESTED, State.ACCEPTED, _SUPERVISE, ExtensionDecision, (_extension_days, _comment_optional)),
+    Transition(Action.REFUSE_EXTENSION, State.EXTENSION_REQUESTED, State.ACCEPTED, _SUPERVISE, RejectInput, (_comment_required,)),
+    Transition(Action.REVIEW_PASS, State.SUBMITTED, State.REVIEWED, _SUPERVISE, CommentInput, (_needs_leader, _comment_optional)),
+    Transition(Action.REVIEW_PASS_FINAL, State.SUBMITTED, State.APPROVED, _SUPERVISE, CommentInput, (_no_leader, _comment_optional)),
+    Transition(Action.REVIEW_REJECT, State.SUBMITTED, State.ACCEPTED, _SUPERVISE, RejectInput, (_comment_required,)),
+    Transition(Action.APPROVE, State.REVIEWED, State.APPROVED, _LEAD, CommentInput, (_comment_optional,)),
+    Transition(Action.LEADER_REJECT, State.REVIEWED, State.ACCEPTED, _LEAD, RejectInput, (_comment_required,)),
+    Transition(Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)),
+    Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
+    Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
+)
+
+_BY_ACTION: dict[Action, Transition] = {t.action: t for t in TRANSITIONS}
+
+
+def transition_for(action: Action) -> Transition:
+    return _BY_ACTION[action]
+
+
+def allowed_actions(state: State) -> list[Action]:
+    """Actions that start from ``state`` (for menus and help texts)."""
+    return [t.action for t in TRANSITIONS if t.source is state]
+
+
+def _check_role(t: Transition, facts: CaseFacts, actor: Actor) -> None:
+    acting_roles = actor.roles & t.roles
+    if not acting_roles:
+        who = "、".join(ROLE_LABELS[r] for r in sorted(t.roles - {Role.SYSTEM}, key=str))
+        raise WorkflowError("forbidden", f"您没有“{t.action.label}”的权限（仅限{who}）。")
+    if t.unit_bound and acting_roles <= UNIT_ROLES:
+        units = {facts.unit_id, *facts.co_unit_ids} - {None}
+        if not actor.unit_ids & units:
+            raise WorkflowError("not_member", "您不是此件承办单位的成员，不能办理。")
+
+
+def decide(
+    facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, now: datetime
+) -> Decision:
+    """Check everything and say what the transition does; raises WorkflowError when refused.
+
+    Order of checks: state first (so a double click says "already handled"), then role and
+    membership, then the input.
+    """
+    t = _BY_ACTION.get(action)
+    if t is None:  # pragma: no cover - Action is an enum
+        raise WorkflowError("unknown_action", "不支持的操作。")
+    if facts.state is not t.source:
+        raise WorkflowError(
+            "wrong_state",
+            f"此件当前状态为“{facts.state.label}”，不能{t.action.label}。",
+        )
+    _check_role(t, facts, actor)
+    if not isinstance(data, t.input_type):
+        raise WorkflowError("bad_input", f"“{t.action.label}”缺少必要信息。")
+    for guard in t.guards:
+        guard(facts, actor, data, now)
+    return Decision(action, t.source, t.target, comment=_comment_of(data), data=_data_of(data))
+
+
+def _comment_of(data: ActionInput) -> str:
+    if isinstance(data, ReasonInput | ExtensionRequest):
+        return data.reason.strip()
+    if isinstance(data, CommentInput | RejectInput | ExtensionDecision):
+        return data.comment.strip()
+    if isinstance(data, FollowUpInput):
+        return data.evaluation.strip()
+    if isinstance(data, AssignInput):
+        return data.note.strip()
+    return ""
+
+
+def _data_of(data: ActionInput) -> dict[str, object]:
+    if isinstance(data, ReplyInput):
+        return {
+            "truthfulness": data.truthfulness.value,
+            "attitude": data.attitude.strip(),
+            "process": data.process.strip(),
+            "verification": data.verification.strip(),
+            "feedback": data.feedback.strip(),
+        }
+    if isinstance(data, ExtensionRequest | ExtensionDecision):
+        return {"days": data.days}
+    if isinstance(data, AssignInput):
+        return {"unit_id": data.unit_id}
+    if isinstance(data, PublishInput):
+        return {
+            "mode": data.mode.value,
+            "ground": data.ground.value if data.ground else None,
+            "report_number": data.report_number,
+        }
+    if isinstance(data, FollowUpInput):
+        return {"resolved": data.resolved, "satisfaction": data.satisfaction.value}
+    return {}

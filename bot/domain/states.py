@@ -1,0 +1,187 @@
+"""Case states, actions and roles — the vocabulary of the workflow (design.md "The workflow")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Case states; the values are the lower-case names used in JSON (design.md Interfaces)."""
+
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    RETURNED = "returned"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+    EXTENSION_REQUESTED = "extension_requested"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS: dict[State, str] = {
+    State.REGISTERED: "已登记",
+    State.ASSIGNED: "已交办",
+    State.ACCEPTED: "办理中",
+    State.RETURNED: "已退回",
+    State.SUBMITTED: "待审核",
+    State.REVIEWED: "待审定",
+    State.APPROVED: "待回复",
+    State.REPLIED: "待回访",
+    State.CLOSED: "已办结",
+    State.ARCHIVED: "已归档",
+    State.EXTENSION_REQUESTED: "延期申请中",
+}
+
+#: States in which the undertaking unit still owes work (deadline clock running).
+OPEN_STATES: frozenset[State] = frozenset(
+    {State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED}
+)
+#: States after which nothing but archiving can happen.
+FINAL_STATES: frozenset[State] = frozenset({State.CLOSED, State.ARCHIVED})
+
+
+class Role(StrEnum):
+    """Who acts (design.md "People"). SYSTEM is the bot itself (API intake, auto-assignment)."""
+
+    DISPATCHER = "dispatcher"
+    HANDLER = "handler"
+    UNIT_LEADER = "unit_leader"
+    SUPERVISOR = "supervisor"
+    LEADER = "leader"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.DISPATCHER: "登记员",
+    Role.HANDLER: "承办人",
+    Role.UNIT_LEADER: "单位负责人",
+    Role.SUPERVISOR: "督查员",
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+    Role.SYSTEM: "系统",
+}
+
+#: Roles that act on behalf of an undertaking unit; they must belong to the case's unit.
+UNIT_ROLES: frozenset[Role] = frozenset({Role.HANDLER, Role.UNIT_LEADER})
+
+
+class Action(StrEnum):
+    """Every transition of the case lifecycle, named by what the person does."""
+
+    ASSIGN = "assign"  # 交办
+    REASSIGN = "reassign"  # 改派
+    ACCEPT = "accept"  # 签收
+    RETURN = "return"  # 退回
+    SUBMIT = "submit"  # 提交办理情况
+    REVIEW_PASS = "review_pass"  # 审核通过 (leader approval needed next)
+    REVIEW_PASS_FINAL = "review_pass_final"  # 审核通过 (no leader approval configured)
+    REVIEW_REJECT = "review_reject"  # 审核驳回
+    APPROVE = "approve"  # 领导同意
+    LEADER_REJECT = "leader_reject"  # 领导驳回 (批示)
+    PUBLISH = "publish"  # 统一回复
+    FOLLOW_UP = "follow_up"  # 回访
+    ARCHIVE = "archive"  # 立卷
+    REQUEST_EXTENSION = "request_extension"  # 申请延期
+    APPROVE_EXTENSION = "approve_extension"  # 批准延期
+    REFUSE_EXTENSION = "refuse_extension"  # 不批准延期
+    INTERIM_REPORT = "interim_report"  # 阶段性报告
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self]
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.ASSIGN: "交办",
+    Action.REASSIGN: "改派",
+    Action.ACCEPT: "签收",
+    Action.RETURN: "退回",
+    Action.SUBMIT: "提交办理情况",
+    Action.REVIEW_PASS: "审核通过",
+    Action.REVIEW_PASS_FINAL: "审核通过",
+    Action.REVIEW_REJECT: "审核退回修改",
+    Action.APPROVE: "领导同意",
+    Action.LEADER_REJECT: "领导驳回",
+    Action.PUBLISH: "统一回复",
+    Action.FOLLOW_UP: "回访",
+    Action.ARCHIVE: "立卷归档",
+    Action.REQUEST_EXTENSION: "申请延期",
+    Action.APPROVE_EXTENSION: "批准延期",
+    Action.REFUSE_EXTENSION: "不批准延期",
+    Action.INTERIM_REPORT: "阶段性报告",
+}
+
+
+class Truthfulness(StrEnum):
+    """属实程度 (第十条: 表明态度)."""
+
+    TRUE = "属实"
+    MOSTLY = "基本属实"
+    PARTLY = "部分属实"
+    FALSE = "不属实"
+
+
+class ReplyMode(StrEnum):
+    PUBLIC = "public"  # 公开回复
+    INDIVIDUAL = "individual"  # 个别回复
+
+
+class NonPublicGround(StrEnum):
+    """The four grounds for not replying publicly (seed 001 第十二条)."""
+
+    SECRET = "涉及国家秘密"
+    PRIVACY = "涉及个人隐私或商业秘密"
+    SENSITIVE = "公开后可能影响社会稳定"
+    PERSONAL = "仅涉及个人诉求，不宜公开"
+
+
+class Satisfaction(StrEnum):
+    SATISFIED = "满意"
+    BASICALLY = "基本满意"
+    DISSATISFIED = "不满意"
+
+
+class Level(StrEnum):
+    """级别 of the message (16 elements)."""
+
+    PROVINCE = "省级"
+    CITY = "市级"
+    COUNTY = "县（区）级"
+
+
+LEVEL_ALIASES: dict[str, Level] = {
+    "省级": Level.PROVINCE,
+    "省": Level.PROVINCE,
+    "province": Level.PROVINCE,
+    "市级": Level.CITY,
+    "市": Level.CITY,
+    "city": Level.CITY,
+    "县级": Level.COUNTY,
+    "区级": Level.COUNTY,
+    "县（区）级": Level.COUNTY,
+    "县(区)级": Level.COUNTY,
+    "县〈区〉级": Level.COUNTY,
+    "county": Level.COUNTY,
+}
+
+
+def parse_level(text: str) -> Level:
+    """Map the usual spellings of 级别 to a Level; ValueError when unknown."""
+    key = text.strip()
+    if key in LEVEL_ALIASES:
+        return LEVEL_ALIASES[key]
+    if key.lower() in LEVEL_ALIASES:
+        return LEVEL_ALIASES[key.lower()]
+    raise ValueError(f"未知级别：{text}（可选：省级、市级、县（区）级）")

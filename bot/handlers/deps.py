@@ -1,0 +1,50 @@
+"""What every use case receives: injected, never imported as a singleton."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.calendar_service import CalendarHolder
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.lifecycle import Actor
+from bot.domain.states import Action, State
+from store.models import Case
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One recorded step of a case, handed to the notifier inside the same transaction."""
+
+    case: Case
+    action: Action | str
+    actor: Actor
+    at: datetime
+    from_state: State | None = None
+    to_state: State | None = None
+    comment: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+        """Queue (in the outbox, in ``session``'s transaction) whatever this change must tell people."""
+        ...
+
+
+class NullNotifier:
+    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+        return None
+
+
+@dataclass
+class Deps:
+    config: Config
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    calendar: CalendarHolder
+    notifier: Notifier = field(default_factory=NullNotifier)

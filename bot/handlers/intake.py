@@ -1,0 +1,276 @@
+"""Registering a case (登记) and assigning it (交办): from the API, the CLI, Excel or chat."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
+from bot.domain.lifecycle import Actor, AssignInput, WorkflowError
+from bot.domain.states import Action, Level, State, parse_level
+from bot.handlers.deps import CaseChange, Deps
+from bot.handlers.workflow import apply_in_session
+from store import repo
+from store.models import Case
+
+log = logging.getLogger(__name__)
+
+FIELDS = {
+    "title", "content", "unit", "level", "source", "source_ref", "petitioner", "contact",
+    "category", "received_at", "complex", "urgent", "co_units", "report_number",
+}
+LIMITS = {"title": 200, "content": 20000, "unit": 100, "source": 64, "source_ref": 128,
+          "petitioner": 100, "contact": 200, "category": 32, "report_number": 64}
+
+
+class InputError(Exception):
+    """Bad intake input; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class NewCase:
+    title: str
+    content: str
+    received_at: datetime
+    level: str = Level.COUNTY.value
+    source: str = "其他"
+    source_ref: str | None = None
+    petitioner: str | None = None
+    contact: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    co_units: tuple[str, ...] = ()
+    complex: bool = False
+    urgent: bool = False
+    report_number: str | None = None
+
+
+def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InputError(name, "必填")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(name, "应为文本")
+    text = str(value).strip()
+    if "\x00" in text:
+        raise InputError(name, "含有非法字符")
+    if len(text) > LIMITS.get(name, 20000):
+        raise InputError(name, f"过长（{len(text)}字，最多{LIMITS[name]}字）")
+    return text
+
+
+def _bool(data: Mapping[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"是", "true", "1", "yes", "y"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"否", "false", "0", "no", "n", ""}:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InputError(name, "应为 true/false（是/否）")
+
+
+def parse_time(value: Any, tz: ZoneInfo, name: str = "received_at") -> datetime:
+    """ISO 8601 text or a datetime; a time without zone is office local time."""
+    if isinstance(value, datetime):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InputError(name, f"时间格式不对：{value!r}（例：2026-11-02T09:30:00+08:00）") from exc
+    else:
+        raise InputError(name, "应为 ISO 8601 时间文本")
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=tz)
+    return result
+
+
+def validate_new_case(
+    data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, categories: list[str]
+) -> NewCase:
+    """Check an intake body; raises InputError naming the first bad field."""
+    if not isinstance(data, Mapping):
+        raise InputError("body", "应为 JSON 对象")
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise InputError(unknown[0], "未知字段")
+    title = _text(data, "title", required=True)
+    content = _text(data, "content", required=True)
+    assert title is not None and content is not None
+    level_text = _text(data, "level")
+    try:
+        level = parse_level(level_text).value if level_text else Level.COUNTY.value
+    except ValueError as exc:
+        raise InputError("level", str(exc)) from exc
+    category = _text(data, "category")
+    if category is not None and categories and category not in categories:
+        raise InputError("category", f"未知类型“{category}”（可选：{'、'.join(categories)}）")
+    received_at = parse_time(data["received_at"], tz) if data.get("received_at") else now
+    if received_at > now + timedelta(minutes=5):
+        raise InputError("received_at", "留言时间不能晚于当前时间")
+    co_units = data.get("co_units") or []
+    if not isinstance(co_units, list) or not all(isinstance(u, str) and u.strip() for u in co_units):
+        raise InputError("co_units", "应为单位名称列表")
+    return NewCase(
+        title=title,
+        content=content,
+        received_at=received_at,
+        level=level,
+        source=_text(data, "source") or "其他",
+        source_ref=_text(data, "source_ref"),
+        petitioner=_text(data, "petitioner"),
+        contact=_text(data, "contact"),
+        category=category,
+        unit=_text(data, "unit"),
+        co_units=tuple(u.strip() for u in co_units),
+        complex=_bool(data, "complex"),
+        urgent=_bool(data, "urgent"),
+        report_number=_text(data, "report_number"),
+    )
+
+
+@dataclass(frozen=True)
+class Registered:
+    case: Case
+    created: bool
+
+
+async def _find_duplicate(deps: Deps, session: AsyncSession, new: NewCase) -> Case | None:
+    window = deps.config.cases.duplicate_window_days
+    if window <= 0:
+        return None
+    candidates = await repo.duplicate_candidates(
+        session,
+        since=new.received_at - timedelta(days=window),
+        contact_key=normalise_contact(new.contact) or None,
+        petitioner=new.petitioner,
+        source_ref=new.source_ref,
+        title_key=normalise_title(new.title),
+        category=new.category,
+    )
+    for earlier in candidates:
+        if (
+            (new.source_ref and earlier.source_ref == new.source_ref)
+            or same_petitioner(new.petitioner, new.contact, earlier.petitioner, earlier.contact)
+            or similar_titles(new.title, earlier.title)
+        ):
+            # link to the first case of the chain, so repeats of repeats point at one original
+            if earlier.duplicate_of_id is not None:
+                return await repo.case_by_id(session, earlier.duplicate_of_id) or earlier
+            return earlier
+    return None
+
+
+async def _register(deps: Deps, session: AsyncSession, new: NewCase, actor: Actor) -> Case:
+    now = deps.clock.now()
+    cfg = deps.config
+    unit_name = new.unit or (cfg.cases.default_unit.get(new.category) if new.category else None)
+    unit = None
+    if unit_name:
+        unit = await repo.unit_by_name(session, unit_name)
+        if unit is None:
+            raise InputError("unit", f"未知承办单位“{unit_name}”")
+    co_ids: list[int] = []
+    for name in new.co_units:
+        co = await repo.unit_by_name(session, name)
+        if co is None:
+            raise InputError("co_units", f"未知协办单位“{name}”")
+        if unit is None or co.id != unit.id:
+            co_ids.append(co.id)
+    local_year = now.astimezone(cfg.office.hours().tz).year
+    number = await repo.next_case_number(session, cfg.office.case_number_prefix.upper(), local_year)
+    duplicate = await _find_duplicate(deps, session, new)
+    case = Case(
+        number=number,
+        version=1,
+        state=State.REGISTERED.value,
+        level=new.level,
+        source=new.source,
+        source_ref=new.source_ref,
+        petitioner=new.petitioner,
+        contact=new.contact,
+        contact_key=normalise_contact(new.contact) or None,
+        title=new.title,
+        title_key=normalise_title(new.title)[:200],
+        content=new.content,
+        received_at=new.received_at,
+        category=new.category,
+        co_unit_ids=co_ids,
+        complex=new.complex,
+        urgent=new.urgent,
+        needs_leader=cfg.needs_leader(new.level, new.category),
+        report_number=new.report_number,
+        duplicate_of_id=duplicate.id if duplicate else None,
+        extension_count=0,
+        interim_count=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    data: dict[str, Any] = {"source": new.source}
+    if duplicate is not None:
+        data["duplicate_of"] = duplicate.number
+    await repo.add_event(session, case.id, now, "register", actor, to_state=State.REGISTERED.value,
+                         comment="重复反映，关联" + duplicate.number if duplicate else None, data=data)
+    await deps.notifier.case_changed(
+        session, CaseChange(case=case, action="register", actor=actor, at=now, to_state=State.REGISTERED, data=data)
+    )
+    if unit is not None:
+        await apply_in_session(deps, session, case, Action.ASSIGN, actor, AssignInput(unit_id=unit.id))
+    return case
+
+
+async def register_case(deps: Deps, new: NewCase, actor: Actor) -> Registered:
+    """Register (and, when the unit is known, assign) a case. Idempotent on (source, source_ref):
+    the same message twice returns the existing case, even when two requests race."""
+    if new.source_ref:
+        async with deps.sessions() as session:
+            existing = await repo.case_by_source_ref(session, new.source, new.source_ref)
+            if existing is not None:
+                return Registered(existing, created=False)
+    try:
+        async with deps.sessions() as session, session.begin():
+            case = await _register(deps, session, new, actor)
+        log.info("registered case %s state=%s", case.number, case.state)
+        return Registered(case, created=True)
+    except IntegrityError:
+        if not new.source_ref:
+            raise
+        async with deps.sessions() as session:
+            existing = await repo.case_by_source_ref(session, new.source, new.source_ref)
+        if existing is None:
+            raise
+        return Registered(existing, created=False)
+
+
+async def assign_case(deps: Deps, number: str, unit_name: str, actor: Actor) -> Case:
+    """交办 a registered case or 改派 a returned one to ``unit_name``."""
+    async with deps.sessions() as session, session.begin():
+        case = await repo.case_by_number(session, number)
+        if case is None:
+            from bot.handlers.workflow import CaseNotFound
+
+            raise CaseNotFound(number)
+        unit = await repo.unit_by_name(session, unit_name)
+        if unit is None:
+            raise WorkflowError("unknown_unit", f"未知承办单位“{unit_name}”。", field="unit")
+        action = Action.REASSIGN if case.state == State.RETURNED.value else Action.ASSIGN
+        return await apply_in_session(deps, session, case, action, actor, AssignInput(unit_id=unit.id))

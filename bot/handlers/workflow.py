@@ -1,0 +1,207 @@
+"""Run one lifecycle transition: load, decide (pure domain), compare-and-set, record, notify.
+
+This is the function every channel calls (API, CLI, WeCom, DingTalk). One transaction: the
+state change, the timeline entry and the queued messages commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.archive import missing_elements
+from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end
+from bot.domain.lifecycle import (
+    ActionInput,
+    Actor,
+    AssignInput,
+    CaseFacts,
+    Decision,
+    ExtensionDecision,
+    ReplyInput,
+    WorkflowError,
+    decide,
+)
+from bot.domain.states import Action, State
+from bot.handlers.deps import CaseChange, Deps
+from store import repo
+from store.models import Case
+
+
+class CaseNotFound(WorkflowError):
+    def __init__(self, number: str) -> None:
+        super().__init__("not_found", f"未找到文号为 {number} 的留言件，请核对文号。", field="number")
+
+
+def facts_of(case: Case, record: dict[str, Any] | None = None) -> CaseFacts:
+    return CaseFacts(
+        state=State(case.state),
+        unit_id=case.unit_id,
+        co_unit_ids=frozenset(int(u) for u in (case.co_unit_ids or [])),
+        complex=case.complex,
+        return_deadline=case.return_deadline,
+        needs_leader=case.needs_leader,
+        missing_archive_elements=missing_elements(record) if record is not None else (),
+    )
+
+
+def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: datetime) -> dict[str, Any]:
+    """The column values a decided transition writes (besides state and version)."""
+    cfg = deps.config
+    cal = deps.calendar.current
+    hours = cfg.office.hours()
+    values: dict[str, Any] = {"state": decision.to_state.value, "updated_at": now}
+    action = decision.action
+    if action in (Action.ASSIGN, Action.REASSIGN):
+        assert isinstance(data, AssignInput)
+        due = handling_deadline(
+            now, complex=case.complex, urgent=case.urgent, rules=cfg.deadlines.rules(), cal=cal, hours=hours
+        )
+        window = return_window_end(now, cfg.deadlines.rules(), cal, hours)
+        values.update(
+            unit_id=data.unit_id,
+            assigned_at=now,
+            accepted_at=None,
+            due_at=due.due_at,
+            return_deadline=window.due_at,
+            calendar_source=due.source,
+        )
+    elif action is Action.ACCEPT:
+        values["accepted_at"] = now
+    elif action is Action.RETURN:
+        values["due_at"] = None  # the unit's clock stops; reassignment starts a new one
+    elif action is Action.SUBMIT:
+        assert isinstance(data, ReplyInput)
+        values.update(
+            submitted_at=now,
+            truthfulness=data.truthfulness.value,
+            reply=decision.data,
+            handling=data.as_text(),
+        )
+    elif action in (Action.REVIEW_PASS_FINAL, Action.APPROVE):
+        values["approved_at"] = now
+    elif action is Action.PUBLISH:
+        values.update(
+            replied_at=now,
+            reply_mode=decision.data["mode"],
+            reply_ground=decision.data["ground"],
+            report_number=decision.data["report_number"] or case.report_number,
+        )
+    elif action is Action.FOLLOW_UP:
+        values.update(
+            resolved=decision.data["resolved"],
+            satisfaction=decision.data["satisfaction"],
+            evaluation=decision.comment,
+            followed_up_at=now,
+            closed_at=now,
+        )
+    elif action is Action.ARCHIVE:
+        values["archived_at"] = now
+    elif action is Action.APPROVE_EXTENSION:
+        assert isinstance(data, ExtensionDecision)
+        base = case.due_at or now
+        new_due = extend_deadline(base, data.days, cal, hours)
+        values.update(
+            due_at=new_due.due_at,
+            calendar_source=new_due.source,
+            extension_count=case.extension_count + 1,
+        )
+    elif action is Action.INTERIM_REPORT:
+        values["interim_count"] = case.interim_count + 1
+    return values
+
+
+async def _already_done(session: AsyncSession, case: Case, action: Action) -> WorkflowError | None:
+    """A second click on a step someone already took: say who and when (not just "wrong state")."""
+    last = await repo.last_event(session, case.id)
+    if last is None or last.action != action.value or last.to_state != case.state:
+        return None
+    return await _conflict(session, case.id)
+
+
+async def _conflict(session: AsyncSession, case_id: int) -> WorkflowError:
+    last = await repo.last_event(session, case_id)
+    if last is None:  # pragma: no cover - a case always has its registration event
+        return WorkflowError("conflict", "此件刚被他人处理，请刷新后再试。")
+    from bot.handlers.views import local_time_text
+
+    label = Action(last.action).label if last.action in Action._value2member_map_ else last.action
+    return WorkflowError(
+        "conflict", f"此件已由{last.actor_name}于{local_time_text(last.at)}处理（{label}）。"
+    )
+
+
+async def apply_in_session(
+    deps: Deps, session: AsyncSession, case: Case, action: Action, actor: Actor, data: ActionInput
+) -> Case:
+    """The transition inside the caller's transaction. Raises WorkflowError when refused."""
+    now = deps.clock.now()
+    record = None
+    if action is Action.ARCHIVE:
+        from bot.handlers.views import archive_record
+
+        record = await archive_record(session, case)
+    try:
+        decision = decide(facts_of(case, record), action, actor, data, now)
+    except WorkflowError as exc:
+        if exc.code == "wrong_state":
+            already = await _already_done(session, case, action)
+            if already is not None:
+                raise already from exc
+        raise
+    values = effects(deps, case, decision, data, now)
+    if not await repo.compare_and_set(session, case.id, case.state, case.version, values):
+        raise await _conflict(session, case.id)
+    await repo.add_event(
+        session,
+        case.id,
+        now,
+        action.value,
+        actor,
+        from_state=decision.from_state.value,
+        to_state=decision.to_state.value,
+        comment=decision.comment,
+        data=decision.data,
+    )
+    await session.refresh(case)
+    await deps.notifier.case_changed(
+        session,
+        CaseChange(
+            case=case,
+            action=action,
+            actor=actor,
+            at=now,
+            from_state=decision.from_state,
+            to_state=decision.to_state,
+            comment=decision.comment,
+            data=decision.data,
+        ),
+    )
+    return case
+
+
+async def perform(deps: Deps, number: str, action: Action, actor: Actor, data: ActionInput) -> Case:
+    """Load the case by 文号 and apply the transition in its own transaction."""
+    async with deps.sessions() as session, session.begin():
+        case = await repo.case_by_number(session, number)
+        if case is None:
+            raise CaseNotFound(number)
+        return await apply_in_session(deps, session, case, action, actor, data)
+
+
+async def add_note(
+    deps: Deps, number: str, actor: Actor, kind: str, comment: str, data: dict[str, Any] | None = None
+) -> Case:
+    """A timeline entry that is not a transition (批示, 催办, 督办 …)."""
+    async with deps.sessions() as session, session.begin():
+        case = await repo.case_by_number(session, number)
+        if case is None:
+            raise CaseNotFound(number)
+        now = deps.clock.now()
+        await repo.add_event(session, case.id, now, kind, actor, comment=comment, data=data)
+        await deps.notifier.case_changed(
+            session, CaseChange(case=case, action=kind, actor=actor, at=now, comment=comment, data=data or {})
+        )
+        return case

@@ -1,0 +1,80 @@
+"""Operations endpoints: /healthz and /metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+
+from bot.domain.workcalendar import coverage_warnings
+from bot.metrics import Metrics
+from bot.web.api import DEPS
+from store.models import Case, OutboxMessage
+from store.repo import OPEN_VALUES
+
+log = logging.getLogger(__name__)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    try:
+        async with deps.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        db = "ok"
+    except Exception as exc:  # the health check reports every database failure
+        log.warning("health check: database unreachable: %s", type(exc).__name__)
+        db = "unreachable"
+    today = deps.clock.now().astimezone(deps.config.office.hours().tz).date()
+    body = {
+        "status": "ok" if db == "ok" else "degraded",
+        "database": db,
+        "calendar_warnings": coverage_warnings(deps.calendar.current, today),
+    }
+    return web.json_response(body, status=200 if db == "ok" else 503,
+                             dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False))
+
+
+async def metrics(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    m = request.app[METRICS]
+    now = deps.clock.now()
+    async with deps.sessions() as session:
+        m.open_cases.set((await session.execute(
+            select(func.count()).select_from(Case).where(Case.state.in_(OPEN_VALUES)))).scalar_one())
+        m.overdue_cases.set((await session.execute(
+            select(func.count()).select_from(Case).where(Case.state.in_(OPEN_VALUES), Case.due_at < now))).scalar_one())
+        m.outbox_pending.set((await session.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one())
+    today = now.astimezone(deps.config.office.hours().tz).date()
+    m.calendar_uncovered.set(len(coverage_warnings(deps.calendar.current, today)))
+    resp = web.Response(body=generate_latest(m.registry))
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return resp
+
+
+@web.middleware
+async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
+    m = request.app[METRICS]
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        m.http_requests.labels(route, str(status)).inc()
+        m.http_latency.labels(route).observe(time.perf_counter() - start)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)

@@ -1,0 +1,297 @@
+"""SQLAlchemy models. Every time stamp is stored as UTC; the office time zone is applied at the edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Integer on SQLite so the key is the rowid alias (autoincrement), BIGINT elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite has no tz)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    code: Mapped[str | None] = mapped_column(String(50))
+    wecom_chatid: Mapped[str | None] = mapped_column(String(64))
+    dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class PersonRole(Base):
+    __tablename__ = "person_roles"
+    __table_args__ = (UniqueConstraint("person_id", "role", "unit_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # only for handler / unit_leader; NULL for office-wide roles
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref"),
+        # the sweeps: open cases by deadline (grows with what is due, not with the table)
+        Index("ix_cases_state_due_at", "state", "due_at"),
+        Index("ix_cases_contact_key", "contact_key"),
+        Index("ix_cases_title_key", "title_key"),
+        Index("ix_cases_source_ref", "source_ref"),
+        Index("ix_cases_petitioner", "petitioner"),
+        Index("ix_cases_category_received_at", "category", "received_at"),
+        Index("ix_cases_received_at", "received_at"),
+        Index("ix_cases_unit_id_state", "unit_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # 留言文号
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(24))
+    # the 16 archive elements (plus the unit and reply fields below)
+    level: Mapped[str] = mapped_column(String(16))  # 级别
+    source: Mapped[str] = mapped_column(String(64))  # 留言来源平台
+    source_ref: Mapped[str | None] = mapped_column(String(128))
+    petitioner: Mapped[str | None] = mapped_column(String(100))  # 反映人
+    contact: Mapped[str | None] = mapped_column(String(200))  # 联系方式 — personal data
+    contact_key: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))  # 留言标题
+    title_key: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)  # 主要诉求
+    received_at: Mapped[datetime]  # 留言时间
+    category: Mapped[str | None] = mapped_column(String(32))  # 所属类型
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # 核办单位
+    co_unit_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    due_at: Mapped[datetime | None]  # 到期时间
+    handling: Mapped[str | None] = mapped_column(Text)  # 办理情况
+    resolved: Mapped[bool | None] = mapped_column(Boolean)  # 是否化解
+    evaluation: Mapped[str | None] = mapped_column(Text)  # 评价内容
+    followed_up_at: Mapped[datetime | None]  # 回访时间
+    report_number: Mapped[str | None] = mapped_column(String(64))  # 呈报文号
+    # workflow
+    complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    calendar_source: Mapped[str | None] = mapped_column(String(120))
+    assigned_at: Mapped[datetime | None]
+    return_deadline: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    truthfulness: Mapped[str | None] = mapped_column(String(8))  # 属实程度
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the four parts
+    reply_mode: Mapped[str | None] = mapped_column(String(16))
+    reply_ground: Mapped[str | None] = mapped_column(String(32))
+    satisfaction: Mapped[str | None] = mapped_column(String(8))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    interim_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """The timeline: every transition and note, with who, when and what was said."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Counter(Base):
+    """Named counters (case numbers per year); incremented with UPDATE … RETURNING."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InboundEvent(Base):
+    """A platform callback, stored under its dedupe key before it is answered."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "dedupe_key"),
+        Index("ix_inbound_events_status_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to deliver; written in the transaction that caused it, sent afterwards."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(24))  # user / group / webhook / card_update
+    recipient: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sent/dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Nudge(Base):
+    """One row per reminder/notice/list sent: the unique key makes every nudge exactly-once."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (UniqueConstraint("scope", "kind", "threshold", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))  # "case:123", "group:supervision", "person:7"
+    kind: Mapped[str] = mapped_column(String(40))
+    threshold: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class CalendarYear(Base):
+    """A year's arrangement imported by an admin (the State Council notice)."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    holidays: Mapped[list[Any]] = mapped_column(JSON)  # ISO dates
+    workdays: Mapped[list[Any]] = mapped_column(JSON)  # ISO dates
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarOverride(Base):
+    """A single-day admin override (True = working day)."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class CardTask(Base):
+    """A card sent to one recipient: its platform task id and the single-use update code."""
+
+    __tablename__ = "card_tasks"
+    task_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))  # assign / review / approve / publish / ...
+    stage: Mapped[int] = mapped_column(Integer, default=0)  # case version the card was made for
+    response_code: Mapped[str | None] = mapped_column(String(256))
+    code_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Dialogue(Base):
+    """A person's pending conversation ("you pressed 退回, send the reason")."""
+
+    __tablename__ = "dialogues"
+    __table_args__ = (UniqueConstraint("platform", "user_key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    user_key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    expires_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Leases for work only one process should do at a time (e.g. a sweep)."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,340 @@
+"""Small repository functions: the only place that writes SQL for the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.lifecycle import Actor
+from bot.domain.states import UNIT_ROLES, Role, State
+from store.models import (
+    Case,
+    CaseEvent,
+    Counter,
+    Nudge,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    Unit,
+)
+
+# --- dialect helpers -------------------------------------------------------------------------
+
+
+def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    return maker(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+
+
+# --- counters and case numbers ---------------------------------------------------------------
+
+
+async def next_counter(session: AsyncSession, name: str) -> int:
+    """Atomically increment a named counter; safe across processes (row lock / SQLite writer lock)."""
+    await session.execute(insert_ignore(session, Counter, {"name": name, "value": 0}, ["name"]))
+    result = await session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
+    seq = await next_counter(session, f"case:{year}")
+    return f"{prefix}{year}-{seq:06d}" if prefix else f"{year}-{seq:06d}"
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+
+async def case_by_number(session: AsyncSession, number: str) -> Case | None:
+    return (await session.execute(select(Case).where(Case.number == number.strip().upper()))).scalar_one_or_none()
+
+
+async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
+    return await session.get(Case, case_id)
+
+
+async def case_by_source_ref(session: AsyncSession, source: str, source_ref: str) -> Case | None:
+    stmt = select(Case).where(Case.source == source, Case.source_ref == source_ref)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def duplicate_candidates(
+    session: AsyncSession,
+    *,
+    since: datetime,
+    contact_key: str | None,
+    petitioner: str | None,
+    source_ref: str | None = None,
+    title_key: str,
+    category: str | None,
+    limit: int = 200,
+) -> list[Case]:
+    """Earlier cases that may be about the same matter: same contact, same name, same title,
+    or recent cases of the same category (bounded, newest first)."""
+    conds = [Case.title_key == title_key]
+    if contact_key:
+        conds.append(Case.contact_key == contact_key)
+    if petitioner:
+        conds.append(Case.petitioner == petitioner)
+    if source_ref:
+        conds.append(Case.source_ref == source_ref)
+    exact = select(Case).where(Case.received_at >= since, or_(*conds)).order_by(Case.id.desc()).limit(limit)
+    found = list((await session.execute(exact)).scalars())
+    seen = {c.id for c in found}
+    if category:
+        recent = (
+            select(Case)
+            .where(Case.received_at >= since, Case.category == category)
+            .order_by(Case.id.desc())
+            .limit(limit)
+        )
+        found += [c for c in (await session.execute(recent)).scalars() if c.id not in seen]
+    return found
+
+
+async def compare_and_set(
+    session: AsyncSession, case_id: int, state: str, version: int, values: dict[str, Any]
+) -> bool:
+    """UPDATE … WHERE id AND state AND version: the first valid transition wins."""
+    result = await session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.state == state, Case.version == version)
+        .values(version=Case.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def add_event(
+    session: AsyncSession,
+    case_id: int,
+    at: datetime,
+    action: str,
+    actor: Actor,
+    *,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case_id,
+            at=at,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor_id=actor.person_id,
+            actor_name=actor.name,
+            comment=comment or None,
+            data=data or None,
+        )
+    )
+
+
+async def timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def last_event(session: AsyncSession, case_id: int) -> CaseEvent | None:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    state: str | None = None
+    unit_id: int | None = None
+    overdue_at: datetime | None = None  # only cases open and past due at this instant
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
+
+
+def _filter_conditions(f: CaseFilter) -> list[Any]:
+    conds: list[Any] = []
+    if f.state:
+        conds.append(Case.state == f.state)
+    if f.unit_id is not None:
+        conds.append(Case.unit_id == f.unit_id)
+    if f.overdue_at is not None:
+        conds.append(and_(Case.state.in_(OPEN_VALUES), Case.due_at < f.overdue_at))
+    if f.received_from is not None:
+        conds.append(Case.received_at >= f.received_from)
+    if f.received_to is not None:
+        conds.append(Case.received_at < f.received_to)
+    return conds
+
+
+async def list_cases(session: AsyncSession, f: CaseFilter) -> list[Case]:
+    stmt = select(Case).where(*_filter_conditions(f)).order_by(Case.id).limit(f.limit).offset(f.offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def count_cases(session: AsyncSession, f: CaseFilter) -> int:
+    stmt = select(func.count()).select_from(Case).where(*_filter_conditions(f))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def due_cases(session: AsyncSession, until: datetime, limit: int = 10_000) -> list[Case]:
+    """Open cases whose deadline is at or before ``until`` (uses ix_cases_state_due_at)."""
+    stmt = (
+        select(Case)
+        .where(Case.state.in_(OPEN_VALUES), Case.due_at <= until)
+        .order_by(Case.due_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# --- units and people ----------------------------------------------------------------------
+
+
+async def unit_by_name(session: AsyncSession, name: str) -> Unit | None:
+    stmt = select(Unit).where(or_(Unit.name == name.strip(), Unit.code == name.strip()))
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def unit_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+async def list_units(session: AsyncSession) -> list[Unit]:
+    return list((await session.execute(select(Unit).order_by(Unit.name))).scalars())
+
+
+async def person_by_platform(session: AsyncSession, platform: str, user_id: str) -> Person | None:
+    column = Person.wecom_userid if platform == "wecom" else Person.dingtalk_userid
+    return (await session.execute(select(Person).where(column == user_id))).scalar_one_or_none()
+
+
+async def person_by_name(session: AsyncSession, name: str) -> list[Person]:
+    return list((await session.execute(select(Person).where(Person.name == name))).scalars())
+
+
+async def actor_for(session: AsyncSession, person: Person) -> Actor:
+    rows = (await session.execute(select(PersonRole).where(PersonRole.person_id == person.id))).scalars()
+    roles: set[Role] = set()
+    units: set[int] = set()
+    for row in rows:
+        role = Role(row.role)
+        roles.add(role)
+        if role in UNIT_ROLES and row.unit_id is not None:
+            units.add(row.unit_id)
+    return Actor(name=person.name, roles=frozenset(roles), unit_ids=frozenset(units), person_id=person.id)
+
+
+async def grant_role(session: AsyncSession, person_id: int, role: Role, unit_id: int | None) -> bool:
+    """Give a role (idempotent). Returns False when the person already had it."""
+    stmt = select(PersonRole).where(
+        PersonRole.person_id == person_id,
+        PersonRole.role == role.value,
+        PersonRole.unit_id.is_(None) if unit_id is None else PersonRole.unit_id == unit_id,
+    )
+    if (await session.execute(stmt)).scalar_one_or_none() is not None:
+        return False
+    session.add(PersonRole(person_id=person_id, role=role.value, unit_id=unit_id))
+    await session.flush()
+    return True
+
+
+async def revoke_role(session: AsyncSession, person_id: int, role: Role, unit_id: int | None) -> bool:
+    stmt = select(PersonRole).where(
+        PersonRole.person_id == person_id,
+        PersonRole.role == role.value,
+        PersonRole.unit_id.is_(None) if unit_id is None else PersonRole.unit_id == unit_id,
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        return False
+    await session.delete(row)
+    return True
+
+
+async def people_with_role(session: AsyncSession, role: Role, unit_id: int | None = None) -> list[Person]:
+    stmt = (
+        select(Person)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(PersonRole.role == role.value, Person.active.is_(True))
+    )
+    if unit_id is not None:
+        stmt = stmt.where(PersonRole.unit_id == unit_id)
+    stmt = stmt.order_by(Person.id).distinct()
+    return list((await session.execute(stmt)).scalars())
+
+
+async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[str, int | None]]:
+    rows = await session.execute(
+        select(PersonRole.role, PersonRole.unit_id).where(PersonRole.person_id == person_id)
+    )
+    return [(r.role, r.unit_id) for r in rows]
+
+
+# --- outbox and nudges ------------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    platform: str,
+    channel: str,
+    recipient: str,
+    payload: dict[str, Any],
+    now: datetime,
+    case_id: int | None = None,
+    person_id: int | None = None,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue one outgoing message in the caller's transaction. With a dedupe key, a second
+    enqueue of the same key is ignored (returns False)."""
+    values = dict(
+        platform=platform,
+        channel=channel,
+        recipient=recipient,
+        payload=payload,
+        case_id=case_id,
+        person_id=person_id,
+        dedupe_key=dedupe_key,
+        status="pending",
+        attempts=0,
+        next_attempt_at=not_before or now,
+        created_at=now,
+    )
+    if dedupe_key is None:
+        await session.execute(insert(OutboxMessage).values(**values))
+        return True
+    result = await session.execute(insert_ignore(session, OutboxMessage, values, ["dedupe_key"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_nudge(
+    session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any, now: datetime, case_id: int | None = None
+) -> bool:
+    """Record a nudge; False if it was already recorded (by this or another process)."""
+    values = dict(scope=scope, kind=kind, threshold=threshold, day=day, case_id=case_id, created_at=now)
+    result = await session.execute(insert_ignore(session, Nudge, values, ["scope", "kind", "threshold", "day"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def horizon(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
