@@ -218,8 +218,7 @@ class _Validator:
             self.error(where, f"{value!r} 不是日期，应写成 2026-01-04 这样的格式")
             return None
         if year is not None and value.year != year:
-            self.error(where, f"{value} 不在 {year} 年内（跨年的日期请写进那一年的文件，"
-                       "或作为管理员覆盖日期配置）")
+            self.error(where, f"{value} 不在 {year} 年内（跨年的日期请作为管理员覆盖日期配置）")
             return None
         return value
 

@@ -481,5 +481,8 @@ def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None
     click.echo(f"{day.date().isoformat()}: {kind}")
 
 
+# Commands defined in their own modules register themselves on the groups above.
+from bot import cli_io  # noqa: E402,F401
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

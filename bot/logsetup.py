@@ -40,3 +40,5 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters at DEBUG: personal data, never wanted.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)

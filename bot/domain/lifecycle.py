@@ -204,6 +204,10 @@ def check_text(
 ) -> str:
     """Strip and check a free-text field; refuse empty, token and over-long text."""
     text = (value or "").strip()
+    if len(text) > max_len:
+        raise WorkflowError(
+            "too_long", f"{label}过长（{len(text)}字，最多{max_len}字）。", field=field_name
+        )
     core = _meaningful(text)
     if not core:
         raise WorkflowError("missing_input", f"请填写{label}。", field=field_name)
@@ -214,10 +218,6 @@ def check_text(
     if len(core) < min_len:
         raise WorkflowError(
             "too_short", f"{label}过于简单（至少{min_len}个字），请写清楚具体情况。", field=field_name
-        )
-    if len(text) > max_len:
-        raise WorkflowError(
-            "too_long", f"{label}过长（{len(text)}字，最多{max_len}字）。", field=field_name
         )
     return text
 

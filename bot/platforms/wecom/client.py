@@ -214,7 +214,7 @@ class WeComClient:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
-        self._fetch_gen = 0
+        self._fetches_done = 0  # completed gettoken attempts (success or failure)
         self._fetch_error: WeComAPIError | None = None
 
     def __repr__(self) -> str:  # never show the secret or token
@@ -320,7 +320,7 @@ class WeComClient:
         """A usable token. With ``stale``: that token was rejected; renew it (once for all)."""
         if stale is None and (tok := self._fresh_token()) is not None:
             return tok
-        gen = self._fetch_gen
+        seen = self._fetches_done
         async with self._lock:
             current = self._token
             if stale is None:
@@ -328,17 +328,18 @@ class WeComClient:
                     return tok
             elif current is not None and current != stale:
                 return current  # renewed by another coroutine while we waited
-            if self._fetch_gen != gen and self._fetch_error is not None:
+            if self._fetches_done != seen and self._fetch_error is not None:
                 # The fetch we waited for failed: share its result, don't hammer gettoken.
                 return self._fallback(self._fetch_error.clone(), current, stale)
             if stale is not None:
                 self._token = None  # spec §3.1: drop the rejected token
-            self._fetch_gen += 1
             try:
                 tok = await self._fetch_token()
             except WeComAPIError as exc:
                 self._fetch_error = exc
                 return self._fallback(exc, current, stale)
+            finally:
+                self._fetches_done += 1
             self._fetch_error = None
             return tok
 

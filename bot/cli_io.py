@@ -1,0 +1,1 @@
+"""Spreadsheet import and archive export commands (registered on the `liuyan` groups)."""
