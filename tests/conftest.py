@@ -23,6 +23,8 @@ from store import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get("LIUYAN_TEST_PG_URL", "")
+#: CI sets this: a PostgreSQL test that would be skipped fails instead.
+REQUIRE_PG = os.environ.get("LIUYAN_REQUIRE_PG", "") == "1"
 PG_REASON = "PostgreSQL tests need LIUYAN_TEST_PG_URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
 
 BASE_CONFIG = """
@@ -117,8 +119,7 @@ def pg_migrated() -> str:
     """Reset the PostgreSQL test database once per session and migrate it."""
     import asyncio
 
-    if not PG_URL:
-        pytest.skip(PG_REASON)
+    skip_or_fail_without_pg()
 
     async def build() -> None:
         engine = db.create_engine(PG_URL)
@@ -130,6 +131,13 @@ def pg_migrated() -> str:
 
     asyncio.run(build())
     return PG_URL
+
+
+def skip_or_fail_without_pg() -> None:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("LIUYAN_REQUIRE_PG=1 but LIUYAN_TEST_PG_URL is not set")
+        pytest.skip(PG_REASON)
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
@@ -148,8 +156,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
     else:
-        if not PG_URL:
-            pytest.skip(PG_REASON)
+        skip_or_fail_without_pg()
         yield request.getfixturevalue("pg_migrated")
 
 

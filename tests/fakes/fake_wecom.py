@@ -285,8 +285,10 @@ class FakeWeCom:
             self._faults[path].append(_Fault(hang=True))
 
     def release_hangs(self) -> None:
+        """Let every hanging request answer (-1); later ``hang_next`` calls hang again."""
         if self._hang_release is not None:
             self._hang_release.set()
+            self._hang_release = None
 
     def calls(self, path: str | None = None) -> list[LoggedRequest]:
         """Logged requests, optionally only those of one path."""
@@ -407,7 +409,8 @@ class FakeWeCom:
                 if fault.hang:
                     if self._hang_release is None:
                         self._hang_release = asyncio.Event()
-                    await self._hang_release.wait()
+                    release = self._hang_release
+                    await release.wait()
                     return _err(-1, "released")
                 if fault.http_status is not None:
                     return web.Response(status=fault.http_status, text="<html>bad gateway</html>")
@@ -497,7 +500,8 @@ class FakeWeCom:
                 or (agent_id, task_id) in self._task_ids
             ):
                 raise _ApiError(42014, "taskid has existed or empty or exceed max len")
-        main_title = card.get("main_title") if isinstance(card.get("main_title"), dict) else {}
+        title_obj = card.get("main_title")
+        main_title: dict[str, Any] = title_obj if isinstance(title_obj, dict) else {}
         if card_type == "text_notice":
             if not main_title.get("title") and not card.get("sub_title_text"):
                 raise _ApiError(42028, "main_title.title or sub_title_text required")
@@ -622,8 +626,8 @@ class FakeWeCom:
         if rc.agent_id != agent_id:
             raise _ApiError(42015, "update app is not the send app")
         button = body.get("button")
-        new_card = body.get("template_card")
-        if (button is None) == (new_card is None):
+        new_card: dict[str, Any] = body.get("template_card") or {}
+        if (button is None) == (not new_card):
             raise _ApiError(40058, "exactly one of button / template_card")
         holders = [u for (u, t) in self._cards if t == rc.task_id]
         if body.get("atall") in (1, "1", True):

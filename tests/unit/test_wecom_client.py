@@ -62,10 +62,10 @@ async def env() -> AsyncIterator[Env]:
     session = aiohttp.ClientSession()
     clock = ManualClock()
     base = str(server.make_url("/"))
-    e = Env(fake, WeComClient.__new__(WeComClient), clock, session, base)
-    e.client = e.make_client()
+    client = WeComClient(session, api_base=base, corp_id=fake.corp_id, secret=fake.secret,
+                         agent_id=fake.agent_id, timeout=5.0, monotonic=clock)
     try:
-        yield e
+        yield Env(fake, client, clock, session, base)
     finally:
         fake.release_hangs()
         await session.close()
@@ -255,6 +255,17 @@ async def test_timeout_is_transient_and_ambiguous(env: Env) -> None:
         await quick.send_text("zhangsan", "x")
     assert (exc.value.errcode, exc.value.kind, exc.value.ambiguous) == (-1, "transient", True)
     assert exc.value.__context__ is None
+
+
+async def test_hang_can_be_released_and_armed_again(env: Env) -> None:
+    quick = env.make_client(timeout=0.2)
+    await quick.access_token()
+    for _ in range(2):
+        env.fake.hang_next("message/send")
+        with pytest.raises(WeComAPIError):
+            await quick.send_text("zhangsan", "x")
+        env.fake.release_hangs()
+    assert (await quick.send_text("zhangsan", "ok")).msgid
 
 
 async def test_gettoken_timeout(env: Env) -> None:

@@ -210,6 +210,18 @@ def test_wrong_or_odd_signatures(crypto: WeComCrypto, sig: str) -> None:
     assert _code(exc) == -40001
 
 
+def test_missing_query_parameters_are_signature_errors(crypto: WeComCrypto) -> None:
+    for args in [(None, GET_TIMESTAMP, GET_NONCE, GET_ECHOSTR), (GET_SIGNATURE, None, GET_NONCE, GET_ECHOSTR),
+                 (GET_SIGNATURE, GET_TIMESTAMP, None, GET_ECHOSTR), (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, None),
+                 (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, "")]:
+        with pytest.raises(WeComCryptoError) as exc:
+            crypto.verify_url(*args)  # type: ignore[arg-type]
+        assert _code(exc) == -40001
+    with pytest.raises(WeComCryptoError) as exc:
+        crypto.decrypt(POST_BODY, POST_SIGNATURE, POST_TIMESTAMP, None)  # type: ignore[arg-type]
+    assert _code(exc) == -40001
+
+
 def test_get_with_tampered_timestamp_fails(crypto: WeComCrypto) -> None:
     with pytest.raises(WeComCryptoError) as exc:
         crypto.verify_url(GET_SIGNATURE, "1409659590", GET_NONCE, GET_ECHOSTR)

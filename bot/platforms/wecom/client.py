@@ -235,7 +235,6 @@ class WeComClient:
         *,
         params: Mapping[str, str],
         body: Mapping[str, Any] | None = None,
-        scrub: Iterable[str] = (),
     ) -> dict[str, Any]:
         """One HTTP exchange; returns the JSON object. Never raises aiohttp exceptions."""
         data = None
@@ -255,6 +254,8 @@ class WeComClient:
                 raw = await resp.read()
         except TimeoutError:
             failure = WeComAPIError(-1, "timeout", "transient", path=path, ambiguous=True)
+        except aiohttp.InvalidURL:
+            failure = WeComAPIError(-1, "invalid api_base URL", "config", path=path)
         except aiohttp.ClientConnectorError:
             # Not connected: the request was certainly not processed.
             failure = WeComAPIError(-1, "connection failed", "transient", path=path)

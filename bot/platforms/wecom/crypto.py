@@ -144,6 +144,7 @@ class WeComCrypto:
 
     def verify_url(self, msg_signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """Verify the signature over echostr and return its decrypted ``msg`` (the reply body)."""
+        _require_params(msg_signature, timestamp, nonce, echostr)
         if len(echostr) > self._max_body:
             raise WeComCryptoError(BASE64_ERROR, "echostr too large")
         # spec §1.2: a literal '+' in a raw query string decodes to ' '; map it back.
@@ -158,6 +159,7 @@ class WeComCrypto:
 
         Returns the plaintext XML (spec §2) as a str.
         """
+        _require_params(msg_signature, timestamp, nonce)
         encrypt = self._envelope_encrypt(body)
         self._check_signature(msg_signature, timestamp, nonce, encrypt)
         return self._decrypt(encrypt)
@@ -193,7 +195,7 @@ class WeComCrypto:
         if len(raw) < _BLOCK or len(raw) % 16:
             raise WeComCryptoError(DECRYPT_ERROR, "ciphertext length is not a valid AES-CBC length")
         try:
-            plain = WeChatCipher(self._wechat.key).decrypt(raw)
+            plain: bytes = WeChatCipher(self._wechat.key).decrypt(raw)
         except Exception:  # noqa: BLE001 - any backend failure is one typed error
             raise WeComCryptoError(DECRYPT_ERROR, "AES decrypt failed") from None
         pad = plain[-1]
@@ -237,13 +239,21 @@ class WeComCrypto:
         )
 
 
+def _require_params(*values: object) -> None:
+    # A missing query parameter (None from request.query.get) cannot carry a valid signature.
+    if any(not isinstance(v, str) or not v for v in values):
+        raise WeComCryptoError(SIGNATURE_ERROR, "missing signature parameters")
+
+
 def parse_xml(data: bytes | str) -> Element:
     """Parse untrusted XML with defusedxml: DTDs, entities and external references refused.
 
     Raises ``WeComCryptoError(-40002)`` for anything that is not a well-formed ``<xml>`` document.
     """
     try:
-        root = DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = DefusedET.fromstring(
+            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
     except (ParseError, DefusedXmlException, ValueError, TypeError):
         raise WeComCryptoError(PARSE_ERROR, "malformed or forbidden XML") from None
     if root.tag != "xml":

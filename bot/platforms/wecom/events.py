@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 from xml.etree.ElementTree import Element
 
 from bot.platforms.wecom.crypto import PARSE_ERROR, WeComCryptoError, parse_xml
@@ -191,23 +191,20 @@ def parse_event(plaintext: str | bytes) -> WeComEvent:
     msg_type = _required(root, "MsgType")
     user = _required(root, "FromUserName")
     corp_id = _text(root, "ToUserName").strip()
-    create_time = _int_field(root, "CreateTime", required=True)
-    assert create_time is not None
+    create_time = _int_field(root, "CreateTime", required=True) or 0  # required: never None
     agent_id = _int_field(root, "AgentID", required=False)
-    common = {"user": user, "corp_id": corp_id, "agent_id": agent_id, "create_time": create_time}
+    u, c, a, t = user, corp_id, agent_id, create_time
 
     if msg_type == "text":
-        return TextMessage(**common, msg_id=_text(root, "MsgId").strip(), content=_text(root, "Content"))
+        return TextMessage(u, c, a, t, msg_id=_text(root, "MsgId").strip(), content=_text(root, "Content"))
     if msg_type != "event":
-        return OtherMessage(
-            msg_type=msg_type, **common, msg_id=_text(root, "MsgId").strip(), raw=_to_raw(root)
-        )
+        return OtherMessage(msg_type, u, c, a, t, msg_id=_text(root, "MsgId").strip(), raw=_to_raw(root))
 
     event = _required(root, "Event")
-    if event in ("template_card_event", "template_card_menu_event"):
+    if event == "template_card_event" or event == "template_card_menu_event":
         return CardClick(
-            **common,
-            event=event,  # type: ignore[arg-type]  # narrowed by the test above
+            u, c, a, t,
+            event=cast(CardEventName, event),  # narrowed by the test above
             event_key=_text(root, "EventKey"),
             task_id=_required(root, "TaskId"),
             card_type=_text(root, "CardType").strip(),
@@ -215,12 +212,12 @@ def parse_event(plaintext: str | bytes) -> WeComEvent:
             selected=_selected_items(root),
         )
     if event == "enter_agent":
-        return EnterAgent(**common, event_key=_text(root, "EventKey"))
+        return EnterAgent(u, c, a, t, event_key=_text(root, "EventKey"))
     if event == "subscribe":
-        return Subscribe(**common)
+        return Subscribe(u, c, a, t)
     if event == "unsubscribe":
-        return Unsubscribe(**common)
-    return OtherEvent(event=event, **common, raw=_to_raw(root))
+        return Unsubscribe(u, c, a, t)
+    return OtherEvent(event, u, c, a, t, raw=_to_raw(root))
 
 
 def dedupe_key(event: WeComEvent) -> str:

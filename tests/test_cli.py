@@ -1,0 +1,135 @@
+"""The `liuyan` command line, run in-process with click's CliRunner on a temporary SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.conftest import BASE_CONFIG
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///db/liuyan.db"\n\n[api]', 1),
+                    encoding="utf-8")
+    return path
+
+
+def run(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [*args[:2], "-c", str(config), *args[2:]] if len(args) >= 2 else [*args])
+    return result.exit_code, result.output
+
+
+def test_case_lifecycle_commands(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "小区路灯不亮", "--content", "某小区路灯坏了一个月",
+                    "--unit", "区住建局", "--contact", "13800138000", "--petitioner", "赵六")
+    assert code == 0, out
+    assert "LY" in out and "assigned" in out
+    number = out.split()[0]
+    assert (config_file.parent / "db" / "liuyan.db").exists()  # relative to the config file
+
+    code, out = run(config_file, "case", "list")
+    assert code == 0 and number in out and "区住建局" in out
+    code, out = run(config_file, "case", "list", "--state", "returned")
+    assert code == 0 and number not in out
+    code, out = run(config_file, "case", "list", "--overdue")
+    assert code == 0 and number not in out
+
+    code, out = run(config_file, "case", "show", number)
+    assert code == 0 and "办理记录" in out and "交办" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    assert json.loads(out)["state"] == "assigned"
+
+
+def test_assign_from_cli(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "建议增设公交线路", "--content", "希望增加一条公交线路")
+    assert code == 0 and "registered" in out
+    number = out.split()[0]
+    code, out = run(config_file, "case", "assign", number, "区住建局")
+    assert code == 0 and "assigned" in out
+    code, out = run(config_file, "case", "assign", number, "区住建局")
+    assert code != 0 and "已由" in out and "交办" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["case", "add", "--title", "", "--content", "x"], "title"),
+        (["case", "add", "--title", "t", "--content", "x", "--unit", "不存在的局"], "unit"),
+        (["case", "add", "--title", "t", "--content", "x", "--level", "乡级"], "level"),
+        (["case", "show", "LY2026-999999"], "LY2026-999999"),
+        (["case", "assign", "LY2026-999999", "区住建局"], "LY2026-999999"),
+    ],
+)
+def test_errors_are_one_readable_line(config_file: Path, args: list[str], needle: str) -> None:
+    code, out = run(config_file, *args)
+    assert code != 0
+    assert needle in out
+    assert "Traceback" not in out
+
+
+def test_units_and_people(config_file: Path) -> None:
+    code, out = run(config_file, "unit", "add", "区教育局", "--code", "JYJ")
+    assert code == 0 and "added" in out
+    code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls")
+    assert code == 0 and "granted" in out
+    code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls")
+    assert "unchanged" in out
+    code, out = run(config_file, "unit", "list")
+    assert "区教育局" in out and "陈老师" in out
+    code, out = run(config_file, "person", "add", "刘督查", "--role", "supervisor", "--wecom", "liudc")
+    assert code == 0
+    code, out = run(config_file, "person", "list")
+    assert "liudc" in out and "supervisor" in out
+    code, out = run(config_file, "unit", "member", "不存在的局", "某人")
+    assert code != 0 and "不存在的局" in out
+    code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls", "--remove")
+    assert code == 0 and "removed" in out
+
+
+def test_calendar_commands(config_file: Path, tmp_path: Path) -> None:
+    code, out = run(config_file, "calendar", "show", "2027")
+    assert code == 0 and "weekends-only" in out and "警告" in out
+    year_file = tmp_path / "2027.toml"
+    year_file.write_text(
+        'year = 2027\nnotice = "测试通知"\n\n[[holiday]]\nname = "元旦"\nfrom = 2027-01-01\nto = 2027-01-01\n',
+        encoding="utf-8",
+    )
+    code, out = run(config_file, "calendar", "import", str(year_file))
+    assert code == 0, out
+    code, out = run(config_file, "calendar", "show", "2027")
+    assert "imported" in out and "2027-01-01" in out
+    code, out = run(config_file, "calendar", "set", "2027-01-04", "holiday")
+    assert code == 0
+    code, out = run(config_file, "calendar", "show", "2027")
+    assert "2027-01-04=holiday" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text("year = 2027\n[[holiday]]\nname = 'x'\nfrom = 2027-02-30\n", encoding="utf-8")
+    code, out = run(config_file, "calendar", "import", str(bad))
+    assert code != 0 and "Traceback" not in out
+
+
+def test_bad_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[server]\nport = 'eighty'\n", encoding="utf-8")
+    code, out = run(path, "case", "list")
+    assert code != 0 and "server.port" in out
+    code, out = run(tmp_path / "missing.toml", "case", "list")
+    assert code != 0 and "cannot read" in out
+
+
+def test_db_upgrade(config_file: Path) -> None:
+    code, out = run(config_file, "db", "upgrade")
+    assert code == 0 and "revision 0001" in out
+
+
+def test_python_dash_m_bot() -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "serve" in result.stdout
