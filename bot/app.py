@@ -1,13 +1,15 @@
-"""Wiring: database, dependencies, HTTP routes and background services of one bot process."""
+"""Wiring: database, dependencies, chat channels, HTTP routes and background workers of one process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,16 +17,28 @@ from bot.calendar_service import CalendarHolder, load_calendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain.workcalendar import coverage_warnings
-from bot.handlers.deps import Deps, Notifier, NullNotifier
+from bot.handlers.chat import ChatHandler
+from bot.handlers.deps import Deps
 from bot.handlers.directory import bootstrap_from_config
+from bot.handlers.notify import ChatNotifier
+from bot.inbound import InboundWorker
 from bot.metrics import Metrics
-from bot.web import api, ops
+from bot.outbox import OutboxSender, Transport
+from bot.web import api, detail, ops
 from store import db
 
 log = logging.getLogger(__name__)
 
-#: A background service: started after the database is ready, stopped before it closes.
-Service = Callable[["Runtime"], Awaitable[Callable[[], Awaitable[None]]]]
+
+@dataclass
+class Channels:
+    """The chat side: who sends (outbox), who processes callbacks (worker), the platform edges."""
+
+    chat: ChatHandler
+    sender: OutboxSender
+    worker: InboundWorker
+    http: aiohttp.ClientSession | None = None
+    routes: list[Callable[[web.Application], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -32,8 +46,9 @@ class Runtime:
     config: Config
     engine: AsyncEngine
     deps: Deps
-    metrics: Metrics = field(default_factory=Metrics)
-    _stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    channels: Channels
+    metrics: Metrics
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     async def start(
@@ -42,9 +57,11 @@ class Runtime:
         *,
         clock: Clock | None = None,
         migrate: bool = True,
-        notifier: Notifier | None = None,
         announce: bool = False,
+        http: aiohttp.ClientSession | None = None,
     ) -> Runtime:
+        """Open (and migrate) the database, load the calendar, build the channels. Background
+        workers are not started here: ``start_workers`` does that (tests step them by hand)."""
         url = db.resolve_url(config.database.url, config.base_dir)
         engine = db.create_engine(url, echo=config.database.echo, pool_size=config.database.pool_size)
         if migrate:
@@ -52,32 +69,61 @@ class Runtime:
         sessions = db.sessionmaker(engine)
         async with sessions() as session:
             calendar = await load_calendar(session, config.calendar.overrides())
-        deps = Deps(
-            config=config,
-            sessions=sessions,
-            clock=clock or SystemClock(),
-            calendar=CalendarHolder(calendar, config.calendar.overrides()),
-            notifier=notifier or NullNotifier(),
-        )
+        clock = clock or SystemClock()
+        holder = CalendarHolder(calendar, config.calendar.overrides())
+        notifier = ChatNotifier(config, holder, clock)
+        deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
         await bootstrap_from_config(deps)
-        runtime = cls(config=config, engine=engine, deps=deps)
+        metrics = Metrics()
+        channels = build_channels(deps, notifier, metrics, http)
         if announce:
-            today = deps.clock.now().astimezone(config.office.hours().tz).date()
+            today = clock.now().astimezone(config.office.hours().tz).date()
             for warning in coverage_warnings(calendar, today):
                 log.warning("calendar: %s", warning)
-        return runtime
+        return cls(config=config, engine=engine, deps=deps, channels=channels, metrics=metrics)
 
-    async def add_service(self, service: Service) -> None:
-        self._stops.append(await service(self))
+    def start_workers(self) -> None:
+        self._tasks.append(asyncio.create_task(self.channels.sender.run(), name="outbox-sender"))
+        self._tasks.append(asyncio.create_task(self.channels.worker.run(), name="inbound-worker"))
 
     async def close(self) -> None:
-        while self._stops:
-            stop = self._stops.pop()
-            try:
-                await stop()
-            except Exception:  # keep stopping the others
-                log.exception("error while stopping a service")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.channels.http is not None:
+            await self.channels.http.close()
         await self.engine.dispose()
+
+
+def build_channels(deps: Deps, notifier: ChatNotifier, metrics: Metrics,
+                   http: aiohttp.ClientSession | None = None) -> Channels:
+    cfg = deps.config
+    chat = ChatHandler(deps, notifier)
+    transports: dict[str, Transport] = {}
+    routes: list[Callable[[web.Application], None]] = []
+    own_http = None
+    if cfg.wecom.enabled:
+        from bot.platforms.wecom.callback import WeComCallback
+        from bot.platforms.wecom.client import WeComClient
+        from bot.platforms.wecom.crypto import WeComCrypto
+        from bot.platforms.wecom.transport import WeComTransport
+
+        if http is None:
+            http = own_http = aiohttp.ClientSession()
+        client = WeComClient(http, api_base=cfg.wecom.api_base, corp_id=cfg.wecom.corp_id,
+                             secret=cfg.wecom.secret, agent_id=cfg.wecom.agent_id)
+        transports["wecom"] = WeComTransport(client, cfg.wecom)
+        crypto = WeComCrypto(cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id,
+                             max_body_bytes=cfg.server.max_body_kb * 1024)
+        routes.append(lambda app: callback.add_routes(app))
+    sender = OutboxSender(deps, transports)
+    worker = InboundWorker(deps, chat.handle, after=sender.wake.set)
+    if cfg.wecom.enabled:
+        callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=worker.wake.set)
+    return Channels(chat=chat, sender=sender, worker=worker, http=own_http, routes=routes)
 
 
 def build_app(runtime: Runtime) -> web.Application:
@@ -89,6 +135,9 @@ def build_app(runtime: Runtime) -> web.Application:
     app[ops.METRICS] = runtime.metrics
     ops.add_routes(app)
     api.add_routes(app)
+    detail.add_routes(app)
+    for add in runtime.channels.routes:
+        add(app)
     return app
 
 
@@ -100,6 +149,7 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
     await site.start()
+    runtime.start_workers()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     log.info("liuyan listening on http://%s:%s", config.server.host, port)
     if ready is not None:

@@ -1,1 +1,130 @@
-"""Spreadsheet import and archive export commands (registered on the `liuyan` groups)."""
+"""Spreadsheet import and archive export commands (registered on the `liuyan` groups).
+
+Importing this module only registers ``case import`` and the ``export`` group on ``bot.cli``;
+openpyxl and the use cases are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.cli import _friendly, _load, case, cli_actor, config_option, main, run_with_runtime
+
+T = TypeVar("T")
+
+
+def _io_errors(func: Callable[..., T]) -> Callable[..., T]:
+    """File problems (bad spreadsheet, unwritable output) as one readable line."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        from bot.exports import ExportError
+        from bot.handlers.excel_import import ImportFileError
+
+        try:
+            return func(*args, **kwargs)
+        except (ImportFileError, ExportError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, opened when the first row reports the total."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self._bar is None and total:
+            self._bar = click.progressbar(length=total, label="导入", file=sys.stderr)
+            self._bar.__enter__()
+        if self._bar is not None:
+            self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def _echo_import_result(result: Any) -> None:
+    for warning in result.warnings:
+        click.echo(f"警告：{warning}", err=True)
+    numbers = [r.number for r in result.imported]
+    span = f"（{numbers[0]} 至 {numbers[-1]}）" if len(numbers) > 1 else (f"（{numbers[0]}）" if numbers else "")
+    click.echo(f"新登记 {len(numbers)} 件{span}，已登记跳过 {len(result.skipped)} 件，失败 {len(result.errors)} 行")
+    for error in result.errors:
+        click.echo(f"第{error.row}行 {error.field}: {error.message}")
+
+
+@case.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_friendly
+@_io_errors
+def case_import(config_path: Path, file: Path) -> None:
+    """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
+    others fail; exit code 1 when any row failed."""
+    from bot.handlers.excel_import import import_cases
+
+    config = _load(config_path)
+    bar = _ProgressBar()
+    try:
+        result = run_with_runtime(config, lambda rt: import_cases(rt.deps, file, cli_actor(), progress=bar))
+    finally:
+        bar.close()
+    _echo_import_result(result)
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+@main.group("export")
+def export() -> None:
+    """Export the archive list and one-case dossiers."""
+
+
+@export.command("archive")
+@config_option
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="first day (留言时间, local date)")
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="last day, included")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
+@click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
+@_friendly
+@_io_errors
+def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output: Path, no_personal: bool) -> None:
+    """The 16 archive elements of every case received from --from to --to, as .xlsx."""
+    from bot.exports import export_archive
+
+    config = _load(config_path)
+    done = run_with_runtime(
+        config,
+        lambda rt: export_archive(rt.deps, start.date(), end.date(), output, include_personal=not no_personal),
+    )
+    click.echo(f"已导出 {done.count} 件（{done.start} 至 {done.end}）到 {done.path}")
+
+
+@export.command("dossier")
+@config_option
+@click.argument("number")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.xlsx, or FILE.html for a printable page")
+@_friendly
+@_io_errors
+def export_dossier_cmd(config_path: Path, number: str, output: Path) -> None:
+    """一工单一档案 of case NUMBER: the 16 elements, the workflow fields and the whole timeline."""
+    from bot.exports import export_dossier
+
+    config = _load(config_path)
+    path = run_with_runtime(config, lambda rt: export_dossier(rt.deps, number, output))
+    click.echo(f"已导出 {number.strip().upper()} 的档案到 {path}")

@@ -4,21 +4,8 @@ ID-card numbers are masked in every log line, whatever code logged them."""
 from __future__ import annotations
 
 import logging
-import re
 
-_PATTERNS = (
-    re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"),  # mobile
-    re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)"),  # landline
-    re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"),  # 身份证号
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail
-)
-
-
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub("[已隐去]", text)
-    return text
-
+from bot.privacy import redact
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:

@@ -202,7 +202,11 @@ class OutboxMessage(Base):
     """A message to deliver; written in the transaction that caused it, sent afterwards."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # per-member pacing: how many messages went to this person in the last minute / hour
+        Index("ix_outbox_platform_recipient_sent_at", "platform", "recipient", "sent_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(24))  # user / group / webhook / card_update
@@ -211,7 +215,7 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sent/dead
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sent/dead/cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
@@ -261,13 +265,16 @@ class CardTask(Base):
     """A card sent to one recipient: its platform task id and the single-use update code."""
 
     __tablename__ = "card_tasks"
+    __table_args__ = (Index("ix_card_tasks_case_id_closed", "case_id", "closed"),)
     task_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     recipient: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))  # assign / review / approve / publish / ...
     stage: Mapped[int] = mapped_column(Integer, default=0)  # case version the card was made for
+    card: Mapped[dict[str, Any]] = mapped_column(JSON)  # the neutral card, to grey it out later
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)  # the send; cancelled if still pending
     response_code: Mapped[str | None] = mapped_column(String(256))
     code_used: Mapped[bool] = mapped_column(Boolean, default=False)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -304,9 +304,9 @@ async def enqueue(
     person_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
-) -> bool:
-    """Queue one outgoing message in the caller's transaction. With a dedupe key, a second
-    enqueue of the same key is ignored (returns False)."""
+) -> int | None:
+    """Queue one outgoing message in the caller's transaction; returns its id. With a dedupe
+    key, a second enqueue of the same key is ignored (returns None)."""
     values = dict(
         platform=platform,
         channel=channel,
@@ -321,10 +321,11 @@ async def enqueue(
         created_at=now,
     )
     if dedupe_key is None:
-        await session.execute(insert(OutboxMessage).values(**values))
-        return True
-    result = await session.execute(insert_ignore(session, OutboxMessage, values, ["dedupe_key"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        stmt = insert(OutboxMessage).values(**values)
+    else:
+        stmt = insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
+    result = await session.execute(stmt.returning(OutboxMessage.id))
+    return result.scalar_one_or_none()
 
 
 async def claim_nudge(

@@ -258,14 +258,26 @@ def _extension_days(facts: CaseFacts, actor: Actor, data: ActionInput, now: date
         raise WorkflowError("bad_days", "延期天数须为1至60个工作日。", field="days")
 
 
+#: the four parts of the reply (第十条): field → (label, minimum meaningful characters)
+REPLY_PARTS: dict[str, tuple[str, int]] = {
+    "attitude": ("表明态度", 4),
+    "process": ("工作过程", 15),
+    "verification": ("核查情况", 6),
+    "feedback": ("网友反馈", 4),
+}
+
+
+def check_reply_part(part: str, text: str) -> str:
+    label, minimum = REPLY_PARTS[part]
+    return check_text(text, field_name=part, label=label, min_len=minimum)
+
+
 def _reply_complete(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     assert isinstance(data, ReplyInput)
     if not isinstance(data.truthfulness, Truthfulness):
         raise WorkflowError("missing_input", "请选择属实程度。", field="truthfulness")
-    check_text(data.attitude, field_name="attitude", label="表明态度", min_len=4)
-    check_text(data.process, field_name="process", label="工作过程", min_len=15)
-    check_text(data.verification, field_name="verification", label="核查情况", min_len=6)
-    check_text(data.feedback, field_name="feedback", label="网友反馈", min_len=4)
+    for part in REPLY_PARTS:
+        check_reply_part(part, getattr(data, part))
 
 
 def _comment_required(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:

@@ -225,7 +225,7 @@ async def _register(deps: Deps, session: AsyncSession, new: NewCase, actor: Acto
     )
     session.add(case)
     await session.flush()
-    data: dict[str, Any] = {"source": new.source}
+    data: dict[str, Any] = {"source": new.source, "auto_assign": unit is not None}
     if duplicate is not None:
         data["duplicate_of"] = duplicate.number
     await repo.add_event(session, case.id, now, "register", actor, to_state=State.REGISTERED.value,

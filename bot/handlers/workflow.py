@@ -113,7 +113,7 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
     return values
 
 
-async def _already_done(session: AsyncSession, case: Case, action: Action) -> WorkflowError | None:
+async def already_done(session: AsyncSession, case: Case, action: Action) -> WorkflowError | None:
     """A second click on a step someone already took: say who and when (not just "wrong state")."""
     last = await repo.last_event(session, case.id)
     if last is None or last.action != action.value or last.to_state != case.state:
@@ -147,7 +147,7 @@ async def apply_in_session(
         decision = decide(facts_of(case, record), action, actor, data, now)
     except WorkflowError as exc:
         if exc.code == "wrong_state":
-            already = await _already_done(session, case, action)
+            already = await already_done(session, case, action)
             if already is not None:
                 raise already from exc
         raise
@@ -191,17 +191,24 @@ async def perform(deps: Deps, number: str, action: Action, actor: Actor, data: A
         return await apply_in_session(deps, session, case, action, actor, data)
 
 
+async def add_note_in_session(
+    deps: Deps, session: AsyncSession, case: Case, actor: Actor, kind: str, comment: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """A timeline entry that is not a transition (批示, 催办, 督办 …), in the caller's transaction."""
+    now = deps.clock.now()
+    await repo.add_event(session, case.id, now, kind, actor, comment=comment, data=data)
+    await deps.notifier.case_changed(
+        session, CaseChange(case=case, action=kind, actor=actor, at=now, comment=comment, data=data or {})
+    )
+
+
 async def add_note(
     deps: Deps, number: str, actor: Actor, kind: str, comment: str, data: dict[str, Any] | None = None
 ) -> Case:
-    """A timeline entry that is not a transition (批示, 催办, 督办 …)."""
     async with deps.sessions() as session, session.begin():
         case = await repo.case_by_number(session, number)
         if case is None:
             raise CaseNotFound(number)
-        now = deps.clock.now()
-        await repo.add_event(session, case.id, now, kind, actor, comment=comment, data=data)
-        await deps.notifier.case_changed(
-            session, CaseChange(case=case, action=kind, actor=actor, at=now, comment=comment, data=data or {})
-        )
+        await add_note_in_session(deps, session, case, actor, kind, comment, data)
         return case

@@ -1,0 +1,217 @@
+"""The cards and texts of each workflow step, in Chinese. Pure: they take a CaseView snapshot.
+
+Cards go to one person (they may carry an excerpt of the message); nothing here ever puts the
+petitioner's contact details on a card — that is only on the signed detail page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.cards.models import Button, Card
+from bot.cards.payload import CardAction, Verb
+from bot.privacy import redact
+from bot.domain.states import NonPublicGround, Satisfaction, State, Truthfulness
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the cards show of a case."""
+
+    number: str
+    title: str
+    content: str
+    level: str
+    source: str
+    category: str | None
+    unit: str | None
+    state: State
+    stage: int  # the case version the card is made for
+    due_at: datetime | None
+    days_left: int | None = None
+    repeated_of: str | None = None
+    handling: str | None = None
+    truthfulness: str | None = None
+    public: bool = True
+
+
+def short(text: str, limit: int) -> str:
+    """At most ``limit`` characters, with an ellipsis when cut; line breaks become spaces; phone
+    numbers and the like masked (cards show on lock screens; the detail page has the full text)."""
+    flat = redact(" ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
+
+
+def hm(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str:
+    return value.astimezone(tz).strftime("%m-%d %H:%M") if value else ""
+
+
+def due_text(view: CaseView, tz: ZoneInfo = SHANGHAI) -> str:
+    if view.due_at is None:
+        return "-"
+    text = view.due_at.astimezone(tz).strftime("%m-%d %H:%M")
+    if view.days_left is None:
+        return text
+    if view.days_left < 0:
+        return f"{text}（已超期{-view.days_left}个工作日）"
+    if view.days_left == 0:
+        return f"{text}（今日到期）"
+    return f"{text}（剩{view.days_left}个工作日）"
+
+
+def _btn(text: str, verb: Verb, view: CaseView, style: str = "default", arg: str = "") -> Button:
+    return Button(text, CardAction(verb, view.number, view.stage, arg).pack(), style)  # type: ignore[arg-type]
+
+
+def _base_fields(view: CaseView) -> list[tuple[str, str]]:
+    return [
+        ("文号", view.number),
+        ("级别", view.level),
+        ("来源", short(view.source, 30)),
+        ("类型", view.category or "-"),
+        ("到期", due_text(view)),
+    ]
+
+
+def assignment_card(view: CaseView, url: str | None) -> Card:
+    desc = f"承办单位：{view.unit or '-'}"
+    if view.repeated_of:
+        desc += f" · 重复反映（关联{view.repeated_of}）"
+    return Card(
+        title=f"【交办】{short(view.title, 30)}",
+        desc=desc,
+        body="主要诉求：" + short(view.content, 120),
+        fields=_base_fields(view),
+        buttons=[_btn("签收", Verb.ACCEPT, view, "primary"), _btn("退回", Verb.RETURN, view, "danger")],
+        url=url,
+    )
+
+
+def handling_card(view: CaseView, url: str | None, note: str = "") -> Card:
+    return Card(
+        title=f"【办理中】{short(view.title, 30)}",
+        desc=note or "办结后请填报办理情况（表明态度、工作过程、核查情况、网友反馈）",
+        body="主要诉求：" + short(view.content, 120),
+        fields=_base_fields(view),
+        buttons=[_btn("填报办理结果", Verb.REPLY, view, "primary")],
+        url=url,
+    )
+
+
+def truth_card(view: CaseView) -> Card:
+    return Card(
+        title=f"填报办理结果：{view.number}",
+        desc="第一步：请选择属实程度",
+        body=short(view.title, 60),
+        buttons=[_btn(t.value, Verb.TRUTH, view, "default", t.name) for t in Truthfulness]
+        + [_btn("取消", Verb.CANCEL, view)],
+    )
+
+
+def preview_card(view: CaseView, reply_text: str) -> Card:
+    return Card(
+        title=f"请确认办理情况：{view.number}",
+        desc="确认无误请点“提交”，需要修改请点“修改”",
+        body=short(reply_text, 160),
+        buttons=[_btn("提交", Verb.SUBMIT, view, "primary"), _btn("修改", Verb.EDIT, view),
+                 _btn("取消", Verb.CANCEL, view)],
+    )
+
+
+def review_card(view: CaseView, url: str | None) -> Card:
+    return Card(
+        title=f"【待审核】{short(view.title, 30)}",
+        desc=f"承办单位：{view.unit or '-'} · 属实程度：{view.truthfulness or '-'}",
+        body="办理情况：" + short(view.handling or "", 140),
+        fields=_base_fields(view),
+        buttons=[_btn("审核通过", Verb.REVIEW_PASS, view, "primary"),
+                 _btn("退回修改", Verb.REVIEW_REJECT, view, "danger")],
+        url=url,
+    )
+
+
+def approval_card(view: CaseView, url: str | None) -> Card:
+    return Card(
+        title=f"【待审定】{short(view.title, 30)}",
+        desc=f"承办单位：{view.unit or '-'} · 督查室已审核",
+        body="办理情况：" + short(view.handling or "", 140),
+        fields=_base_fields(view),
+        buttons=[_btn("同意", Verb.APPROVE, view, "primary"), _btn("驳回", Verb.LEADER_REJECT, view, "danger")],
+        url=url,
+    )
+
+
+def publish_card(view: CaseView, url: str | None) -> Card:
+    return Card(
+        title=f"【待回复】{short(view.title, 30)}",
+        desc="答复已审定，请统一回复并选择回复方式",
+        body="办理情况：" + short(view.handling or "", 140),
+        fields=_base_fields(view),
+        buttons=[_btn("公开回复", Verb.PUBLISH_PUBLIC, view, "primary"),
+                 _btn("个别回复", Verb.PUBLISH_INDIVIDUAL, view)],
+        url=url,
+    )
+
+
+GROUND_KEYS: dict[str, NonPublicGround] = {g.name: g for g in NonPublicGround}
+GROUND_BUTTONS: dict[NonPublicGround, str] = {
+    NonPublicGround.SECRET: "涉密",
+    NonPublicGround.PRIVACY: "隐私或商业秘密",
+    NonPublicGround.SENSITIVE: "影响社会稳定",
+    NonPublicGround.PERSONAL: "仅个人诉求",
+}
+
+
+def ground_card(view: CaseView) -> Card:
+    return Card(
+        title=f"个别回复理由：{view.number}",
+        desc="请选择不公开回复的理由（第十二条）",
+        body=short(view.title, 60),
+        buttons=[_btn(GROUND_BUTTONS[g], Verb.GROUND, view, "default", g.name) for g in NonPublicGround]
+        + [_btn("取消", Verb.CANCEL, view)],
+    )
+
+
+SATISFACTION_KEYS: dict[str, Satisfaction] = {s.name: s for s in Satisfaction}
+
+
+def followup_card(view: CaseView, url: str | None) -> Card:
+    return Card(
+        title=f"【待回访】{short(view.title, 30)}",
+        desc="已回复网友，请回访并记录网友评价",
+        body="办理情况：" + short(view.handling or "", 120),
+        fields=_base_fields(view)[:4],
+        buttons=[_btn(s.value, Verb.SATISFACTION, view, "default", s.name) for s in Satisfaction],
+        url=url,
+    )
+
+
+def resolved_card(view: CaseView) -> Card:
+    return Card(
+        title=f"回访：{view.number}",
+        desc="问题是否已化解？",
+        body=short(view.title, 60),
+        buttons=[_btn("已化解", Verb.RESOLVED, view, "primary", "y"), _btn("未化解", Verb.RESOLVED, view, "default", "n"),
+                 _btn("取消", Verb.CANCEL, view)],
+    )
+
+
+def extension_card(view: CaseView, reason: str, days: int, url: str | None) -> Card:
+    return Card(
+        title=f"【延期申请】{short(view.title, 30)}",
+        desc=f"{view.unit or '-'} 申请延期{days}个工作日",
+        body="理由：" + short(reason, 140),
+        fields=_base_fields(view),
+        buttons=[_btn("批准延期", Verb.EXT_APPROVE, view, "primary", str(days)),
+                 _btn("不批准", Verb.EXT_REFUSE, view, "danger")],
+        url=url,
+    )
+
+
+def closed(card: Card, text: str) -> Card:
+    """The same card greyed out with ``text`` (e.g. "已签收（张三 11-02 09:30）")."""
+    return Card(card.title, card.desc, card.body, card.fields, card.buttons, card.url, card.source, text[:20])

@@ -1,0 +1,94 @@
+"""Text commands — the same words on every platform (design.md "Chat commands")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: command word → canonical name
+WORDS: dict[str, str] = {
+    "签收": "accept",
+    "退回": "return",
+    "回复": "reply",
+    "延期": "extend",
+    "进展": "progress",
+    "查询": "show",
+    "待办": "todo",
+    "帮助": "help",
+    "通过": "review_pass",
+    "退回修改": "review_reject",
+    "同意": "approve",
+    "驳回": "leader_reject",
+    "批示": "instruction",
+    "交办": "assign",
+    "改派": "assign",
+    "添加单位": "unit_add",
+    "添加成员": "member_add",
+    "单位列表": "unit_list",
+    "取消": "cancel",
+}
+#: commands that need a case number
+NEEDS_NUMBER = {"accept", "return", "reply", "extend", "progress", "show", "review_pass", "review_reject",
+                "approve", "leader_reject", "instruction", "assign"}
+_NUMBER = re.compile(r"^[A-Za-z]{0,8}\d{4}-\d{6}$")
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    number: str = ""
+    rest: str = ""
+
+
+def parse_command(text: str) -> Command | None:
+    """``签收 LY2026-000001`` → Command("accept", "LY2026-000001"); None when not a command."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    head, _, tail = stripped.partition(" ")
+    if head not in WORDS:
+        # also accept a full-width space or no space before the number: "签收LY2026-000001"
+        for word in sorted(WORDS, key=len, reverse=True):
+            if stripped.startswith(word):
+                head, tail = word, stripped[len(word):]
+                break
+        else:
+            return None
+    name = WORDS[head]
+    tail = tail.replace("\u3000", " ").strip()
+    if name not in NEEDS_NUMBER:
+        return Command(name, rest=tail)
+    number, _, rest = tail.partition(" ")
+    number = number.strip().upper()
+    if not _NUMBER.match(number):
+        return Command(name, number="", rest=tail)
+    return Command(name, number=number, rest=rest.strip())
+
+
+HELP = """留言办理机器人 可用指令：
+签收 <文号>
+退回 <文号> <原因>
+回复 <文号> <属实程度> 表明态度：… 工作过程：… 核查情况：… 网友反馈：…
+延期 <文号> <理由> [天数]
+进展 <文号> <阶段性情况>
+查询 <文号>
+待办（我的待办件）
+督查员：通过 <文号> / 退回修改 <文号> <意见>
+领导：同意 <文号> [批示] / 驳回 <文号> <批示> / 批示 <文号> <内容>
+登记员：交办 <文号> <单位> / 改派 <文号> <单位>
+管理员：添加单位 <名称> / 添加成员 <单位> <姓名> <账号> [承办人|负责人] / 单位列表
+取消（放弃当前操作）"""
+
+_PART_LABELS = {"表明态度": "attitude", "工作过程": "process", "核查情况": "verification", "网友反馈": "feedback"}
+_PART_RE = re.compile(r"(表明态度|工作过程|核查情况|网友反馈)\s*[：:]")
+
+
+def split_reply(text: str) -> dict[str, str]:
+    """Find the labelled parts "表明态度：… 工作过程：… 核查情况：… 网友反馈：…" in one message."""
+    marks = list(_PART_RE.finditer(text))
+    parts: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        parts[_PART_LABELS[m.group(1)]] = text[m.end():end].strip()
+    return parts

@@ -1,0 +1,133 @@
+"""The chat dialogue machine ("you pressed 退回, please send the reason").
+
+One pending dialogue per (platform, user), stored in the database with an expiry, so it survives
+a restart and works with several processes. ``EDGES`` is the transition table; ``dialogue.mmd``
+beside this file draws it and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Dialogue
+
+#: how long the bot waits for the next message of a dialogue
+TTL = timedelta(minutes=30)
+
+
+class Step(StrEnum):
+    IDLE = "idle"
+    RETURN_REASON = "return_reason"
+    REPLY_TRUTH = "reply_truth"
+    REPLY_ATTITUDE = "reply_attitude"
+    REPLY_PROCESS = "reply_process"
+    REPLY_VERIFICATION = "reply_verification"
+    REPLY_FEEDBACK = "reply_feedback"
+    REPLY_PREVIEW = "reply_preview"
+    REVIEW_COMMENT = "review_comment"
+    LEADER_COMMENT = "leader_comment"
+    REFUSAL_COMMENT = "refusal_comment"
+    GROUND = "ground"
+    FOLLOWUP_RESOLVED = "followup_resolved"
+    FOLLOWUP_EVALUATION = "followup_evaluation"
+
+
+#: (from, input) → to. Inputs: "btn:<verb>", "text", "text_full" (all four reply parts at once).
+#: Every step also goes back to idle on "cancel" and "timeout" (drawn once in the diagram).
+EDGES: dict[tuple[Step, str], Step] = {
+    (Step.IDLE, "btn:ret"): Step.RETURN_REASON,
+    (Step.RETURN_REASON, "text"): Step.IDLE,
+    (Step.IDLE, "btn:rep"): Step.REPLY_TRUTH,
+    (Step.REPLY_TRUTH, "btn:tru"): Step.REPLY_ATTITUDE,
+    (Step.REPLY_ATTITUDE, "text"): Step.REPLY_PROCESS,
+    (Step.REPLY_ATTITUDE, "text_full"): Step.REPLY_PREVIEW,
+    (Step.REPLY_PROCESS, "text"): Step.REPLY_VERIFICATION,
+    (Step.REPLY_VERIFICATION, "text"): Step.REPLY_FEEDBACK,
+    (Step.REPLY_FEEDBACK, "text"): Step.REPLY_PREVIEW,
+    (Step.REPLY_PREVIEW, "btn:sub"): Step.IDLE,
+    (Step.REPLY_PREVIEW, "btn:edt"): Step.REPLY_ATTITUDE,
+    (Step.IDLE, "btn:rvr"): Step.REVIEW_COMMENT,
+    (Step.REVIEW_COMMENT, "text"): Step.IDLE,
+    (Step.IDLE, "btn:ldr"): Step.LEADER_COMMENT,
+    (Step.LEADER_COMMENT, "text"): Step.IDLE,
+    (Step.IDLE, "btn:exr"): Step.REFUSAL_COMMENT,
+    (Step.REFUSAL_COMMENT, "text"): Step.IDLE,
+    (Step.IDLE, "btn:pbi"): Step.GROUND,
+    (Step.GROUND, "btn:grd"): Step.IDLE,
+    (Step.IDLE, "btn:sat"): Step.FOLLOWUP_RESOLVED,
+    (Step.FOLLOWUP_RESOLVED, "btn:res"): Step.FOLLOWUP_EVALUATION,
+    (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,
+}
+
+#: what the bot says when a step starts (the prompt for the next message)
+PROMPTS: dict[Step, str] = {
+    Step.RETURN_REASON: "请回复退回原因（须说明为何不属于本单位职责），发送“取消”放弃。",
+    Step.REPLY_ATTITUDE: ("请发送【表明态度】（对网友反映问题的态度）。\n"
+                          "也可以一条消息发送全部四部分：表明态度：… 工作过程：… 核查情况：… 网友反馈：…"),
+    Step.REPLY_PROCESS: "请发送【工作过程】（采取的措施、步骤和效果；暂不能解决的，说明计划和时限）。",
+    Step.REPLY_VERIFICATION: "请发送【核查情况】（如何核实：电话回访、实地核查等）。",
+    Step.REPLY_FEEDBACK: "请发送【网友反馈】（与网友联系情况及网友意见）。",
+    Step.REVIEW_COMMENT: "请回复退回修改的意见，发送“取消”放弃。",
+    Step.LEADER_COMMENT: "请回复驳回的批示意见，发送“取消”放弃。",
+    Step.REFUSAL_COMMENT: "请回复不批准延期的意见，发送“取消”放弃。",
+    Step.FOLLOWUP_EVALUATION: "请回复网友的评价内容（回访记录），发送“取消”放弃。",
+}
+
+
+class DialogueError(Exception):
+    pass
+
+
+def next_step(current: Step, event: str) -> Step:
+    if event in ("cancel", "timeout"):
+        return Step.IDLE
+    try:
+        return EDGES[(current, event)]
+    except KeyError:
+        raise DialogueError(f"{current} does not take {event}") from None
+
+
+@dataclass
+class Pending:
+    step: Step
+    number: str
+    data: dict[str, Any]
+    expires_at: datetime
+
+
+async def load(session: AsyncSession, platform: str, user: str, now: datetime) -> Pending | None:
+    """The person's pending dialogue, or None (an expired one is removed)."""
+    row = (await session.execute(
+        select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.expires_at <= now:
+        await session.delete(row)
+        return None
+    return Pending(Step(row.kind), str(row.data.get("number", "")), dict(row.data), row.expires_at)
+
+
+async def save(session: AsyncSession, platform: str, user: str, step: Step, number: str, case_id: int | None,
+               data: dict[str, Any], now: datetime) -> None:
+    if step is Step.IDLE:
+        await clear(session, platform, user)
+        return
+    row = (await session.execute(
+        select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))).scalar_one_or_none()
+    payload = {**data, "number": number}
+    if row is None:
+        session.add(Dialogue(platform=platform, user_key=user, kind=step.value, case_id=case_id,
+                             data=payload, expires_at=now + TTL))
+    else:
+        row.kind, row.case_id, row.data, row.expires_at = step.value, case_id, payload, now + TTL
+    await session.flush()
+
+
+async def clear(session: AsyncSession, platform: str, user: str) -> None:
+    await session.execute(delete(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))

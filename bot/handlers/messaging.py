@@ -1,0 +1,156 @@
+"""Queueing what people must be told, inside the caller's transaction (the outbox).
+
+A person may be reachable on WeCom, DingTalk or both; every enabled platform on which they have an
+id gets its own copy. Cards get a fresh task id per send and a CardTask row, so that the card can
+later be greyed out for every recipient when the case moves on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cards.builders import closed
+from bot.cards.models import Card, card_payload, markdown_payload, text_payload
+from bot.config import Config
+from store import repo
+from store.models import CardTask, Case, OutboxMessage, Person
+
+PLATFORMS = ("wecom", "dingtalk")
+
+
+def enabled_platforms(config: Config) -> tuple[str, ...]:
+    return tuple(p for p in PLATFORMS if getattr(config, p).enabled)
+
+
+def address(person: Person, platform: str) -> str | None:
+    return person.wecom_userid if platform == "wecom" else person.dingtalk_userid
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """Writes outgoing messages for the enabled platforms."""
+
+    config: Config
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return enabled_platforms(self.config)
+
+    async def text(
+        self, session: AsyncSession, people: Iterable[Person], text: str, now: datetime, *,
+        case: Case | None = None, dedupe: str | None = None,
+    ) -> int:
+        return await self._each(session, people, text_payload(text), now, case=case, dedupe=dedupe)
+
+    async def markdown(
+        self, session: AsyncSession, people: Iterable[Person], text: str, now: datetime, *,
+        case: Case | None = None, dedupe: str | None = None,
+    ) -> int:
+        return await self._each(session, people, markdown_payload(text), now, case=case, dedupe=dedupe)
+
+    async def _each(
+        self, session: AsyncSession, people: Iterable[Person], payload: dict[str, Any], now: datetime, *,
+        case: Case | None, dedupe: str | None,
+    ) -> int:
+        count = 0
+        for person in _unique(people):
+            for platform in self.platforms:
+                user = address(person, platform)
+                if not user:
+                    continue
+                key = f"{dedupe}:{platform}:{user}" if dedupe else None
+                queued = await repo.enqueue(
+                    session, platform=platform, channel="user", recipient=user, payload=payload, now=now,
+                    case_id=case.id if case else None, person_id=person.id, dedupe_key=key,
+                )
+                count += queued is not None
+        return count
+
+    async def reply_raw(self, session: AsyncSession, platform: str, user: str, text: str, now: datetime) -> None:
+        """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
+        await repo.enqueue(session, platform=platform, channel="user", recipient=user,
+                           payload=text_payload(text), now=now)
+
+    async def reply(self, session: AsyncSession, platform: str, person: Person, text: str, now: datetime,
+                    case: Case | None = None) -> None:
+        """Answer a person on the platform they wrote from."""
+        user = address(person, platform)
+        if user:
+            await repo.enqueue(session, platform=platform, channel="user", recipient=user,
+                               payload=text_payload(text), now=now, case_id=case.id if case else None,
+                               person_id=person.id)
+
+    async def card(
+        self, session: AsyncSession, people: Iterable[Person], make: Any, kind: str, case: Case, now: datetime,
+        *, platform: str | None = None,
+    ) -> int:
+        """Send ``make(person) -> Card`` to each person (a card per person: the detail link is
+        bound to its recipient). ``platform`` limits it to one platform (dialogue cards)."""
+        count = 0
+        for person in _unique(people):
+            built: Card = make(person)
+            for p in self.platforms if platform is None else (platform,):
+                user = address(person, p)
+                if not user:
+                    continue
+                task_id = f"{case.number}-{kind}-{secrets.token_hex(6)}"
+                payload = card_payload(built, kind) | {"task_id": task_id}
+                outbox_id = await repo.enqueue(session, platform=p, channel="user", recipient=user,
+                                               payload=payload, now=now, case_id=case.id, person_id=person.id)
+                session.add(CardTask(
+                    task_id=task_id, platform=p, case_id=case.id, person_id=person.id, recipient=user,
+                    kind=kind, stage=case.version, card=built.to_dict(), outbox_id=outbox_id, created_at=now,
+                ))
+                count += 1
+        await session.flush()
+        return count
+
+    async def close_cards(
+        self, session: AsyncSession, case: Case, text: str, now: datetime, *, kinds: Iterable[str] | None = None,
+        keep: Iterable[str] = (),
+    ) -> int:
+        """Grey out every open card of the case (optionally only some kinds) for every recipient.
+        A card whose send is still queued is simply not sent."""
+        stmt = select(CardTask).where(CardTask.case_id == case.id, CardTask.closed.is_(False))
+        if kinds is not None:
+            stmt = stmt.where(CardTask.kind.in_(list(kinds)))
+        keep = set(keep)
+        count = 0
+        for task in (await session.execute(stmt)).scalars():
+            if task.task_id in keep:
+                continue
+            task.closed = True
+            if task.outbox_id is not None:
+                cancelled = await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == task.outbox_id, OutboxMessage.status == "pending")
+                    .values(status="cancelled")
+                )
+                if cancelled.rowcount:  # type: ignore[attr-defined]
+                    continue
+            card = closed(Card.from_dict(task.card), text)
+            await repo.enqueue(
+                session, platform=task.platform, channel="card_update", recipient=task.recipient,
+                payload={"type": "card_update", "task_id": task.task_id, "card": card.to_dict()},
+                now=now, case_id=case.id, person_id=task.person_id,
+            )
+            count += 1
+        await session.flush()
+        return count
+
+
+def _unique(people: Iterable[Person]) -> list[Person]:
+    seen: set[int] = set()
+    result = []
+    for p in people:
+        if p.id not in seen:
+            seen.add(p.id)
+            result.append(p)
+    return result

@@ -1,0 +1,208 @@
+"""Who must be told what when a case moves (design.md "The workflow"); writes to the outbox in
+the transaction of the change, so nothing is lost and nothing is sent for a change that failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar_service import CalendarHolder
+from bot.cards import builders as b
+from bot.cards.models import Card
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.deadlines import working_days_left
+from bot.domain.states import Action, Role, State
+from bot.handlers.deps import CaseChange
+from bot.handlers.messaging import Outbox
+from bot.links import detail_url, link_secret
+from store import repo
+from store.models import Case, Person
+
+
+class ChatNotifier:
+    """The notifier of the chat channels (WeCom, DingTalk)."""
+
+    def __init__(self, config: Config, calendar: CalendarHolder, clock: Clock) -> None:
+        self.config = config
+        self.calendar = calendar
+        self.clock = clock
+        self.outbox = Outbox(config)
+        self._secret = link_secret(config)
+
+    # --- views and links -------------------------------------------------------------------
+
+    async def view(self, session: AsyncSession, case: Case) -> b.CaseView:
+        names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
+        repeated = None
+        if case.duplicate_of_id:
+            original = await repo.case_by_id(session, case.duplicate_of_id)
+            repeated = original.number if original else None
+        days_left = None
+        if case.due_at is not None:
+            days_left = working_days_left(self.clock.now(), case.due_at, self.calendar.current,
+                                          self.config.office.hours())
+        return b.CaseView(
+            number=case.number, title=case.title, content=case.content, level=case.level, source=case.source,
+            category=case.category, unit=names.get(case.unit_id) if case.unit_id else None,
+            state=State(case.state), stage=case.version, due_at=case.due_at, days_left=days_left,
+            repeated_of=repeated, handling=case.handling, truthfulness=case.truthfulness,
+            public=case.reply_mode != "individual",
+        )
+
+    def link(self, case: Case, person: Person) -> str:
+        now = int(self.clock.now().timestamp())
+        return detail_url(self.config.server.public_url, self._secret, case.number, person.id, now,
+                          self.config.server.link_ttl_hours)
+
+    def _linked(self, case: Case, make: Callable[[str], Card]) -> Callable[[Person], Card]:
+        return lambda person: make(self.link(case, person))
+
+    # --- recipients --------------------------------------------------------------------------
+
+    async def unit_handlers(self, session: AsyncSession, case: Case) -> list[Person]:
+        if case.unit_id is None:
+            return []
+        return await repo.people_with_role(session, Role.HANDLER, case.unit_id)
+
+    async def office(self, session: AsyncSession, role: Role) -> list[Person]:
+        return await repo.people_with_role(session, role)
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+        case, now = change.case, change.at
+        action = change.action
+        if isinstance(action, Action) and action not in _KEEPS_CARDS:
+            done = f"已{action.label}（{change.actor.name} {b.hm(now)}）"
+            await self.outbox.close_cards(session, case, done, now)
+        handler = _RULES.get(action if isinstance(action, Action) else str(action))
+        if handler is not None:
+            await handler(self, session, case, change, now)
+
+    async def _on_register(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        if change.data.get("auto_assign"):
+            return
+        text = (f"【新留言待交办】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
+                f"　级别：{case.level}\n请回复“交办 {case.number} 单位名称”。")
+        await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
+
+    async def _on_assign(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        handlers = await self.unit_handlers(session, case)
+        await self.outbox.card(session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)),
+                               "assign", case, now)
+        if not handlers:
+            text = f"【无人接收】{case.number} 已交办给{view.unit}，但该单位没有登记承办人，请管理员配置。"
+            await self.outbox.text(session, await self.office(session, Role.ADMIN), text, now, case=case)
+        co_ids = [int(u) for u in case.co_unit_ids or []]
+        co_people: list[Person] = []
+        for unit_id in co_ids:
+            co_people += await repo.people_with_role(session, Role.HANDLER, unit_id)
+        if co_people:
+            text = (f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
+                    f"\n到期：{b.due_text(view)}")
+            await self.outbox.text(session, co_people, text, now, case=case)
+
+    async def _on_accept(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        accepter = [p for p in await self.unit_handlers(session, case) if p.id == change.actor.person_id]
+        await self.outbox.card(session, accepter, self._linked(case, lambda url: b.handling_card(view, url)),
+                               "handle", case, now)
+
+    async def _on_return(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
+        text = (f"【退回】{case.number} {b.short(case.title, 40)}\n退回单位：{names.get(case.unit_id or 0, '-')}"
+                f"（{change.actor.name}）\n原因：{change.comment}\n请回复“改派 {case.number} 单位名称”重新交办。")
+        await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
+
+    async def _on_submit(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        await self.outbox.card(session, await self.office(session, Role.SUPERVISOR),
+                               self._linked(case, lambda url: b.review_card(view, url)), "review", case, now)
+
+    async def _on_review_pass(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        await self.outbox.card(session, await self.office(session, Role.LEADER),
+                               self._linked(case, lambda url: b.approval_card(view, url)), "approve", case, now)
+
+    async def _on_approved(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        await self.outbox.card(session, await self.office(session, Role.DISPATCHER),
+                               self._linked(case, lambda url: b.publish_card(view, url)), "publish", case, now)
+        if change.action is Action.APPROVE and change.comment:
+            await self._tell_unit(session, case, f"【领导批示】{case.number}：{change.comment}", now)
+
+    async def _on_sent_back(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        who = "督查室" if change.action is Action.REVIEW_REJECT else "领导"
+        view = await self.view(session, case)
+        note = f"{who}退回修改：{b.short(change.comment, 30)}"
+        handlers = await self.unit_handlers(session, case)
+        await self.outbox.card(session, handlers, self._linked(case, lambda url: b.handling_card(view, url, note)),
+                               "handle", case, now)
+        text = (f"【退回修改】{case.number} {b.short(case.title, 40)}\n{who}（{change.actor.name}）意见："
+                f"{change.comment}\n请修改后重新提交办理情况。")
+        await self.outbox.text(session, handlers, text, now, case=case)
+
+    async def _on_publish(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        await self.outbox.card(session, await self.office(session, Role.DISPATCHER),
+                               self._linked(case, lambda url: b.followup_card(view, url)), "followup", case, now)
+
+    async def _on_extension(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        view = await self.view(session, case)
+        days = int(change.data.get("days", 0))
+        await self.outbox.card(
+            session, await self.office(session, Role.SUPERVISOR),
+            self._linked(case, lambda url: b.extension_card(view, change.comment, days, url)), "extension", case, now,
+        )
+
+    async def _on_extension_decided(self, session: AsyncSession, case: Case, change: CaseChange,
+                                    now: datetime) -> None:
+        view = await self.view(session, case)
+        if change.action is Action.APPROVE_EXTENSION:
+            text = f"【延期已批准】{case.number} 新的办理时限：{b.due_text(view)}。"
+        else:
+            text = f"【延期未批准】{case.number} 请按原时限（{b.due_text(view)}）办结。意见：{change.comment}"
+        await self._tell_unit(session, case, text, now)
+
+    async def _on_interim(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        text = f"【阶段性报告】{case.number} {b.short(case.title, 40)}\n{change.actor.name}：{b.short(change.comment, 300)}"
+        await self.outbox.text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
+
+    async def _on_instruction(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        await self._tell_unit(session, case, f"【领导批示】{case.number}（{change.actor.name}）：{change.comment}", now)
+
+    async def _tell_unit(self, session: AsyncSession, case: Case, text: str, now: datetime) -> None:
+        people = await self.unit_handlers(session, case)
+        if case.unit_id is not None:
+            people += await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id)
+        await self.outbox.text(session, people, text, now, case=case)
+
+
+#: steps that leave the open cards as they are (the unit keeps working on the case)
+_KEEPS_CARDS = frozenset({Action.INTERIM_REPORT})
+
+_Rule = Callable[[ChatNotifier, AsyncSession, Case, CaseChange, datetime], Any]
+_RULES: dict[str, _Rule] = {
+    "register": ChatNotifier._on_register,
+    Action.ASSIGN: ChatNotifier._on_assign,
+    Action.REASSIGN: ChatNotifier._on_assign,
+    Action.ACCEPT: ChatNotifier._on_accept,
+    Action.RETURN: ChatNotifier._on_return,
+    Action.SUBMIT: ChatNotifier._on_submit,
+    Action.REVIEW_PASS: ChatNotifier._on_review_pass,
+    Action.REVIEW_PASS_FINAL: ChatNotifier._on_approved,
+    Action.APPROVE: ChatNotifier._on_approved,
+    Action.REVIEW_REJECT: ChatNotifier._on_sent_back,
+    Action.LEADER_REJECT: ChatNotifier._on_sent_back,
+    Action.PUBLISH: ChatNotifier._on_publish,
+    Action.REQUEST_EXTENSION: ChatNotifier._on_extension,
+    Action.APPROVE_EXTENSION: ChatNotifier._on_extension_decided,
+    Action.REFUSE_EXTENSION: ChatNotifier._on_extension_decided,
+    Action.INTERIM_REPORT: ChatNotifier._on_interim,
+    "instruction": ChatNotifier._on_instruction,
+}

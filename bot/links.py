@@ -1,0 +1,99 @@
+"""Signed, expiring links to a case's detail page, bound to the person they were sent to.
+
+A card carries ``{public_url}/cases/{number}/view?p={person_id}&e={expires}&s={sig}``. The
+signature covers the case number, the recipient's person id and the expiry instant, so a link
+forwarded to someone else still shows only what its recipient may see, and a changed number,
+person or expiry is refused. ``expires`` is a Unix timestamp (seconds, UTC).
+
+Pure apart from ``hmac``/``hashlib`` and, for the fallback secret, ``secrets``: the current time is
+always a parameter.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+#: Domain separation: a signature for this page cannot be replayed as any other token.
+_SIGN_CONTEXT = b"liuyan/detail-link/v1"
+#: Context for deriving the link secret from ``[api] token`` (the token itself is never the key).
+_DERIVE_CONTEXT = b"liuyan/link-secret-from-api-token/v1"
+
+_process_secret: bytes | None = None
+
+
+class LinkError(Exception):
+    """A link that must be refused. ``reason`` is ``"expired"`` or ``"invalid"``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def sign_link(secret: bytes, number: str, person_id: int, expires: int) -> str:
+    """HMAC-SHA256 over (number, person id, expiry), URL-safe base64 without padding (43 chars)."""
+    message = b"\n".join([_SIGN_CONTEXT, number.encode("utf-8"), str(int(person_id)).encode(),
+                          str(int(expires)).encode()])
+    return _b64(hmac.new(secret, message, hashlib.sha256).digest())
+
+
+def verify_link(secret: bytes, number: str, person_id: int, expires: int, sig: str, now: int) -> None:
+    """Raise ``LinkError("invalid")`` when the signature does not match (constant-time compare),
+    ``LinkError("expired")`` when it matches but ``now`` (Unix seconds) is past ``expires``.
+
+    The signature is checked first, so "expired" is only ever said about a genuine link."""
+    expected = sign_link(secret, number, person_id, expires).encode("ascii")
+    try:
+        given = sig.encode("ascii")
+    except (UnicodeEncodeError, AttributeError):
+        raise LinkError("invalid") from None
+    if not hmac.compare_digest(expected, given):
+        raise LinkError("invalid")
+    if int(now) > int(expires):
+        raise LinkError("expired")
+
+
+def detail_url(public_url: str, secret: bytes, number: str, person_id: int, now: int, ttl_hours: int) -> str:
+    """The signed detail-page link for ``person_id``, valid for ``ttl_hours`` hours from ``now``
+    (Unix seconds)."""
+    expires = int(now) + int(ttl_hours) * 3600
+    query = urlencode({"p": int(person_id), "e": expires, "s": sign_link(secret, number, person_id, expires)})
+    return f"{public_url.rstrip('/')}/cases/{quote(number, safe='')}/view?{query}"
+
+
+def link_secret(config: Config) -> bytes:
+    """The key for detail links.
+
+    1. ``[server] link_secret`` when set;
+    2. else derived from ``[api] token`` with HMAC-SHA256 under a fixed context string (rotating
+       the API token therefore invalidates links already sent);
+    3. else a random secret for this process, with a warning: links then stop working after a
+       restart and are refused by any other bot process behind the same load balancer — set
+       ``link_secret`` (the same on every process) in production.
+    """
+    if config.server.link_secret:
+        return config.server.link_secret.encode("utf-8")
+    if config.api.token:
+        return hmac.new(config.api.token.encode("utf-8"), _DERIVE_CONTEXT, hashlib.sha256).digest()
+    global _process_secret
+    if _process_secret is None:
+        _process_secret = secrets.token_bytes(32)
+        log.warning(
+            "neither [server] link_secret nor [api] token is set: detail links use a random per-process "
+            "secret and stop working after a restart or on another process"
+        )
+    return _process_secret

@@ -1,0 +1,90 @@
+"""GET|POST /wecom/callback: URL verification and encrypted events (spec §1).
+
+Verify → decrypt → parse → store under the dedupe key (committed) → answer an empty 200 at once;
+the inbound worker does the work afterwards (spec §1.6, §1.7: 5 s limit, up to 4 deliveries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bot.handlers.deps import Deps
+from bot.handlers.events import Inbound
+from bot.inbound import store_event
+from bot.metrics import Metrics
+from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError
+from bot.platforms.wecom.events import CardClick, EnterAgent, TextMessage, WeComEvent, dedupe_key, parse_event
+
+log = logging.getLogger(__name__)
+
+
+def to_inbound(event: WeComEvent) -> Inbound | None:
+    """The neutral form of the events the chat layer acts on; None for the rest."""
+    if isinstance(event, TextMessage):
+        return Inbound("wecom", event.user, "text", event.create_time, text=event.content)
+    if isinstance(event, CardClick):
+        return Inbound("wecom", event.user, "click", event.create_time, key=event.event_key, task_id=event.task_id,
+                       response_code=event.response_code,
+                       extra={"selected": {k: list(v) for k, v in event.selected.items()}} if event.selected else {})
+    if isinstance(event, EnterAgent):
+        return Inbound("wecom", event.user, "enter", event.create_time)
+    return None
+
+
+class WeComCallback:
+    def __init__(self, deps: Deps, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int,
+                 wake: Callable[[], None]) -> None:
+        self.deps = deps
+        self.crypto = crypto
+        self.metrics = metrics
+        self.agent_id = agent_id
+        self.wake = wake
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/wecom/callback", self.verify)
+        app.router.add_post("/wecom/callback", self.receive)
+
+    def _refuse(self, exc: WeComCryptoError) -> web.Response:
+        # never log the body, the signature or any secret: the code and reason are enough
+        log.warning("wecom callback refused: %s %s", exc.code, exc.reason)
+        self.metrics.inbound.labels("wecom", "refused").inc()
+        return web.Response(status=400, text="bad request")
+
+    async def verify(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            plain = self.crypto.verify_url(q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""),
+                                           q.get("echostr", ""))
+        except WeComCryptoError as exc:
+            return self._refuse(exc)
+        return web.Response(text=plain, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self.metrics.inbound.labels("wecom", "refused").inc()
+            return web.Response(status=413, text="too large")
+        try:
+            plain = self.crypto.decrypt(body, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+            event = parse_event(plain)
+        except WeComCryptoError as exc:
+            return self._refuse(exc)
+        if event.agent_id is not None and event.agent_id != self.agent_id:
+            log.warning("wecom callback for agent %s ignored (ours is %s)", event.agent_id, self.agent_id)
+            return web.Response(text="")
+        inbound = to_inbound(event)
+        if inbound is None:
+            log.info("wecom %s ignored", type(event).__name__)
+            self.metrics.inbound.labels("wecom", "ignored").inc()
+            return web.Response(text="")
+        async with self.deps.sessions() as session, session.begin():
+            fresh = await store_event(session, "wecom", dedupe_key(event), inbound, self.deps.clock.now())
+        self.metrics.inbound.labels("wecom", "stored" if fresh else "duplicate").inc()
+        if fresh:
+            self.wake()
+        return web.Response(text="")

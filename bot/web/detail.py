@@ -1,0 +1,267 @@
+"""The case detail page: GET /cases/{number}/view?p=&e=&s= (a signed link from a card).
+
+One self-contained, mobile-first HTML page: no scripts, no external assets, everything escaped.
+It shows the full 主要诉求, the reply if submitted and the timeline; the petitioner's 联系方式 only
+to handlers and unit leaders of the case's lead or co-handling units (design.md: contact details
+are personal data). The link is bound to its recipient (bot.links), so a forwarded link shows
+only what the recipient may see, and it expires after ``[server] link_ttl_hours``.
+
+Never logged: the contact and the signature (the query string is not logged either).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.domain.lifecycle import Actor
+from bot.domain.states import OPEN_STATES, State
+from bot.handlers.views import event_label, local_time_text
+from bot.links import LinkError, link_secret, verify_link
+from bot.web.api import DEPS
+from store import repo
+from store.models import Case, CaseEvent, Person
+
+log = logging.getLogger(__name__)
+
+_INT = re.compile(r"[0-9]{1,19}")
+HIDDEN_CONTACT = "（仅承办单位可见）"
+EXPIRED_TEXT = "链接已过期，请在企业微信/钉钉中重新打开"
+INVALID_TEXT = "链接无效"
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+REPLY_PARTS = (("attitude", "表明态度"), ("process", "工作过程"), ("verification", "核查情况"),
+               ("feedback", "网友反馈"))
+
+# Mobile first: one column, system fonts, text wraps anywhere so long numbers or URLs in a
+# message never make the page scroll sideways.
+_CSS = """
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+body{margin:0;background:#f3f4f6;color:#1f2328;font:16px/1.65 -apple-system,BlinkMacSystemFont,"PingFang SC",
+"Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",
+system-ui,sans-serif;overflow-wrap:anywhere;word-break:break-word}
+main{max-width:46rem;margin:0 auto;padding:12px}
+header,section,footer{background:#fff;border-radius:10px;padding:14px 16px;margin:0 0 12px}
+h1{font-size:1.25rem;line-height:1.45;margin:.2rem 0 .5rem}
+h2{font-size:1rem;margin:0 0 .6rem;padding-left:.5rem;border-left:4px solid #c0392b}
+.num{margin:0;color:#57606a;font-size:.9rem}
+.badges{margin:0;display:flex;flex-wrap:wrap;gap:6px}
+.badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.85rem;background:#e8f0fe;color:#1a4fa0}
+.badge.warn{background:#fdecea;color:#b42318}
+dl{display:grid;grid-template-columns:5.5em minmax(0,1fr);gap:6px 10px;margin:0}
+dt{color:#57606a}
+dd{margin:0;min-width:0}
+.muted{color:#8c959f}
+.private{display:block;color:#8c959f;font-size:.8rem}
+.text{white-space:pre-wrap;margin:0}
+.reply dt{grid-column:1/-1;color:#1f2328;font-weight:600}
+.reply dd{white-space:pre-wrap}
+ol.timeline{list-style:none;margin:0;padding:0}
+ol.timeline li{position:relative;padding:0 0 12px 18px;border-left:2px solid #d0d7de;margin-left:5px}
+ol.timeline li:last-child{border-left-color:transparent;padding-bottom:0}
+ol.timeline li::before{content:"";position:absolute;left:-7px;top:6px;width:12px;height:12px;border-radius:50%;
+background:#c0392b}
+.when{display:block;color:#57606a;font-size:.85rem}
+.step{font-weight:600}
+.comment{margin:.2rem 0 0;white-space:pre-wrap}
+footer{color:#57606a;font-size:.85rem;background:transparent;padding:4px 16px}
+.refusal{text-align:center;padding:40px 16px}
+.refusal h1{font-size:1.15rem}
+"""
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<meta name=\"robots\" content=\"noindex, nofollow\"><meta name=\"referrer\" content=\"no-referrer\">"
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+def _html_response(text: str, status: int = 200) -> web.Response:
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
+                        headers=SECURITY_HEADERS)
+
+
+def refusal(status: int, message: str) -> web.Response:
+    body = f"<section class=\"refusal\" role=\"alert\"><h1>{_e(message)}</h1></section>"
+    return _html_response(_page(message, body), status)
+
+
+def may_see_contact(viewer: Actor, case: Case) -> bool:
+    """Handlers and unit leaders of the lead unit or a co-handling unit (Actor.unit_ids holds only
+    the units of those roles)."""
+    units = {case.unit_id, *(int(u) for u in case.co_unit_ids or [])} - {None}
+    return bool(viewer.unit_ids & units)
+
+
+def _row(label: str, value_html: str) -> str:
+    return f"<dt>{_e(label)}</dt><dd>{value_html}</dd>"
+
+
+def _units_html(case: Case, names: dict[int, str]) -> str:
+    if case.unit_id is None:
+        return "<span class=\"muted\">尚未交办</span>"
+    text = _e(names.get(case.unit_id, "?"))
+    co = [names[int(u)] for u in case.co_unit_ids or [] if int(u) in names]
+    if co:
+        text += f"（牵头）<br>协办：{_e('、'.join(co))}"
+    return text
+
+
+def _due_html(case: Case, now: datetime, tz: ZoneInfo) -> str:
+    state = State(case.state)
+    if case.due_at is None:
+        return f"<span class=\"muted\">无</span>（{_e(state.label)}）"
+    text = f"{_e(local_time_text(case.due_at, tz))}（{_e(state.label)}）"
+    if state in OPEN_STATES and case.due_at < now:
+        text += " <span class=\"badge warn\">已超期</span>"
+    return text
+
+
+def _timeline_html(events: Iterable[CaseEvent], tz: ZoneInfo) -> str:
+    items = []
+    for ev in events:
+        comment = f"<p class=\"comment\">{_e(ev.comment)}</p>" if ev.comment else ""
+        items.append(
+            f"<li><span class=\"when\">{_e(local_time_text(ev.at, tz))}</span>"
+            f"<span class=\"step\">{_e(event_label(ev.action))}</span> · {_e(ev.actor_name)}{comment}</li>"
+        )
+    if not items:
+        return "<p class=\"muted\">暂无记录</p>"
+    return "<ol class=\"timeline\">" + "".join(items) + "</ol>"
+
+
+def _reply_html(case: Case) -> str:
+    reply = case.reply or {}
+    if not reply and not case.handling:
+        return ""
+    rows = []
+    if case.truthfulness or reply.get("truthfulness"):
+        rows.append(_row("属实程度", _e(case.truthfulness or reply.get("truthfulness"))))
+    parts = [(label, reply.get(key)) for key, label in REPLY_PARTS if reply.get(key)]
+    if parts:
+        rows += [f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>" for label, text in parts]
+    elif case.handling:
+        rows.append(f"<dt>办理情况</dt><dd>{_e(case.handling)}</dd>")
+    if case.reply_mode:
+        mode = "公开回复" if case.reply_mode == "public" else "个别回复"
+        ground = f"（{_e(case.reply_ground)}）" if case.reply_ground else ""
+        rows.append(f"<dt>回复方式</dt><dd>{_e(mode)}{ground}</dd>")
+    return f"<section><h2>办理情况</h2><dl class=\"reply\">{''.join(rows)}</dl></section>"
+
+
+def render_case(
+    case: Case,
+    *,
+    viewer: Actor,
+    unit_names: dict[int, str],
+    events: Iterable[CaseEvent],
+    now: datetime,
+    expires_at: datetime,
+    tz: ZoneInfo,
+) -> str:
+    """The detail page HTML for ``viewer`` (pure: everything it shows is passed in)."""
+    state = State(case.state)
+    badges = [f"<span class=\"badge\">{_e(state.label)}</span>"]
+    if case.urgent:
+        badges.append("<span class=\"badge warn\">急事急办</span>")
+    if case.complex:
+        badges.append("<span class=\"badge\">复杂件</span>")
+    if case.duplicate_of_id:
+        badges.append("<span class=\"badge warn\">重复反映</span>")
+    if may_see_contact(viewer, case):
+        contact = (f"{_e(case.contact)}<span class=\"private\">个人信息，仅用于办理，请勿外传</span>"
+                   if case.contact else "<span class=\"muted\">未留</span>")
+    else:
+        contact = f"<span class=\"muted\">{_e(HIDDEN_CONTACT)}</span>"
+    source = _e(case.source) + (f"（编号 {_e(case.source_ref)}）" if case.source_ref else "")
+    rows = [
+        _row("状态", _e(state.label)),
+        _row("级别", _e(case.level)),
+        _row("来源", source),
+        _row("类型", _e(case.category) if case.category else "<span class=\"muted\">未分类</span>"),
+        _row("留言时间", _e(local_time_text(case.received_at, tz))),
+        _row("承办单位", _units_html(case, unit_names)),
+        _row("到期时间", _due_html(case, now, tz)),
+        _row("反映人", _e(case.petitioner) if case.petitioner else "<span class=\"muted\">未留</span>"),
+        _row("联系方式", contact),
+    ]
+    if case.report_number:
+        rows.append(_row("呈报文号", _e(case.report_number)))
+    body = (
+        f"<header><p class=\"num\">留言文号 {_e(case.number)}</p><h1>{_e(case.title)}</h1>"
+        f"<p class=\"badges\">{''.join(badges)}</p></header>"
+        f"<section><h2>基本信息</h2><dl>{''.join(rows)}</dl></section>"
+        f"<section><h2>主要诉求</h2><p class=\"text\">{_e(case.content)}</p></section>"
+        f"{_reply_html(case)}"
+        f"<section><h2>办理过程</h2>{_timeline_html(events, tz)}</section>"
+        f"<footer>仅供 {_e(viewer.name)} 办理使用，请勿转发或截图外传。"
+        f"链接有效至 {_e(local_time_text(expires_at, tz))}。</footer>"
+    )
+    return _page(f"{case.number} {case.title}", body)
+
+
+async def view_case(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    number = request.match_info["number"]
+    query = request.query
+    p, e, s = query.get("p", ""), query.get("e", ""), query.get("s", "")
+    now = deps.clock.now()
+    if not (_INT.fullmatch(p) and _INT.fullmatch(e) and s):
+        log.info("detail link refused (malformed) for %s", number)
+        return refusal(403, INVALID_TEXT)
+    person_id, expires = int(p), int(e)
+    try:
+        verify_link(link_secret(deps.config), number, person_id, expires, s, int(now.timestamp()))
+    except LinkError as exc:
+        log.info("detail link refused (%s) for %s person %s", exc.reason, number, person_id)
+        return refusal(403, EXPIRED_TEXT if exc.reason == "expired" else INVALID_TEXT)
+    tz = deps.config.office.hours().tz
+    async with deps.sessions() as session:
+        person = await session.get(Person, person_id)
+        if person is None or not person.active:
+            log.info("detail link refused (no active person) for %s person %s", number, person_id)
+            return refusal(403, INVALID_TEXT)
+        case = await repo.case_by_number(session, number)
+        if case is None:
+            return refusal(404, f"未找到文号为 {number} 的留言件")
+        viewer = await repo.actor_for(session, person)
+        ids = [case.unit_id] if case.unit_id else []
+        ids += [int(u) for u in case.co_unit_ids or []]
+        names = await repo.unit_names(session, ids)
+        events = await repo.timeline(session, case.id)
+        html_text = render_case(
+            case, viewer=viewer, unit_names=names, events=events, now=now,
+            expires_at=datetime.fromtimestamp(expires, tz), tz=tz,
+        )
+    log.info("detail page %s viewed by person %s", case.number, person_id)
+    return _html_response(html_text)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/cases/{number}/view", view_case)

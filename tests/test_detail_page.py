@@ -1,0 +1,440 @@
+"""The case detail page behind a card's link: signed, expiring, bound to its recipient, readable on a
+phone, the contact only for the unit's handlers (issue "The full message must be readable").
+
+Three layers: unit tests of bot/links.py; HTTP tests on both databases; a real headless Chromium
+at a phone viewport (Debian's chromium driven by Playwright; SQLite only).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Runtime, build_app
+from bot.clock import FrozenClock
+from bot.domain.lifecycle import NoInput, ReplyInput
+from bot.domain.states import Action, Truthfulness
+from bot.handlers.workflow import perform
+from bot.links import LinkError, detail_url, link_secret, sign_link, verify_link
+from bot.web.detail import EXPIRED_TEXT, HIDDEN_CONTACT, INVALID_TEXT
+from store import repo
+from tests.conftest import make_config
+
+AUTH = {"Authorization": "Bearer test-token"}
+CONTACT = "13800138000"
+CASE = {
+    "title": "某公司拖欠工资三个月",
+    "content": "公司已经三个月没有发工资。\n第二行：请尽快处理。",
+    "unit": "区人社局",
+    "level": "市级",
+    "source": "人民网·地方领导留言板",
+    "source_ref": "RMW-7001",
+    "petitioner": "李四",
+    "contact": CONTACT,
+    "category": "欠薪欠资",
+    "received_at": "2026-11-01T20:00:00+08:00",
+}
+SECRET = b"k" * 32
+NOW = 1_793_000_000
+
+
+# --- bot/links.py ------------------------------------------------------------------------------
+
+
+def test_sign_is_deterministic_urlsafe_unpadded() -> None:
+    sig = sign_link(SECRET, "LY2026-000001", 3, NOW)
+    assert sig == sign_link(SECRET, "LY2026-000001", 3, NOW)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", sig)  # 32 bytes, URL-safe, no "="
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"number": "LY2026-000002"},
+        {"person_id": 4},
+        {"expires": NOW + 3600},
+        {"secret": b"other-secret"},
+    ],
+)
+def test_every_signed_field_matters(change: dict[str, Any]) -> None:
+    base = {"secret": SECRET, "number": "LY2026-000001", "person_id": 3, "expires": NOW}
+    assert sign_link(**base) != sign_link(**{**base, **change})
+
+
+def test_verify_accepts_until_expiry_then_refuses() -> None:
+    sig = sign_link(SECRET, "LY2026-000001", 3, NOW)
+    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10)
+    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW)
+    with pytest.raises(LinkError) as err:
+        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW + 1)
+    assert err.value.reason == "expired"
+
+
+@pytest.mark.parametrize("sig", ["", "x", "A" * 43, "é" * 43, None])
+def test_verify_refuses_bad_signatures(sig: Any) -> None:
+    with pytest.raises(LinkError) as err:
+        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10)
+    assert err.value.reason == "invalid"
+
+
+def test_tampered_expiry_is_invalid_not_expired() -> None:
+    sig = sign_link(SECRET, "LY2026-000001", 3, NOW)
+    with pytest.raises(LinkError) as err:
+        verify_link(SECRET, "LY2026-000001", 3, NOW + 10**6, sig, now=NOW + 10)
+    assert err.value.reason == "invalid"
+
+
+def test_detail_url_shape_and_roundtrip() -> None:
+    url = detail_url("https://liuyan.example.gov.cn/", SECRET, "LY2026-000001", 7, NOW, 72)
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://liuyan.example.gov.cn/cases/LY2026-000001/view"
+    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert set(q) == {"p", "e", "s"}
+    assert q["p"] == "7" and int(q["e"]) == NOW + 72 * 3600
+    verify_link(SECRET, "LY2026-000001", 7, int(q["e"]), q["s"], now=NOW)
+
+
+def test_link_secret_sources(caplog: pytest.LogCaptureFixture) -> None:
+    explicit = make_config("sqlite://", '[server]\nlink_secret = "s3cret"')
+    assert link_secret(explicit) == b"s3cret"
+    derived = make_config("sqlite://")  # [api] token = "test-token"
+    key = link_secret(derived)
+    assert key == link_secret(make_config("sqlite://")) and len(key) == 32
+    assert b"test-token" not in key
+    other = make_config("sqlite://")
+    other.api.token = "another-token"
+    assert link_secret(other) != key
+    bare = make_config("sqlite://")
+    bare.api.token = ""
+    with caplog.at_level(logging.WARNING, logger="bot.links"):
+        first = link_secret(bare)
+    assert first == link_secret(bare) and len(first) == 32  # stable within the process
+    assert first not in (key, b"")
+
+
+# --- HTTP, on SQLite and PostgreSQL ----------------------------------------------------------
+
+
+async def _start(db_url: str, clock: FrozenClock) -> Runtime:
+    runtime = await Runtime.start(make_config(db_url), clock=clock)
+    if runtime.engine.dialect.name == "postgresql":
+        from bot.handlers.directory import bootstrap_from_config
+        from tests.conftest import truncate_all
+
+        await truncate_all(runtime.engine)
+        await bootstrap_from_config(runtime.deps)
+    return runtime
+
+
+async def _person_id(runtime: Runtime, wecom_userid: str) -> int:
+    async with runtime.deps.sessions() as session:
+        person = await repo.person_by_platform(session, "wecom", wecom_userid)
+        assert person is not None
+        return person.id
+
+
+def _link(runtime: Runtime, number: str, person_id: int, base: str = "") -> str:
+    """The link a card would carry (relative to ``base``), made at the runtime clock's now."""
+    cfg = runtime.config
+    now = int(runtime.deps.clock.now().timestamp())
+    url = detail_url("http://bot.invalid", link_secret(cfg), number, person_id, now, cfg.server.link_ttl_hours)
+    return base + url.removeprefix("http://bot.invalid")
+
+
+@dataclass
+class Site:
+    runtime: Runtime
+    client: TestClient
+    clock: FrozenClock
+    number: str
+
+    async def link_for(self, wecom_userid: str, number: str | None = None) -> str:
+        return _link(self.runtime, number or self.number, await _person_id(self.runtime, wecom_userid))
+
+    async def get(self, url: str) -> tuple[int, str, Any]:
+        resp = await self.client.get(url)
+        return resp.status, await resp.text(), resp.headers
+
+
+@pytest.fixture
+async def site(db_url: str, clock: FrozenClock) -> AsyncIterator[Site]:
+    runtime = await _start(db_url, clock)
+    async with TestClient(TestServer(build_app(runtime))) as client:
+        resp = await client.post("/api/cases", json=CASE, headers=AUTH)
+        assert resp.status == 201, await resp.text()
+        yield Site(runtime, client, clock, (await resp.json())["number"])
+    await runtime.close()
+
+
+def _text_of(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+async def test_unit_handler_sees_everything(site: Site) -> None:
+    status, html, headers = await site.get(await site.link_for("zhangsan"))
+    assert status == 200, html
+    assert headers["Content-Type"].startswith("text/html") and "charset=utf-8" in headers["Content-Type"]
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Robots-Tag"].startswith("noindex")
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp and "script" not in csp
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
+    text = _text_of(html)
+    for expected in (site.number, CASE["title"], CASE["content"], "已交办", "市级", CASE["source"], "RMW-7001",
+                     "欠薪欠资", "区人社局", "2026-11-09 17:30（已交办）", "李四", CONTACT, "交办", "接口登记",
+                     "仅供 张三 办理使用"):
+        assert expected in text, expected
+    assert HIDDEN_CONTACT not in text
+
+
+async def test_unit_leader_and_co_unit_handler_see_contact(site: Site) -> None:
+    status, html, _ = await site.get(await site.link_for("wangkz"))  # 王科长, unit leader of 区人社局
+    assert status == 200 and CONTACT in html
+    resp = await site.client.post("/api/cases", headers=AUTH, json={
+        **CASE, "source_ref": "RMW-7002", "co_units": ["区住建局"], "contact": "13900139000"})
+    number = (await resp.json())["number"]
+    status, html, _ = await site.get(await site.link_for("zhaozj", number))  # co-handling unit
+    assert status == 200 and "13900139000" in html
+    assert "区人社局（牵头）" in _text_of(html) and "协办：区住建局" in _text_of(html)
+
+
+@pytest.mark.parametrize("who", ["sundc", "zhaozj", "zhousj", "qiandj"])
+async def test_others_do_not_see_contact(site: Site, who: str) -> None:
+    status, html, _ = await site.get(await site.link_for(who))
+    assert status == 200
+    assert CONTACT not in html
+    assert HIDDEN_CONTACT in html
+    assert CASE["content"] in _text_of(html)  # the message itself is readable
+
+
+async def test_expired_link_is_refused(site: Site) -> None:
+    url = await site.link_for("zhangsan")
+    site.clock.advance(hours=site.runtime.config.server.link_ttl_hours - 1)
+    assert (await site.get(url))[0] == 200
+    site.clock.advance(hours=1, seconds=1)
+    status, html, headers = await site.get(url)
+    assert status == 403
+    assert EXPIRED_TEXT in html and CONTACT not in html and CASE["title"] not in html
+    assert headers["Cache-Control"] == "no-store"
+
+
+async def test_tampered_links_are_refused(site: Site) -> None:
+    good = await site.link_for("sundc")
+    parts = urlsplit(good)
+    q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    zhangsan = await _person_id(site.runtime, "zhangsan")
+    flipped = ("B" if q["s"][0] == "A" else "A") + q["s"][1:]
+    variants = [
+        f"{parts.path}?{urlencode({**q, 's': flipped})}",  # signature
+        f"{parts.path}?{urlencode({**q, 'p': zhangsan})}",  # person: the supervisor poses as a handler
+        f"{parts.path}?{urlencode({**q, 'e': int(q['e']) + 86400})}",  # expiry
+        f"{parts.path.replace(site.number, 'LY2026-000002')}?{parts.query}",  # number
+        f"{parts.path}?{urlencode({k: v for k, v in q.items() if k != 's'})}",  # no signature
+        f"{parts.path}?{urlencode({**q, 'p': 'x'})}",
+        f"{parts.path}",
+    ]
+    for url in variants:
+        status, html, _ = await site.get(url)
+        assert status == 403, url
+        assert INVALID_TEXT in html and CONTACT not in html and CASE["content"] not in html
+
+
+async def test_unknown_case_is_404(site: Site) -> None:
+    status, html, headers = await site.get(await site.link_for("zhangsan", "LY2026-999999"))
+    assert status == 404
+    assert "LY2026-999999" in html and headers["Content-Type"].startswith("text/html")
+
+
+async def test_html_is_escaped(site: Site) -> None:
+    evil = {**CASE, "source_ref": "RMW-7003", "title": "<script>alert(1)</script>标题",
+            "content": '<img src=x onerror="alert(2)">\n</p><b>粗</b> & "引号"', "petitioner": "<i>李</i>",
+            "contact": "<u>138</u>"}
+    number = (await (await site.client.post("/api/cases", json=evil, headers=AUTH)).json())["number"]
+    status, html, _ = await site.get(await site.link_for("zhangsan", number))
+    assert status == 200
+    for raw in ("<script", "<img", "<b>", "<i>", "<u>", 'onerror="'):
+        assert raw not in html, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;标题" in html
+    assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in html
+    assert "&amp; &quot;引号&quot;" in html and "&lt;u&gt;138&lt;/u&gt;" in html
+
+
+async def test_reply_parts_and_timeline(site: Site) -> None:
+    async with site.runtime.deps.sessions() as session:
+        person = await repo.person_by_platform(session, "wecom", "zhangsan")
+        assert person is not None
+        actor = await repo.actor_for(session, person)
+    await perform(site.runtime.deps, site.number, Action.ACCEPT, actor, NoInput())
+    reply = ReplyInput(
+        Truthfulness.MOSTLY,
+        attitude="反映的问题基本属实，我局高度重视。",
+        process="经调查，该公司确有拖欠工资情况，\n已责令其于11月10日前全额支付，并约谈负责人。",
+        verification="11月3日派员实地核查，调取工资台账。",
+        feedback="已电话联系网友，网友表示满意。",
+    )
+    await perform(site.runtime.deps, site.number, Action.SUBMIT, actor, reply)
+    status, html, _ = await site.get(await site.link_for("sundc"))
+    assert status == 200
+    text = _text_of(html)
+    for expected in ("办理情况", "基本属实", reply.attitude, reply.process, reply.verification, reply.feedback,
+                     "签收", "提交办理情况", "张三", "待审核"):
+        assert expected in text, expected
+    assert text.index("交办") < text.index("签收") < text.index("提交办理情况")
+
+
+async def test_never_logs_contact_or_signature(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    url = await site.link_for("zhangsan")
+    sig = parse_qs(urlsplit(url).query)["s"][0]
+    with caplog.at_level(logging.DEBUG):
+        await site.get(url)
+        await site.get(url.replace(sig, sig[::-1]))
+        site.clock.advance(days=60)
+        await site.get(url)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith(("bot", "store"))]
+    assert any("viewed" in m for m in ours)
+    assert any("expired" in m for m in ours) and any("invalid" in m for m in ours)
+    for message in ours:
+        assert sig not in message and sig[::-1] not in message and CONTACT not in message
+
+
+# --- a real browser at a phone viewport (SQLite) ------------------------------------------------
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
+                         "has_touch": True, "locale": "zh-CN"}
+
+
+def _chromium_or_skip() -> str:
+    """The chromium binary, or skip with the reason — in CI (CI=true) a missing browser fails."""
+    reason = ""
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install 'playwright>=1.40')"
+    exe = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else "")
+    if not exe:
+        reason = reason or "no chromium binary (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
+        pytest.skip(reason)
+    return exe
+
+
+def _long_content() -> str:
+    lines = [
+        f"第{i}条：我们小区自今年三月起多次反映物业公司违规收费、电梯长期停运、消防通道被占用等问题，至今没有得到解决。"
+        for i in range(1, 12)
+    ]
+    lines.insert(5, "相关票据编号：NO20261101ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz")
+    lines.append("恳请有关部门尽快协调处理，给群众一个明确答复。")
+    text = "\n".join(lines)
+    assert len(text) >= 600
+    return text
+
+
+@dataclass
+class Served:
+    runtime: Runtime
+    base: str
+    number: str
+    content: str
+
+
+@pytest.fixture
+async def served(sqlite_url: str, clock: FrozenClock) -> AsyncIterator[Served]:
+    runtime = await _start(sqlite_url, clock)
+    runner = web.AppRunner(build_app(runtime), access_log=None)  # as in serve(): no query strings in logs
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    content = _long_content()
+    async with TestClient(TestServer(build_app(runtime))) as api:
+        resp = await api.post("/api/cases", headers=AUTH, json={**CASE, "title": "小区物业违规收费、电梯停运问题",
+                                                                 "content": content, "source_ref": "RMW-8001"})
+        assert resp.status == 201
+        number = (await resp.json())["number"]
+    try:
+        yield Served(runtime, base, number, content)
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+
+
+@pytest.fixture
+async def phone(served: Served) -> AsyncIterator[Any]:
+    exe = _chromium_or_skip()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        context = await browser.new_context(**PHONE)
+        try:
+            yield await context.new_page()
+        finally:
+            await context.close()
+            await browser.close()
+
+
+async def _no_horizontal_scroll(page: Any) -> None:
+    sizes = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    assert sizes[1] == 390
+
+
+async def test_phone_handler_reads_full_text_and_contact(served: Served, phone: Any, tmp_path: Path) -> None:
+    pid = await _person_id(served.runtime, "zhangsan")
+    resp = await phone.goto(_link(served.runtime, served.number, pid, served.base))
+    assert resp is not None and resp.status == 200
+    body = phone.locator("p.text")
+    assert (await body.inner_text()).strip() == served.content  # full text, line breaks kept
+    for line in served.content.splitlines()[::4]:
+        await phone.get_by_text(line, exact=False).first.scroll_into_view_if_needed()
+        assert await phone.get_by_text(line, exact=False).first.is_visible()
+    assert await phone.get_by_text(CONTACT).is_visible()
+    assert await phone.get_by_text(HIDDEN_CONTACT).count() == 0
+    await _no_horizontal_scroll(phone)
+    font_px = await phone.evaluate("parseFloat(getComputedStyle(document.querySelector('p.text')).fontSize)")
+    assert font_px >= 15  # readable without zooming
+    await phone.screenshot(path=str(tmp_path / "detail-handler-phone.png"), full_page=True)
+
+
+async def test_phone_supervisor_sees_no_contact(served: Served, phone: Any) -> None:
+    pid = await _person_id(served.runtime, "sundc")
+    resp = await phone.goto(_link(served.runtime, served.number, pid, served.base))
+    assert resp is not None and resp.status == 200
+    assert (await phone.locator("p.text").inner_text()).strip() == served.content
+    assert await phone.get_by_text(HIDDEN_CONTACT).is_visible()
+    assert CONTACT not in await phone.locator("body").inner_text()
+    await _no_horizontal_scroll(phone)
+
+
+async def test_phone_expired_link_shows_refusal(served: Served, phone: Any, tmp_path: Path) -> None:
+    pid = await _person_id(served.runtime, "zhangsan")
+    url = _link(served.runtime, served.number, pid, served.base)
+    clock = served.runtime.deps.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(hours=served.runtime.config.server.link_ttl_hours, seconds=1)
+    resp = await phone.goto(url)
+    assert resp is not None and resp.status == 403
+    assert await phone.get_by_text(EXPIRED_TEXT).is_visible()
+    text = await phone.locator("body").inner_text()
+    assert CONTACT not in text and served.content.splitlines()[0] not in text
+    await _no_horizontal_scroll(phone)
+    await phone.screenshot(path=str(tmp_path / "detail-expired-phone.png"))
