@@ -192,9 +192,7 @@ class OutboxSender:
         if d.outcome == "sent":
             row.status, row.sent_at, row.result, row.last_error = "sent", now, d.result or None, None
             if d.unreachable:
-                await self._alert(session, f"以下人员未收到消息（不在应用可见范围或账号无效）：{'、'.join(d.unreachable)}，"
-                                  "请管理员核对通讯录。", f"unreachable:{row.platform}:{','.join(d.unreachable)}", now,
-                                  row)
+                await self._unreachable(session, row, d.unreachable, now)
             return
         row.last_error = d.error[:500]
         if d.outcome == "retry" and row.attempts < MAX_ATTEMPTS:
@@ -204,8 +202,21 @@ class OutboxSender:
             return
         row.status = "dead"
         log.error("outbox %s to %s dead after %s attempts: %s", row.id, row.platform, row.attempts, d.error)
-        await self._alert(session, f"一条消息未能发送（{row.platform}，{_kind(row)}）：{d.error[:100]}。请检查配置。",
-                          f"dead:{row.id}", now, row)
+        if d.unreachable:
+            await self._unreachable(session, row, d.unreachable, now)
+        else:
+            await self._alert(session, f"一条消息未能发送（{row.platform}，{_kind(row)}）：{d.error[:100]}。请检查配置。",
+                              f"dead:{row.id}", now, row)
+
+    async def _unreachable(self, session: AsyncSession, row: OutboxMessage, users: tuple[str, ...],
+                           now: datetime) -> None:
+        names = []
+        for user in users:
+            person = await repo.person_by_platform(session, row.platform, user)
+            names.append(f"{person.name}（{user}）" if person else user)
+        what = f"，涉及{_kind(row)}" if row.case_id else ""
+        await self._alert(session, f"{'、'.join(names)} 未收到{row.platform}消息{what}：账号无效、未授权或不在应用可见范围，"
+                          "请管理员核对通讯录和应用可见范围。", f"unreachable:{row.platform}:{','.join(users)}", now, row)
 
     async def _alert(self, session: AsyncSession, text: str, key: str, now: datetime, row: OutboxMessage) -> None:
         if row.payload.get("alert"):

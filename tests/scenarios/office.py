@@ -106,6 +106,16 @@ class Office:
         await self.settle()
         return dict(await resp.json())
 
+    async def case_direct(self, number: str) -> dict[str, Any]:
+        """The case as JSON straight from the current runtime's database (after a restart)."""
+        from bot.handlers.views import case_json
+        from store import repo
+
+        async with self.runtime.deps.sessions() as session:
+            found = await repo.case_by_number(session, number)
+            assert found is not None
+            return await case_json(session, found)
+
     async def case(self, number: str) -> dict[str, Any]:
         resp = await self.bot.get(f"/api/cases/{number}", headers={"Authorization": "Bearer test-token"})
         return dict(await resp.json())

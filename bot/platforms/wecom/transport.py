@@ -94,6 +94,8 @@ class WeComTransport:
             return Delivery("retry", error=error, delay=60.0)
         if exc.kind in ("transient", "token"):
             return Delivery("retry", error=error)
+        if exc.kind == "recipient" and row.channel in ("user", "card_update"):
+            return Delivery("dead", error=error, unreachable=(row.recipient,))
         return Delivery("dead", error=error)
 
     async def finish(self, session: AsyncSession, row: OutboxMessage, delivery: Delivery, now: datetime) -> None:
