@@ -9,8 +9,11 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from datetime import datetime
+
 import aiohttp
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar_service import CalendarHolder, load_calendar
@@ -22,6 +25,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.directory import bootstrap_from_config
 from bot.handlers.notify import ChatNotifier
 from bot.inbound import InboundWorker
+from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender, Transport
 from bot.web import api, detail, ops
@@ -37,6 +41,7 @@ class Channels:
     chat: ChatHandler
     sender: OutboxSender
     worker: InboundWorker
+    jobs: Jobs
     http: aiohttp.ClientSession | None = None
     routes: list[Callable[[web.Application], None]] = field(default_factory=list)
 
@@ -49,6 +54,7 @@ class Runtime:
     channels: Channels
     metrics: Metrics
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _scheduler: AsyncIOScheduler | None = None
 
     @classmethod
     async def start(
@@ -83,10 +89,27 @@ class Runtime:
         return cls(config=config, engine=engine, deps=deps, channels=channels, metrics=metrics)
 
     def start_workers(self) -> None:
+        """The outbox sender, the inbound worker and the scheduler's periodic tick. Every process
+        runs them; the database (leases, unique nudge keys) keeps the work exactly-once."""
         self._tasks.append(asyncio.create_task(self.channels.sender.run(), name="outbox-sender"))
         self._tasks.append(asyncio.create_task(self.channels.worker.run(), name="inbound-worker"))
+        scheduler = AsyncIOScheduler(timezone=self.config.office.timezone)
+        scheduler.add_job(self._tick, "interval", seconds=self.config.nudges.tick_seconds, id="tick",
+                          max_instances=1, coalesce=True, jitter=5,
+                          next_run_time=datetime.now(self.config.office.hours().tz))
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _tick(self) -> None:
+        try:
+            await self.channels.jobs.tick()
+        except Exception:  # the next tick tries again; never kill the scheduler
+            log.exception("scheduled tick failed")
 
     async def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -121,9 +144,10 @@ def build_channels(deps: Deps, notifier: ChatNotifier, metrics: Metrics,
         routes.append(lambda app: callback.add_routes(app))
     sender = OutboxSender(deps, transports)
     worker = InboundWorker(deps, chat.handle, after=sender.wake.set)
+    jobs = Jobs(deps, notifier.outbox, after=sender.wake.set)
     if cfg.wecom.enabled:
         callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=worker.wake.set)
-    return Channels(chat=chat, sender=sender, worker=worker, http=own_http, routes=routes)
+    return Channels(chat=chat, sender=sender, worker=worker, jobs=jobs, http=own_http, routes=routes)
 
 
 def build_app(runtime: Runtime) -> web.Application:

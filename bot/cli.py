@@ -481,6 +481,34 @@ def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None
     click.echo(f"{day.date().isoformat()}: {kind}")
 
 
+# --- nudges ----------------------------------------------------------------------------------
+
+
+@main.group()
+def nudges() -> None:
+    """Reminders, overdue lists and escalation (督促协调)."""
+
+
+@nudges.command("plan")
+@config_option
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="the day to plan (local office date)")
+def nudges_plan(config_path: Path, day: datetime) -> None:
+    """Print the reminders and lists due on DATE, without sending anything."""
+    config = _load(config_path)
+
+    async def body(rt: Any) -> list[tuple[datetime, str, str]]:
+        async with rt.deps.sessions() as session:
+            await rt.deps.calendar.refresh(session)
+        return await rt.channels.jobs.plan(day.date())
+
+    rows = run_with_runtime(config, body)
+    tz = config.office.hours().tz
+    for at, who, line in rows:
+        click.echo(f"{at.astimezone(tz):%H:%M}\t{who}\t{line}")
+    click.echo(f"({len(rows)} planned on {day.date().isoformat()}; nothing was sent)", err=True)
+
+
 # Commands defined in their own modules register themselves on the groups above.
 from bot import cli_io  # noqa: E402,F401
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.deadlines import DeadlineRules, OfficeHours
+from bot.domain.nudges import NudgeRules
 from bot.domain.states import Role
 
 
@@ -145,6 +146,39 @@ class DingTalkConfig(_Section):
     supervision_webhook_secret: str = ""
 
 
+class NudgeConfig(_Section):
+    enabled: bool = True
+    due_days_before: list[int] = [1, 0]
+    leader_on_due_day: bool = True
+    unaccepted_handler_hours: int = Field(4, ge=1, le=240)
+    unaccepted_leader_hours: int = Field(24, ge=1, le=480)
+    return_window_warning: bool = True
+    interim_days_before: list[int] = [1, 0]
+    overdue_leader_days: int = Field(1, ge=1, le=60)
+    overdue_notice_days: int = Field(3, ge=1, le=60)
+    followup_after_days: int = Field(3, ge=1, le=60)
+    urgent_remind_hours: int = Field(2, ge=1, le=48)
+    stagger_minutes: int = Field(25, ge=1, le=25)
+    overdue_list_time: time = time(9, 0)
+    hide_title_categories: list[str] = ["党风廉政", "涉法涉诉"]
+    tick_seconds: int = Field(60, ge=5, le=3600)
+
+    def rules(self) -> NudgeRules:
+        return NudgeRules(
+            due_days_before=tuple(self.due_days_before),
+            leader_on_due_day=self.leader_on_due_day,
+            unaccepted_handler_hours=self.unaccepted_handler_hours,
+            unaccepted_leader_hours=self.unaccepted_leader_hours,
+            return_window_warning=self.return_window_warning,
+            interim_days_before=tuple(self.interim_days_before),
+            overdue_leader_days=self.overdue_leader_days,
+            overdue_notice_days=self.overdue_notice_days,
+            followup_after_days=self.followup_after_days,
+            urgent_remind_hours=self.urgent_remind_hours,
+            stagger_minutes=self.stagger_minutes,
+        )
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -161,6 +195,7 @@ class Config(_Section):
     people: list[PersonConfig] = []
     wecom: WeComConfig = WeComConfig()
     dingtalk: DingTalkConfig = DingTalkConfig()
+    nudges: NudgeConfig = NudgeConfig()
     logging: LoggingConfig = LoggingConfig()
     #: directory the config file is in; relative SQLite paths are resolved against it
     base_dir: Path = Path(".")

@@ -133,3 +133,21 @@ def test_db_upgrade(config_file: Path) -> None:
 def test_python_dash_m_bot() -> None:
     result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "serve" in result.stdout
+
+
+def test_nudges_plan_sends_nothing(config_file: Path) -> None:
+    from datetime import date
+
+    from bot.calendar_package import package_calendar
+    from bot.domain.nudges import workday_before
+
+    code, out = run(config_file, "case", "add", "--title", "小区路灯不亮", "--content", "某小区路灯坏了一个月",
+                    "--unit", "区人社局")
+    assert code == 0
+    number = out.split()[0]
+    code, out = run(config_file, "case", "show", number, "--json")
+    due = date.fromisoformat(json.loads(out)["due_at"][:10])
+    day_before = workday_before(package_calendar(), due, 1)
+    code, out = run(config_file, "nudges", "plan", "--date", day_before.isoformat())
+    assert code == 0, out
+    assert number in out and "张三" in out and "nothing was sent" in out

@@ -37,6 +37,8 @@ class Verb(StrEnum):
     EXT_APPROVE = "exa"  # 批准延期
     EXT_REFUSE = "exr"  # 不批准延期 (asks for the comment)
     CANCEL = "cnl"  # 取消 the current dialogue
+    URGE = "urg"  # 催办 a unit's overdue cases (arg: unit id)
+    SUPERVISE = "sup"  # 督办 notice to a unit (arg: unit id)
 
 
 class PayloadError(ValueError):

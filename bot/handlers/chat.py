@@ -164,6 +164,9 @@ class ChatHandler:
             await dlg.clear(turn.session, event.platform, event.user)
             await self.say(turn, f"{case.number}：已取消。", case)
             return
+        if action.verb in (Verb.URGE, Verb.SUPERVISE):  # unit-level, not tied to one case version
+            await self._unit_pressure(turn, case, action)
+            return
         if action.stage != case.version:
             await self.say(turn, await self._stale(turn, case), case)
             return
@@ -276,6 +279,30 @@ class ChatHandler:
     async def _c_ext_refuse(self, turn: Turn, case: Case, action: CardAction) -> None:
         if await self._probe(turn, case, Action.REFUSE_EXTENSION):
             await self._ask(turn, dlg.Step.REFUSAL_COMMENT, case)
+
+    async def _unit_pressure(self, turn: Turn, case: Case, action: CardAction) -> None:
+        """催办 (an immediate nudge) or 督办 (a formal notice on every overdue case's timeline)."""
+        if Role.SUPERVISOR not in turn.actor.roles:
+            await self.say(turn, "只有督查员可以催办、督办。")
+            return
+        unit_id = int(action.arg) if action.arg.isdigit() else case.unit_id
+        overdue = [c for c in await repo.due_cases(turn.session, turn.now) if c.unit_id == unit_id]
+        if not overdue:
+            await self.say(turn, "该单位目前没有超期件。")
+            return
+        kind, word = ("urge", "催办") if action.verb is Verb.URGE else ("supervise", "督办")
+        for c in overdue:
+            await repo.add_event(turn.session, c.id, turn.now, kind, turn.actor, comment=f"{turn.actor.name}{word}")
+        numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
+        people = await repo.people_with_role(turn.session, Role.HANDLER, unit_id)
+        if action.verb is Verb.SUPERVISE:
+            people += await repo.people_with_role(turn.session, Role.UNIT_LEADER, unit_id)
+            text = (f"【督办通知】督查室（{turn.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
+                    "请立即办理并报告情况。")
+        else:
+            text = f"【催办】督查室（{turn.actor.name}）催办贵单位{len(overdue)}件超期留言：{numbers}，请抓紧办理。"
+        await self.outbox.text(turn.session, people, text, turn.now)
+        await self.say(turn, f"已{word}（{len(overdue)}件）。")
 
     async def _pending(self, turn: Turn, case: Case, step: dlg.Step) -> dlg.Pending | None:
         pending = await dlg.load(turn.session, turn.event.platform, turn.event.user, turn.now)

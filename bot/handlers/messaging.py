@@ -73,6 +73,34 @@ class Outbox:
                 count += queued is not None
         return count
 
+    async def supervision(self, session: AsyncSession, chunks: list[str], now: datetime, *, dedupe: str) -> int:
+        """Post markdown to the supervision group of every enabled platform (appchat/group, or the
+        group robot webhook). Groups never get contact details: callers pass redacted text."""
+        count = 0
+        for platform in self.platforms:
+            target = self._supervision_target(platform)
+            if target is None:
+                continue
+            channel, recipient = target
+            for i, chunk in enumerate(chunks):
+                queued = await repo.enqueue(
+                    session, platform=platform, channel=channel, recipient=recipient,
+                    payload={"type": "markdown", "text": chunk}, now=now, dedupe_key=f"{dedupe}:{platform}:{i}",
+                )
+                count += queued is not None
+        return count
+
+    def _supervision_target(self, platform: str) -> tuple[str, str] | None:
+        if platform == "wecom":
+            wecom = self.config.wecom
+            if wecom.supervision_chatid:
+                return "group", wecom.supervision_chatid
+            return ("webhook", "supervision") if wecom.supervision_webhook_key else None
+        ding = self.config.dingtalk
+        if ding.supervision_conversation_id:
+            return "group", ding.supervision_conversation_id
+        return ("webhook", "supervision") if ding.supervision_webhook else None
+
     async def reply_raw(self, session: AsyncSession, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
         await repo.enqueue(session, platform=platform, channel="user", recipient=user,
@@ -144,6 +172,31 @@ class Outbox:
             count += 1
         await session.flush()
         return count
+
+
+def split_markdown(header: str, sections: list[tuple[str, list[str]]], limit_bytes: int = 2000) -> list[str]:
+    """Cut a long post into messages under the platform's size limit (WeCom appchat markdown:
+    2048 bytes, spec §5.1). Each message repeats the header; a section cut in two repeats its
+    heading with "（续）"."""
+    chunks: list[str] = []
+    current = header
+
+    def fits(text: str) -> bool:
+        return len(text.encode("utf-8")) <= limit_bytes
+
+    for heading, lines in sections:
+        current += f"\n{heading}"
+        if not fits(current) and current != f"{header}\n{heading}":
+            chunks.append(current[: -len(heading) - 1])
+            current = f"{header}（续）\n{heading}"
+        for line in lines:
+            if fits(f"{current}\n{line}"):
+                current += f"\n{line}"
+            else:
+                chunks.append(current)
+                current = f"{header}（续）\n{heading}（续）\n{line}"
+    chunks.append(current)
+    return chunks
 
 
 def _unique(people: Iterable[Person]) -> list[Person]:

@@ -1,0 +1,298 @@
+"""Scheduled work: one periodic tick runs the sweeps (nudges, the morning overdue list, calendar
+warnings). Every message is claimed in the ``nudges`` table (unique key) in the transaction that
+queues it, so a sweep that runs twice, a restart mid-sweep or two processes never send twice."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cards import builders as b
+from bot.cards.models import Button, Card
+from bot.cards.payload import CardAction, Verb
+from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
+from bot.domain.lifecycle import Actor
+from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
+from bot.domain.states import Role, State
+from bot.domain.workcalendar import coverage_warnings
+from bot.handlers.deps import Deps
+from bot.handlers.messaging import Outbox, split_markdown
+from bot.privacy import redact
+from store import repo
+from store.models import Case, CaseEvent, Person
+
+log = logging.getLogger(__name__)
+
+_SYSTEM = Actor.system()
+_OPEN = [State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value]
+
+
+def clock_of(case: Case, deps: Deps) -> CaseClock:
+    cfg = deps.config
+    interim_due = None
+    if case.complex and case.assigned_at is not None and cfg.deadlines.interim_days != cfg.deadlines.complex_days:
+        interim_due = workday_deadline(case.assigned_at, cfg.deadlines.interim_days, deps.calendar.current,
+                                       cfg.office.hours()).due_at
+    return CaseClock(
+        case_id=case.id, unit_id=case.unit_id, state=State(case.state), complex=case.complex, urgent=case.urgent,
+        assigned_at=case.assigned_at, due_at=case.due_at, return_deadline=case.return_deadline,
+        replied_at=case.replied_at, interim_count=case.interim_count, interim_due=interim_due,
+    )
+
+
+async def candidates(session: AsyncSession, deps: Deps, now: datetime) -> list[Case]:
+    """The cases that may owe a reminder now — indexed queries, bounded by what is due."""
+    cfg = deps.config
+    rules = cfg.nudges.rules()
+    limit = horizon(now, rules, deps.calendar.current, cfg.office.hours())
+    by_due = select(Case).where(Case.state.in_(_OPEN), Case.due_at <= limit)
+    first_unaccepted = now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours))
+    unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= first_unaccepted)
+    window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= limit)
+    followup = select(Case).where(Case.state == State.REPLIED.value,
+                                  Case.replied_at <= now - timedelta(days=rules.followup_after_days))
+    found: dict[int, Case] = {}
+    for stmt in (by_due, unaccepted, window, followup):
+        for case in (await session.execute(stmt)).scalars():
+            found[case.id] = case
+    return list(found.values())
+
+
+@dataclass
+class _Bucket:
+    person: Person
+    lines: list[str] = field(default_factory=list)
+
+
+class Jobs:
+    def __init__(self, deps: Deps, outbox: Outbox, *, after: Callable[[], None] | None = None) -> None:
+        self.deps = deps
+        self.outbox = outbox
+        self.after = after  # called after a tick queued messages (wakes the sender)
+
+    @property
+    def hours(self) -> OfficeHours:
+        return self.deps.config.office.hours()
+
+    async def tick(self) -> int:
+        """Everything that is due now; safe to call as often as you like."""
+        now = self.deps.clock.now()
+        async with self.deps.sessions() as session:
+            await self.deps.calendar.refresh(session)
+        queued = 0
+        if self.deps.config.nudges.enabled:
+            queued += await self.sweep(now)
+            queued += await self.overdue_list(now)
+        queued += await self.calendar_warning(now)
+        if queued and self.after is not None:
+            self.after()
+        return queued
+
+    # --- reminders --------------------------------------------------------------------------
+
+    async def sweep(self, now: datetime) -> int:
+        cfg = self.deps.config
+        rules, cal, hours = cfg.nudges.rules(), self.deps.calendar.current, self.hours
+        async with self.deps.sessions() as session, session.begin():
+            buckets: dict[int, _Bucket] = {}
+            for case in await candidates(session, self.deps, now):
+                send, superseded = due_now(clock_of(case, self.deps), now, rules, cal, hours)
+                for nudge in superseded:
+                    await self._claim(session, nudge, now)
+                for nudge in send:
+                    if await self._claim(session, nudge, now):
+                        await self._route(session, case, nudge, now, buckets)
+            queued = 0
+            for bucket in buckets.values():
+                text = _merged(bucket)
+                queued += await self.outbox.text(session, [bucket.person], text, now)
+        return queued
+
+    async def _claim(self, session: AsyncSession, nudge: Nudge, now: datetime) -> bool:
+        local_day = nudge.send_at.astimezone(self.hours.tz).date()
+        return await repo.claim_nudge(session, scope=f"case:{nudge.case_id}", kind=nudge.kind.value,
+                                      threshold=nudge.threshold, day=local_day, now=now, case_id=nudge.case_id)
+
+    async def _route(self, session: AsyncSession, case: Case, nudge: Nudge, now: datetime,
+                     buckets: dict[int, _Bucket]) -> None:
+        line = self._line(case, nudge, now)
+        for audience in nudge.audience:
+            for person in await self._people(session, case, audience):
+                buckets.setdefault(person.id, _Bucket(person)).lines.append(line)
+        if nudge.kind is Kind.NOTICE:
+            await repo.add_event(session, case.id, now, "supervise", _SYSTEM,
+                                 comment=f"超期{nudge.info.get('overdue_days', '')}个工作日，系统发出督办通知")
+
+    async def _people(self, session: AsyncSession, case: Case, audience: Audience) -> list[Person]:
+        if audience is Audience.HANDLERS:
+            return await repo.people_with_role(session, Role.HANDLER, case.unit_id) if case.unit_id else []
+        if audience is Audience.UNIT_LEADER:
+            return await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
+        role = Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER
+        return await repo.people_with_role(session, role)
+
+    def _line(self, case: Case, nudge: Nudge, now: datetime) -> str:
+        title = b.short(case.title, 20)
+        due = b.hm(case.due_at)
+        reason = {
+            Kind.DUE: f"{due}到期" + ("（今日到期）" if nudge.info.get("days_left") == 0 else "（明日到期）"
+                                       if nudge.info.get("days_left") == 1 else ""),
+            Kind.UNACCEPTED: f"交办已超过{nudge.info.get('hours', '')}小时未签收",
+            Kind.RETURN_WINDOW: f"退回期限今日{b.hm(case.return_deadline)[-5:]}截止，逾期不能退回",
+            Kind.INTERIM: "复杂件请按时报送阶段性报告并明确办理时限",
+            Kind.OVERDUE: f"已超期（{due}到期），请抓紧办理",
+            Kind.NOTICE: f"已超期{nudge.info.get('overdue_days', '')}个工作日，督查室已发督办通知",
+            Kind.FOLLOWUP: "已回复超过规定时间未回访",
+        }[nudge.kind]
+        if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):
+            reason = "【急件】" + reason
+        return f"{case.number} {title}：{reason}"
+
+    # --- the morning overdue list -------------------------------------------------------------
+
+    async def overdue_list(self, now: datetime) -> int:
+        cfg = self.deps.config
+        cal, hours = self.deps.calendar.current, self.hours
+        local = now.astimezone(hours.tz)
+        if not is_office_time(now, cal, hours) or local.time() < cfg.nudges.overdue_list_time:
+            return 0
+        async with self.deps.sessions() as session, session.begin():
+            if not await repo.claim_nudge(session, scope="group:supervision", kind="overdue_list",
+                                          threshold="daily", day=local.date(), now=now):
+                return 0
+            entries = await self.overdue_entries(session, now)
+            if not entries:
+                return 0
+            header = f"## 超期未办结留言（{local:%m月%d日}）\n共 **{len(entries)}** 件，涉及 {len({e.unit for e in entries})} 个单位"
+            sections = [
+                (f"**{unit}**（{len(group)}件）",
+                 [f"> {e.number} {e.title} 超期{e.days}个工作日 承办人：{e.handler}" for e in group])
+                for unit, group in _by_unit(entries).items()
+            ]
+            queued = await self.outbox.supervision(session, split_markdown(header, sections), now,
+                                                   dedupe=f"overdue:{local.date()}")
+            queued += await self._supervisor_cards(session, entries, now)
+            return queued
+
+    async def overdue_entries(self, session: AsyncSession, now: datetime) -> list[_Entry]:
+        cfg = self.deps.config
+        cal, hours = self.deps.calendar.current, self.hours
+        rows = (await session.execute(
+            select(Case).where(Case.state.in_(_OPEN), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
+        )).scalars().all()
+        names = await repo.unit_names(session, [c.unit_id for c in rows if c.unit_id])
+        accepted_by = await _accepters(session, [c.id for c in rows])
+        hidden = set(cfg.nudges.hide_title_categories)
+        entries = []
+        for c in rows:
+            assert c.due_at is not None
+            title = "（标题不公开）" if c.category in hidden else redact(b.short(c.title, 18))
+            entries.append(_Entry(c.number, title, names.get(c.unit_id or 0, "未指定单位"), c.unit_id,
+                                  overdue_days(now, c.due_at, cal, hours) or 1,
+                                  accepted_by.get(c.id, "未签收"), c))
+        return entries
+
+    async def _supervisor_cards(self, session: AsyncSession, entries: list[_Entry], now: datetime) -> int:
+        supervisors = await repo.people_with_role(session, Role.SUPERVISOR)
+        count = 0
+        for unit, group in list(_by_unit(entries).items())[:10]:
+            first = group[0]
+            numbers = "、".join(e.number for e in group[:5]) + ("等" if len(group) > 5 else "")
+            card = Card(
+                title=f"【超期】{unit} {len(group)}件",
+                desc=f"最长超期{max(e.days for e in group)}个工作日",
+                body=f"超期件：{numbers}",
+                buttons=[
+                    Button("催办", CardAction(Verb.URGE, first.number, 0, str(first.unit_id or 0)).pack(), "primary"),
+                    Button("督办", CardAction(Verb.SUPERVISE, first.number, 0, str(first.unit_id or 0)).pack(),
+                           "danger"),
+                ],
+            )
+            count += await self.outbox.card(session, supervisors, lambda _p, card=card: card, "overdue",
+                                            first.case, now)
+        return count
+
+    # --- calendar coverage -----------------------------------------------------------------------
+
+    async def calendar_warning(self, now: datetime) -> int:
+        cal, hours = self.deps.calendar.current, self.hours
+        if not is_office_time(now, cal, hours):
+            return 0
+        today = now.astimezone(hours.tz).date()
+        warnings = coverage_warnings(cal, today)
+        if not warnings:
+            return 0
+        async with self.deps.sessions() as session, session.begin():
+            if not await repo.claim_nudge(session, scope="admins", kind="calendar_coverage", threshold="daily",
+                                          day=today, now=now):
+                return 0
+            admins = await repo.people_with_role(session, Role.ADMIN)
+            return await self.outbox.text(session, admins, "【工作日历提醒】" + "\n".join(warnings), now)
+
+    # --- planning (liuyan nudges plan) -----------------------------------------------------------
+
+    async def plan(self, day: date) -> list[tuple[datetime, str, str]]:
+        """What the sweeps would send on ``day`` (time, recipients, line) — nothing is sent."""
+        cfg = self.deps.config
+        rules, cal, hours = cfg.nudges.rules(), self.deps.calendar.current, self.hours
+        end = datetime.combine(day, hours.close, tzinfo=hours.tz)
+        result: list[tuple[datetime, str, str]] = []
+        async with self.deps.sessions() as session:
+            for case in await candidates(session, self.deps, end):
+                for nudge in planned(clock_of(case, self.deps), rules, cal, hours):
+                    local = nudge.send_at.astimezone(hours.tz)
+                    if local.date() != day or not cal.is_workday(day) and not case.urgent:
+                        continue
+                    people = []
+                    for audience in nudge.audience:
+                        people += [p.name for p in await self._people(session, case, audience)]
+                    result.append((nudge.send_at, "、".join(people) or "-", self._line(case, nudge, nudge.send_at)))
+            if cal.is_workday(day):
+                list_at = datetime.combine(day, cfg.nudges.overdue_list_time, tzinfo=hours.tz)
+                count = len(await self.overdue_entries(session, list_at))
+                result.append((list_at, "督查群", f"超期未办结清单（当前{count}件）"))
+        return sorted(result)
+
+
+@dataclass
+class _Entry:
+    number: str
+    title: str
+    unit: str
+    unit_id: int | None
+    days: int
+    handler: str
+    case: Case
+
+
+def _by_unit(entries: list[_Entry]) -> dict[str, list[_Entry]]:
+    grouped: dict[str, list[_Entry]] = defaultdict(list)
+    for e in entries:
+        grouped[e.unit].append(e)
+    return dict(grouped)
+
+
+async def _accepters(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    rows = await session.execute(
+        select(CaseEvent.case_id, CaseEvent.actor_name)
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.action == "accept")
+        .order_by(CaseEvent.id)
+    )
+    return {r.case_id: r.actor_name for r in rows}
+
+
+def _merged(bucket: _Bucket) -> str:
+    lines = bucket.lines
+    if len(lines) == 1:
+        return f"【办理提醒】{lines[0]}"
+    body = "\n".join(f"{i}. {line}" for i, line in enumerate(lines[:30], 1))
+    more = f"\n……另有{len(lines) - 30}件，请发送“待办”查看。" if len(lines) > 30 else ""
+    return f"【办理提醒】您有{len(lines)}件留言需要关注：\n{body}{more}"
