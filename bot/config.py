@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
+from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
 from bot.domain.states import Role
 
 
@@ -179,6 +180,59 @@ class NudgeConfig(_Section):
         )
 
 
+class ScoreRuleConfig(_Section):
+    """One scoring rule: points per occurrence and the rule's cap (0 = no cap); unset keys keep
+    the defaults of ``bot.domain.scoring.CATALOGUE``."""
+
+    points: float | None = Field(None, ge=0, le=100)
+    cap: float | None = Field(None, ge=0, le=1000)
+
+
+class ScoringConfig(_Section):
+    """[scoring]: the monthly score, its grades and the monthly summary post (docs/reports.md)."""
+
+    base: float = Field(100, ge=0, le=1000)
+    max_deduction: float = Field(100, ge=0, le=1000)  # 0 = no cap
+    max_bonus: float = Field(10, ge=0, le=1000)  # 0 = no cap
+    pass_score: float = Field(90, ge=0, le=1000)  # 合格
+    basic_score: float = Field(75, ge=0, le=1000)  # 基本合格; below it 不合格
+    accept_workdays: int = Field(1, ge=1, le=10)  # 签收时限, working days after assignment
+    resolution_threshold: float = Field(0.9, gt=0, le=1)
+    resolution_min_cases: int = Field(5, ge=1, le=100000)
+    rules: dict[str, ScoreRuleConfig] = {}
+    summary_workday: int = Field(1, ge=0, le=10)  # post on the Nth working day; 0 = never
+    summary_time: time = time(9, 0)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, ScoreRuleConfig]) -> dict[str, ScoreRuleConfig]:
+        known = [r.key for r in CATALOGUE]
+        for key in value:
+            if key not in known:
+                raise ValueError(f"unknown rule {key!r} (known: {', '.join(known)})")
+        return value
+
+    @field_validator("basic_score")
+    @classmethod
+    def _grades_ordered(cls, value: float, info: object) -> float:
+        if value > getattr(info, "data", {}).get("pass_score", 90):
+            raise ValueError("basic_score (基本合格) must not be above pass_score (合格)")
+        return value
+
+    def scoring_rules(self) -> ScoringRules:
+        rules = []
+        for info in CATALOGUE:
+            own = self.rules.get(info.key)
+            points = own.points if own is not None and own.points is not None else info.points
+            cap = own.cap if own is not None and own.cap is not None else info.cap
+            rules.append(Rule(info.key, points, cap))
+        return ScoringRules(
+            rules=tuple(rules), base=self.base, max_deduction=self.max_deduction, max_bonus=self.max_bonus,
+            pass_score=self.pass_score, basic_score=self.basic_score,
+            resolution_threshold=self.resolution_threshold, resolution_min_cases=self.resolution_min_cases,
+        )
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -196,6 +250,7 @@ class Config(_Section):
     wecom: WeComConfig = WeComConfig()
     dingtalk: DingTalkConfig = DingTalkConfig()
     nudges: NudgeConfig = NudgeConfig()
+    scoring: ScoringConfig = ScoringConfig()
     logging: LoggingConfig = LoggingConfig()
     #: directory the config file is in; relative SQLite paths are resolved against it
     base_dir: Path = Path(".")

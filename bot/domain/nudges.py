@@ -122,24 +122,25 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
         else:
             for n in rules.due_days_before:
                 day = workday_before(cal, due_day, n)
-                audience = (Audience.HANDLERS,)
+                due_audience: tuple[Audience, ...] = (Audience.HANDLERS,)
                 if n == 0 and rules.leader_on_due_day:
-                    audience += (Audience.UNIT_LEADER,)
-                out.append(Nudge(case.case_id, Kind.DUE, f"{n}d@{due_day}", audience,
+                    due_audience += (Audience.UNIT_LEADER,)
+                out.append(Nudge(case.case_id, Kind.DUE, f"{n}d@{due_day}", due_audience,
                                  morning(day, case.unit_id, rules, hours), {"days_left": n}))
-            for days, kind, audience in (
+            ladder: tuple[tuple[int, Kind, tuple[Audience, ...]], ...] = (
                 (rules.overdue_leader_days, Kind.OVERDUE, (Audience.UNIT_LEADER,)),
                 (rules.overdue_notice_days, Kind.NOTICE, (Audience.UNIT_LEADER, Audience.SUPERVISORS)),
-            ):
+            )
+            for days, kind, step_audience in ladder:
                 day = cal.add_workdays(due_day, days)
-                out.append(Nudge(case.case_id, kind, f"{days}d@{due_day}", audience,
+                out.append(Nudge(case.case_id, kind, f"{days}d@{due_day}", step_audience,
                                  morning(day, case.unit_id, rules, hours), {"overdue_days": days}))
     if case.state is State.ASSIGNED and case.assigned_at is not None:
-        for h, audience in ((rules.unaccepted_handler_hours, Audience.HANDLERS),
-                            (rules.unaccepted_leader_hours, Audience.UNIT_LEADER)):
+        for h, who in ((rules.unaccepted_handler_hours, Audience.HANDLERS),
+                       (rules.unaccepted_leader_hours, Audience.UNIT_LEADER)):
             nominal = case.assigned_at + timedelta(hours=h)
             send = nominal if case.urgent else next_office_open(nominal, cal, hours)
-            out.append(Nudge(case.case_id, Kind.UNACCEPTED, f"{h}h@{case.assigned_at:%Y%m%d%H%M}", (audience,),
+            out.append(Nudge(case.case_id, Kind.UNACCEPTED, f"{h}h@{case.assigned_at:%Y%m%d%H%M}", (who,),
                              send, {"hours": h}))
         if rules.return_window_warning and case.return_deadline is not None and not case.urgent:
             last = case.return_deadline.astimezone(tz).date()
