@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.deps import Deps
+from bot.loop import work_forever
 from bot.handlers.events import Inbound
 from store import repo
 from store.models import InboundEvent
@@ -48,20 +49,7 @@ class InboundWorker:
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
-            try:
-                done = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("inbound worker iteration failed")
-                done = 0
-            if done == 0:
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=self.poll)
-                except TimeoutError:
-                    pass
+        await work_forever(self.run_once, self.wake, self.poll, "inbound worker")
 
     async def run_once(self) -> int:
         ids = await self._claim()

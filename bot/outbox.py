@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
+from bot.loop import work_forever
 from bot.handlers.messaging import Outbox
 from store import repo
 from store.models import OutboxMessage
@@ -84,20 +85,7 @@ class OutboxSender:
     # --- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug or a database hiccup must not stop delivery for good
-                log.exception("outbox sender iteration failed")
-                sent = 0
-            if sent == 0:
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=self.poll)
-                except TimeoutError:
-                    pass
+        await work_forever(self.run_once, self.wake, self.poll, "outbox sender")
 
     async def run_once(self) -> int:
         """Claim due rows and deliver them; returns how many were handled."""
