@@ -50,9 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg  # noqa: E402
 import sqlalchemy  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import bindparam, event, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from store import repo  # noqa: E402
 from store.db import create_engine, sessionmaker, upgrade  # noqa: E402
@@ -352,22 +352,30 @@ def stats(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ms), statistics.quantiles(ms, n=20, method="inclusive")[-1]
 
 
+async def candidate_due_cases(session: AsyncSession, until: datetime, limit: int = 10_000) -> list[Case]:
+    """repo.due_cases with the open states rendered as SQL literals (only with --candidate-index):
+    a prepared statement's generic plan can then prove the partial index's WHERE clause too."""
+    states: Any = bindparam("open_states", list(OPEN), expanding=True, literal_execute=True)
+    stmt = select(Case).where(Case.state.in_(states), Case.due_at <= until).order_by(Case.due_at).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
 async def measure(
-    engine: AsyncEngine, cap: Captured, until: datetime, matches: int, runs: int, warmup: int
+    engine: AsyncEngine, cap: Captured, query: Any, until: datetime, matches: int, runs: int, warmup: int
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     sessions = sessionmaker(engine)
     orm: list[float] = []
     for k in range(warmup + runs):
         async with sessions() as session:
             t0 = time.perf_counter()
-            cases = await repo.due_cases(session, until)
+            cases = await query(session, until)
             elapsed = time.perf_counter() - t0
         if k >= warmup:
             orm.append(elapsed)
         if k == 0:
             assert len(cases) == matches, f"due_cases returned {len(cases)} rows, expected {matches}"
             assert all(c.state in OPEN and c.due_at is not None and c.due_at <= until for c in cases)
-            assert all(a.due_at <= b.due_at for a, b in zip(cases, cases[1:], strict=False))  # type: ignore[operator]
+            assert all(a.due_at <= b.due_at for a, b in zip(cases, cases[1:], strict=False))
     driver: list[float] = []
     async with engine.connect() as conn:
         for k in range(warmup + runs):
@@ -417,22 +425,29 @@ async def run_backend(backend: str, args: argparse.Namespace, results: list[tupl
             for matches in sorted(args.match_counts, reverse=True):
                 await set_matches(engine, backend, order, current, matches)
                 current = matches
-                async with sessionmaker(engine)() as session:  # one call to capture the SQL sent
-                    await repo.due_cases(session, until)
-                plan = await explain(engine, backend, cap)
-                full = matches == args.matches or args.verbose
-                print(f"  plan (matches={matches:,}){'' if full else ', nodes only'}:")
-                print("\n".join(f"    {line}" for line in (plan.lines if full else compact(plan.lines))))
-                if plan.generic:
-                    print("  generic plan (prepared statement, plan_cache_mode=force_generic_plan):")
-                    print("\n".join(f"    {line}" for line in (plan.generic if full else compact(plan.generic))))
-                (med, p95), (dmed, dp95) = await measure(engine, cap, until, matches, args.runs, args.warmup)
-                results.append((backend, size, matches, med, p95, dmed, dp95, plan.ok, plan.notes))
-                print(
-                    f"  matches={matches:>6,}: due_cases median {med:8.2f} ms p95 {p95:8.2f} ms | "
-                    f"driver median {dmed:7.2f} ms p95 {dp95:7.2f} ms | plan ok: {plan.ok} | {plan.notes}",
-                    flush=True,
-                )
+                queries = [(backend, repo.due_cases)]
+                if args.candidate_index:
+                    queries.append((backend + "*", candidate_due_cases))
+                for label, query in queries:
+                    async with sessionmaker(engine)() as session:  # one call to capture the SQL sent
+                        await query(session, until)
+                    plan = await explain(engine, backend, cap)
+                    full = matches == args.matches or args.verbose
+                    what = "candidate query, " if query is candidate_due_cases else ""
+                    print(f"  plan ({what}matches={matches:,}){'' if full else ', nodes only'}:")
+                    print("\n".join(f"    {line}" for line in (plan.lines if full else compact(plan.lines))))
+                    if plan.generic:
+                        print("  generic plan (prepared statement, plan_cache_mode=force_generic_plan):")
+                        print("\n".join(f"    {line}" for line in (plan.generic if full else compact(plan.generic))))
+                    (med, p95), (dmed, dp95) = await measure(
+                        engine, cap, query, until, matches, args.runs, args.warmup
+                    )
+                    results.append((label, size, matches, med, p95, dmed, dp95, plan.ok, plan.notes))
+                    print(
+                        f"  {what}matches={matches:>6,}: median {med:8.2f} ms p95 {p95:8.2f} ms | "
+                        f"driver median {dmed:7.2f} ms p95 {dp95:7.2f} ms | plan ok: {plan.ok} | {plan.notes}",
+                        flush=True,
+                    )
             if args.verbose or size == max(args.sizes):
                 print("  SQL: " + " ".join(cap.sql.split()))
         finally:
@@ -460,16 +475,18 @@ async def amain(args: argparse.Namespace) -> int:
     for backend in backends:
         await run_backend(backend, args, results)
     print(
-        "\n| backend  | table size | matches | median ms |  p95 ms | driver median ms | driver p95 ms | plan ok | notes"
+        "\n| backend   | table size | matches | median ms |  p95 ms | driver median ms | driver p95 ms | plan ok | notes"
     )
-    print("|----------|-----------:|--------:|----------:|--------:|-----------------:|--------------:|:-------:|------")
+    print("|-----------|-----------:|--------:|----------:|--------:|-----------------:|--------------:|:-------:|------")
     for backend, size, matches, med, p95, dmed, dp95, ok, notes in sorted(
-        results, key=lambda r: (backends.index(r[0]), r[1], r[2])
+        results, key=lambda r: (backends.index(r[0].rstrip("*")), r[1], r[0], r[2])
     ):
         print(
-            f"| {backend:<8} | {size:>10,} | {matches:>7,} | {med:>9.2f} | {p95:>7.2f} | "
+            f"| {backend:<9} | {size:>10,} | {matches:>7,} | {med:>9.2f} | {p95:>7.2f} | "
             f"{dmed:>16.2f} | {dp95:>13.2f} | {'yes' if ok else 'NO':^7} | {notes}"
         )
+    if args.candidate_index:
+        print("(* = candidate_due_cases: the same query with the open states rendered as literals)")
     bad = [r for r in results if not r[-2]]
     if bad:
         print(f"\nPLAN CHECK FAILED: {' / '.join(INDEXES)} not used for {[(b, s, m) for b, s, m, *_ in bad]}")

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from dataclasses import dataclass, field
 
 from datetime import datetime
@@ -44,6 +45,9 @@ class Channels:
     jobs: Jobs
     http: aiohttp.ClientSession | None = None
     routes: list[Callable[[web.Application], None]] = field(default_factory=list)
+    startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    stream: Any = None  # the DingTalk Stream client, in stream mode
+    pending_alerts: list[str] = field(default_factory=list)  # admin alerts raised outside a transaction
 
 
 @dataclass
@@ -99,20 +103,43 @@ class Runtime:
                           next_run_time=datetime.now(self.config.office.hours().tz))
         scheduler.start()
         self._scheduler = scheduler
+        for hook in self.channels.startup:
+            self._tasks.append(asyncio.create_task(self._startup(hook)))
+        if self.channels.stream is not None:
+            self._tasks.append(self.channels.stream.start())
+
+    async def _startup(self, hook: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hook()
+        except Exception:  # e.g. DingTalk unreachable at start: the admin sees it in the log
+            log.exception("start-up step failed")
 
     async def _tick(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.append(task)  # so that close() cancels a tick still running
         try:
             await self.channels.jobs.tick()
+        except asyncio.CancelledError:
+            raise
         except Exception:  # the next tick tries again; never kill the scheduler
             log.exception("scheduled tick failed")
+        finally:
+            if task is not None and task in self._tasks:
+                self._tasks.remove(task)
 
     async def close(self) -> None:
+        if self.channels.stream is not None:
+            await self.channels.stream.stop()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        for task in self._tasks:
+        # cancel and wait for every worker (and a running tick) before the engine goes away: a
+        # connection still checked out keeps its driver thread alive and the process with it
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -123,31 +150,76 @@ class Runtime:
 
 def build_channels(deps: Deps, notifier: ChatNotifier, metrics: Metrics,
                    http: aiohttp.ClientSession | None = None) -> Channels:
+    """The chat side of the process: one transport and one inbound edge per enabled platform."""
     cfg = deps.config
     chat = ChatHandler(deps, notifier)
     transports: dict[str, Transport] = {}
-    routes: list[Callable[[web.Application], None]] = []
     own_http = None
-    if cfg.wecom.enabled:
-        from bot.platforms.wecom.callback import WeComCallback
-        from bot.platforms.wecom.client import WeComClient
-        from bot.platforms.wecom.crypto import WeComCrypto
-        from bot.platforms.wecom.transport import WeComTransport
-
-        if http is None:
-            http = own_http = aiohttp.ClientSession()
-        client = WeComClient(http, api_base=cfg.wecom.api_base, corp_id=cfg.wecom.corp_id,
-                             secret=cfg.wecom.secret, agent_id=cfg.wecom.agent_id)
-        transports["wecom"] = WeComTransport(client, cfg.wecom)
-        crypto = WeComCrypto(cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id,
-                             max_body_bytes=cfg.server.max_body_kb * 1024)
-        routes.append(lambda app: callback.add_routes(app))
+    if (cfg.wecom.enabled or cfg.dingtalk.enabled) and http is None:
+        http = own_http = aiohttp.ClientSession()
     sender = OutboxSender(deps, transports)
     worker = InboundWorker(deps, chat.handle, after=sender.wake.set)
     jobs = Jobs(deps, notifier.outbox, after=sender.wake.set)
+    channels = Channels(chat=chat, sender=sender, worker=worker, jobs=jobs, http=own_http)
+    jobs.alerts = channels.pending_alerts
     if cfg.wecom.enabled:
-        callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=worker.wake.set)
-    return Channels(chat=chat, sender=sender, worker=worker, jobs=jobs, http=own_http, routes=routes)
+        assert http is not None
+        _wire_wecom(deps, metrics, http, channels, transports)
+    if cfg.dingtalk.enabled:
+        assert http is not None
+        _wire_dingtalk(deps, metrics, http, channels, transports)
+    return channels
+
+
+def _wire_wecom(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels,
+                transports: dict[str, Transport]) -> None:
+    from bot.platforms.wecom.callback import WeComCallback
+    from bot.platforms.wecom.client import WeComClient
+    from bot.platforms.wecom.crypto import WeComCrypto
+    from bot.platforms.wecom.transport import WeComTransport
+
+    cfg = deps.config
+    client = WeComClient(http, api_base=cfg.wecom.api_base, corp_id=cfg.wecom.corp_id,
+                         secret=cfg.wecom.secret, agent_id=cfg.wecom.agent_id)
+    transports["wecom"] = WeComTransport(client, cfg.wecom)
+    crypto = WeComCrypto(cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id,
+                         max_body_bytes=cfg.server.max_body_kb * 1024)
+    callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=channels.worker.wake.set)
+    channels.routes.append(callback.add_routes)
+
+
+def _wire_dingtalk(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels,
+                   transports: dict[str, Transport]) -> None:
+    from bot.platforms.dingtalk.callback import DingTalkInbound
+    from bot.platforms.dingtalk.client import DingTalkClient, QuotaStatus
+    from bot.platforms.dingtalk.stream import DingTalkStream
+    from bot.platforms.dingtalk.transport import DingTalkTransport
+
+    ding = deps.config.dingtalk
+
+    def on_quota(status: QuotaStatus) -> None:
+        channels.pending_alerts.append(
+            f"钉钉接口调用本月已用 {status.calls}/{status.quota} 次" + ("，已达上限，消息可能无法发送" if status.exhausted
+                                                                  else "，接近标准版月度上限") + "，请管理员关注。")
+
+    client = DingTalkClient(http, api_base=ding.api_base, oapi_base=ding.oapi_base, client_id=ding.client_id,
+                            client_secret=ding.client_secret, robot_code=ding.robot_code or ding.client_id,
+                            monthly_quota=ding.monthly_api_quota, on_quota=on_quota,
+                            wall_clock=lambda: deps.clock.now().timestamp())
+    transports["dingtalk"] = DingTalkTransport(client, ding)
+    edge = DingTalkInbound(deps, metrics, secret=ding.client_secret, token=ding.callback_token,
+                           wake=channels.worker.wake.set, now=lambda: deps.clock.now().timestamp())
+    if ding.mode == "http":
+        channels.routes.append(edge.add_routes)
+        url = f"{deps.config.server.public_url.rstrip('/')}/dingtalk/callback?k={ding.callback_token}"
+
+        async def register() -> None:
+            await client.register_card_callback(ding.card_callback_route_key, url)
+
+        channels.startup.append(register)
+    else:
+        channels.stream = DingTalkStream(http, open_url=ding.stream_endpoint, client_id=ding.client_id,
+                                         client_secret=ding.client_secret, on_event=edge.on_stream_event)
 
 
 def build_app(runtime: Runtime) -> web.Application:

@@ -511,6 +511,7 @@ def nudges_plan(config_path: Path, day: datetime) -> None:
 
 # Commands defined in their own modules register themselves on the groups above.
 from bot import cli_io  # noqa: E402,F401
+from bot import cli_report  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

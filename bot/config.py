@@ -145,6 +145,10 @@ class DingTalkConfig(_Section):
     supervision_conversation_id: str = ""
     supervision_webhook: str = ""
     supervision_webhook_secret: str = ""
+    card_template_id: str = ""
+    card_callback_route_key: str = "liuyan_card"
+    callback_token: str = ""
+    monthly_api_quota: int = Field(10_000, ge=0)
 
 
 class NudgeConfig(_Section):

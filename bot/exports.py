@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.archive import ARCHIVE_ELEMENTS
+from bot.domain.archive import ARCHIVE_ELEMENTS, missing_elements
 from bot.handlers.deps import Deps
 from bot.handlers.views import archive_record, archive_row, case_json, local_time_text
 from bot.handlers.workflow import CaseNotFound
 from store import repo
 
 ARCHIVE_SHEET = "留言档案"
+CHECK_SHEET = "要素检查"
+CHECK_HEADERS = ("留言文号", "状态", "要素检查", "可立卷")
 NOTE_SHEET = "说明"
 BATCH_SIZE = 500
 EXCEL_CELL_MAX = 32767  # characters Excel accepts in one cell
@@ -106,6 +108,35 @@ async def archive_rows(
 ) -> AsyncIterator[list[list[Any]]]:
     """Archive rows of the cases received in [start, end], in 文号 order, one batch at a time
     (a fresh session per batch: nothing accumulates)."""
+    async for batch in _archive_batches(deps, start, end, include_personal=include_personal, batch_size=batch_size):
+        yield [row for row, _ in batch]
+
+
+@dataclass(frozen=True)
+class ElementCheck:
+    """要素检查 of one case: which of the 16 elements are missing, and whether it can be archived."""
+
+    number: str
+    state: str
+    missing: tuple[str, ...]
+
+    @property
+    def verdict(self) -> str:
+        return "齐全" if not self.missing else "缺少：" + "、".join(self.missing)
+
+    @property
+    def archivable(self) -> str:
+        """可立卷: only a closed case with all 16 elements (the lifecycle guard says the same)."""
+        if self.state == "archived":
+            return "已立卷" if not self.missing else "已立卷（要素不全）"
+        if self.state != "closed":
+            return "否（未办结）"
+        return "是" if not self.missing else "否（要素不全）"
+
+
+async def _archive_batches(
+    deps: Deps, start: date, end: date, *, include_personal: bool, batch_size: int
+) -> AsyncIterator[list[tuple[list[Any], ElementCheck]]]:
     tz = deps.config.office.hours().tz
     received_from, received_to = period_bounds(start, end, tz)
     offset = 0
@@ -114,12 +145,15 @@ async def archive_rows(
             f = repo.CaseFilter(received_from=received_from, received_to=received_to,
                                 limit=batch_size, offset=offset)
             cases = await repo.list_cases(session, f)
-            rows = [archive_row(await archive_record(session, c, tz), include_personal=include_personal)
-                    for c in cases]
-        if not rows:
+            batch = []
+            for c in cases:
+                record = await archive_record(session, c, tz)
+                batch.append((archive_row(record, include_personal=include_personal),
+                              ElementCheck(c.number, c.state, missing_elements(record))))
+        if not batch:
             return
-        yield rows
-        offset += len(rows)
+        yield batch
+        offset += len(batch)
 
 
 def _archive_sheet(workbook: Any) -> Any:
@@ -136,6 +170,23 @@ def _archive_sheet(workbook: Any) -> Any:
     for element in ARCHIVE_ELEMENTS:
         cell = WriteOnlyCell(sheet, value=element.label)
         cell.font, cell.alignment = bold, center
+        header.append(cell)
+    sheet.append(header)
+    return sheet
+
+
+def _check_sheet(workbook: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    sheet = workbook.create_sheet(CHECK_SHEET)
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCD", (18, 10, 60, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
+    header = []
+    for label in CHECK_HEADERS:
+        cell = WriteOnlyCell(sheet, value=label)
+        cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     return sheet
@@ -168,12 +219,14 @@ def _note_sheet(workbook: Any, rows: Sequence[tuple[str, str]]) -> None:
 
 
 async def export_archive(
-    deps: Deps, start: date, end: date, path: Path | str, *, include_personal: bool = True
+    deps: Deps, start: date, end: date, path: Path | str, *, include_personal: bool = True,
+    check_elements: bool = True,
 ) -> ArchiveExport:
     """Write the archive list of the cases received from ``start`` to ``end`` (local dates, both
-    included) to an .xlsx: sheet 留言档案 has the 16 elements in the notice's order, sheet 说明
-    the period, the count and when it was made. ``include_personal=False`` leaves 联系方式 empty
-    (for a file that may be forwarded to a group)."""
+    included) to an .xlsx: sheet 留言档案 has the 16 elements in the notice's order, sheet 要素检查
+    (unless ``check_elements=False``) each case's missing elements and whether it can be archived
+    (立卷), sheet 说明 the period, the counts and when it was made. ``include_personal=False``
+    leaves 联系方式 empty (for a file that may be forwarded to a group)."""
     from openpyxl import Workbook
 
     path = Path(path)
@@ -182,19 +235,28 @@ async def export_archive(
     period_bounds(start, end, tz)  # check the period before doing any work
     workbook = Workbook(write_only=True)
     sheet = _archive_sheet(workbook)
-    count = 0
-    async for batch in archive_rows(deps, start, end, include_personal=include_personal):
-        for values in batch:
+    checks = _check_sheet(workbook) if check_elements else None
+    count = incomplete = closed_incomplete = 0
+    async for batch in _archive_batches(deps, start, end, include_personal=include_personal, batch_size=BATCH_SIZE):
+        for values, check in batch:
             _append_row(sheet, values)
+            if checks is not None:
+                checks.append([check.number, _state_label(check.state), check.verdict, check.archivable])
+            incomplete += bool(check.missing)
+            closed_incomplete += bool(check.missing) and check.state in ("closed", "archived")
         count += len(batch)
     made = local_time_text(deps.clock.now(), tz)
-    _note_sheet(workbook, [
+    notes = [
         ("统计期间", f"{start.isoformat()} 至 {end.isoformat()}（按留言时间，{tz.key}）"),
         ("件数", str(count)),
         ("生成时间", made),
         ("联系方式", "已包含（个人信息，仅供承办和存档使用，不得转发到群）" if include_personal
          else "未导出（已留空）"),
-    ])
+    ]
+    if check_elements:
+        notes.append(("要素不全", (f"{incomplete} 件，其中已办结或已立卷 {closed_incomplete} 件"
+                                   f"（见“{CHECK_SHEET}”表；十六要素不全的留言件不能立卷）")))
+    _note_sheet(workbook, notes)
     _save(workbook, path)
     return ArchiveExport(path=path, start=start, end=end, count=count)
 
@@ -219,6 +281,13 @@ class Dossier:
     workflow: list[tuple[str, str]]  # (label, value) — 属实程度, reply, 批示 …
     timeline: list[TimelineEntry]
     generated_at: str
+    missing: tuple[str, ...] = ()  # 要素检查: labels of the empty archive elements
+
+    @property
+    def check_text(self) -> str:
+        if not self.missing:
+            return "十六要素齐全"
+        return "缺少：" + "、".join(self.missing) + "（要素不全的留言件不能立卷）"
 
 
 def _text(value: Any) -> str:
@@ -325,6 +394,7 @@ async def load_dossier(deps: Deps, number: str) -> Dossier:
         workflow=_workflow_fields(data, extensions, interims),
         timeline=timeline,
         generated_at=local_time_text(deps.clock.now(), tz),
+        missing=missing_elements(record),
     )
 
 
@@ -349,10 +419,24 @@ def write_dossier_xlsx(dossier: Dossier, path: Path) -> None:
             sheet.append([label, cell_text(value)])
             sheet.cell(sheet.max_row, 1).font = bold
             _as_text_cell(sheet.cell(sheet.max_row, 2)).alignment = wrap
+        if section == "十六要素":
+            sheet.append(["要素检查", dossier.check_text])
+            sheet.cell(sheet.max_row, 1).font = bold
     sheet.append([])
     sheet.append(["生成时间", dossier.generated_at])
+    _print_setup(sheet)
     _timeline_sheet(workbook, dossier, bold, wrap)
     _save(workbook, path)
+
+
+def _print_setup(sheet: Any, *, landscape: bool = False, title_rows: str | None = None) -> None:
+    """A4, as wide as the page, for printing the dossier from Excel as well."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    if title_rows:
+        sheet.print_title_rows = title_rows
 
 
 def _timeline_sheet(workbook: Any, dossier: Dossier, bold: Any, wrap: Any) -> None:
@@ -367,6 +451,7 @@ def _timeline_sheet(workbook: Any, dossier: Dossier, bold: Any, wrap: Any) -> No
         sheet.append([e.at, e.step, cell_text(e.actor), cell_text(e.said), e.states])
         for cell in sheet[sheet.max_row]:
             _as_text_cell(cell).alignment = wrap
+    _print_setup(sheet, landscape=True, title_rows="1:1")
 
 
 HTML_STYLE = """
@@ -376,7 +461,11 @@ body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size
        line-height: 1.5; color: #000; max-width: 180mm; margin: 0 auto; padding: 8mm 0; }
 h1 { font-size: 17pt; text-align: center; margin: 0 0 2mm; letter-spacing: 0.2em; }
 p.sub { text-align: center; margin: 0 0 6mm; }
-h2 { font-size: 12pt; margin: 6mm 0 2mm; border-left: 3pt solid #000; padding-left: 2mm; }
+@page { @bottom-right { content: "第 " counter(page) " 页"; font-size: 9pt; } }
+h2 { font-size: 12pt; margin: 6mm 0 2mm; border-left: 3pt solid #000; padding-left: 2mm;
+     break-after: avoid-page; page-break-after: avoid; }
+p.check { margin: 1.5mm 0 0; font-weight: bold; }
+p.tools { text-align: right; margin: 0; }
 table { width: 100%; border-collapse: collapse; }
 th, td { border: 0.5pt solid #000; padding: 1.2mm 2mm; vertical-align: top; text-align: left;
          white-space: pre-wrap; word-break: break-all; }
@@ -386,7 +475,8 @@ table.timeline th { white-space: nowrap; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 thead { display: table-header-group; }
 footer { margin-top: 6mm; font-size: 9pt; color: #333; text-align: right; }
-@media print { body { padding: 0; } th { -webkit-print-color-adjust: exact; print-color-adjust: exact; } }
+@media print { body { padding: 0; } th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+               .noprint { display: none; } }
 """
 
 
@@ -413,9 +503,12 @@ def render_dossier_html(dossier: Dossier) -> str:
     """A self-contained, printable (A4) page; every value is HTML-escaped."""
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>留言档案 {_e(dossier.number)}</title><style>{HTML_STYLE}</style></head><body>"
+        '<p class="tools noprint"><button type="button" onclick="window.print()">打印</button></p>'
         f"<h1>留言办理档案</h1><p class=\"sub\">{_e(dossier.number)}　{_e(dossier.title)}</p>"
         f"<h2>十六要素</h2>{_fields_table(dossier.elements)}"
+        f'<p class="check">要素检查：{_e(dossier.check_text)}</p>'
         f"<h2>办理信息</h2>{_fields_table(dossier.workflow)}"
         f"<h2>办理记录</h2>{_timeline_table(dossier.timeline)}"
         f"<footer>生成时间：{_e(dossier.generated_at)}</footer>"

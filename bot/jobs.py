@@ -4,6 +4,7 @@ queues it, so a sweep that runs twice, a restart mid-sweep or two processes neve
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import builders as b
@@ -26,11 +29,11 @@ from bot.handlers.messaging import Outbox, split_markdown
 from bot.privacy import redact
 from store import repo
 from store.models import Case, CaseEvent, Person
+from store.models import Nudge as NudgeRow
 
 log = logging.getLogger(__name__)
 
 _SYSTEM = Actor.system()
-_OPEN = [State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value]
 
 
 def clock_of(case: Case, deps: Deps) -> CaseClock:
@@ -51,7 +54,7 @@ async def candidates(session: AsyncSession, deps: Deps, now: datetime) -> list[C
     cfg = deps.config
     rules = cfg.nudges.rules()
     limit = horizon(now, rules, deps.calendar.current, cfg.office.hours())
-    by_due = select(Case).where(Case.state.in_(_OPEN), Case.due_at <= limit)
+    by_due = select(Case).where(repo.is_open(), Case.due_at <= limit)
     first_unaccepted = now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours))
     unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= first_unaccepted)
     window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= limit)
@@ -75,6 +78,7 @@ class Jobs:
         self.deps = deps
         self.outbox = outbox
         self.after = after  # called after a tick queued messages (wakes the sender)
+        self.alerts: list[str] = []  # raised by platform clients outside any transaction
 
     @property
     def hours(self) -> OfficeHours:
@@ -90,6 +94,7 @@ class Jobs:
             queued += await self.sweep(now)
             queued += await self.overdue_list(now)
         queued += await self.calendar_warning(now)
+        queued += await self.flush_alerts(now)
         if queued and self.after is not None:
             self.after()
         return queued
@@ -100,42 +105,67 @@ class Jobs:
         cfg = self.deps.config
         rules, cal, hours = cfg.nudges.rules(), self.deps.calendar.current, self.hours
         async with self.deps.sessions() as session, session.begin():
-            buckets: dict[int, _Bucket] = {}
+            owed: list[tuple[Case, list[Nudge]]] = []
+            keys: dict[_ClaimKey, Nudge] = {}
             for case in await candidates(session, self.deps, now):
                 send, superseded = due_now(clock_of(case, self.deps), now, rules, cal, hours)
-                for nudge in superseded:
-                    await self._claim(session, nudge, now)
+                if send:
+                    owed.append((case, send))
+                for nudge in (*superseded, *send):
+                    keys[self._key(nudge)] = nudge
+            # Most candidates owe nothing new on a repeated tick: one read of what earlier sweeps
+            # claimed, then one INSERT … ON CONFLICT DO NOTHING for the rest. The unique key still
+            # decides who wins, so a concurrent sweep of another process never sends twice.
+            claimed = await _claimed(session, {n.case_id for n in keys.values()})
+            won = await _claim_all(session, [k for k in keys if k not in claimed], keys, now)
+            buckets: dict[int, _Bucket] = {}
+            people: dict[tuple[Audience, int | None], list[Person]] = {}  # this sweep's directory look-ups
+            for case, send in owed:
                 for nudge in send:
-                    if await self._claim(session, nudge, now):
-                        await self._route(session, case, nudge, now, buckets)
+                    if self._key(nudge) in won:
+                        await self._route(session, case, nudge, now, buckets, people)
             queued = 0
             for bucket in buckets.values():
                 text = _merged(bucket)
                 queued += await self.outbox.text(session, [bucket.person], text, now)
         return queued
 
+    def _key(self, nudge: Nudge) -> _ClaimKey:
+        return (f"case:{nudge.case_id}", nudge.kind.value, nudge.threshold,
+                nudge.send_at.astimezone(self.hours.tz).date())
+
     async def _claim(self, session: AsyncSession, nudge: Nudge, now: datetime) -> bool:
-        local_day = nudge.send_at.astimezone(self.hours.tz).date()
-        return await repo.claim_nudge(session, scope=f"case:{nudge.case_id}", kind=nudge.kind.value,
-                                      threshold=nudge.threshold, day=local_day, now=now, case_id=nudge.case_id)
+        scope, kind, threshold, local_day = self._key(nudge)
+        return await repo.claim_nudge(session, scope=scope, kind=kind, threshold=threshold, day=local_day, now=now,
+                                      case_id=nudge.case_id)
 
     async def _route(self, session: AsyncSession, case: Case, nudge: Nudge, now: datetime,
-                     buckets: dict[int, _Bucket]) -> None:
+                     buckets: dict[int, _Bucket],
+                     people: dict[tuple[Audience, int | None], list[Person]] | None = None) -> None:
         line = self._line(case, nudge, now)
         for audience in nudge.audience:
-            for person in await self._people(session, case, audience):
+            for person in await self._people(session, case, audience, people):
                 buckets.setdefault(person.id, _Bucket(person)).lines.append(line)
         if nudge.kind is Kind.NOTICE:
             await repo.add_event(session, case.id, now, "supervise", _SYSTEM,
                                  comment=f"超期{nudge.info.get('overdue_days', '')}个工作日，系统发出督办通知")
 
-    async def _people(self, session: AsyncSession, case: Case, audience: Audience) -> list[Person]:
+    async def _people(self, session: AsyncSession, case: Case, audience: Audience,
+                      cache: dict[tuple[Audience, int | None], list[Person]] | None = None) -> list[Person]:
+        unit_scoped = audience in (Audience.HANDLERS, Audience.UNIT_LEADER)
+        key = (audience, case.unit_id if unit_scoped else None)
+        if cache is not None and key in cache:
+            return cache[key]
         if audience is Audience.HANDLERS:
-            return await repo.people_with_role(session, Role.HANDLER, case.unit_id) if case.unit_id else []
-        if audience is Audience.UNIT_LEADER:
-            return await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
-        role = Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER
-        return await repo.people_with_role(session, role)
+            found = await repo.people_with_role(session, Role.HANDLER, case.unit_id) if case.unit_id else []
+        elif audience is Audience.UNIT_LEADER:
+            found = await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
+        else:
+            found = await repo.people_with_role(
+                session, Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER)
+        if cache is not None:
+            cache[key] = found
+        return found
 
     def _line(self, case: Case, nudge: Nudge, now: datetime) -> str:
         title = b.short(case.title, 20)
@@ -184,7 +214,7 @@ class Jobs:
         cfg = self.deps.config
         cal, hours = self.deps.calendar.current, self.hours
         rows = (await session.execute(
-            select(Case).where(Case.state.in_(_OPEN), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
+            select(Case).where(repo.is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
         )).scalars().all()
         names = await repo.unit_names(session, [c.unit_id for c in rows if c.unit_id])
         accepted_by = await _accepters(session, [c.id for c in rows])
@@ -217,6 +247,16 @@ class Jobs:
             count += await self.outbox.card(session, supervisors, lambda _p, card=card: card, "overdue",
                                             first.case, now)
         return count
+
+    async def flush_alerts(self, now: datetime) -> int:
+        queued = 0
+        while self.alerts:
+            text = self.alerts.pop(0)
+            async with self.deps.sessions() as session, session.begin():
+                admins = await repo.people_with_role(session, Role.ADMIN)
+                key = f"alert:{now.astimezone(self.hours.tz):%Y-%m}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+                queued += await self.outbox.text(session, admins, f"【系统告警】{text}", now, dedupe=key)
+        return queued
 
     # --- calendar coverage -----------------------------------------------------------------------
 
@@ -258,6 +298,41 @@ class Jobs:
                 count = len(await self.overdue_entries(session, list_at))
                 result.append((list_at, "督查群", f"超期未办结清单（当前{count}件）"))
         return sorted(result)
+
+
+_ClaimKey = tuple[str, str, str, date]  # the unique key of the nudges table: scope, kind, threshold, day
+_CHUNK = 500  # ids per IN list / rows per claim statement
+
+
+async def _claimed(session: AsyncSession, case_ids: set[int]) -> set[_ClaimKey]:
+    """The claims already recorded for these cases (indexed by case_id)."""
+    found: set[_ClaimKey] = set()
+    ids = sorted(case_ids)
+    for start in range(0, len(ids), _CHUNK):
+        rows = await session.execute(
+            select(NudgeRow.scope, NudgeRow.kind, NudgeRow.threshold, NudgeRow.day)
+            .where(NudgeRow.case_id.in_(ids[start:start + _CHUNK])))
+        found.update((r.scope, r.kind, r.threshold, r.day) for r in rows)
+    return found
+
+
+async def _claim_all(session: AsyncSession, wanted: list[_ClaimKey], nudges: dict[_ClaimKey, Nudge],
+                     now: datetime) -> set[_ClaimKey]:
+    """Claim many nudges at once; returns the keys this call recorded (the others were taken)."""
+    if not wanted:
+        return set()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    table = NudgeRow.__table__
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = maker(table).on_conflict_do_nothing(index_elements=["scope", "kind", "threshold", "day"]).returning(
+        table.c.scope, table.c.kind, table.c.threshold, table.c.day)
+    won: set[_ClaimKey] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        rows = [dict(scope=k[0], kind=k[1], threshold=k[2], day=k[3], case_id=nudges[k].case_id, created_at=now)
+                for k in wanted[start:start + _CHUNK]]
+        result = await session.execute(stmt, rows)
+        won.update((r.scope, r.kind, r.threshold, r.day) for r in result)
+    return won
 
 
 @dataclass

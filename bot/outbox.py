@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -71,10 +70,10 @@ def backoff(attempt: int) -> float:
 
 
 class OutboxSender:
-    def __init__(self, deps: Deps, transports: Mapping[str, Transport], *, batch: int = 50,
+    def __init__(self, deps: Deps, transports: dict[str, Transport], *, batch: int = 50,
                  poll: float = 0.5, concurrency: int = 8) -> None:
         self.deps = deps
-        self.transports = dict(transports)
+        self.transports = transports  # shared: platforms are wired after the sender is built
         self.batch = batch
         self.poll = poll
         self.concurrency = concurrency

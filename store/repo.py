@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -166,6 +166,12 @@ class CaseFilter:
 OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
 
 
+def is_open() -> Any:
+    """``state IN (open states)`` with the values inlined into the SQL, so the planner can use
+    the partial index ix_cases_open_due_at (a bound parameter would hide the match)."""
+    return Case.state.in_(bindparam("open_states", list(OPEN_VALUES), expanding=True, literal_execute=True))
+
+
 def _filter_conditions(f: CaseFilter) -> list[Any]:
     conds: list[Any] = []
     if f.state:
@@ -173,7 +179,7 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
     if f.unit_id is not None:
         conds.append(Case.unit_id == f.unit_id)
     if f.overdue_at is not None:
-        conds.append(and_(Case.state.in_(OPEN_VALUES), Case.due_at < f.overdue_at))
+        conds.append(and_(is_open(), Case.due_at < f.overdue_at))
     if f.received_from is not None:
         conds.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
@@ -195,7 +201,7 @@ async def due_cases(session: AsyncSession, until: datetime, limit: int = 10_000)
     """Open cases whose deadline is at or before ``until`` (uses ix_cases_state_due_at)."""
     stmt = (
         select(Case)
-        .where(Case.state.in_(OPEN_VALUES), Case.due_at <= until)
+        .where(is_open(), Case.due_at <= until)
         .order_by(Case.due_at)
         .limit(limit)
     )

@@ -246,7 +246,7 @@ async def test_export_archive_headers_rows_and_notes(deps: Deps, tmp_path: Path)
     done = await export_archive(deps, date(2026, 10, 1), date(2026, 10, 31), tmp_path / "a.xlsx")
     assert done.count == 3
     workbook = openpyxl.load_workbook(tmp_path / "a.xlsx")
-    assert workbook.sheetnames == ["留言档案", "说明"]
+    assert workbook.sheetnames == ["留言档案", "要素检查", "说明"]
     sheet = workbook["留言档案"]
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == LABELS

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,28 +26,37 @@ def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "serve", "-c", str(config)],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def drain() -> None:  # keep reading: a full pipe would block the server's logging
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         port = None
         deadline = time.monotonic() + 60
-        assert proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
+        while port is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
                 break
             m = re.search(r"listening on http://[\d.]+:(\d+)", line)
             if m:
                 port = int(m.group(1))
-                break
         assert port, "server did not start"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
             assert resp.status == 200
             assert b'"database": "ok"' in resp.read()
         assert (tmp_path / "data" / "x.db").exists()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(timeout=10)
         assert proc.stderr is not None
         proc.stderr.close()

@@ -13,8 +13,8 @@ within a rule by time, then 文号, then event id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -29,6 +29,8 @@ __all__ = [
     "ScoreLine",
     "ScoringRules",
     "UnitScore",
+    "average",
+    "describe",
     "resolution_bonus",
     "score_unit",
 ]
@@ -301,6 +303,37 @@ def score_unit(rules: ScoringRules, occurrences: Iterable[Occurrence]) -> UnitSc
     )
 
 
+def average(rules: ScoringRules, months: Sequence[UnitScore]) -> UnitScore:
+    """The score of a quarter or a year: the mean of its months' scores, each month scored with
+    its own caps (a year's faults would otherwise exhaust one month's caps). ``deductions`` and
+    ``bonuses`` are monthly means too; the lines hold every month's items, so a rule's line
+    shows the points it cost over the whole period. Means are rounded to 0.01 point."""
+    if not months:
+        return score_unit(rules, [])
+    if len(months) == 1:
+        return months[0]
+    items: dict[str, list[ScoreItem]] = {}
+    found: dict[str, Rule] = {}
+    for month in months:
+        for line in month.lines:
+            items.setdefault(line.rule.key, []).extend(line.items)
+            found[line.rule.key] = line.rule
+    lines = tuple(ScoreLine(found[r.key], tuple(items[r.key])) for r in CATALOGUE if r.key in items)
+
+    def mean(values: Iterable[float]) -> float:
+        return _points(round(sum(_cents(v) for v in values) / len(months)))
+
+    score = mean(m.score for m in months)
+    return UnitScore(
+        base=rules.base,
+        lines=lines,
+        deductions=mean(m.deductions for m in months),
+        bonuses=mean(m.bonuses for m in months),
+        score=score,
+        grade=rules.grade(score),
+    )
+
+
 def resolution_bonus(rules: ScoringRules, followed: int, resolved: int) -> Occurrence | None:
     """The ``high_resolution`` occurrence when the unit's follow-ups of the period reach the
     configured count and 化解率; None otherwise (or when the rule is off)."""
@@ -330,12 +363,3 @@ def describe(rules: ScoringRules) -> list[tuple[str, str, str, str, str]]:
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
-
-
-def rule_info(key: str) -> RuleInfo:
-    return _INFO[key]
-
-
-def default_points() -> Mapping[str, tuple[float, float]]:
-    """key → (points, cap) of the catalogue's defaults."""
-    return {r.key: (r.points, r.cap) for r in CATALOGUE}

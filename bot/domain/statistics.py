@@ -161,7 +161,7 @@ def trend_months(period: Period, count: int = 12) -> tuple[Period, ...]:
     return tuple(reversed(months))
 
 
-def ratio(numerator: int | float, denominator: int | float) -> float | None:
+def ratio(numerator: float, denominator: float) -> float | None:
     """``numerator / denominator``; None when the denominator is 0 (shown as "—", never 0 %)."""
     return numerator / denominator if denominator else None
 

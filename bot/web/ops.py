@@ -14,7 +14,7 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.metrics import Metrics
 from bot.web.api import DEPS
 from store.models import Case, OutboxMessage
-from store.repo import OPEN_VALUES
+from store.repo import is_open
 
 log = logging.getLogger(__name__)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -45,9 +45,9 @@ async def metrics(request: web.Request) -> web.Response:
     now = deps.clock.now()
     async with deps.sessions() as session:
         m.open_cases.set((await session.execute(
-            select(func.count()).select_from(Case).where(Case.state.in_(OPEN_VALUES)))).scalar_one())
+            select(func.count()).select_from(Case).where(is_open()))).scalar_one())
         m.overdue_cases.set((await session.execute(
-            select(func.count()).select_from(Case).where(Case.state.in_(OPEN_VALUES), Case.due_at < now))).scalar_one())
+            select(func.count()).select_from(Case).where(is_open(), Case.due_at < now))).scalar_one())
         m.outbox_pending.set((await session.execute(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one())
     today = now.astimezone(deps.config.office.hours().tz).date()

@@ -118,8 +118,7 @@ async def test_restart_mid_flow_loses_nothing(office: Office, db_url: str, clock
     the next process does both, once."""
     n = (await office.register())["number"]
     card = office.card("zhangsan", "assign")
-    fields = office.fake.click("zhangsan", card.task_id, card.button_keys[0])
-    assert await office.deliver(office.callbacks.from_fields(fields), settle=False) == 200
+    assert await office.post(office.side().click_request("zhangsan", card.task_id, "签收"), settle=False) == 200
     # the worker claims it and "dies" before finishing: its lease stays behind
     await office.runtime.channels.worker._claim()
     await office.runtime.close()  # killed: nothing more runs in this process

@@ -131,7 +131,7 @@ def error_kind(code: str, message: str = "", *, path: str = "") -> ErrorKind:
         return "permanent"
     if code in _RECIPIENT:
         return "recipient"
-    if code in _CARD or code.startswith("cardInstance.") or code.startswith("cardTemplate."):
+    if code in _CARD or code.startswith(("cardInstance.", "cardTemplate.")):
         return "card"
     if code.startswith("Forbidden.AccessDenied."):
         return "config"  # e.g. a permission the app lacks
@@ -851,7 +851,7 @@ class DingTalkClient:
         if secret:
             url = signed_webhook_url(url, secret, int(self._wall() * 1000))
         scrub = [s for s in (token, secret, webhook) if s]
-        status, rid, data = await self._exchange("POST", URL(url, encoded=True), "robot/send", body=dict(body),
+        status, _, data = await self._exchange("POST", URL(url, encoded=True), "robot/send", body=dict(body),
                                                  counted=False)
         self._check_webhook_answer("robot/send", status, data, scrub, throttle_key=key)
 
@@ -872,7 +872,7 @@ class DingTalkClient:
             raise DingTalkAPIError("sessionWebhook.expired", "sessionWebhook expired", "permanent",
                                    path="robot/sendBySession")
         scrub = [session_webhook, URL(session_webhook).query.get("session", "")]
-        status, rid, data = await self._exchange("POST", URL(session_webhook, encoded=True), "robot/sendBySession",
+        status, _, data = await self._exchange("POST", URL(session_webhook, encoded=True), "robot/sendBySession",
                                                  body=dict(body), counted=False)
         self._check_webhook_answer("robot/sendBySession", status, data, scrub, throttle_key=None)
 

@@ -50,8 +50,8 @@ class DingTalkSignError(Exception):
 
 def compute_sign(timestamp: str, secret: str) -> str:
     """``base64(HmacSHA256(secret, timestamp + "\\n" + secret))`` — UTF-8, standard base64."""
-    key = secret.encode("utf-8")
-    digest = hmac.new(key, f"{timestamp}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+    key = secret.encode()
+    digest = hmac.new(key, f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
 
 

@@ -160,7 +160,6 @@ class DingTalkStream:
         self.connections = 0
         self.frames = 0
         self.acks = 0
-        self.delays: list[float] = []
 
     def __repr__(self) -> str:
         return f"DingTalkStream(client_id={self.client_id!r}, connected={self.connected.is_set()})"
@@ -218,7 +217,6 @@ class DingTalkStream:
                 continue  # spec §b.3: after "disconnect" open a new connection at once
             failures = 1 if healthy else failures + 1
             delay = self._backoff(failures)
-            self.delays.append(delay)
             log.info("dingtalk stream reconnecting in %.1f s", delay)
             await self._pause(delay)
 
@@ -273,7 +271,7 @@ class DingTalkStream:
             if code:
                 kind = error_kind(code, path=path)
             else:
-                kind = "transient" if status >= 500 or status == 429 else "config" if status in (401, 403) else "transient"
+                kind = "config" if status in (401, 403) else "transient"
             error = DingTalkAPIError(code or f"http.{status}", f"HTTP {status}", kind, http_status=status, path=path)
             if kind == "config":
                 raise _Fatal(error)  # spec §g.2: bad credentials are fatal, do not loop
@@ -293,8 +291,7 @@ class DingTalkStream:
         failure: DingTalkAPIError | None = None
         ws: aiohttp.ClientWebSocketResponse | None = None
         try:
-            ws = await self._session.ws_connect(url, heartbeat=self._heartbeat, timeout=aiohttp.ClientWSTimeout(
-                ws_receive=None, ws_close=5.0))
+            ws = await self._session.ws_connect(url, heartbeat=self._heartbeat)
         except aiohttp.WSServerHandshakeError as exc:
             failure = DingTalkAPIError(f"http.{exc.status}", "WebSocket handshake refused", "transient",
                                        http_status=exc.status, path="connect")

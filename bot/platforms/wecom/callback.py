@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.handlers.deps import Deps
 from bot.handlers.events import Inbound
-from bot.inbound import store_event
+from bot.inbound import EventStore
 from bot.metrics import Metrics
 from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError
 from bot.platforms.wecom.events import CardClick, EnterAgent, TextMessage, WeComEvent, dedupe_key, parse_event
@@ -42,6 +42,7 @@ class WeComCallback:
         self.metrics = metrics
         self.agent_id = agent_id
         self.wake = wake
+        self.store = EventStore(deps)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/wecom/callback", self.verify)
@@ -82,8 +83,8 @@ class WeComCallback:
             log.info("wecom %s ignored", type(event).__name__)
             self.metrics.inbound.labels("wecom", "ignored").inc()
             return web.Response(text="")
-        async with self.deps.sessions() as session, session.begin():
-            fresh = await store_event(session, "wecom", dedupe_key(event), inbound, self.deps.clock.now())
+        # committed before the 200 (group commit with the callbacks arriving meanwhile)
+        fresh = await self.store.store("wecom", dedupe_key(event), inbound, self.deps.clock.now())
         self.metrics.inbound.labels("wecom", "stored" if fresh else "duplicate").inc()
         if fresh:
             self.wake()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:01:44.849195
+Create Date: 2026-11-22 03:49:51.388048
 
 """
 from typing import Sequence, Union
@@ -143,6 +143,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_category_received_at', ['category', 'received_at'], unique=False)
         batch_op.create_index('ix_cases_contact_key', ['contact_key'], unique=False)
+        batch_op.create_index('ix_cases_open_due_at', ['due_at'], unique=False, postgresql_where=sa.text("state IN ('assigned', 'accepted', 'extension_requested')"), sqlite_where=sa.text("state IN ('assigned', 'accepted', 'extension_requested')"))
         batch_op.create_index('ix_cases_petitioner', ['petitioner'], unique=False)
         batch_op.create_index('ix_cases_received_at', ['received_at'], unique=False)
         batch_op.create_index('ix_cases_source_ref', ['source_ref'], unique=False)
@@ -294,6 +295,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_source_ref')
         batch_op.drop_index('ix_cases_received_at')
         batch_op.drop_index('ix_cases_petitioner')
+        batch_op.drop_index('ix_cases_open_due_at', postgresql_where=sa.text("state IN ('assigned', 'accepted', 'extension_requested')"), sqlite_where=sa.text("state IN ('assigned', 'accepted', 'extension_requested')"))
         batch_op.drop_index('ix_cases_contact_key')
         batch_op.drop_index('ix_cases_category_received_at')
 

@@ -1,0 +1,164 @@
+"""`liuyan report monthly|quarterly|yearly` and `liuyan archive check` (registered on ``bot.cli``).
+
+Importing this module only registers the commands; the report code is imported when one runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.cli import _friendly, _load, config_option, main, run_with_runtime
+
+T = TypeVar("T")
+
+
+def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        from bot.exports import ExportError
+
+        try:
+            return func(*args, **kwargs)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--post", is_flag=True,
+                        help="queue the summary for the supervision group and the unit leaders "
+                             "(sent by the running server; once per period)")(func)
+    func = click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path),
+                        help="also write the chart as FILE.png")(func)
+    func = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                        help="write the workbook FILE.xlsx")(func)
+    return config_option(func)
+
+
+@main.group("report")
+def report() -> None:
+    """Statistics, scores and charts of a month, a quarter or a year (docs/reports.md)."""
+
+
+def _default(kind: str, now: datetime) -> Any:
+    from bot.domain.statistics import Period
+
+    return Period.containing(now.date(), kind).previous()  # type: ignore[arg-type]
+
+
+def _run(config_path: Path, text: str | None, kind: str, output: Path | None, png: Path | None, post: bool) -> None:
+    from bot.domain.statistics import parse_period
+    from bot.report_summary import pct, pts, queue_monthly_summary, summary_markdown
+    from bot.report_xlsx import export_report
+
+    config = _load(config_path)
+    if text:
+        try:
+            period = parse_period(text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+        if period.kind != kind:
+            word = {"month": "月份", "quarter": "季度", "year": "年份"}[kind]
+            raise click.BadParameter(f"{text} 不是{word}（例：2026-10、2026-Q3、2026）")
+    else:
+        period = None
+
+    async def body(rt: Any) -> tuple[Any, int]:
+        now = rt.deps.clock.now()
+        chosen = period or _default(kind, now.astimezone(config.office.hours().tz))
+        files = await export_report(rt.deps, chosen, xlsx=output, png=png, now=now)
+        queued = 0
+        if post:
+            async with rt.deps.sessions() as session, session.begin():
+                queued = await queue_monthly_summary(rt.deps, session, chosen, now)
+        return files, queued
+
+    files, queued = run_with_runtime(config, body)
+    r = files.report
+    o = r.office
+    click.echo(f"{r.period.label}（{r.period_text}，截至 {r.as_of_text}）：受理 {o.received} 件，"
+               f"按期办结率 {pct(o.on_time_rate)}，当前超期 {sum(u.stats.overdue_now for u in r.units)} 件，"
+               f"{len(r.units)} 个单位，平均得分 "
+               f"{pts(round(sum(u.score.score for u in r.units) / len(r.units), 1)) if r.units else '—'}")
+    if files.xlsx is not None:
+        click.echo(f"已写入 {files.xlsx}（扣分明细 {files.details} 条）")
+    if files.png is not None:
+        click.echo(f"已写入 {files.png}")
+    if post:
+        click.echo(f"已排队发送 {queued} 条消息" if queued else "本期通报已发送过（或未配置督查群/单位负责人），未重复排队")
+    if output is None and png is None and not post:
+        click.echo("")
+        click.echo("\n\n".join(summary_markdown(r, limit_bytes=1 << 30)))
+
+
+@report.command("monthly")
+@click.option("--month", "text", metavar="YYYY-MM", help="the month (default: last month)")
+@_outputs
+@_friendly
+@_report_errors
+def report_monthly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+    """A month's report (--month 2026-10 -o 2026-10.xlsx --png 2026-10.png)."""
+    _run(config_path, text, "month", output, png, post)
+
+
+@report.command("quarterly")
+@click.option("--quarter", "text", metavar="YYYY-Qn", help="the quarter, e.g. 2026-Q3 (default: last quarter)")
+@_outputs
+@_friendly
+@_report_errors
+def report_quarterly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+    """A quarter's report."""
+    _run(config_path, text, "quarter", output, png, post)
+
+
+@report.command("yearly")
+@click.option("--year", "text", metavar="YYYY", help="the year (default: last year)")
+@_outputs
+@_friendly
+@_report_errors
+def report_yearly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+    """A year's report."""
+    _run(config_path, text, "year", output, png, post)
+
+
+@main.group("archive")
+def archive() -> None:
+    """立卷归档: checks of the 16 archive elements."""
+
+
+@archive.command("check")
+@config_option
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="first day (留言时间, local date)")
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
+@click.option("--closed", "closed_only", is_flag=True, help="only cases already closed or archived")
+@_friendly
+def archive_check(config_path: Path, start: datetime, end: datetime, closed_only: bool) -> None:
+    """List the cases received from --from to --to that miss any of the 16 archive elements.
+    Exit code 1 when a closed or archived case is incomplete (it cannot be, or should not have
+    been, archived)."""
+    from bot.domain.states import State
+    from bot.reports import IncompleteCase, incomplete_cases
+
+    config = _load(config_path)
+    if start > end:
+        raise click.ClickException(f"开始日期 {start.date()} 晚于结束日期 {end.date()}")
+
+    async def body(rt: Any) -> list[IncompleteCase]:
+        return [c async for c in incomplete_cases(rt.deps, start.date(), end.date(), closed_only=closed_only)]
+
+    found = run_with_runtime(config, body)
+    for c in found:
+        label = State(c.state).label if c.state in State._value2member_map_ else c.state
+        click.echo(f"{c.number}\t{label}\t缺少：{'、'.join(c.missing)}")
+    ready = sum(c.ready for c in found)
+    click.echo(f"要素不全 {len(found)} 件，其中已办结或已归档 {ready} 件（{start.date()} 至 {end.date()}）")
+    if ready:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,99 @@
+"""POST /dingtalk/callback (HTTP mode, spec §b.2, §d.4) and the Stream-mode handler (§b.3).
+
+Both persist the event under its dedupe key before answering; the inbound worker does the work.
+Robot messages are verified by the ``timestamp``/``sign`` headers. How DingTalk signs HTTP card
+callbacks is undocumented (spec §d.4): they need the secret token in the URL, a card we sent
+(``outTrackId``) and the clicker must be that card's recipient.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from bot.handlers.deps import Deps
+from bot.handlers.events import Inbound
+from bot.inbound import store_event
+from bot.metrics import Metrics
+from bot.platforms.dingtalk.events import (
+    CardCallback,
+    DingTalkEventError,
+    RobotMessage,
+    dedupe_key,
+    parse_callback,
+    to_inbound,
+)
+from bot.platforms.dingtalk.sign import DingTalkSignError, verify_callback
+from store.models import CardTask
+
+log = logging.getLogger(__name__)
+_EMPTY = {"msgtype": "empty"}
+
+
+class DingTalkInbound:
+    def __init__(self, deps: Deps, metrics: Metrics, *, secret: str, token: str, wake: Callable[[], None],
+                 now: Callable[[], float] = time.time) -> None:
+        self.deps = deps
+        self.metrics = metrics
+        self.secret = secret
+        self.token = token
+        self.wake = wake
+        self.now = now
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/dingtalk/callback", self.receive)
+
+    async def store(self, inbound: Inbound, key: str) -> bool:
+        async with self.deps.sessions() as session, session.begin():
+            fresh = await store_event(session, "dingtalk", key, inbound, self.deps.clock.now())
+        self.metrics.inbound.labels("dingtalk", "stored" if fresh else "duplicate").inc()
+        if fresh:
+            self.wake()
+        return fresh
+
+    async def on_stream_event(self, inbound: Inbound, key: str) -> Mapping[str, Any] | None:
+        """Stream mode: persist, then let the ack go out (the card is updated by the outbox)."""
+        await self.store(inbound, key)
+        return None
+
+    def _refuse(self, status: int, reason: str) -> web.Response:
+        log.warning("dingtalk callback refused: %s", reason)
+        self.metrics.inbound.labels("dingtalk", "refused").inc()
+        return web.json_response({"error": reason}, status=status)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._refuse(413, "body too large")
+        try:
+            event = parse_callback(body)
+        except DingTalkEventError as exc:
+            return self._refuse(400, f"bad body: {exc}"[:200])
+        if isinstance(event, RobotMessage):
+            try:
+                verify_callback(request.headers.get("timestamp"), request.headers.get("sign"), self.secret,
+                                now=self.now)
+            except DingTalkSignError as exc:
+                return self._refuse(403, f"bad signature ({exc.reason})")
+        elif not await self._card_allowed(request, event):
+            return self._refuse(403, "unknown card or clicker")
+        inbound = to_inbound(event, received_at=self.now())
+        if inbound is None or inbound.kind == "other":
+            self.metrics.inbound.labels("dingtalk", "ignored").inc()
+            return web.json_response(_EMPTY)
+        await self.store(inbound, dedupe_key(event))
+        return web.json_response(_EMPTY if isinstance(event, RobotMessage) else {})
+
+    async def _card_allowed(self, request: web.Request, event: CardCallback) -> bool:
+        given = request.query.get("k", "")
+        if not self.token or not hmac.compare_digest(given.encode(), self.token.encode()):
+            return False
+        async with self.deps.sessions() as session:
+            task = await session.get(CardTask, event.out_track_id)
+        return task is not None and task.platform == "dingtalk" and task.recipient == event.user_id
