@@ -71,6 +71,7 @@ USERS = [f"bench{i:03d}" for i in range(100)]
 UNITS = [f"测试单位{i:02d}" for i in range(10)]
 HEADERS = {"Content-Type": "text/xml"}
 CHECK_EVERY = 50
+WORKER_WATCH = 5.0
 BOT_CMD = os.environ.get("BENCH_BOT_CMD", "")
 
 
@@ -337,6 +338,14 @@ def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, 
     return Server(target, proc, url, db, log)
 
 
+def worker_done(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM inbound_events WHERE status = 'done'").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def verify(db: Path, expected: set[str]) -> dict[str, Any]:
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT count(*) FROM inbound_events").fetchone()[0]
@@ -361,6 +370,7 @@ class Cell:
     load: dict[str, Any] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
     server_cpu_s: float = 0.0
+    worker: list[int] = field(default_factory=list)  # events processed: at the end of the load, WORKER_WATCH s later
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -375,7 +385,7 @@ def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str
         spy = None
         if profile and target == "bot":  # py-spy (collapsed stacks) of the bot during the load
             spy = subprocess.Popen([str(Path(PY).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
-                                    "--format", "raw", "--rate", "200", "--threads", *(["--gil"] if profile == "gil" else []),
+                                    "--format", "raw", "--rate", "200", "--threads", *(["--gil"] if profile == "gil" else ["--native"] if profile == "native" else []),
                                     "-o", str(OUT / f"profile-{target}-{conc}-{rnd}.txt")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
@@ -389,6 +399,10 @@ def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(60)
+        if target == "bot":  # how the inbound worker catches up once the burst is over
+            cell.worker = [worker_done(server.db)]
+            time.sleep(WORKER_WATCH)
+            cell.worker.append(worker_done(server.db))
     finally:
         stop(server.proc)
         server.log.close()
@@ -439,7 +453,7 @@ def main() -> None:
     parser.add_argument("--crash-check", action="store_true")
     parser.add_argument("--bot-root", type=Path, default=ROOT,
                         help="run the bot from this source tree (e.g. an exported older revision, for before/after)")
-    parser.add_argument("--profile", choices=["", "cpu", "gil"], default="",
+    parser.add_argument("--profile", choices=["", "cpu", "gil", "native"], default="",
                         help="py-spy the bot during each cell; collapsed stacks in bench/out/profile-*.txt")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs)")
     args = parser.parse_args()
@@ -502,7 +516,9 @@ def print_cell(c: Cell) -> None:
           f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
           f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
           f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
-          f"worker done {K['worker_done']}  load {c.loadavg[0]:.2f}", flush=True)
+          f"load {c.loadavg[0]:.2f}"
+          + (f"  worker: {c.worker[0]} done during the load, {(c.worker[1] - c.worker[0]) / WORKER_WATCH:.0f}/s after"
+             if c.worker else ""), flush=True)
 
 
 def summary(cells: list[Cell], rounds: int) -> None:

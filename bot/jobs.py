@@ -94,6 +94,7 @@ class Jobs:
             queued += await self.sweep(now)
             queued += await self.overdue_list(now)
         queued += await self.calendar_warning(now)
+        queued += await self.monthly_summary(now)
         queued += await self.flush_alerts(now)
         if queued and self.after is not None:
             self.after()
@@ -247,6 +248,28 @@ class Jobs:
             count += await self.outbox.card(session, supervisors, lambda _p, card=card: card, "overdue",
                                             first.case, now)
         return count
+
+    async def monthly_summary(self, now: datetime) -> int:
+        """分析通报: on the configured working day of the month, last month's summary, once."""
+        from bot.domain.statistics import summary_period_due
+        from bot.report_summary import queue_monthly_summary
+
+        cfg = self.deps.config.scoring
+        period = summary_period_due(now, self.deps.calendar.current, self.hours.tz, workday=cfg.summary_workday,
+                                    at=cfg.summary_time)
+        if period is None:
+            return 0
+        day = now.astimezone(self.hours.tz).date()
+        key = dict(scope="group:supervision", kind="monthly_summary", threshold=period.key, day=day)
+        async with self.deps.sessions() as session:
+            if await repo.nudge_exists(session, **key):
+                return 0  # posted already today: do not recompute the report every tick
+        # one transaction for the messages and the record; the messages' dedupe keys keep a
+        # second process from posting twice even if both got here
+        async with self.deps.sessions() as session, session.begin():
+            queued = await queue_monthly_summary(self.deps, session, period, now)
+            await repo.claim_nudge(session, now=now, **key)
+        return queued
 
     async def flush_alerts(self, now: datetime) -> int:
         queued = 0

@@ -24,7 +24,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, event, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy import case as when
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import aliased
@@ -273,7 +283,8 @@ def _hm(moment: datetime | None, tz: ZoneInfo) -> str:
 
 async def _stream(session: AsyncSession, stmt: Any) -> AsyncIterator[Sequence[Any]]:
     """Rows of ``stmt`` in batches of STREAM_BATCH (a server-side cursor where the driver has one)."""
-    result = await session.stream(stmt.execution_options(yield_per=STREAM_BATCH))
+    connection = await session.connection()  # Core rows: no ORM loading machinery per row
+    result = await connection.stream(stmt.execution_options(yield_per=STREAM_BATCH))
     async for batch in result.partitions(STREAM_BATCH):
         yield batch
 
@@ -284,7 +295,9 @@ class AcceptClock:
 
     def __init__(self, n: int, cal: WorkCalendar, hours: OfficeHours) -> None:
         self.n, self.cal, self.hours = n, cal, hours
+        self.clock = LocalClock(hours.tz)
         self._cache: dict[date, datetime] = {}
+        self._naive: dict[date, datetime] = {}
 
     def deadline(self, assigned_at: datetime) -> datetime:
         day = _local_day(assigned_at, self.hours.tz)
@@ -292,6 +305,14 @@ class AcceptClock:
         if due is None:
             due = workday_deadline(assigned_at, self.n, self.cal, self.hours).due_at.astimezone(UTC)
             self._cache[day] = due
+        return due
+
+    def deadline_naive(self, assigned_at: datetime) -> datetime:
+        """``deadline`` for a naive UTC ``assigned_at``, as naive UTC."""
+        day = self.clock.day(assigned_at)
+        due = self._naive.get(day)
+        if due is None:
+            due = self._naive[day] = self.deadline(_aware(assigned_at)).replace(tzinfo=None)
         return due
 
     def earliest_assignment(self, start: datetime) -> datetime:
@@ -308,33 +329,53 @@ class AcceptClock:
 # --- statistics (the cohort) --------------------------------------------------------------------
 
 
-async def cohort_stats(
-    session: AsyncSession, w: Window, accept: AcceptClock, cal: WorkCalendar
-) -> dict[int | None, UnitStats]:
-    """UnitStats per unit id (None = not assigned) of the cases received in the period."""
+DIMENSIONS = ("category", "level", "source")
+
+
+@dataclass
+class Cohort:
+    """The cohort aggregated once, by unit and by category, level and source together."""
+
+    stats: dict[int | None, UnitStats]
+    by_key: dict[str, dict[str, list[int]]]  # dimension → key → Breakdown figures (without previous)
+
+
+async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, cal: WorkCalendar) -> Cohort:
+    """UnitStats per unit id (None = not assigned) of the cases received in the period, and the
+    breakdowns, from one GROUP BY over the cohort plus one streamed pass for the calendar."""
     stats: dict[int | None, UnitStats] = defaultdict(UnitStats)
-    rows = await session.execute(select(Case.unit_id, *_stats_columns(w.as_of)).where(w.cohort())
-                                 .group_by(Case.unit_id))
+    by_key: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
+    keys = [Case.category, Case.level, Case.source]
+    rows = await session.execute(select(Case.unit_id, *keys, *_stats_columns(w.as_of)).where(w.cohort())
+                                 .group_by(Case.unit_id, *keys))
     for row in rows:
         s = stats[row.unit_id]
-        for name in _STAT_NAMES:
-            setattr(s, name, int(getattr(row, name)))
-    # the work calendar: 签收 on time, working days to finish (narrow rows, streamed)
-    stmt = (select(Case.unit_id, Case.assigned_at, Case.accepted_at, Case.submitted_at, Case.state)
+        values = {name: int(getattr(row, name)) for name in _STAT_NAMES}
+        for name, value in values.items():
+            setattr(s, name, getattr(s, name) + value)
+        figures = (values["received"], values["finished_on_time"], values["finished"] + values["open_overdue"],
+                   values["finished_late"] + values["open_overdue"], values["followed"], values["resolved"])
+        for dimension in DIMENSIONS:
+            into = by_key[dimension].setdefault(getattr(row, dimension) or UNCATEGORISED, [0] * 6)
+            for i, v in enumerate(figures):
+                into[i] += v
+    # the work calendar: 签收 on time, working days to finish (narrow rows, streamed; naive UTC)
+    stmt = (select(Case.unit_id, _raw(Case.assigned_at), _raw(Case.accepted_at), _raw(Case.submitted_at), Case.state)
             .where(w.cohort(), Case.assigned_at.is_not(None), Case.unit_id.is_not(None)))
-    tz = w.tz
+    as_of, day = _naive(w.as_of), accept.clock.day
     finished = set(FINISHED_VALUES)
+    assigned_state = State.ASSIGNED.value
     async for batch in _stream(session, stmt):
         for unit_id, assigned_at, accepted_at, submitted_at, state in batch:
             s = stats[unit_id]
-            deadline = accept.deadline(assigned_at)
+            deadline = accept.deadline_naive(assigned_at)
             if accepted_at is not None:
                 s.accept_judged += 1
                 s.accepted_on_time += accepted_at <= deadline
-            elif state == State.ASSIGNED.value and deadline < w.as_of:
+            elif state == assigned_state and deadline < as_of:
                 s.accept_judged += 1
             if state in finished and submitted_at is not None:
-                s.workdays_total += max(0, cal.workdays_between(_local_day(assigned_at, tz), _local_day(submitted_at, tz)))
+                s.workdays_total += max(0, cal.workdays_between(day(assigned_at), day(submitted_at)))
                 s.workdays_count += 1
     # overdue now / during the period: every case of the unit, whenever received.
     # Open and past due: few rows, found through ix_cases_state_due_at.
@@ -360,7 +401,58 @@ async def cohort_stats(
         for row in rows:
             if row.unit_id is not None:
                 stats[row.unit_id].overdue_in_period += int(row.n)
-    return stats
+    return Cohort(stats, by_key)
+
+
+def _raw(column: Any) -> Any:
+    """The time column without the UTC-aware conversion of ``UTCDateTime``: naive UTC straight
+    from the driver. For the streamed passes, where a Python call per value would dominate."""
+    return type_coerce(column, DateTime()).label(column.key)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
+
+
+def _day(naive_utc: datetime, tz: ZoneInfo) -> date:
+    return naive_utc.replace(tzinfo=UTC).astimezone(tz).date()
+
+
+class LocalClock:
+    """Local dates and times of naive UTC datetimes, for the streamed loops: the zone's offset is
+    looked up once per UTC day (a day with a DST change takes the exact, slower way)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._offsets: dict[int, timedelta | None] = {}
+
+    def local(self, naive_utc: datetime) -> datetime:
+        """Naive local wall-clock time."""
+        ordinal = naive_utc.toordinal()
+        if ordinal in self._offsets:
+            offset = self._offsets[ordinal]
+        else:
+            midnight = datetime.fromordinal(ordinal).replace(tzinfo=UTC)
+            first = midnight.astimezone(self.tz).utcoffset()
+            last = (midnight + timedelta(days=1) - timedelta(microseconds=1)).astimezone(self.tz).utcoffset()
+            offset = self._offsets[ordinal] = first if first == last else None
+        if offset is None:
+            return naive_utc.replace(tzinfo=UTC).astimezone(self.tz).replace(tzinfo=None)
+        return naive_utc + offset
+
+    def day(self, naive_utc: datetime) -> date:
+        return self.local(naive_utc).date()
+
+    def hm(self, naive_utc: datetime | None) -> str:
+        """``10-27 17:30`` (local), "" for None."""
+        if naive_utc is None:
+            return ""
+        t = self.local(naive_utc)
+        return f"{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
 def _plain(column: Any, dialect: str) -> Any:
@@ -517,46 +609,57 @@ async def scoring_occurrences(
         return out
     tz = w.tz
     # one pass over the cases with a deadline, a 签收时限, a follow-up or a closing in the window
+    # (naive UTC throughout the loop; only what becomes an occurrence is made aware)
     earliest = accept.earliest_assignment(w.start)
     stmt = (
-        select(Case.number, Case.unit_id, Case.state, Case.assigned_at, Case.accepted_at, Case.due_at,
-               Case.submitted_at, Case.followed_up_at, Case.closed_at, Case.resolved, Case.satisfaction,
-               missing_mask(_dialect(session)).label("missing"))
+        select(Case.number, Case.unit_id, Case.state, _raw(Case.assigned_at), _raw(Case.accepted_at),
+               _raw(Case.due_at), _raw(Case.submitted_at), _raw(Case.followed_up_at), _raw(Case.closed_at),
+               Case.resolved, Case.satisfaction, missing_mask(_dialect(session)).label("missing"))
         .where(or_(and_(Case.assigned_at >= earliest, Case.assigned_at < w.limit),
                    w.counts(Case.due_at), w.counts(Case.followed_up_at), w.counts(Case.closed_at)))
     )
+    start, limit = _naive(w.start), _naive(w.limit)
     finished = set(FINISHED_VALUES)
+    no_deadline = set(NO_DEADLINE_VALUES)
+    assigned_state, dissatisfied = State.ASSIGNED.value, Satisfaction.DISSATISFIED.value
+    months: dict[date, Period] = {}
+
+    hm = accept.clock.hm
+
     async for batch in _stream(session, stmt):
         for (number, unit, state, assigned_at, accepted_at, due_at, submitted_at, followed_up_at, closed_at,
              resolved, satisfaction, missing) in batch:
             if unit is None:  # never assigned: nobody to score
                 continue
             found: list[Occurrence] = []
-            if w.inside(due_at) and state not in NO_DEADLINE_VALUES:
+            if due_at is not None and start <= due_at < limit and state not in no_deadline:
                 done = state in finished and submitted_at is not None
                 if not (done and submitted_at <= due_at):
-                    how = f"{_hm(submitted_at, tz)} 提交" if done else "到期时未办结"
-                    found.append(Occurrence("overdue", number, (), due_at, f"{_hm(due_at, tz)} 到期，{how}"))
+                    how = f"{hm(submitted_at)} 提交" if done else "到期时未办结"
+                    found.append(Occurrence("overdue", number, (), _aware(due_at), f"{hm(due_at)} 到期，{how}"))
             if assigned_at is not None:
-                deadline = accept.deadline(assigned_at)
-                if w.inside(deadline):
-                    never = accepted_at is None and state == State.ASSIGNED.value
+                deadline = accept.deadline_naive(assigned_at)
+                if start <= deadline < limit:
+                    never = accepted_at is None and state == assigned_state
                     if never or (accepted_at is not None and accepted_at > deadline):
-                        how = "到期时未签收" if never else f"{_hm(accepted_at, tz)} 签收"
-                        found.append(Occurrence("late_acceptance", number, (), deadline,
-                                                f"{_hm(assigned_at, tz)} 交办，签收时限 {_hm(deadline, tz)}，{how}"))
-            if w.inside(followed_up_at) and resolved is not None:
-                month = (unit, Period.containing(_local_day(followed_up_at, tz)))
-                out.followed[month] += 1
-                out.resolved[month] += bool(resolved)
+                        how = "到期时未签收" if never else f"{hm(accepted_at)} 签收"
+                        found.append(Occurrence("late_acceptance", number, (), _aware(deadline),
+                                                f"{hm(assigned_at)} 交办，签收时限 {hm(deadline)}，{how}"))
+            if followed_up_at is not None and start <= followed_up_at < limit and resolved is not None:
+                day = accept.clock.day(followed_up_at)
+                month = months.get(day)
+                if month is None:
+                    month = months[day] = Period.containing(day)
+                out.followed[(unit, month)] += 1
+                out.resolved[(unit, month)] += bool(resolved)
                 if not resolved:
-                    found.append(Occurrence("unresolved", number, (), followed_up_at,
-                                            f"{_hm(followed_up_at, tz)} 回访：未化解"))
-                if satisfaction == Satisfaction.DISSATISFIED.value:
-                    found.append(Occurrence("dissatisfied", number, (), followed_up_at,
-                                            f"{_hm(followed_up_at, tz)} 回访：不满意"))
-            if w.inside(closed_at) and missing:
-                found.append(Occurrence("archive_incomplete", number, (), closed_at,
+                    found.append(Occurrence("unresolved", number, (), _aware(followed_up_at),
+                                            f"{hm(followed_up_at)} 回访：未化解"))
+                if satisfaction == dissatisfied:
+                    found.append(Occurrence("dissatisfied", number, (), _aware(followed_up_at),
+                                            f"{hm(followed_up_at)} 回访：不满意"))
+            if missing and closed_at is not None and start <= closed_at < limit:
+                found.append(Occurrence("archive_incomplete", number, (), _aware(closed_at),
                                         "缺少：" + "、".join(missing_labels(int(missing)))))
             if found:
                 out.occurrences[unit].extend(found)
@@ -587,31 +690,22 @@ _EVENT_WORDS = {"review_reject": "审核退回修改", "leader_reject": "领导�
 # --- breakdowns, hot subjects, trend ----------------------------------------------------------------
 
 
-async def breakdown(session: AsyncSession, w: Window, column: Any, previous: Window | None) -> list[Breakdown]:
-    finished = finished_condition()
-    open_overdue = and_(Case.state.in_(OPEN_VALUES), Case.due_at < w.as_of)
-    rows = await session.execute(
-        select(column.label("key"), func.count().label("received"),
-               _n(and_(finished, Case.submitted_at <= Case.due_at)).label("on_time"),
-               _n(finished).label("finished"),
-               _n(and_(finished, Case.submitted_at > Case.due_at)).label("late"),
-               _n(open_overdue).label("open_overdue"),
-               _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_not(None))).label("followed"),
-               _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_(True))).label("resolved"))
-        .where(w.cohort()).group_by(column)
-    )
-    before: dict[str, int] = defaultdict(int)
-    if previous is not None:
-        for k, n in await session.execute(select(column, func.count()).where(previous.cohort()).group_by(column)):
-            before[k or UNCATEGORISED] += int(n)
-    merged: dict[str, list[int]] = {}
-    for r in rows:  # NULL and a literal "未分类" are one row
-        into = merged.setdefault(r.key or UNCATEGORISED, [0] * 6)
-        for i, v in enumerate((r.received, r.on_time, int(r.finished) + int(r.open_overdue),
-                               int(r.late) + int(r.open_overdue), r.followed, r.resolved)):
-            into[i] += int(v)
-    result = [Breakdown(k, *v, previous=before.pop(k, 0)) for k, v in merged.items()]
-    # what was asked about last period and not at all in this one is a trend too
+async def previous_counts(session: AsyncSession, previous: Window) -> dict[str, dict[str, int]]:
+    """Cases received in the previous period per category, level and source (one GROUP BY)."""
+    keys = [Case.category, Case.level, Case.source]
+    counts: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DIMENSIONS}
+    for row in await session.execute(select(*keys, func.count().label("n")).where(previous.cohort())
+                                     .group_by(*keys)):
+        for dimension in DIMENSIONS:
+            counts[dimension][getattr(row, dimension) or UNCATEGORISED] += int(row.n)
+    return counts
+
+
+def breakdown(figures: dict[str, list[int]], before: dict[str, int]) -> list[Breakdown]:
+    """One breakdown: this period's figures per key, with last period's count; a key asked about
+    last period and not at all in this one is listed too (a trend)."""
+    before = dict(before)
+    result = [Breakdown(k, *v, previous=before.pop(k, 0)) for k, v in figures.items()]
     result += [Breakdown(k, 0, 0, 0, 0, 0, 0, n) for k, n in before.items() if n]
     result.sort(key=lambda b: (-b.received, -b.previous, b.key))
     return result
@@ -700,7 +794,9 @@ async def compute_report(
     w = Window.of(period, tz, as_of)
     previous = Window.of(period.previous(), tz, as_of)
 
-    stats = await cohort_stats(session, w, accept, cal)
+    cohort = await cohort_stats(session, w, accept, cal)
+    stats = cohort.stats
+    before = await previous_counts(session, previous)
     events = await window_events(session, w)
     returns = await return_facts(session, w, events)
     for unit_id, n in returns.returned.items():
@@ -729,8 +825,6 @@ async def compute_report(
                                 average(rules, [s for _, s in monthly]), monthly, active=row.active))
     office = UnitStats.total(stats.values())
     hidden = frozenset(getattr(getattr(config, "nudges", None), "hide_title_categories", ()) or ())
-    previous_received = int((await session.execute(
-        select(func.count()).select_from(Case).where(previous.cohort()))).scalar_one())
     return Report(
         period=period,
         as_of=as_of,
@@ -740,12 +834,12 @@ async def compute_report(
         office=office,
         unassigned=stats.get(None) or UnitStats(),
         units=_ranked(units),
-        categories=await breakdown(session, w, Case.category, previous),
-        levels=await breakdown(session, w, Case.level, previous),
-        sources=await breakdown(session, w, Case.source, previous),
+        categories=breakdown(cohort.by_key["category"], before["category"]),
+        levels=breakdown(cohort.by_key["level"], before["level"]),
+        sources=breakdown(cohort.by_key["source"], before["source"]),
         hot_subjects=await hot_subjects(session, w, previous, hidden),
         trend=await trend(session, trend_months(period, TREND_MONTHS), tz, as_of),
-        previous_received=previous_received,
+        previous_received=sum(before["level"].values()),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
@@ -343,5 +343,8 @@ async def claim_nudge(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def horizon(now: datetime, days: int) -> datetime:
-    return now - timedelta(days=days)
+async def nudge_exists(session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any) -> bool:
+    stmt = select(Nudge.id).where(Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold,
+                                  Nudge.day == day)
+    return (await session.execute(stmt)).first() is not None
+

@@ -167,7 +167,7 @@ class ScoringRules:
         return GRADES[2]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Occurrence:
     """One thing a rule counts: the case (文号) and the event ids behind it, when, and a note
     (no personal data, no message text: notes go into group-visible reports)."""
@@ -183,7 +183,7 @@ class Occurrence:
         return (_ORDER.get(self.rule, len(_ORDER)), ts, self.case_number or "", self.event_ids)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreItem:
     """An occurrence with the points it is worth (``nominal``, >= 0) and the points it actually
     counts after the caps (``points``: negative for a deduction, positive for a bonus)."""
@@ -197,7 +197,7 @@ class ScoreItem:
         return abs(self.points) < self.nominal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreLine:
     """All occurrences of one rule for one unit."""
 
@@ -282,13 +282,13 @@ def score_unit(rules: ScoringRules, occurrences: Iterable[Occurrence]) -> UnitSc
         if rule is None or rule.points <= 0 or not found:
             continue
         own, total = _Budget(_cents(rule.cap) or None), totals[rule.kind]
-        nominal = _cents(rule.points)
+        nominal, sign = _cents(rule.points), rule.sign
         items = []
         for occ in sorted(found, key=Occurrence.sort_key):
             counted = total.allows(own.allows(nominal))
             own.spend(counted)
             total.spend(counted)
-            items.append(ScoreItem(occ, _points(nominal), _points(rule.sign * counted)))
+            items.append(ScoreItem(occ, _points(nominal), _points(sign * counted)))
         lines.append(ScoreLine(rule, tuple(items)))
     deductions = -sum(_cents(ln.points) for ln in lines if ln.rule.kind is RuleKind.DEDUCTION)
     bonuses = sum(_cents(ln.points) for ln in lines if ln.rule.kind is RuleKind.BONUS)

@@ -539,6 +539,16 @@ class ChatHandler:
         await add_note_in_session(self.deps, turn.session, case, turn.actor, "instruction", rest.strip())
         await self.say(turn, f"{case.number}：批示已转承办单位。", case)
 
+    async def _k_commend(self, turn: Turn, case: Case, rest: str) -> None:
+        from bot.handlers.commend import commend_in_session
+
+        try:
+            await commend_in_session(self.deps, turn.session, case, turn.actor, rest)
+        except WorkflowError as exc:
+            await self.say(turn, f"{case.number}：{exc.message}", case)
+            return
+        await self.say(turn, f"{case.number}：已记录表扬，计入承办单位本月加分。", case)
+
     async def _k_assign(self, turn: Turn, case: Case, rest: str) -> None:
         unit = await repo.unit_by_name(turn.session, rest) if rest else None
         if unit is None:
@@ -560,6 +570,7 @@ class ChatHandler:
         "leader_reject": _k_leader_reject,
         "instruction": _k_instruction,
         "assign": _k_assign,
+        "commend": _k_commend,
     }
 
     async def _todo(self, turn: Turn) -> None:

@@ -20,6 +20,7 @@ WORDS: dict[str, str] = {
     "同意": "approve",
     "驳回": "leader_reject",
     "批示": "instruction",
+    "表扬": "commend",
     "交办": "assign",
     "改派": "assign",
     "添加单位": "unit_add",
@@ -29,7 +30,7 @@ WORDS: dict[str, str] = {
 }
 #: commands that need a case number
 NEEDS_NUMBER = {"accept", "return", "reply", "extend", "progress", "show", "review_pass", "review_reject",
-                "approve", "leader_reject", "instruction", "assign"}
+                "approve", "leader_reject", "instruction", "assign", "commend"}
 _NUMBER = re.compile(r"^[A-Za-z]{0,8}\d{4}-\d{6}$")
 MAX_TEXT = 4000
 
@@ -76,6 +77,7 @@ HELP = """留言办理机器人 可用指令：
 待办（我的待办件）
 督查员：通过 <文号> / 退回修改 <文号> <意见>
 领导：同意 <文号> [批示] / 驳回 <文号> <批示> / 批示 <文号> <内容>
+督查员、领导：表扬 <文号> <理由>（计入单位月度加分）
 登记员：交办 <文号> <单位> / 改派 <文号> <单位>
 管理员：添加单位 <名称> / 添加成员 <单位> <姓名> <账号> [承办人|负责人] / 单位列表
 取消（放弃当前操作）"""

@@ -7,6 +7,8 @@ unit that was commended (the case's unit at that moment), which the monthly scor
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain.lifecycle import MAX_COMMENT, Actor, WorkflowError, check_text
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
@@ -19,19 +21,26 @@ ACTION = "commendation"
 COMMEND_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER})
 
 
+async def commend_in_session(deps: Deps, session: AsyncSession, case: Case, actor: Actor, comment: str) -> None:
+    """Record a commendation of the unit handling ``case`` in the caller's transaction.
+
+    Raises WorkflowError (``forbidden``, ``no_unit``, text checks)."""
+    if not actor.roles & COMMEND_ROLES:
+        raise WorkflowError("forbidden", "您没有“表扬”的权限（仅限督查员、领导）。")
+    text = check_text(comment, field_name="comment", label="表扬理由", min_len=4, max_len=MAX_COMMENT)
+    if case.unit_id is None:
+        raise WorkflowError("no_unit", f"{case.number} 尚未交办，没有可表扬的承办单位。")
+    await add_note_in_session(deps, session, case, actor, ACTION, text, data={"unit_id": case.unit_id})
+
+
 async def commend(deps: Deps, number: str, actor: Actor, comment: str) -> Case:
     """Record a commendation of the unit handling case ``number``; the reason is required.
 
     Raises WorkflowError (``forbidden``, ``no_unit``, text checks) or CaseNotFound.
     """
-    if not actor.roles & COMMEND_ROLES:
-        raise WorkflowError("forbidden", "您没有“表扬”的权限（仅限督查员、领导）。")
-    text = check_text(comment, field_name="comment", label="表扬理由", min_len=4, max_len=MAX_COMMENT)
     async with deps.sessions() as session, session.begin():
         case = await repo.case_by_number(session, number)
         if case is None:
             raise CaseNotFound(number)
-        if case.unit_id is None:
-            raise WorkflowError("no_unit", f"{case.number} 尚未交办，没有可表扬的承办单位。")
-        await add_note_in_session(deps, session, case, actor, ACTION, text, data={"unit_id": case.unit_id})
+        await commend_in_session(deps, session, case, actor, comment)
         return case

@@ -176,6 +176,9 @@ class ChatNotifier:
     async def _on_instruction(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【领导批示】{case.number}（{change.actor.name}）：{change.comment}", now)
 
+    async def _on_commendation(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+        await self._tell_unit(session, case, f"【表扬】{case.number}（{change.actor.name}）：{change.comment}", now)
+
     async def _tell_unit(self, session: AsyncSession, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -205,4 +208,5 @@ _RULES: dict[str, _Rule] = {
     Action.REFUSE_EXTENSION: ChatNotifier._on_extension_decided,
     Action.INTERIM_REPORT: ChatNotifier._on_interim,
     "instruction": ChatNotifier._on_instruction,
+    "commendation": ChatNotifier._on_commendation,
 }

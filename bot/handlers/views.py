@@ -28,7 +28,7 @@ def event_label(action: str) -> str:
     if action in Action._value2member_map_:
         return Action(action).label
     return {"register": "登记", "note": "备注", "instruction": "批示", "urge": "催办",
-            "supervise": "督办", "duplicate": "重复件关联"}.get(action, action)
+            "supervise": "督办", "duplicate": "重复件关联", "commendation": "表扬"}.get(action, action)
 
 
 def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:

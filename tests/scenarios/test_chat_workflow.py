@@ -218,3 +218,13 @@ async def test_dialogue_times_out_and_cancel(office: Office, clock: FrozenClock)
     await office.say("zhangsan", "不属于我单位职责范围内的事")
     assert (await office.case(n))["state"] == "assigned"
     assert "帮助" in office.last_text("zhangsan")
+
+
+async def test_commendation_from_chat(office: Office) -> None:
+    n = (await office.register())["number"]
+    await office.say("zhangsan", f"表扬 {n} 办得很好")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"表扬 {n} 该局主动上门解决，群众满意")
+    assert "已记录表扬" in office.last_text("sundc")
+    assert "【表扬】" in office.last_text("wangkz")
+    assert [e["action"] for e in (await office.case(n))["timeline"]][-1] == "commendation"

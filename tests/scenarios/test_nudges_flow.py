@@ -198,3 +198,21 @@ async def test_events_recorded_once(office: Office) -> None:
         count = (await session.execute(select(func.count()).select_from(CaseEvent)
                                        .where(CaseEvent.action == "supervise"))).scalar_one()
     assert count == 1
+
+
+async def test_monthly_summary_on_the_first_working_day(office: Office) -> None:
+    n = (await office.register())["number"]
+    await office.say("zhangsan", f"签收 {n}")
+    await tick(office, at(2026, 3, 2, 8, 45))  # first working day of March, before the posting time
+    before = len(webhook(office))
+    await tick(office, at(2026, 3, 2, 9, 5))
+    posts = webhook(office)[before:]
+    summary = [p for p in posts if "区人社局" in p and "通报" in p]
+    assert summary, posts
+    assert all("13800138000" not in p and "李四" not in p for p in posts)
+    assert any("通报" in t and "区人社局" in t for t in office.texts("wangkz"))  # the unit leader's own line
+    if office.platform == "wecom":  # the chart goes to the group robot as an image
+        key = next(iter(office.fake.webhook_keys))
+        assert any(m.get("msgtype") == "image" for m in office.fake.webhook_messages(key))
+    await tick(office, at(2026, 3, 2, 10, 5))  # later the same day: nothing again
+    assert len(webhook(office)) == before + len(posts)

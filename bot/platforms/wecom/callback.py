@@ -48,6 +48,11 @@ class WeComCallback:
         app.router.add_get("/wecom/callback", self.verify)
         app.router.add_post("/wecom/callback", self.receive)
 
+        async def close_store(_: web.Application) -> None:
+            self.store.close()
+
+        app.on_cleanup.append(close_store)
+
     def _refuse(self, exc: WeComCryptoError) -> web.Response:
         # never log the body, the signature or any secret: the code and reason are enough
         log.warning("wecom callback refused: %s %s", exc.code, exc.reason)

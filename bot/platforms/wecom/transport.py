@@ -60,7 +60,11 @@ class WeComTransport:
                 key = self.config.supervision_webhook_key
                 if not key:
                     return Delivery("dead", error="no webhook key configured")
-                await self.client.webhook_send(key, {"msgtype": "markdown", "markdown": {"content": payload["text"]}})
+                if payload.get("type") == "image":  # spec §5.2: base64 + md5 of the raw PNG, ≤ 2 MB
+                    body = {"msgtype": "image", "image": {"base64": payload["png_b64"], "md5": payload["md5"]}}
+                else:
+                    body = {"msgtype": "markdown", "markdown": {"content": payload["text"]}}
+                await self.client.webhook_send(key, body)
                 return Delivery("sent")
         except WeComAPIError as exc:
             return self._classify(row, exc)
