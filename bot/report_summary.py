@@ -14,6 +14,7 @@ import base64
 import hashlib
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.scoring import GRADES, ScoreLine
@@ -23,12 +24,14 @@ from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
 from bot.reports import Report, UnitReport, compute_report, report_session
 from store import repo
+from store.models import Nudge
 
 #: at most this many units in the group's ranking and problem list (the workbook has them all)
 MAX_RANKED = 20
 MAX_PROBLEMS = 15
 MAX_NUMBERS = 5  # 文号 per rule in a unit leader's line
 WEBHOOK_IMAGE_MAX = 2 * 1024 * 1024  # bytes (spec §5.2)
+CLAIM_SCOPE, CLAIM_KIND = "report", "period_summary"
 
 
 def pct(value: float | None) -> str:
@@ -176,13 +179,18 @@ def image_payload(png: bytes) -> dict[str, str]:
 async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Period, now: datetime) -> int:
     """Queue the summary of ``period`` (as of ``now``) in the caller's transaction: markdown to the
     supervision group(s), the chart to the WeCom group robot webhook, each unit leader their own
-    line. Dedupe keys per period: calling it again for the same period queues nothing new.
+    line. Once per period, even with several processes: a ``nudges`` row (scope ``report``)
+    is claimed with the writes, and a call that finds it returns 0 before computing anything.
     Returns the number of messages queued."""
     from bot.report_chart import render_png
 
     # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
     # first statement, and must hold it only for the writes at the end
     async with report_session(deps) as reader:
+        done = select(Nudge.id).where(Nudge.scope == CLAIM_SCOPE, Nudge.kind == CLAIM_KIND,
+                                      Nudge.threshold == period.key).limit(1)
+        if (await reader.execute(done)).first() is not None:
+            return 0
         report = await compute_report(reader, deps.config, deps.calendar.current, period, now)
         leaders = {u.unit_id: await repo.people_with_role(reader, Role.UNIT_LEADER, u.unit_id)
                    for u in report.units}
@@ -190,6 +198,9 @@ async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Perio
     webhook = cfg.wecom.enabled and bool(cfg.wecom.supervision_webhook_key)
     # the drawing runs before the first write: SQLite takes its writer lock at the first INSERT
     png = await asyncio.to_thread(render_png, report) if webhook else b""
+    if not await repo.claim_nudge(session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key,
+                                  day=period.start, now=now):
+        return 0  # another process got there first
     outbox = Outbox(cfg)
     key = f"report:{period.key}"
     queued = await outbox.supervision(session, summary_markdown(report), now, dedupe=key)

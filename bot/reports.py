@@ -593,9 +593,9 @@ def _dialect(session: AsyncSession) -> str:
 @dataclass
 class _Scoring:
     occurrences: dict[int, list[Occurrence]] = field(default_factory=lambda: defaultdict(list))
-    #: follow-ups of the window and how many were resolved, per (unit id, month)
-    followed: dict[tuple[int, Period], int] = field(default_factory=lambda: defaultdict(int))
-    resolved: dict[tuple[int, Period], int] = field(default_factory=lambda: defaultdict(int))
+    #: follow-ups of the window and how many were resolved, per (unit id, (year, month))
+    followed: dict[tuple[int, tuple[int, int]], int] = field(default_factory=lambda: defaultdict(int))
+    resolved: dict[tuple[int, tuple[int, int]], int] = field(default_factory=lambda: defaultdict(int))
 
 
 async def scoring_occurrences(
@@ -622,7 +622,6 @@ async def scoring_occurrences(
     finished = set(FINISHED_VALUES)
     no_deadline = set(NO_DEADLINE_VALUES)
     assigned_state, dissatisfied = State.ASSIGNED.value, Satisfaction.DISSATISFIED.value
-    months: dict[date, Period] = {}
 
     hm = accept.clock.hm
 
@@ -647,11 +646,9 @@ async def scoring_occurrences(
                                                 f"{hm(assigned_at)} 交办，签收时限 {hm(deadline)}，{how}"))
             if followed_up_at is not None and start <= followed_up_at < limit and resolved is not None:
                 day = accept.clock.day(followed_up_at)
-                month = months.get(day)
-                if month is None:
-                    month = months[day] = Period.containing(day)
-                out.followed[(unit, month)] += 1
-                out.resolved[(unit, month)] += bool(resolved)
+                key = (unit, (day.year, day.month))
+                out.followed[key] += 1
+                out.resolved[key] += bool(resolved)
                 if not resolved:
                     found.append(Occurrence("unresolved", number, (), _aware(followed_up_at),
                                             f"{hm(followed_up_at)} 回访：未化解"))
@@ -811,15 +808,17 @@ async def compute_report(
         has_data = row.id in stats or row.id in scoring.occurrences
         if not row.active and not has_data:
             continue
-        by_month: dict[Period, list[Occurrence]] = defaultdict(list)
+        by_month: dict[tuple[int, int], list[Occurrence]] = defaultdict(list)
         for occ in scoring.occurrences.get(row.id, []):
             assert occ.at is not None  # every occurrence from the database has its moment
-            by_month[Period.containing(_local_day(occ.at, tz))].append(occ)
+            local = occ.at.astimezone(tz)
+            by_month[(local.year, local.month)].append(occ)
         monthly = []
         for month in months:
-            occurrences = by_month.get(month, [])
-            bonus = resolution_bonus(rules, scoring.followed.get((row.id, month), 0),
-                                     scoring.resolved.get((row.id, month), 0))
+            key = (month.year, month.index)
+            occurrences = by_month.get(key, [])
+            bonus = resolution_bonus(rules, scoring.followed.get((row.id, key), 0),
+                                     scoring.resolved.get((row.id, key), 0))
             monthly.append((month, score_unit(rules, [*occurrences, *([bonus] if bonus else [])])))
         units.append(UnitReport(row.id, row.name, stats.get(row.id) or UnitStats(),
                                 average(rules, [s for _, s in monthly]), monthly, active=row.active))

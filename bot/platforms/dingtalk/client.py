@@ -40,6 +40,7 @@ import aiohttp
 from yarl import URL
 
 from bot.platforms.dingtalk.sign import signed_webhook_url
+from bot.platforms.token_cache import TokenCache
 
 __all__ = [
     "ErrorKind",
@@ -108,7 +109,6 @@ _WEBHOOK_MSGTYPES: Final = frozenset({"text", "markdown", "link", "actionCard", 
 _MSG_PARAM_LIMIT: Final = 15_000  # spec §c.2 (group); used for one-to-one too (limit undocumented)
 _MAX_OTO_USERS: Final = 20  # spec §c.1: "at most 20" (the error table says 100: send ≤ 20)
 _MAX_RECALL_KEYS: Final = 20  # spec §c.4
-_REFRESH_MARGIN: Final = 300.0  # spec §a.3
 _OUT_TRACK_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _WEBHOOK_PER_MINUTE: Final = 20  # spec §e
 _WEBHOOK_BLOCK: Final = 600.0  # spec §e: throttled for 10 minutes
@@ -310,11 +310,7 @@ class DingTalkClient:
         self._monotonic = monotonic
         self._wall = wall_clock
         self._sleep = sleep
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
-        self._fetches_done = 0
-        self._fetch_error: DingTalkAPIError | None = None
+        self._tokens = TokenCache(self._fetch_token, DingTalkAPIError, self._monotonic, "dingtalk")
         self._qps = qps_per_api
         self._qps_hits: dict[str, deque[float]] = {}
         self._qps_locks: dict[str, asyncio.Lock] = {}
@@ -379,7 +375,7 @@ class DingTalkClient:
     # -- HTTP --------------------------------------------------------------------------------------
 
     def _scrub(self, text: str, extra: Iterable[str] = ()) -> str:
-        for secret in (self._token, self._secret, *extra):
+        for secret in (self._tokens.token, self._secret, *extra):
             if secret:
                 text = text.replace(secret, "***")
         return text[:300]
@@ -505,14 +501,9 @@ class DingTalkClient:
 
     # -- token (spec §a.1, §a.3) ---------------------------------------------------------------------
 
-    def _fresh_token(self) -> str | None:
-        if self._token is not None and self._expires_at - self._monotonic() > _REFRESH_MARGIN:
-            return self._token
-        return None
-
-    async def _fetch_token(self) -> str:
+    async def _fetch_token(self) -> tuple[str, float]:
+        """One token request → (token, expires_in seconds); the TokenCache keeps it."""
         path = "oauth2/accessToken"
-        started = self._monotonic()
         log.info("dingtalk accessToken for %s", self.client_id)
         status, rid, data = await self._exchange(
             "POST", f"{self._api}/v1.0/oauth2/accessToken", path,
@@ -528,49 +519,11 @@ class DingTalkClient:
             expires_in = float(data.get("expireIn", 7200))
         except (TypeError, ValueError):
             expires_in = 7200.0
-        self._token = token
-        self._expires_at = started + expires_in  # measured from before the request
-        return token
+        return token, expires_in
 
     async def _get_token(self, stale: str | None = None) -> str:
         """A usable token. With ``stale``: that token was rejected; renew it (once for all)."""
-        if stale is None and (tok := self._fresh_token()) is not None:
-            return tok
-        seen = self._fetches_done
-        async with self._lock:
-            current = self._token
-            if stale is None:
-                if (tok := self._fresh_token()) is not None:
-                    return tok
-            elif current is not None and current != stale:
-                return current  # renewed by another coroutine while we waited
-            if self._fetches_done != seen and self._fetch_error is not None:
-                # the fetch we waited for failed: share its result, don't hammer the token API
-                return self._fallback(self._fetch_error.clone(), current, stale)
-            if stale is not None:
-                self._token = None  # spec §a.3: drop the rejected token
-            try:
-                tok = await self._fetch_token()
-            except DingTalkAPIError as exc:
-                self._fetch_error = exc
-                return self._fallback(exc, current, stale)
-            finally:
-                self._fetches_done += 1
-            self._fetch_error = None
-            return tok
-
-    def _fallback(self, exc: DingTalkAPIError, current: str | None, stale: str | None) -> str:
-        # A failed *proactive* refresh may keep using a token that has not expired yet.
-        if (
-            stale is None
-            and current is not None
-            and current == self._token
-            and exc.kind in ("transient", "rate")
-            and self._expires_at > self._monotonic()
-        ):
-            log.warning("dingtalk token refresh failed (%s); using the current token", exc.kind)
-            return current
-        raise exc
+        return await self._tokens.get(stale)
 
     async def access_token(self) -> str:
         """The cached token (fetched if needed). Never log it."""
@@ -578,7 +531,7 @@ class DingTalkClient:
 
     def invalidate_token(self) -> None:
         """Forget the cached token (the next call fetches a new one)."""
-        self._token = None
+        self._tokens.invalidate()
 
     async def _call(
         self, method: str, path: str, *, body: Mapping[str, Any] | None = None,

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
 import aiohttp
+
+from bot.platforms.token_cache import TokenCache
 
 from bot.platforms.wecom.replies import truncate_utf8
 
@@ -61,7 +62,6 @@ APPCHAT_MSGTYPES: Final = frozenset(
 _WEBHOOK_MSGTYPES: Final = frozenset(
     {"text", "markdown", "markdown_v2", "image", "news", "file", "voice", "template_card"}
 )
-_REFRESH_MARGIN: Final = 300.0  # spec §3.1: refresh proactively when < 5 min remain
 
 
 def error_kind(errcode: int) -> ErrorKind:
@@ -211,11 +211,7 @@ class WeComClient:
         self.agent_id = int(agent_id)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._monotonic = monotonic
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
-        self._fetches_done = 0  # completed gettoken attempts (success or failure)
-        self._fetch_error: WeComAPIError | None = None
+        self._tokens = TokenCache(self._fetch_token, WeComAPIError, self._monotonic, "wecom")
 
     def __repr__(self) -> str:  # never show the secret or token
         return f"WeComClient(corp_id={self.corp_id!r}, agent_id={self.agent_id})"
@@ -223,7 +219,7 @@ class WeComClient:
     # -- HTTP ---------------------------------------------------------------------------
 
     def _scrub(self, text: str, extra: Iterable[str] = ()) -> str:
-        for secret in (self._token, self._secret, *extra):
+        for secret in (self._tokens.token, self._secret, *extra):
             if secret:
                 text = text.replace(secret, "***")
         return text[:300]
@@ -293,13 +289,8 @@ class WeComClient:
 
     # -- token (spec §3.1) --------------------------------------------------------------
 
-    def _fresh_token(self) -> str | None:
-        if self._token is not None and self._expires_at - self._monotonic() > _REFRESH_MARGIN:
-            return self._token
-        return None
-
-    async def _fetch_token(self) -> str:
-        started = self._monotonic()
+    async def _fetch_token(self) -> tuple[str, float]:
+        """One token request → (token, expires_in seconds); the TokenCache keeps it."""
         log.info("wecom gettoken for agent %s", self.agent_id)
         data = await self._request(
             "GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
@@ -313,49 +304,11 @@ class WeComClient:
             expires_in = float(data.get("expires_in", 7200))
         except (TypeError, ValueError):
             expires_in = 7200.0
-        self._token = token
-        self._expires_at = started + expires_in  # measured from before the request
-        return token
+        return token, expires_in
 
     async def _get_token(self, stale: str | None = None) -> str:
         """A usable token. With ``stale``: that token was rejected; renew it (once for all)."""
-        if stale is None and (tok := self._fresh_token()) is not None:
-            return tok
-        seen = self._fetches_done
-        async with self._lock:
-            current = self._token
-            if stale is None:
-                if (tok := self._fresh_token()) is not None:
-                    return tok
-            elif current is not None and current != stale:
-                return current  # renewed by another coroutine while we waited
-            if self._fetches_done != seen and self._fetch_error is not None:
-                # The fetch we waited for failed: share its result, don't hammer gettoken.
-                return self._fallback(self._fetch_error.clone(), current, stale)
-            if stale is not None:
-                self._token = None  # spec §3.1: drop the rejected token
-            try:
-                tok = await self._fetch_token()
-            except WeComAPIError as exc:
-                self._fetch_error = exc
-                return self._fallback(exc, current, stale)
-            finally:
-                self._fetches_done += 1
-            self._fetch_error = None
-            return tok
-
-    def _fallback(self, exc: WeComAPIError, current: str | None, stale: str | None) -> str:
-        # A failed *proactive* refresh may keep using a token that has not expired yet.
-        if (
-            stale is None
-            and current is not None
-            and current == self._token
-            and exc.kind in ("transient", "rate")
-            and self._expires_at > self._monotonic()
-        ):
-            log.warning("wecom token refresh failed (%s); using the current token", exc.kind)
-            return current
-        raise exc
+        return await self._tokens.get(stale)
 
     async def access_token(self) -> str:
         """The cached token (fetched if needed). Never log it."""
@@ -363,7 +316,7 @@ class WeComClient:
 
     def invalidate_token(self) -> None:
         """Forget the cached token (the next call fetches a new one)."""
-        self._token = None
+        self._tokens.invalidate()
 
     async def _api(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None,
