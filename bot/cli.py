@@ -509,6 +509,45 @@ def nudges_plan(config_path: Path, day: datetime) -> None:
     click.echo(f"({len(rows)} planned on {day.date().isoformat()}; nothing was sent)", err=True)
 
 
+# --- wecom ------------------------------------------------------------------------------------
+
+
+@main.group()
+def wecom() -> None:
+    """WeCom set-up helpers."""
+
+
+@wecom.command("create-group")
+@config_option
+@click.argument("name")
+@click.option("--member", "members", multiple=True, required=True, help="UserID (at least two)")
+@click.option("--owner", help="UserID of the group owner")
+def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], owner: str | None) -> None:
+    """Create an app group chat (e.g. the supervision group) and print its chatid for
+    `[wecom] supervision_chatid` (the app's visible range must be the root department)."""
+    import aiohttp
+
+    from bot.platforms.wecom.client import WeComAPIError, WeComClient
+
+    config = _load(config_path)
+    if not config.wecom.enabled:
+        raise click.ClickException("[wecom] enabled is false in the configuration")
+    if len(set(members)) < 2:
+        raise click.ClickException("--member: a group needs at least two members")
+
+    async def go() -> str:
+        async with aiohttp.ClientSession() as http:
+            client = WeComClient(http, api_base=config.wecom.api_base, corp_id=config.wecom.corp_id,
+                                 secret=config.wecom.secret, agent_id=config.wecom.agent_id)
+            return await client.appchat_create(name, owner, members)
+
+    try:
+        chatid = asyncio.run(go())
+    except WeComAPIError as exc:
+        raise click.ClickException(f"WeCom refused: errcode {exc.errcode} ({exc.errmsg})") from exc
+    click.echo(chatid)
+
+
 # Commands defined in their own modules register themselves on the groups above.
 from bot import cli_io  # noqa: E402,F401
 from bot import cli_report  # noqa: E402,F401

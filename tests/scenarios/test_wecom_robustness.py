@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import asyncio
+from datetime import datetime
+
 import pytest
 from sqlalchemy import func, select
 
@@ -213,3 +216,30 @@ async def test_stale_lease_does_not_double_send(office: Office, clock: FrozenClo
     clock.advance(minutes=5)
     await office.settle()
     assert len(office.fake.messages_to("zhangsan")) == before
+
+
+async def test_supervision_group_via_appchat(office: Office, clock: FrozenClock, tmp_path: object) -> None:
+    """`liuyan wecom create-group` makes the appchat; group posts then go there as markdown."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    cfg = office.runtime.config.wecom
+    path = tmp_path / "c.toml"  # type: ignore[operator]
+    path.write_text(
+        f'[wecom]\nenabled = true\ncorp_id = "{cfg.corp_id}"\nagent_id = {cfg.agent_id}\nsecret = "{cfg.secret}"\n'
+        f'api_base = "{cfg.api_base}"\n', encoding="utf-8")
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["wecom", "create-group", "督查群", "-c", str(path),
+                                                               "--member", "sundc", "--member", "wugl"])
+    assert result.exit_code == 0, result.output
+    chatid = result.output.strip()
+    cfg.supervision_chatid = chatid
+    await office.register()
+    from tests.conftest import SHANGHAI
+
+    office.clock.set(datetime(2026, 11, 10, 9, 30, tzinfo=SHANGHAI))  # the day after the deadline
+    await office.runtime.channels.jobs.tick()
+    await office.settle()
+    posts = office.fake.chat_messages(chatid)
+    assert posts and posts[0].msgtype == "markdown" and "超期未办结" in (posts[0].content or "")
+    assert "13800138000" not in (posts[0].content or "")
