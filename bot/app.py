@@ -208,7 +208,8 @@ def _wire_dingtalk(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, ch
                             wall_clock=lambda: deps.clock.now().timestamp())
     transports["dingtalk"] = DingTalkTransport(client, ding)
     edge = DingTalkInbound(deps, metrics, secret=ding.client_secret, token=ding.callback_token,
-                           wake=channels.worker.wake.set, now=lambda: deps.clock.now().timestamp())
+                           wake=channels.worker.wake.set, now=lambda: deps.clock.now().timestamp(),
+                           alerts=channels.pending_alerts)
     if ding.mode == "http":
         channels.routes.append(edge.add_routes)
         url = f"{deps.config.server.public_url.rstrip('/')}/dingtalk/callback?k={ding.callback_token}"

@@ -141,3 +141,14 @@ async def test_mixed_office(db_url: str, clock: FrozenClock) -> None:
         assert (await office.case(n))["state"] == "approved"
     finally:
         await office.close()
+
+
+async def test_unpublished_robot_alerts_the_admins(office: Office, clock: FrozenClock) -> None:
+    now_ms = int(clock.now().timestamp() * 1000)
+    message = office.fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms, published=False)
+    cb = office.fake.signed_callback(message, timestamp_ms=now_ms)
+    assert await office.post(Request(cb.url, cb.body, cb.headers)) == 200
+    await office.runtime.channels.jobs.tick()
+    await office.settle()
+    assert "尚未发布" in office.last_text("wugl")
+    assert await stored(office) == 0

@@ -37,13 +37,14 @@ _EMPTY = {"msgtype": "empty"}
 
 class DingTalkInbound:
     def __init__(self, deps: Deps, metrics: Metrics, *, secret: str, token: str, wake: Callable[[], None],
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, alerts: list[str] | None = None) -> None:
         self.deps = deps
         self.metrics = metrics
         self.secret = secret
         self.token = token
         self.wake = wake
         self.now = now
+        self.alerts = alerts if alerts is not None else []  # flushed to the admins by the next tick
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/dingtalk/callback", self.receive)
@@ -58,8 +59,21 @@ class DingTalkInbound:
 
     async def on_stream_event(self, inbound: Inbound, key: str) -> Mapping[str, Any] | None:
         """Stream mode: persist, then let the ack go out (the card is updated by the outbox)."""
+        if inbound.kind == "other":
+            self._problem(inbound)
+            return None
         await self.store(inbound, key)
         return None
+
+    def _problem(self, inbound: Inbound) -> None:
+        """A message we cannot act on: the robot is not published (no staffId) or the monthly
+        quota is used up. Nobody can be answered reliably, so the admins are told."""
+        problem = inbound.extra.get("problem")
+        self.metrics.inbound.labels("dingtalk", "ignored").inc()
+        if problem == "no_staff_id":
+            self.alerts.append("钉钉机器人收到无法识别发送人的消息：机器人可能尚未发布，请管理员在开发者后台发布机器人。")
+        elif problem == "quota_exhausted":
+            self.alerts.append("钉钉提示本组织开放接口调用量已用尽，机器人暂时无法收发消息，请管理员处理。")
 
     def _refuse(self, status: int, reason: str) -> web.Response:
         log.warning("dingtalk callback refused: %s", reason)
@@ -85,7 +99,10 @@ class DingTalkInbound:
             return self._refuse(403, "unknown card or clicker")
         inbound = to_inbound(event, received_at=self.now())
         if inbound is None or inbound.kind == "other":
-            self.metrics.inbound.labels("dingtalk", "ignored").inc()
+            if inbound is not None:
+                self._problem(inbound)
+            else:
+                self.metrics.inbound.labels("dingtalk", "ignored").inc()
             return web.json_response(_EMPTY)
         await self.store(inbound, dedupe_key(event))
         return web.json_response(_EMPTY if isinstance(event, RobotMessage) else {})
