@@ -21,7 +21,7 @@ from bot.domain.scoring import GRADES, ScoreLine
 from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
-from bot.handlers.messaging import Outbox
+from bot.handlers.messaging import Outbox, split_markdown
 from bot.reports import Report, UnitReport, compute_report, report_session
 from store import repo
 from store.models import Nudge
@@ -121,29 +121,9 @@ def summary_sections(report: Report) -> list[Section]:
     return sections
 
 
-def split_sections(header: str, sections: list[Section], limit_bytes: int) -> list[str]:
-    """Messages of at most ``limit_bytes`` (UTF-8), cut between lines only; every message starts
-    with the header, a section cut in two repeats its heading with "（续）"."""
-
-    def size(text: str) -> int:
-        return len(text.encode("utf-8"))
-
-    chunks: list[str] = []
-    current = [header]
-    for heading, lines in sections:
-        for i, line in enumerate(lines):
-            add = ([heading] if heading and i == 0 else []) + [line]
-            if size("\n".join(current + add)) > limit_bytes and len(current) > 1:
-                chunks.append("\n".join(current))
-                current = [f"{header}（续）"] + ([f"{heading}（续）"] if heading and i else [])
-            current += add
-    chunks.append("\n".join(current))
-    return chunks
-
-
 def summary_markdown(report: Report, *, limit_bytes: int = 2000) -> list[str]:
     """The group post cut into messages under ``limit_bytes`` (WeCom appchat markdown: 2048)."""
-    return split_sections(summary_header(report), summary_sections(report), limit_bytes)
+    return split_markdown(summary_header(report), summary_sections(report), limit_bytes)
 
 
 def unit_line(report: Report, u: UnitReport) -> str:

@@ -175,27 +175,23 @@ class Outbox:
 
 
 def split_markdown(header: str, sections: list[tuple[str, list[str]]], limit_bytes: int = 2000) -> list[str]:
-    """Cut a long post into messages under the platform's size limit (WeCom appchat markdown:
-    2048 bytes, spec §5.1). Each message repeats the header; a section cut in two repeats its
-    heading with "（续）"."""
+    """Cut a long group post into messages of at most ``limit_bytes`` (UTF-8; WeCom appchat
+    markdown: 2048, spec §5.1), between lines only. Every message starts with the header; a
+    section cut in two repeats its heading with "（续）"."""
+
+    def size(text: str) -> int:
+        return len(text.encode("utf-8"))
+
     chunks: list[str] = []
-    current = header
-
-    def fits(text: str) -> bool:
-        return len(text.encode("utf-8")) <= limit_bytes
-
+    current = [header]
     for heading, lines in sections:
-        current += f"\n{heading}"
-        if not fits(current) and current != f"{header}\n{heading}":
-            chunks.append(current[: -len(heading) - 1])
-            current = f"{header}（续）\n{heading}"
-        for line in lines:
-            if fits(f"{current}\n{line}"):
-                current += f"\n{line}"
-            else:
-                chunks.append(current)
-                current = f"{header}（续）\n{heading}（续）\n{line}"
-    chunks.append(current)
+        for i, line in enumerate(lines):
+            add = ([heading] if heading and i == 0 else []) + [line]
+            if size("\n".join(current + add)) > limit_bytes and len(current) > 1:
+                chunks.append("\n".join(current))
+                current = [f"{header}（续）"] + ([f"{heading}（续）"] if heading and i else [])
+            current += add
+    chunks.append("\n".join(current))
     return chunks
 
 
