@@ -1,7 +1,7 @@
 """Benchmark: WeCom callback ingress of ``liuyan serve`` (SQLite) against two references.
 
     /work/venv/bin/python bench/bench_ingress.py [--events 20000] [--concurrency 16,64] \
-        [--targets bot,floor,flask] [--rounds 1] [--flask-workers 4] [--crash-check]
+        [--targets bot,floor,flask] [--rounds 1] [--flask-workers 2,4] [--crash-check]
 
 What runs, each in its own process (nothing shares an event loop with the load generator):
 
@@ -12,7 +12,8 @@ What runs, each in its own process (nothing shares an event loop with the load g
   units), logging at INFO. The inbound worker, the outbox sender and the scheduler run as in
   production, so the worker's writes compete with ingress for the SQLite write lock.
 * ``floor`` — bench/floor_server.py: bare aiohttp + WeComCrypto + parse + one sqlite3 INSERT.
-* ``flask`` — bench/flask_handler.py under gunicorn, sync workers (``--flask-workers``).
+* ``flask`` — bench/flask_handler.py under gunicorn, sync workers: one cell per count in
+  ``--flask-workers`` (named flask-2w, flask-4w).
 * ``loadgen`` — this file again: an aiohttp client with ``concurrency`` keep-alive connections
   and as many coroutines, each sending the next pre-generated request and timing it
   (perf_counter around post + read). Client-side latency; rps = requests / wall time.
@@ -31,6 +32,15 @@ generator, right after its 200, through a read-only sqlite3 connection of its ow
 is not committed yet is invisible to it). ``--crash-check`` adds, for the bot and the floor, a
 run that SIGKILLs the server mid-load: every event that had been answered 200 must be in the
 database when it is reopened.
+
+Also printed per cell: server CPU (the process and its children, from /proc) per request, the
+client's CPU, the load average when the cell started, and for the bot how many events its
+inbound worker processed during the load and per second in the 5 s after it.
+
+Other options: ``--bot-root DIR`` runs the bot from another source tree (e.g. ``git archive`` of
+an older revision, for before/after), ``--profile cpu|gil|native`` records py-spy collapsed
+stacks of the bot into bench/out/profile-*.txt, ``--keep`` keeps the work folder (databases,
+server logs). ``BENCH_BOT_CMD="... {cfg}"`` replaces the bot's command (diagnostics only).
 """
 
 from __future__ import annotations
@@ -326,7 +336,8 @@ def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, 
     elif target == "floor":
         cmd = [PY, str(ROOT / "bench" / "floor_server.py"), "--port", str(port), "--db", str(db),
                "--token", TOKEN, "--aes-key", AES_KEY, "--corp-id", CORP_ID]
-    elif target == "flask":
+    elif target.startswith("flask"):
+        flask_workers = int(target.split("-")[1].rstrip("w")) if "-" in target else flask_workers
         env.update(BENCH_DB=str(db), BENCH_TOKEN=TOKEN, BENCH_AES_KEY=AES_KEY, BENCH_CORP_ID=CORP_ID)
         cmd = [GUNICORN, "-w", str(flask_workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
                "--backlog", "2048", "--log-level", "warning", "bench.flask_handler:app"]
@@ -410,11 +421,11 @@ def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str
     return cell
 
 
-def crash_check(target: str, conc: int, req_file: Path, expected: set[str], tmp: Path, fake_url: str,
+def crash_check(target: str, conc: int, req_file: Path, expected: set[str], tmp: Path, fake_url: str, bot_root: Path,
                 after: float) -> dict[str, Any]:
     workdir = tmp / f"crash-{target}-{conc}"
     workdir.mkdir()
-    server = start_server(target, workdir, fake_url, 4)
+    server = start_server(target, workdir, fake_url, 4, bot_root)
     out, acked_file = workdir / "load.json", workdir / "acked.txt"
     gen = subprocess.Popen([PY, __file__, "loadgen", "--url", server.url, "--requests", str(req_file),
                             "--concurrency", str(conc), "--out", str(out), "--acked", str(acked_file)], cwd=ROOT)
@@ -448,7 +459,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="16,64")
     parser.add_argument("--targets", default="bot,floor,flask")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--flask-workers", type=int, default=4)
+    parser.add_argument("--flask-workers", default="2,4", help="gunicorn sync worker counts, one cell each")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--crash-check", action="store_true")
     parser.add_argument("--bot-root", type=Path, default=ROOT,
@@ -476,7 +487,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cores; "
           f"{args.events:,} distinct events ({args.events // 2:,} text, {args.events - args.events // 2:,} clicks), "
           f"each sent twice = {len(reqs):,} requests; generated in {time.perf_counter() - t0:.1f} s")
-    print(f"flask: gunicorn {args.flask_workers} sync workers; load before start: "
+    print(f"flask: gunicorn sync workers {args.flask_workers}; load before start: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
     fake_port = free_port()
@@ -487,11 +498,13 @@ def main() -> None:
     try:
         wait_ready(fake_url + "/healthz", fake)
         concs = [int(c) for c in args.concurrency.split(",")]
-        targets = args.targets.split(",")
+        targets = []
+        for t in args.targets.split(","):
+            targets += [f"flask-{w}w" for w in args.flask_workers.split(",")] if t == "flask" else [t]
         for rnd in range(args.rounds):
             for conc in concs:
                 for target in targets:
-                    cell = run_cell(target, conc, rnd, req_file, expected, tmp, fake_url, args.flask_workers,
+                    cell = run_cell(target, conc, rnd, req_file, expected, tmp, fake_url, 4,
                                     args.bot_root, args.profile)
                     cells.append(cell)
                     print_cell(cell)
@@ -499,7 +512,7 @@ def main() -> None:
         if args.crash_check:
             for target in ("bot", "floor"):
                 if target in targets:
-                    crashes.append(crash_check(target, max(concs), req_file, expected, tmp, fake_url, 3.0))
+                    crashes.append(crash_check(target, max(concs), req_file, expected, tmp, fake_url, args.bot_root, 3.0))
                     print("crash check:", json.dumps(crashes[-1]))
     finally:
         stop(fake)
@@ -530,7 +543,7 @@ def summary(cells: list[Cell], rounds: int) -> None:
         return statistics.median(c.load[field_] for c in by[key])
 
     concs = sorted({c.concurrency for c in cells})
-    targets = [t for t in ("bot", "floor", "flask") if any(c.target == t for c in cells)]
+    targets = list(dict.fromkeys(c.target for c in cells))
     note = f" (median of {rounds} rounds)" if rounds > 1 else ""
     print(f"| server | conns | req/s | p50 ms | p99 ms | server CPU µs/req | exactly once | durable (sampled) |{note}")
     print("|---|---:|---:|---:|---:|---:|---|---|")
@@ -549,9 +562,10 @@ def summary(cells: list[Cell], rounds: int) -> None:
         if ("bot", conc) not in by:
             continue
         bot = med(("bot", conc), "rps")
-        parts = [f"conns {conc}: bot/flask = {bot / med(('flask', conc), 'rps'):.1f}×" if ("flask", conc) in by else "",
-                 f"bot/floor = {bot / med(('floor', conc), 'rps') * 100:.0f} %" if ("floor", conc) in by else ""]
-        print("; ".join(p for p in parts if p))
+        parts = [f"bot/{t} = {bot / med((t, conc), 'rps'):.1f}×" for t in targets if t.startswith("flask") and (t, conc) in by]
+        if ("floor", conc) in by:
+            parts.append(f"bot/floor = {bot / med(('floor', conc), 'rps') * 100:.0f} %")
+        print(f"conns {conc}: " + "; ".join(parts))
 
 
 # --- the fake WeCom (its own process) ----------------------------------------------------------------------
@@ -563,7 +577,7 @@ def run_fake(port: int) -> None:
     from tests.fakes.fake_wecom import FakeWeCom
 
     fake = FakeWeCom(corp_id=CORP_ID, agents={AGENT_ID: SECRET}, users=[*USERS, "benchadmin"])
-    fake.requests = _Discard()  # type: ignore[assignment]  # do not keep 40k logged requests
+    fake.requests = _Discard()  # do not keep 40k logged requests
     app = fake.app()
 
     async def healthz(_: web.Request) -> web.Response:

@@ -56,7 +56,7 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,27 +66,27 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = Path(os.environ.get("BENCH_SRC", ROOT))
 sys.path.insert(0, str(SRC))
 
-import aiohttp  # noqa: E402
-import sqlalchemy  # noqa: E402
-from aiohttp.test_utils import TestServer  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+import aiohttp
+import sqlalchemy
+from aiohttp.test_utils import TestServer
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.calendar_service import CalendarHolder, load_calendar  # noqa: E402
-from bot.clock import FrozenClock  # noqa: E402
-from bot.config import parse_config  # noqa: E402
-from bot.domain.deadlines import workday_deadline  # noqa: E402
-from bot.domain.nudges import Kind, due_now  # noqa: E402
-from bot.handlers.deps import Deps  # noqa: E402
-from bot.handlers.messaging import Outbox  # noqa: E402
-from bot.jobs import Jobs, candidates, clock_of  # noqa: E402
-from bot.outbox import PER_MINUTE, OutboxSender  # noqa: E402
-from bot.platforms.wecom.client import WeComClient  # noqa: E402
-from bot.platforms.wecom.transport import WeComTransport  # noqa: E402
-from store.db import create_engine, sessionmaker, upgrade  # noqa: E402
-from store.models import Case, OutboxMessage, Person  # noqa: E402
-from tests.fakes.fake_wecom import FakeWeCom  # noqa: E402
+from bot.calendar_service import CalendarHolder, load_calendar
+from bot.clock import FrozenClock
+from bot.config import parse_config
+from bot.domain.deadlines import workday_deadline
+from bot.domain.nudges import Kind, due_now
+from bot.handlers.deps import Deps
+from bot.handlers.messaging import Outbox
+from bot.jobs import Jobs, candidates, clock_of
+from bot.outbox import PER_MINUTE, OutboxSender
+from bot.platforms.wecom.client import WeComClient
+from bot.platforms.wecom.transport import WeComTransport
+from store.db import create_engine, sessionmaker, upgrade
+from store.models import Case, OutboxMessage, Person
+from tests.fakes.fake_wecom import FakeWeCom
 
 OUT = ROOT / "bench" / "out"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -232,7 +232,8 @@ def sqlite_text(dt: datetime | None) -> str | None:
 
 
 def check_sqlite_format(engine: AsyncEngine) -> None:
-    proc = Case.__table__.c.due_at.type._cached_bind_processor(engine.dialect)
+    proc = Case.__table__.c.due_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    assert proc is not None
     for probe in (NOW, NOW.replace(minute=7, microsecond=123)):
         assert proc(probe) == sqlite_text(utc(probe)), (proc(probe), probe)
 
@@ -369,7 +370,7 @@ async def existing(backend: str, args: argparse.Namespace) -> bool:
         return False
     finally:
         await engine.dispose()
-    return n == args.cases and claims > 0
+    return bool(n == args.cases and claims)
 
 
 # --- measuring --------------------------------------------------------------------------------------
@@ -598,16 +599,16 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     clock.set(NOW)
     await reset(engine)
     async with deps.sessions() as session, session.begin():
-        p = (await session.execute(sqlalchemy.select(Person).where(Person.wecom_userid == "h001x00"))).scalar_one()
+        one = (await session.execute(sqlalchemy.select(Person).where(Person.wecom_userid == "h001x00"))).scalar_one()
         for k in range(100):
-            await jobs.outbox.text(session, [p], f"【办理提醒】第{k + 1}条测试提醒", NOW)
+            await jobs.outbox.text(session, [one], f"【办理提醒】第{k + 1}条测试提醒", NOW)
     result["deliver_100_one"] = await deliver(deps, engine, users, clock)
     clock.set(NOW)
 
     # none due (b): the due cases moved past the horizon; only the candidates that owe nothing
     await reset(engine)
     async with engine.begin() as conn:
-        await conn.execute(sqlalchemy.update(Case.__table__).where(Case.__table__.c.id.in_(plan.due))
+        await conn.execute(sqlalchemy.update(Case).where(Case.id.in_(plan.due))
                            .values(due_at=NOW + timedelta(days=20)))
     async with deps.sessions() as session:
         quiet_candidates = len(await candidates(session, deps, NOW))
@@ -621,7 +622,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                             "candidates": quiet_candidates}
 
     async with engine.begin() as conn:  # put the due cases back (for --reuse)
-        await conn.execute(sqlalchemy.update(Case.__table__).where(Case.__table__.c.id.in_(plan.due))
+        await conn.execute(sqlalchemy.update(Case).where(Case.id.in_(plan.due))
                            .values(due_at=datetime(2026, 11, 3, 17, 30, tzinfo=TZ)))
     await reset(engine)
     plans = await explain(engine, due_statements)

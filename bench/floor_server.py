@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError  # noqa: E402
-from bot.platforms.wecom.events import dedupe_key, parse_event  # noqa: E402
+from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError
+from bot.platforms.wecom.events import dedupe_key, parse_event
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbound_events (

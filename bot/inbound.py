@@ -12,9 +12,9 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +31,8 @@ MAX_ATTEMPTS = 5
 
 
 def _row(platform: str, dedupe_key: str, event: Inbound, now: datetime) -> dict[str, Any]:
-    return dict(platform=platform, dedupe_key=dedupe_key[:300], kind=event.kind, payload=event.to_payload(),
-                status="pending", attempts=0, received_at=now)
+    return {"platform": platform, "dedupe_key": dedupe_key[:300], "kind": event.kind, "payload": event.to_payload(),
+            "status": "pending", "attempts": 0, "received_at": now}
 
 
 async def store_event(session: AsyncSession, platform: str, dedupe_key: str, event: Inbound, now: datetime) -> bool:
@@ -64,7 +64,7 @@ def _dedupe(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], Calla
 def _insert(dialect: str) -> Any:
     # ON CONFLICT DO NOTHING … RETURNING yields only the rows really inserted; with a list of
     # parameter sets SQLAlchemy sends them as one multi-row INSERT ("insertmanyvalues").
-    table = InboundEvent.__table__
+    table = cast(Table, InboundEvent.__table__)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
     return maker(table).on_conflict_do_nothing(index_elements=["platform", "dedupe_key"]).returning(
         table.c.platform, table.c.dedupe_key)
@@ -87,7 +87,7 @@ class _InlineSQLite:
     COLUMNS = ("platform", "dedupe_key", "kind", "payload", "status", "attempts", "received_at")
 
     def __init__(self, path: str, dialect: Any) -> None:
-        table = InboundEvent.__table__
+        table = cast(Table, InboundEvent.__table__)
         self.path = path
         self.convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.COLUMNS]
         self._conn: sqlite3.Connection | None = None
@@ -214,7 +214,8 @@ class EventStore:
         self._inline: _InlineSQLite | None = None
         bind = deps.sessions.kw.get("bind")
         url = getattr(bind, "url", None)
-        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if (bind is not None and url is not None and url.get_backend_name() == "sqlite"
+                and url.database not in (None, "", ":memory:")):
             self._inline = _InlineSQLite(url.database, bind.dialect)
 
     def close(self) -> None:
@@ -260,7 +261,7 @@ class EventStore:
                     for row, future in batch:
                         try:
                             (one,) = await self._write([row])
-                        except Exception as exc:
+                        except Exception as exc:  # noqa: BLE001 - handed to that request (500, WeCom retries)
                             _settle(future, exc=exc)
                         else:
                             _settle(future, one)

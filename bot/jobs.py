@@ -10,8 +10,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -345,14 +346,14 @@ async def _claim_all(session: AsyncSession, wanted: list[_ClaimKey], nudges: dic
     if not wanted:
         return set()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    table = NudgeRow.__table__
+    table = cast(Table, NudgeRow.__table__)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = maker(table).on_conflict_do_nothing(index_elements=["scope", "kind", "threshold", "day"]).returning(
         table.c.scope, table.c.kind, table.c.threshold, table.c.day)
     won: set[_ClaimKey] = set()
     for start in range(0, len(wanted), _CHUNK):
-        rows = [dict(scope=k[0], kind=k[1], threshold=k[2], day=k[3], case_id=nudges[k].case_id, created_at=now)
-                for k in wanted[start:start + _CHUNK]]
+        rows = [{"scope": k[0], "kind": k[1], "threshold": k[2], "day": k[3], "case_id": nudges[k].case_id,
+                 "created_at": now} for k in wanted[start:start + _CHUNK]]
         result = await session.execute(stmt, rows)
         won.update((r.scope, r.kind, r.threshold, r.day) for r in result)
     return won
