@@ -152,3 +152,14 @@ async def test_unpublished_robot_alerts_the_admins(office: Office, clock: Frozen
     await office.settle()
     assert "尚未发布" in office.last_text("wugl")
     assert await stored(office) == 0
+
+
+async def test_monthly_quota_warns_the_admins(db_url: str, clock: FrozenClock) -> None:
+    office = await Office.open(db_url, clock, "dingtalk", "[dingtalk]\nmonthly_api_quota = 4\n")
+    try:
+        await office.register()
+        await office.runtime.channels.jobs.tick()
+        await office.settle()
+        assert any("钉钉接口调用" in t for t in office.texts("wugl"))
+    finally:
+        await office.close()

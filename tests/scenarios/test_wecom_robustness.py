@@ -243,3 +243,14 @@ async def test_supervision_group_via_appchat(office: Office, clock: FrozenClock,
     posts = office.fake.chat_messages(chatid)
     assert posts and posts[0].msgtype == "markdown" and "超期未办结" in (posts[0].content or "")
     assert "13800138000" not in (posts[0].content or "")
+
+
+async def test_expired_card_code_falls_back_to_text(office: Office) -> None:
+    """A card whose update code expired (42021/42022) cannot be greyed: its owner gets a line of text."""
+    n = (await office.register())["number"]
+    office.fake.response_code_ttl = 10  # the send codes of these cards expire …
+    office.fake.advance(60)  # … before anyone clicks
+    await office.click("zhangsan", office.card("zhangsan", "assign").task_id, "签收")
+    assert (await office.case(n))["state"] == "accepted"
+    assert office.card("limei", "assign").closed is None  # WeCom refused the update
+    assert any("已签收" in t and "张三" in t for t in office.texts("limei"))
