@@ -37,9 +37,11 @@ from bot.domain.lifecycle import (
 from bot.domain.states import Action, ReplyMode, Role, Satisfaction, State, Truthfulness
 from bot.handlers import dialogue as dlg
 from bot.handlers.commands import HELP, MAX_TEXT, Command, parse_command, split_reply
+from bot.handlers.commend import commend_in_session
 from bot.handlers.deps import Deps
 from bot.handlers.directory import DirectoryError, ensure_person, ensure_unit, grant, unit_summaries
 from bot.handlers.notify import ChatNotifier
+from bot.handlers.views import event_label
 from bot.handlers.events import Inbound
 from bot.handlers.workflow import add_note_in_session, already_done, apply_in_session, facts_of
 from store import repo
@@ -174,7 +176,7 @@ class ChatHandler:
 
     async def _stale(self, turn: Turn, case: Case) -> str:
         last = await repo.last_event(turn.session, case.id)
-        who = f"（{last.actor_name}于{b.hm(last.at)}{_label(last.action)}）" if last else ""
+        who = f"（{last.actor_name}于{b.hm(last.at)}{event_label(last.action)}）" if last else ""
         return f"{case.number}：此卡片已失效，此件当前状态为“{State(case.state).label}”{who}。"
 
     async def _c_accept(self, turn: Turn, case: Case, action: CardAction) -> None:
@@ -506,7 +508,7 @@ class ChatHandler:
         events = await repo.timeline(turn.session, case.id)
         lines = [f"{case.number} {b.short(case.title, 40)}", f"状态：{view.state.label}",
                  f"承办单位：{view.unit or '-'}", f"到期：{b.due_text(view)}"]
-        lines += [f"{b.hm(e.at)} {_label(e.action)} {e.actor_name}" for e in events[-5:]]
+        lines += [f"{b.hm(e.at)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
         lines.append(f"详情：{self.notifier.link(case, turn.person)}")
         await self.say(turn, "\n".join(lines), case)
 
@@ -540,8 +542,6 @@ class ChatHandler:
         await self.say(turn, f"{case.number}：批示已转承办单位。", case)
 
     async def _k_commend(self, turn: Turn, case: Case, rest: str) -> None:
-        from bot.handlers.commend import commend_in_session
-
         try:
             await commend_in_session(self.deps, turn.session, case, turn.actor, rest)
         except WorkflowError as exc:
@@ -628,10 +628,3 @@ def _reply_input(data: dict[str, Any]) -> ReplyInput:
         Truthfulness(data["truth"]), data.get("attitude", ""), data.get("process", ""),
         data.get("verification", ""), data.get("feedback", ""),
     )
-
-
-def _label(action: str) -> str:
-    from bot.handlers.views import event_label
-
-    return event_label(action)
-

@@ -26,6 +26,7 @@ from bot.domain.lifecycle import (
 )
 from bot.domain.states import Action, State
 from bot.handlers.deps import CaseChange, Deps
+from bot.handlers.views import archive_record, event_label, local_time_text
 from store import repo
 from store.models import Case
 
@@ -125,11 +126,8 @@ async def _conflict(session: AsyncSession, case_id: int) -> WorkflowError:
     last = await repo.last_event(session, case_id)
     if last is None:  # pragma: no cover - a case always has its registration event
         return WorkflowError("conflict", "此件刚被他人处理，请刷新后再试。")
-    from bot.handlers.views import local_time_text
-
-    label = Action(last.action).label if last.action in Action._value2member_map_ else last.action
     return WorkflowError(
-        "conflict", f"此件已由{last.actor_name}于{local_time_text(last.at)}处理（{label}）。"
+        "conflict", f"此件已由{last.actor_name}于{local_time_text(last.at)}处理（{event_label(last.action)}）。"
     )
 
 
@@ -140,8 +138,6 @@ async def apply_in_session(
     now = deps.clock.now()
     record = None
     if action is Action.ARCHIVE:
-        from bot.handlers.views import archive_record
-
         record = await archive_record(session, case)
     try:
         decision = decide(facts_of(case, record), action, actor, data, now)
