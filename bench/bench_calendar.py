@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import chinese_calendar  # noqa: E402
+import chinese_calendar
 
-from bot.calendar_package import package_calendar, package_version  # noqa: E402
-from bot.domain.workcalendar import WorkCalendar  # noqa: E402
+from bot.calendar_package import package_calendar, package_version
+from bot.domain.workcalendar import WorkCalendar
 
 FIRST = date(2004, 1, 1)
 LAST = date(2026, 11, 30)
@@ -75,13 +75,14 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, chinesecalendar {package_version()}")
     print(f"calendar build (23 years, once): {build * 1e3:.1f} ms")
-    print(f"WorkCalendar: {len(starts):,} calls per N; "
-          f"naive loop: {len(naive_starts):,} calls per N")
+    print(f"WorkCalendar: {len(starts):,} calls per N; naive loop: {len(naive_starts):,} calls per N")
     print()
-    print("| N  | WorkCalendar.add_workdays | naive chinese_calendar loop | ratio "
-          "| day-by-day WorkCalendar.is_workday |")
-    print("|---:|--------------------------:|----------------------------:|------:"
-          "|-----------------------------------:|")
+    print(
+        "| N  | WorkCalendar.add_workdays | naive chinese_calendar loop | ratio | day-by-day WorkCalendar.is_workday |"
+    )
+    print(
+        "|---:|--------------------------:|----------------------------:|------:|-----------------------------------:|"
+    )
     for n in (5, 15):
         fast_s, fast = timed(cal.add_workdays, starts, n)
         slow_s, slow = timed(naive_add, naive_starts, n)
@@ -91,8 +92,11 @@ def main() -> None:
         fast_us = fast_s / len(starts) * 1e6
         slow_us = slow_s / len(naive_starts) * 1e6
         loop_us = loop_s / len(naive_starts) * 1e6
-        print(f"| {n:>2} | {fast_us:>17.2f} µs/call | {slow_us:>19.1f} µs/call "
-              f"| {slow_us / fast_us:>4,.0f}× | {loop_us:>26.2f} µs/call |")
+        print(
+            f"| {n:>2} | {fast_us:>17.2f} µs/call | {slow_us:>19.1f} µs/call "
+            f"| {slow_us / fast_us:>4,.0f}× | {loop_us:>26.2f} µs/call |"
+        )
+
 
 if __name__ == "__main__":
     main()

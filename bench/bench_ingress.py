@@ -132,7 +132,7 @@ def tree_cpu(pid: int) -> float:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[1]) == pid:
                 pids.add(int(entry.name))
     for p in pids:
@@ -140,7 +140,7 @@ def tree_cpu(pid: int) -> float:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -169,15 +169,31 @@ def build_requests(events: int, seed: int) -> list[Req]:
         ct = base_time + i // 50
         if i % 2 == 0:
             msg_id = 7_000_000_000_000_000_000 + i
-            fields = {"ToUserName": CORP_ID, "FromUserName": user, "CreateTime": ct, "MsgType": "text",
-                      "Content": "待办", "MsgId": msg_id, "AgentID": AGENT_ID}
+            fields = {
+                "ToUserName": CORP_ID,
+                "FromUserName": user,
+                "CreateTime": ct,
+                "MsgType": "text",
+                "Content": "待办",
+                "MsgId": msg_id,
+                "AgentID": AGENT_ID,
+            }
             key = str(msg_id)
         else:
             task_id = f"bench-{i}"
             event_key = CardAction(Verb.ACCEPT, f"LY2026-{900000 + i % 1000:06d}", 1).pack()
-            fields = {"ToUserName": CORP_ID, "FromUserName": user, "CreateTime": ct, "MsgType": "event",
-                      "Event": "template_card_event", "EventKey": event_key, "TaskId": task_id,
-                      "CardType": "button_interaction", "ResponseCode": f"RC{i:08d}", "AgentID": AGENT_ID}
+            fields = {
+                "ToUserName": CORP_ID,
+                "FromUserName": user,
+                "CreateTime": ct,
+                "MsgType": "event",
+                "Event": "template_card_event",
+                "EventKey": event_key,
+                "TaskId": task_id,
+                "CardType": "button_interaction",
+                "ResponseCode": f"RC{i:08d}",
+                "AgentID": AGENT_ID,
+            }
             key = f"{user}|{ct}|template_card_event|{task_id}|{event_key}"
         first = cb.from_fields(fields, timestamp=str(ct), nonce=str(rng.randrange(10**9)))
         retry = cb.from_fields(fields, timestamp=str(ct + 5), nonce=str(rng.randrange(10**9)))
@@ -190,8 +206,9 @@ def build_requests(events: int, seed: int) -> list[Req]:
 # --- the load generator (its own process) ------------------------------------------------------------
 
 
-async def loadgen(url: str, requests_file: Path, concurrency: int, check_db: str | None,
-                  out: Path, acked_file: Path | None) -> None:
+async def loadgen(
+    url: str, requests_file: Path, concurrency: int, check_db: str | None, out: Path, acked_file: Path | None
+) -> None:
     import aiohttp
     from yarl import URL
 
@@ -225,7 +242,7 @@ async def loadgen(url: str, requests_file: Path, concurrency: int, check_db: str
                     async with session.post(urls[i], data=r.body, headers=HEADERS) as resp:
                         body = await resp.read()
                         st = resp.status
-                except Exception as exc:  # noqa: BLE001 - counted and reported
+                except Exception as exc:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                     st, body = -1, b""
                 lat[i] = time.perf_counter() - t0
@@ -237,8 +254,9 @@ async def loadgen(url: str, requests_file: Path, concurrency: int, check_db: str
                         acked.append(r.key)
                     if check is not None and r.first and i % CHECK_EVERY == 0:
                         checked += 1
-                        row = check.execute("SELECT 1 FROM inbound_events WHERE platform = 'wecom' AND dedupe_key = ?",
-                                            (r.key,)).fetchone()
+                        row = check.execute(
+                            "SELECT 1 FROM inbound_events WHERE platform = 'wecom' AND dedupe_key = ?", (r.key,)
+                        ).fetchone()
                         if row is None:
                             missing.append(r.key)
 
@@ -257,10 +275,20 @@ async def loadgen(url: str, requests_file: Path, concurrency: int, check_db: str
         return ok[min(len(ok) - 1, int(p * len(ok)))] * 1000 if ok else float("nan")
 
     result = {
-        "requests": n, "elapsed": elapsed, "rps": n / elapsed, "p50_ms": pct(0.50), "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99), "p999_ms": pct(0.999), "max_ms": (ok[-1] * 1000 if ok else float("nan")),
-        "mean_ms": (statistics.fmean(ok) * 1000 if ok else float("nan")), "status": codes, "errors": errors,
-        "nonempty_bodies": nonempty, "durability_checked": checked, "durability_missing": len(missing),
+        "requests": n,
+        "elapsed": elapsed,
+        "rps": n / elapsed,
+        "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": (ok[-1] * 1000 if ok else float("nan")),
+        "mean_ms": (statistics.fmean(ok) * 1000 if ok else float("nan")),
+        "status": codes,
+        "errors": errors,
+        "nonempty_bodies": nonempty,
+        "durability_checked": checked,
+        "durability_missing": len(missing),
         "client_cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
     }
     out.write_text(json.dumps(result))
@@ -275,7 +303,9 @@ def bot_config(db: Path, port: int, fake_url: str) -> str:
     units = "\n".join(f'[[units]]\nname = "{u}"\n' for u in UNITS)
     people = "\n".join(
         f'[[people]]\nname = "测试{i:03d}"\nroles = ["handler"]\nunits = ["{UNITS[i % len(UNITS)]}"]\n'
-        f'wecom_userid = "{u}"\n' for i, u in enumerate(USERS))
+        f'wecom_userid = "{u}"\n'
+        for i, u in enumerate(USERS)
+    )
     return f"""
 [server]
 host = "127.0.0.1"
@@ -324,7 +354,7 @@ class Server:
 def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, bot_root: Path = ROOT) -> Server:
     port = free_port()
     db = workdir / f"{target}.db"
-    log = open(workdir / f"{target}.log", "wb")  # noqa: SIM115 - closed in finish()
+    log = open(workdir / f"{target}.log", "wb")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     if target == "bot":
         cfg = workdir / "liuyan.toml"
@@ -334,16 +364,42 @@ def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, 
             cmd = [part.replace("{cfg}", str(cfg)) for part in BOT_CMD.split()]
         env["PYTHONPATH"] = str(bot_root)
     elif target == "floor":
-        cmd = [PY, str(ROOT / "bench" / "floor_server.py"), "--port", str(port), "--db", str(db),
-               "--token", TOKEN, "--aes-key", AES_KEY, "--corp-id", CORP_ID]
+        cmd = [
+            PY,
+            str(ROOT / "bench" / "floor_server.py"),
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--token",
+            TOKEN,
+            "--aes-key",
+            AES_KEY,
+            "--corp-id",
+            CORP_ID,
+        ]
     elif target.startswith("flask"):
         flask_workers = int(target.split("-")[1].rstrip("w")) if "-" in target else flask_workers
         env.update(BENCH_DB=str(db), BENCH_TOKEN=TOKEN, BENCH_AES_KEY=AES_KEY, BENCH_CORP_ID=CORP_ID)
-        cmd = [GUNICORN, "-w", str(flask_workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
-               "--backlog", "2048", "--log-level", "warning", "bench.flask_handler:app"]
+        cmd = [
+            GUNICORN,
+            "-w",
+            str(flask_workers),
+            "-k",
+            "sync",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            "bench.flask_handler:app",
+        ]
     else:
         raise ValueError(target)
-    proc = subprocess.Popen(cmd, cwd=bot_root if target == "bot" else ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=bot_root if target == "bot" else ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/healthz", proc)
     return Server(target, proc, url, db, log)
@@ -360,14 +416,24 @@ def worker_done(db: Path) -> int:
 def verify(db: Path, expected: set[str]) -> dict[str, Any]:
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT count(*) FROM inbound_events").fetchone()[0]
-    distinct = conn.execute("SELECT count(DISTINCT platform || char(0) || dedupe_key) FROM inbound_events").fetchone()[0]
+    distinct = conn.execute("SELECT count(DISTINCT platform || char(0) || dedupe_key) FROM inbound_events").fetchone()[
+        0
+    ]
     keys = {k for (k,) in conn.execute("SELECT dedupe_key FROM inbound_events WHERE platform = 'wecom'")}
     done = None
-    if conn.execute("SELECT count(*) FROM pragma_table_info('inbound_events') WHERE name = 'processed_at'").fetchone()[0]:
+    if conn.execute("SELECT count(*) FROM pragma_table_info('inbound_events') WHERE name = 'processed_at'").fetchone()[
+        0
+    ]:
         done = conn.execute("SELECT count(*) FROM inbound_events WHERE status = 'done'").fetchone()[0]
     conn.close()
-    return {"rows": rows, "distinct": distinct, "missing": len(expected - keys), "unexpected": len(keys - expected),
-            "exactly_once": rows == distinct == len(expected) and keys == expected, "worker_done": done}
+    return {
+        "rows": rows,
+        "distinct": distinct,
+        "missing": len(expected - keys),
+        "unexpected": len(keys - expected),
+        "exactly_once": rows == distinct == len(expected) and keys == expected,
+        "worker_done": done,
+    }
 
 
 # --- orchestration -----------------------------------------------------------------------------------
@@ -385,8 +451,18 @@ class Cell:
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str], tmp: Path, fake_url: str,
-             flask_workers: int, bot_root: Path, profile: str = "") -> Cell:
+def run_cell(
+    target: str,
+    conc: int,
+    rnd: int,
+    req_file: Path,
+    expected: set[str],
+    tmp: Path,
+    fake_url: str,
+    flask_workers: int,
+    bot_root: Path,
+    profile: str = "",
+) -> Cell:
     workdir = tmp / f"{target}-{conc}-{rnd}"
     workdir.mkdir()
     cell = Cell(target, conc, rnd, loadavg=os.getloadavg())
@@ -395,16 +471,46 @@ def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str
         time.sleep(1.0)  # let the bot's first tick and token fetch pass
         spy = None
         if profile and target == "bot":  # py-spy (collapsed stacks) of the bot during the load
-            spy = subprocess.Popen([str(Path(PY).with_name("py-spy")), "record", "--pid", str(server.proc.pid),
-                                    "--format", "raw", "--rate", "200", "--threads", *(["--gil"] if profile == "gil" else ["--native"] if profile == "native" else []),
-                                    "-o", str(OUT / f"profile-{target}-{conc}-{rnd}.txt")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    str(Path(PY).with_name("py-spy")),
+                    "record",
+                    "--pid",
+                    str(server.proc.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "--threads",
+                    *(["--gil"] if profile == "gil" else ["--native"] if profile == "native" else []),
+                    "-o",
+                    str(OUT / f"profile-{target}-{conc}-{rnd}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1.0)
         cpu0 = tree_cpu(server.proc.pid)
         out = workdir / "load.json"
-        subprocess.run([PY, __file__, "loadgen", "--url", server.url, "--requests", str(req_file),
-                        "--concurrency", str(conc), "--check-db", str(server.db), "--out", str(out)],
-                       check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                PY,
+                __file__,
+                "loadgen",
+                "--url",
+                server.url,
+                "--requests",
+                str(req_file),
+                "--concurrency",
+                str(conc),
+                "--check-db",
+                str(server.db),
+                "--out",
+                str(out),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         cell.server_cpu_s = tree_cpu(server.proc.pid) - cpu0
         cell.load = json.loads(out.read_text())
         if spy is not None:
@@ -421,14 +527,31 @@ def run_cell(target: str, conc: int, rnd: int, req_file: Path, expected: set[str
     return cell
 
 
-def crash_check(target: str, conc: int, req_file: Path, expected: set[str], tmp: Path, fake_url: str, bot_root: Path,
-                after: float) -> dict[str, Any]:
+def crash_check(
+    target: str, conc: int, req_file: Path, expected: set[str], tmp: Path, fake_url: str, bot_root: Path, after: float
+) -> dict[str, Any]:
     workdir = tmp / f"crash-{target}-{conc}"
     workdir.mkdir()
     server = start_server(target, workdir, fake_url, 4, bot_root)
     out, acked_file = workdir / "load.json", workdir / "acked.txt"
-    gen = subprocess.Popen([PY, __file__, "loadgen", "--url", server.url, "--requests", str(req_file),
-                            "--concurrency", str(conc), "--out", str(out), "--acked", str(acked_file)], cwd=ROOT)
+    gen = subprocess.Popen(
+        [
+            PY,
+            __file__,
+            "loadgen",
+            "--url",
+            server.url,
+            "--requests",
+            str(req_file),
+            "--concurrency",
+            str(conc),
+            "--out",
+            str(out),
+            "--acked",
+            str(acked_file),
+        ],
+        cwd=ROOT,
+    )
     time.sleep(after)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait()
@@ -439,8 +562,13 @@ def crash_check(target: str, conc: int, req_file: Path, expected: set[str], tmp:
     keys = {k for (k,) in conn.execute("SELECT dedupe_key FROM inbound_events")}
     rows = conn.execute("SELECT count(*) FROM inbound_events").fetchone()[0]
     conn.close()
-    return {"target": target, "acked_events": len(acked), "rows_after_restart": rows,
-            "acked_but_lost": len(acked - keys), "duplicates": rows - len(keys)}
+    return {
+        "target": target,
+        "acked_events": len(acked),
+        "rows_after_restart": rows,
+        "acked_but_lost": len(acked - keys),
+        "duplicates": rows - len(keys),
+    }
 
 
 def main() -> None:
@@ -462,10 +590,18 @@ def main() -> None:
     parser.add_argument("--flask-workers", default="2,4", help="gunicorn sync worker counts, one cell each")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--crash-check", action="store_true")
-    parser.add_argument("--bot-root", type=Path, default=ROOT,
-                        help="run the bot from this source tree (e.g. an exported older revision, for before/after)")
-    parser.add_argument("--profile", choices=["", "cpu", "gil", "native"], default="",
-                        help="py-spy the bot during each cell; collapsed stacks in bench/out/profile-*.txt")
+    parser.add_argument(
+        "--bot-root",
+        type=Path,
+        default=ROOT,
+        help="run the bot from this source tree (e.g. an exported older revision, for before/after)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["", "cpu", "gil", "native"],
+        default="",
+        help="py-spy the bot during each cell; collapsed stacks in bench/out/profile-*.txt",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (databases, logs)")
     args = parser.parse_args()
 
@@ -484,15 +620,23 @@ def main() -> None:
     req_file.write_bytes(pickle.dumps(reqs))
     expected = {r.key for r in reqs}
     assert len(expected) == args.events
-    print(f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cores; "
-          f"{args.events:,} distinct events ({args.events // 2:,} text, {args.events - args.events // 2:,} clicks), "
-          f"each sent twice = {len(reqs):,} requests; generated in {time.perf_counter() - t0:.1f} s")
-    print(f"flask: gunicorn sync workers {args.flask_workers}; load before start: "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cores; "
+        f"{args.events:,} distinct events ({args.events // 2:,} text, {args.events - args.events // 2:,} clicks), "
+        f"each sent twice = {len(reqs):,} requests; generated in {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        f"flask: gunicorn sync workers {args.flask_workers}; load before start: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
 
     fake_port = free_port()
-    fake = subprocess.Popen([PY, __file__, "fake", "--port", str(fake_port)], cwd=ROOT,
-                            stdout=open(tmp / "fake.log", "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    fake = subprocess.Popen(
+        [PY, __file__, "fake", "--port", str(fake_port)],
+        cwd=ROOT,
+        stdout=open(tmp / "fake.log", "wb"),
+        stderr=subprocess.STDOUT,
+    )
     fake_url = f"http://127.0.0.1:{fake_port}"
     cells: list[Cell] = []
     try:
@@ -504,15 +648,18 @@ def main() -> None:
         for rnd in range(args.rounds):
             for conc in concs:
                 for target in targets:
-                    cell = run_cell(target, conc, rnd, req_file, expected, tmp, fake_url, 4,
-                                    args.bot_root, args.profile)
+                    cell = run_cell(
+                        target, conc, rnd, req_file, expected, tmp, fake_url, 4, args.bot_root, args.profile
+                    )
                     cells.append(cell)
                     print_cell(cell)
         crashes = []
         if args.crash_check:
             for target in ("bot", "floor"):
                 if target in targets:
-                    crashes.append(crash_check(target, max(concs), req_file, expected, tmp, fake_url, args.bot_root, 3.0))
+                    crashes.append(
+                        crash_check(target, max(concs), req_file, expected, tmp, fake_url, args.bot_root, 3.0)
+                    )
                     print("crash check:", json.dumps(crashes[-1]))
     finally:
         stop(fake)
@@ -524,14 +671,20 @@ def main() -> None:
 
 def print_cell(c: Cell) -> None:
     L, K = c.load, c.check
-    print(f"  {c.target:5} c={c.concurrency:<3} r{c.round}: {L['rps']:7.0f} req/s  p50 {L['p50_ms']:6.1f} ms  "
-          f"p99 {L['p99_ms']:6.1f} ms  max {L['max_ms']:6.0f} ms  status {L['status']}  errors {L['errors']}  "
-          f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
-          f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
-          f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
-          f"load {c.loadavg[0]:.2f}"
-          + (f"  worker: {c.worker[0]} done during the load, {(c.worker[1] - c.worker[0]) / WORKER_WATCH:.0f}/s after"
-             if c.worker else ""), flush=True)
+    print(
+        f"  {c.target:5} c={c.concurrency:<3} r{c.round}: {L['rps']:7.0f} req/s  p50 {L['p50_ms']:6.1f} ms  "
+        f"p99 {L['p99_ms']:6.1f} ms  max {L['max_ms']:6.0f} ms  status {L['status']}  errors {L['errors']}  "
+        f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
+        f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
+        f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
+        f"load {c.loadavg[0]:.2f}"
+        + (
+            f"  worker: {c.worker[0]} done during the load, {(c.worker[1] - c.worker[0]) / WORKER_WATCH:.0f}/s after"
+            if c.worker
+            else ""
+        ),
+        flush=True,
+    )
 
 
 def summary(cells: list[Cell], rounds: int) -> None:
@@ -550,19 +703,29 @@ def summary(cells: list[Cell], rounds: int) -> None:
     for conc in concs:
         for t in targets:
             cs = by[(t, conc)]
-            once = all(c.check["exactly_once"] and c.load["status"] == {"200": c.load["requests"]}
-                       and c.load["nonempty_bodies"] == 0 for c in cs)
+            once = all(
+                c.check["exactly_once"]
+                and c.load["status"] == {"200": c.load["requests"]}
+                and c.load["nonempty_bodies"] == 0
+                for c in cs
+            )
             dur = sum(c.load["durability_checked"] - c.load["durability_missing"] for c in cs)
             chk = sum(c.load["durability_checked"] for c in cs)
             cpu = statistics.median(c.server_cpu_s / c.load["requests"] * 1e6 for c in cs)
-            print(f"| {t} | {conc} | {med((t, conc), 'rps'):,.0f} | {med((t, conc), 'p50_ms'):.1f} | "
-                  f"{med((t, conc), 'p99_ms'):.1f} | {cpu:.0f} | {'yes' if once else 'NO'} | {dur}/{chk} |")
+            print(
+                f"| {t} | {conc} | {med((t, conc), 'rps'):,.0f} | {med((t, conc), 'p50_ms'):.1f} | "
+                f"{med((t, conc), 'p99_ms'):.1f} | {cpu:.0f} | {'yes' if once else 'NO'} | {dur}/{chk} |"
+            )
     print()
     for conc in concs:
         if ("bot", conc) not in by:
             continue
         bot = med(("bot", conc), "rps")
-        parts = [f"bot/{t} = {bot / med((t, conc), 'rps'):.1f}×" for t in targets if t.startswith("flask") and (t, conc) in by]
+        parts = [
+            f"bot/{t} = {bot / med((t, conc), 'rps'):.1f}×"
+            for t in targets
+            if t.startswith("flask") and (t, conc) in by
+        ]
         if ("floor", conc) in by:
             parts.append(f"bot/floor = {bot / med(('floor', conc), 'rps') * 100:.0f} %")
         print(f"conns {conc}: " + "; ".join(parts))

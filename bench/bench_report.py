@@ -90,19 +90,44 @@ def gen(n_cases: int, n_units: int, seed: int) -> Iterator[tuple[tuple[Any, ...]
         unit = 1 + int(n_units * rng.random() ** 1.6)
         events: list[tuple[Any, ...]] = []
 
-        def ev(at: datetime, action: str, frm: str | None, to: str | None, data: Any = None,
-               comment: str | None = None, events: list[tuple[Any, ...]] = events, i: int = i) -> None:
+        def ev(
+            at: datetime,
+            action: str,
+            frm: str | None,
+            to: str | None,
+            data: Any = None,
+            comment: str | None = None,
+            events: list[tuple[Any, ...]] = events,
+            i: int = i,
+        ) -> None:
             events.append((i, at, action, frm, to, None, "bench", comment, data))
 
         v: dict[str, Any] = {c: None for c in CASE_COLUMNS}
         subject = SUBJECTS[i % len(SUBJECTS)]
-        v.update(id=i, number=f"B{2025 + (received >= datetime(2025, 12, 31, 16)):d}-{i:07d}", version=1,
-                 level=LEVELS[rng.randrange(3)], source=SOURCES[rng.randrange(5)], source_ref=f"ref-{i}",
-                 petitioner=f"市民{i % 99991}", contact=f"138{i % 100000000:08d}", contact_key=f"{i % 100000000:08d}",
-                 title=f"关于{subject}的问题（{i}）", title_key=f"{subject}{i}", content=f"{subject}，请尽快处理。",
-                 received_at=received, category=CATEGORIES[rng.randrange(len(CATEGORIES))], co_unit_ids=[],
-                 complex=rng.random() < 0.1, urgent=False, needs_leader=False, extension_count=0, interim_count=0,
-                 created_at=received, updated_at=received)
+        v.update(
+            id=i,
+            number=f"B{2025 + (received >= datetime(2025, 12, 31, 16)):d}-{i:07d}",
+            version=1,
+            level=LEVELS[rng.randrange(3)],
+            source=SOURCES[rng.randrange(5)],
+            source_ref=f"ref-{i}",
+            petitioner=f"市民{i % 99991}",
+            contact=f"138{i % 100000000:08d}",
+            contact_key=f"{i % 100000000:08d}",
+            title=f"关于{subject}的问题（{i}）",
+            title_key=f"{subject}{i}",
+            content=f"{subject}，请尽快处理。",
+            received_at=received,
+            category=CATEGORIES[rng.randrange(len(CATEGORIES))],
+            co_unit_ids=[],
+            complex=rng.random() < 0.1,
+            urgent=False,
+            needs_leader=False,
+            extension_count=0,
+            interim_count=0,
+            created_at=received,
+            updated_at=received,
+        )
         ev(received, "register", None, "registered", {"source": v["source"]})
         if i > 1000 and rng.random() < 0.04:
             v["duplicate_of_id"] = rng.randrange(max(1, i - 50_000), i)
@@ -126,8 +151,14 @@ def gen(n_cases: int, n_units: int, seed: int) -> Iterator[tuple[tuple[Any, ...]
         else:
             ev(assigned, "assign", "registered", "assigned", {"unit_id": unit})
         due = assigned + (21 if v["complex"] else 7) * d
-        v.update(unit_id=unit, assigned_at=assigned, due_at=due, return_deadline=assigned + 3 * d, state="assigned",
-                 calendar_source="chinese-calendar")
+        v.update(
+            unit_id=unit,
+            assigned_at=assigned,
+            due_at=due,
+            return_deadline=assigned + 3 * d,
+            state="assigned",
+            calendar_source="chinese-calendar",
+        )
         accepted = assigned + (rng.uniform(26, 72) if rng.random() < 0.06 else rng.uniform(0.2, 20)) * h
         if accepted >= NOW:
             yield _row(v), events
@@ -151,8 +182,14 @@ def gen(n_cases: int, n_units: int, seed: int) -> Iterator[tuple[tuple[Any, ...]
         if rng.random() < 0.04:  # sent back once, resubmitted
             back = submitted + rng.uniform(2, 20) * h
             leader = rng.random() < 0.25
-            ev(back, "leader_reject" if leader else "review_reject", "reviewed" if leader else "submitted", "accepted",
-               None, "请补充")
+            ev(
+                back,
+                "leader_reject" if leader else "review_reject",
+                "reviewed" if leader else "submitted",
+                "accepted",
+                None,
+                "请补充",
+            )
             first, submitted = submitted, back + rng.uniform(2, 30) * h
             if submitted >= NOW:  # back with the unit: open, with the first submission on record
                 v.update(submitted_at=first, handling=HANDLING, truthfulness="属实", reply=REPLY)
@@ -171,9 +208,13 @@ def gen(n_cases: int, n_units: int, seed: int) -> Iterator[tuple[tuple[Any, ...]
             yield _row(v), events
             continue
         public = rng.random() < 0.7
-        v.update(replied_at=replied, state="replied", reply_mode="public" if public else "individual",
-                 reply_ground=None if public else "仅涉及个人诉求，不宜公开",
-                 report_number=f"呈〔2026〕{i}号" if rng.random() < 0.97 else None)
+        v.update(
+            replied_at=replied,
+            state="replied",
+            reply_mode="public" if public else "individual",
+            reply_ground=None if public else "仅涉及个人诉求，不宜公开",
+            report_number=f"呈〔2026〕{i}号" if rng.random() < 0.97 else None,
+        )
         ev(replied, "publish", "approved", "replied", {"mode": v["reply_mode"]})
         followed = replied + rng.uniform(1, 5) * d
         if followed >= NOW:
@@ -182,8 +223,14 @@ def gen(n_cases: int, n_units: int, seed: int) -> Iterator[tuple[tuple[Any, ...]
         resolved = rng.random() < 0.85
         r = rng.random()
         satisfaction = "满意" if r < 0.6 else "基本满意" if r < 0.9 else "不满意"
-        v.update(followed_up_at=followed, closed_at=followed, resolved=resolved, satisfaction=satisfaction,
-                 evaluation="网友表示认可" if resolved else "问题尚未解决", state="closed")
+        v.update(
+            followed_up_at=followed,
+            closed_at=followed,
+            resolved=resolved,
+            satisfaction=satisfaction,
+            evaluation="网友表示认可" if resolved else "问题尚未解决",
+            state="closed",
+        )
         ev(followed, "follow_up", "replied", "closed", {"resolved": resolved, "satisfaction": satisfaction})
         if rng.random() < 0.005:
             ev(followed + d, "commendation", None, None, {"unit_id": unit}, "办理认真细致")
@@ -227,8 +274,10 @@ def build_sqlite(cases: int, units: int, seed: int) -> None:
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-1048576")
     naive_now = sqlite_dt(NOW)
-    con.executemany("INSERT INTO units (id, name, code, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                    [(u, f"单位{u:03d}", f"U{u:03d}", naive_now) for u in range(1, units + 1)])
+    con.executemany(
+        "INSERT INTO units (id, name, code, active, created_at) VALUES (?, ?, ?, 1, ?)",
+        [(u, f"单位{u:03d}", f"U{u:03d}", naive_now) for u in range(1, units + 1)],
+    )
     case_sql = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
     event_sql = f"INSERT INTO case_events ({', '.join(EVENT_COLUMNS[1:])}) VALUES ({', '.join('?' * 9)})"
     case_batch: list[tuple[Any, ...]] = []
@@ -290,11 +339,19 @@ async def build_pg(url: str, cases: int, units: int, seed: int) -> None:
     await pg_reset(url)
     await migrate(url)
     parsed = make_url(url)
-    con = await asyncpg.connect(user=parsed.username or "postgres", password=parsed.password, host=parsed.host,
-                                port=parsed.port or 5432, database=parsed.database)
+    con = await asyncpg.connect(
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        host=parsed.host,
+        port=parsed.port or 5432,
+        database=parsed.database,
+    )
     try:
-        await con.copy_records_to_table("units", columns=["id", "name", "code", "active", "created_at"],
-                                        records=[(u, f"单位{u:03d}", f"U{u:03d}", True, NOW) for u in range(1, units + 1)])
+        await con.copy_records_to_table(
+            "units",
+            columns=["id", "name", "code", "active", "created_at"],
+            records=[(u, f"单位{u:03d}", f"U{u:03d}", True, NOW) for u in range(1, units + 1)],
+        )
         event_id = 0
         case_batch: list[tuple[Any, ...]] = []
         event_batch: list[tuple[Any, ...]] = []
@@ -394,11 +451,20 @@ def child(url: str, period_text: str, out_dir: Path) -> None:
         t3 = time.perf_counter()
         await engine.dispose()
         return {
-            "period": period.key, "received": report.office.received, "units": len(report.units),
-            "details": details, "report_s": t1 - t0, "xlsx_s": t2 - t1, "png_s": t3 - t2,
-            "xlsx_mb": xlsx.stat().st_size / 2**20, "png_kb": len(png) / 1024, "base_mb": base,
-            "peak_mb": rss_mb("VmHWM"), "orm_cases": loaded,
-            "on_time": report.office.on_time_rate, "mean_score": sum(u.score.score for u in report.units) / len(report.units),
+            "period": period.key,
+            "received": report.office.received,
+            "units": len(report.units),
+            "details": details,
+            "report_s": t1 - t0,
+            "xlsx_s": t2 - t1,
+            "png_s": t3 - t2,
+            "xlsx_mb": xlsx.stat().st_size / 2**20,
+            "png_kb": len(png) / 1024,
+            "base_mb": base,
+            "peak_mb": rss_mb("VmHWM"),
+            "orm_cases": loaded,
+            "on_time": report.office.on_time_rate,
+            "mean_score": sum(u.score.score for u in report.units) / len(report.units),
         }
 
     print(json.dumps(asyncio.run(run())))
@@ -410,8 +476,9 @@ def child(url: str, period_text: str, out_dir: Path) -> None:
 def measure(url: str, period: str, runs: int) -> list[dict[str, Any]]:
     results = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, __file__, "--child", url, "--periods", period],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", url, "--periods", period], capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise SystemExit(f"child failed:\n{proc.stderr}")
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -434,8 +501,10 @@ def main() -> None:
         child(args.child, args.periods, OUT)
         return
 
-    print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.cases:,} cases, {args.units} units, "
-          f"report as of {AS_OF:%Y-%m-%d %H:%M} Asia/Shanghai")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} CPUs, {args.cases:,} cases, {args.units} units, "
+        f"report as of {AS_OF:%Y-%m-%d %H:%M} Asia/Shanghai"
+    )
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     rows = []
     for backend in backends:
@@ -455,13 +524,17 @@ def main() -> None:
             rows.append(best)
             print(json.dumps(best, ensure_ascii=False), file=sys.stderr)
     print()
-    print("| backend | period | cases in period | 扣分明细 rows | report (queries + scoring) | workbook | PNG "
-          "| RSS before | peak RSS | ORM Case objects |")
+    print(
+        "| backend | period | cases in period | 扣分明细 rows | report (queries + scoring) | workbook | PNG "
+        "| RSS before | peak RSS | ORM Case objects |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['backend']} | {r['period']} | {r['received']:,} | {r['details']:,} | {r['report_s']:.1f} s "
-              f"| {r['xlsx_s']:.1f} s ({r['xlsx_mb']:.1f} MB) | {r['png_s']:.1f} s | {r['base_mb']:.0f} MB "
-              f"| {r['peak_all']:.0f} MB | {r['orm_cases']} |")
+        print(
+            f"| {r['backend']} | {r['period']} | {r['received']:,} | {r['details']:,} | {r['report_s']:.1f} s "
+            f"| {r['xlsx_s']:.1f} s ({r['xlsx_mb']:.1f} MB) | {r['png_s']:.1f} s | {r['base_mb']:.0f} MB "
+            f"| {r['peak_all']:.0f} MB | {r['orm_cases']} |"
+        )
 
 
 if __name__ == "__main__":

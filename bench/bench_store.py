@@ -48,15 +48,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg  # noqa: E402
-import sqlalchemy  # noqa: E402
-from sqlalchemy import bindparam, event, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
+import asyncpg
+import sqlalchemy
+from sqlalchemy import bindparam, event, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from store import repo  # noqa: E402
-from store.db import create_engine, sessionmaker, upgrade  # noqa: E402
-from store.models import Case  # noqa: E402
+from store import repo
+from store.db import create_engine, sessionmaker, upgrade
+from store.models import Case
 
 OUT = Path(__file__).resolve().parent / "out"
 INDEX = "ix_cases_state_due_at"
@@ -64,10 +64,12 @@ INDEX = "ix_cases_state_due_at"
 # models), to measure the change this benchmark suggests for PostgreSQL.
 CANDIDATE = "ix_cases_open_due_at"
 CANDIDATE_SQL = (
-    f"CREATE INDEX {CANDIDATE} ON cases (due_at) "
-    "WHERE state IN ('assigned', 'accepted', 'extension_requested')"
+    f"CREATE INDEX {CANDIDATE} ON cases (due_at) WHERE state IN ('assigned', 'accepted', 'extension_requested')"
 )
-INDEXES: tuple[str, ...] = (INDEX, "ix_cases_open_due_at")  # indexes the plan check accepts (the partial one is in the schema now)
+INDEXES: tuple[str, ...] = (
+    INDEX,
+    "ix_cases_open_due_at",
+)  # indexes the plan check accepts (the partial one is in the schema now)
 OPEN = list(repo.OPEN_VALUES)  # assigned, accepted, extension_requested
 PIPELINE = ["submitted", "reviewed", "approved", "replied"]
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/liuyan_bench"
@@ -239,7 +241,11 @@ async def set_matches(engine: AsyncEngine, backend: str, order: list[int], curre
         return
     lo, hi = sorted((current, matches))
     params = [(OPEN[k % 3] if k < matches else "closed", order[k]) for k in range(lo, hi)]
-    sql = "UPDATE cases SET state = ? WHERE id = ?" if backend == "sqlite" else "UPDATE cases SET state = $1 WHERE id = $2"
+    sql = (
+        "UPDATE cases SET state = ? WHERE id = ?"
+        if backend == "sqlite"
+        else "UPDATE cases SET state = $1 WHERE id = $2"
+    )
     async with engine.begin() as conn:
         await conn.exec_driver_sql(sql, params)
     await analyze(engine, backend)
@@ -439,9 +445,7 @@ async def run_backend(backend: str, args: argparse.Namespace, results: list[tupl
                     if plan.generic:
                         print("  generic plan (prepared statement, plan_cache_mode=force_generic_plan):")
                         print("\n".join(f"    {line}" for line in (plan.generic if full else compact(plan.generic))))
-                    (med, p95), (dmed, dp95) = await measure(
-                        engine, cap, query, until, matches, args.runs, args.warmup
-                    )
+                    (med, p95), (dmed, dp95) = await measure(engine, cap, query, until, matches, args.runs, args.warmup)
                     results.append((label, size, matches, med, p95, dmed, dp95, plan.ok, plan.notes))
                     print(
                         f"  {what}matches={matches:>6,}: median {med:8.2f} ms p95 {p95:8.2f} ms | "
@@ -477,7 +481,9 @@ async def amain(args: argparse.Namespace) -> int:
     print(
         "\n| backend   | table size | matches | median ms |  p95 ms | driver median ms | driver p95 ms | plan ok | notes"
     )
-    print("|-----------|-----------:|--------:|----------:|--------:|-----------------:|--------------:|:-------:|------")
+    print(
+        "|-----------|-----------:|--------:|----------:|--------:|-----------------:|--------------:|:-------:|------"
+    )
     for backend, size, matches, med, p95, dmed, dp95, ok, notes in sorted(
         results, key=lambda r: (backends.index(r[0].rstrip("*")), r[1], r[0], r[2])
     ):
@@ -518,10 +524,14 @@ def main() -> None:
         INDEXES = (INDEX, CANDIDATE)
         print(f"candidate index (bench database only): {CANDIDATE_SQL}")
     args.sizes = (
-        sorted({int(s) for s in args.sizes.split(",")}) if args.sizes else sorted({min(100_000, args.cases), args.cases})
+        sorted({int(s) for s in args.sizes.split(",")})
+        if args.sizes
+        else sorted({min(100_000, args.cases), args.cases})
     )
     args.match_counts = (
-        sorted({int(s) for s in args.match_counts.split(",")}) if args.match_counts else sorted({0, args.matches, 10_000})
+        sorted({int(s) for s in args.match_counts.split(",")})
+        if args.match_counts
+        else sorted({0, args.matches, 10_000})
     )
     sys.exit(asyncio.run(amain(args)))
 

@@ -143,8 +143,8 @@ class Plan:
         rng = random.Random(seed)
         special = rng.sample(range(1, cases + 1), due + N_ASSIGNED + N_OVERDUE)
         self.due = special[:due]
-        self.assigned = set(special[due:due + N_ASSIGNED])
-        self.overdue = set(special[due + N_ASSIGNED:])
+        self.assigned = set(special[due : due + N_ASSIGNED])
+        self.overdue = set(special[due + N_ASSIGNED :])
         self.due_rank = {cid: k for k, cid in enumerate(self.due)}
 
 
@@ -157,7 +157,7 @@ def gen_rows(cases: int, plan: Plan, units: int, cal: Any, seed: int) -> Any:
     tomorrow_close = datetime(2026, 11, 3, 17, 30, tzinfo=TZ)
     rest = cases - len(plan.due) - len(plan.assigned) - len(plan.overdue)
     # the unremarkable rows: a shuffled deck of states, so the special ones sit at random ids
-    deck = (["open"] * N_OPEN + ["pipeline"] * N_PIPELINE + ["replied"] * N_REPLIED + ["registered"] * N_REGISTERED)
+    deck = ["open"] * N_OPEN + ["pipeline"] * N_PIPELINE + ["replied"] * N_REPLIED + ["registered"] * N_REGISTERED
     deck += ["history"] * (rest - len(deck))
     rng.shuffle(deck)
     it = iter(deck)
@@ -289,8 +289,9 @@ async def fresh(backend: str, pg_url: str, cases: int) -> tuple[AsyncEngine, Pat
     return engine, None
 
 
-async def load(engine: AsyncEngine, backend: str, path: Path | None, pg_url: str, args: argparse.Namespace,
-               plan: Plan, cal: Any) -> float:
+async def load(
+    engine: AsyncEngine, backend: str, path: Path | None, pg_url: str, args: argparse.Namespace, plan: Plan, cal: Any
+) -> float:
     t0 = time.perf_counter()
     unit_rows, people, roles = directory(args.units, args.handlers)
     rows = gen_rows(args.cases, plan, args.units, cal, args.seed)
@@ -302,10 +303,14 @@ async def load(engine: AsyncEngine, backend: str, path: Path | None, pg_url: str
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO units (id, name, code, active, created_at) VALUES (?, ?, ?, ?, ?)",
-                         [(*r[:4], sqlite_text(r[4])) for r in unit_rows])
-        conn.executemany("INSERT INTO people (id, name, wecom_userid, active, created_at) VALUES (?, ?, ?, ?, ?)",
-                         [(*r[:4], sqlite_text(r[4])) for r in people])
+        conn.executemany(
+            "INSERT INTO units (id, name, code, active, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(*r[:4], sqlite_text(r[4])) for r in unit_rows],
+        )
+        conn.executemany(
+            "INSERT INTO people (id, name, wecom_userid, active, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(*r[:4], sqlite_text(r[4])) for r in people],
+        )
         conn.executemany("INSERT INTO person_roles (id, person_id, role, unit_id) VALUES (?, ?, ?, ?)", roles)
         sql = f"INSERT INTO cases ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         batch: list[tuple[Any, ...]] = []
@@ -328,15 +333,19 @@ async def load(engine: AsyncEngine, backend: str, path: Path | None, pg_url: str
         import asyncpg
 
         url = make_url(pg_url)
-        pg = await asyncpg.connect(user=url.username, password=url.password, host=url.host, port=url.port,
-                                   database=url.database)
+        pg = await asyncpg.connect(
+            user=url.username, password=url.password, host=url.host, port=url.port, database=url.database
+        )
         try:
-            await pg.copy_records_to_table("units", records=unit_rows, columns=["id", "name", "code", "active",
-                                                                                "created_at"])
-            await pg.copy_records_to_table("people", records=people, columns=["id", "name", "wecom_userid",
-                                                                              "active", "created_at"])
-            await pg.copy_records_to_table("person_roles", records=roles, columns=["id", "person_id", "role",
-                                                                                  "unit_id"])
+            await pg.copy_records_to_table(
+                "units", records=unit_rows, columns=["id", "name", "code", "active", "created_at"]
+            )
+            await pg.copy_records_to_table(
+                "people", records=people, columns=["id", "name", "wecom_userid", "active", "created_at"]
+            )
+            await pg.copy_records_to_table(
+                "person_roles", records=roles, columns=["id", "person_id", "role", "unit_id"]
+            )
             batch = []
             for row in rows:
                 batch.append(row)
@@ -345,7 +354,9 @@ async def load(engine: AsyncEngine, backend: str, path: Path | None, pg_url: str
                     batch.clear()
             await pg.copy_records_to_table("cases", records=batch, columns=COLUMNS)
             for table in ("units", "people", "person_roles", "cases"):
-                await pg.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                await pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
             await pg.execute("VACUUM ANALYZE")
         finally:
             await pg.close()
@@ -366,7 +377,7 @@ async def existing(backend: str, args: argparse.Namespace) -> bool:
         async with engine.connect() as conn:
             n = await conn.scalar(text("SELECT count(*) FROM cases"))
             claims = await conn.scalar(text("SELECT count(*) FROM nudges"))
-    except Exception:  # noqa: BLE001 - no such database/table: build it
+    except Exception:
         return False
     finally:
         await engine.dispose()
@@ -412,8 +423,9 @@ async def preclaim_overdue(deps: Deps, jobs: Jobs, plan: Plan) -> int:
     async with deps.sessions() as session, session.begin():
         rows = (await session.execute(sqlalchemy.select(Case).where(Case.id.in_(sorted(plan.overdue))))).scalars()
         for case in rows:
-            send, superseded = due_now(clock_of(case, deps), NOW, cfg.nudges.rules(), deps.calendar.current,
-                                       cfg.office.hours())
+            send, superseded = due_now(
+                clock_of(case, deps), NOW, cfg.nudges.rules(), deps.calendar.current, cfg.office.hours()
+            )
             assert all(x.kind in (Kind.OVERDUE, Kind.NOTICE) for x in send), [x.kind for x in send]
             for nudge in [*send, *superseded]:
                 n += await jobs._claim(session, nudge, earlier)
@@ -432,8 +444,13 @@ async def timed_sweep(deps: Deps, jobs: Jobs, *, trace: bool = False) -> dict[st
     if trace:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return {"seconds": elapsed, "queued": queued, "peak_mb": peak / 2**20 if peak is not None else None,
-            "rss_before_mb": rss0, "rss_after_mb": rss_mb()}
+    return {
+        "seconds": elapsed,
+        "queued": queued,
+        "peak_mb": peak / 2**20 if peak is not None else None,
+        "rss_before_mb": rss0,
+        "rss_after_mb": rss_mb(),
+    }
 
 
 async def explain(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> list[tuple[str, int, list[str]]]:
@@ -469,7 +486,7 @@ def shape(statement: str) -> str:
             return f"{word} {s.split()[len(word.split())]}"
     if s.upper().startswith("SELECT"):
         frm = s.upper().find(" FROM ")
-        return "SELECT … FROM " + s[frm + 6:].split()[0] if frm >= 0 else s[:40]
+        return "SELECT … FROM " + s[frm + 6 :].split()[0] if frm >= 0 else s[:40]
     return s[:40]
 
 
@@ -481,8 +498,14 @@ async def deliver(deps: Deps, engine: AsyncEngine, users: list[str], clock: Froz
     try:
         async with aiohttp.ClientSession() as http:
             cfg = deps.config
-            client = WeComClient(http, api_base=str(server.make_url("")), corp_id=fake.corp_id, secret=fake.secret,
-                                 agent_id=fake.agent_id, monotonic=fake.clock)
+            client = WeComClient(
+                http,
+                api_base=str(server.make_url("")),
+                corp_id=fake.corp_id,
+                secret=fake.secret,
+                agent_id=fake.agent_id,
+                monotonic=fake.clock,
+            )
             sender = OutboxSender(deps, {"wecom": WeComTransport(client, cfg.wecom)})
             t0 = time.perf_counter()
             rounds = minutes = 0
@@ -492,8 +515,13 @@ async def deliver(deps: Deps, engine: AsyncEngine, users: list[str], clock: Froz
                 if done:
                     continue
                 async with deps.sessions() as session:
-                    left = (await session.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(OutboxMessage)
-                                                  .where(OutboxMessage.status == "pending"))).scalar_one()
+                    left = (
+                        await session.execute(
+                            sqlalchemy.select(sqlalchemy.func.count())
+                            .select_from(OutboxMessage)
+                            .where(OutboxMessage.status == "pending")
+                        )
+                    ).scalar_one()
                 if not left:
                     break
                 clock.advance(seconds=61)  # the paced rest waits for the next minute
@@ -501,18 +529,36 @@ async def deliver(deps: Deps, engine: AsyncEngine, users: list[str], clock: Froz
                 minutes += 1
             elapsed = time.perf_counter() - t0
             async with deps.sessions() as session:
-                sent = (await session.execute(sqlalchemy.select(OutboxMessage.recipient, OutboxMessage.sent_at)
-                                              .where(OutboxMessage.status == "sent"))).all()
-                dead = (await session.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(OutboxMessage)
-                                              .where(OutboxMessage.status != "sent"))).scalar_one()
+                sent = (
+                    await session.execute(
+                        sqlalchemy.select(OutboxMessage.recipient, OutboxMessage.sent_at).where(
+                            OutboxMessage.status == "sent"
+                        )
+                    )
+                ).all()
+                dead = (
+                    await session.execute(
+                        sqlalchemy.select(sqlalchemy.func.count())
+                        .select_from(OutboxMessage)
+                        .where(OutboxMessage.status != "sent")
+                    )
+                ).scalar_one()
     finally:
         await server.close()
     per_minute = Counter(r.sent_at.replace(second=0, microsecond=0) for r in sent)
     delivered = sum(len(m.delivered_to) for m in fake.messages)
-    return {"seconds": elapsed, "sent": len(sent), "not_sent": dead, "recipients": len({r.recipient for r in sent}),
-            "delivered": delivered, "drops": len(fake.drops), "fake_minutes": minutes,
-            "max_per_minute": max(per_minute.values()) if per_minute else 0,
-            "per_minute": [per_minute[k] for k in sorted(per_minute)], "rounds": rounds}
+    return {
+        "seconds": elapsed,
+        "sent": len(sent),
+        "not_sent": dead,
+        "recipients": len({r.recipient for r in sent}),
+        "delivered": delivered,
+        "drops": len(fake.drops),
+        "fake_minutes": minutes,
+        "max_per_minute": max(per_minute.values()) if per_minute else 0,
+        "per_minute": [per_minute[k] for k in sorted(per_minute)],
+        "rounds": rounds,
+    }
 
 
 async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -521,8 +567,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     config = parse_config(CONFIG)
     reused = args.reuse and await existing(backend, args)
     if reused:
-        engine = create_engine(f"sqlite+aiosqlite:///{OUT / f'sweep_{args.cases}.db'}" if backend == "sqlite"
-                               else args.pg_url)
+        engine = create_engine(
+            f"sqlite+aiosqlite:///{OUT / f'sweep_{args.cases}.db'}" if backend == "sqlite" else args.pg_url
+        )
         path = OUT / f"sweep_{args.cases}.db" if backend == "sqlite" else None
         async with sessionmaker(engine)() as session:
             cal = await load_calendar(session, config.calendar.overrides())
@@ -541,8 +588,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"loaded in {load_s:.1f} s{size}", flush=True)
 
     clock = FrozenClock(NOW)
-    deps = Deps(config=config, sessions=sessionmaker(engine), clock=clock,
-                calendar=CalendarHolder(cal, config.calendar.overrides()))
+    deps = Deps(
+        config=config,
+        sessions=sessionmaker(engine),
+        clock=clock,
+        calendar=CalendarHolder(cal, config.calendar.overrides()),
+    )
     jobs = Jobs(deps, Outbox(config))
     if not reused:
         print(f"overdue ladder pre-claimed: {await preclaim_overdue(deps, jobs, plan)} nudges", flush=True)
@@ -573,9 +624,15 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     async with deps.sessions() as session:
         rows = (await session.execute(sqlalchemy.select(OutboxMessage.recipient))).scalars().all()
     assert len(rows) == len(set(rows)) == args.units * args.handlers, (len(rows), len(set(rows)))
-    result["due"] = {"median_s": statistics.median(times), "runs_s": times, "queued": check["queued"],
-                     "peak_mb": mem["peak_mb"], "rss_before_mb": mem["rss_before_mb"],
-                     "rss_after_mb": mem["rss_after_mb"], "statements": len(due_statements)}
+    result["due"] = {
+        "median_s": statistics.median(times),
+        "runs_s": times,
+        "queued": check["queued"],
+        "peak_mb": mem["peak_mb"],
+        "rss_before_mb": mem["rss_before_mb"],
+        "rss_after_mb": mem["rss_after_mb"],
+        "statements": len(due_statements),
+    }
 
     # none due (a) right after: same candidates, all claimed
     times = []
@@ -588,8 +645,12 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     capture.on = True
     await timed_sweep(deps, jobs)
     capture.on = False
-    result["none_repeat"] = {"median_s": statistics.median(times), "runs_s": times, "peak_mb": mem["peak_mb"],
-                             "statements": len(capture.statements)}
+    result["none_repeat"] = {
+        "median_s": statistics.median(times),
+        "runs_s": times,
+        "peak_mb": mem["peak_mb"],
+        "statements": len(capture.statements),
+    }
 
     # delivery of the 1,000 queued messages (one per person: no pacing)
     users = [p[2] for p in directory(args.units, args.handlers)[1]]
@@ -608,8 +669,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     # none due (b): the due cases moved past the horizon; only the candidates that owe nothing
     await reset(engine)
     async with engine.begin() as conn:
-        await conn.execute(sqlalchemy.update(Case).where(Case.id.in_(plan.due))
-                           .values(due_at=NOW + timedelta(days=20)))
+        await conn.execute(sqlalchemy.update(Case).where(Case.id.in_(plan.due)).values(due_at=NOW + timedelta(days=20)))
     async with deps.sessions() as session:
         quiet_candidates = len(await candidates(session, deps, NOW))
     times = []
@@ -618,16 +678,22 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         assert r["queued"] == 0
         times.append(r["seconds"])
     mem = await timed_sweep(deps, jobs, trace=True)
-    result["none_quiet"] = {"median_s": statistics.median(times), "runs_s": times, "peak_mb": mem["peak_mb"],
-                            "candidates": quiet_candidates}
+    result["none_quiet"] = {
+        "median_s": statistics.median(times),
+        "runs_s": times,
+        "peak_mb": mem["peak_mb"],
+        "candidates": quiet_candidates,
+    }
 
     async with engine.begin() as conn:  # put the due cases back (for --reuse)
-        await conn.execute(sqlalchemy.update(Case).where(Case.id.in_(plan.due))
-                           .values(due_at=datetime(2026, 11, 3, 17, 30, tzinfo=TZ)))
+        await conn.execute(
+            sqlalchemy.update(Case).where(Case.id.in_(plan.due)).values(due_at=datetime(2026, 11, 3, 17, 30, tzinfo=TZ))
+        )
     await reset(engine)
     plans = await explain(engine, due_statements)
-    result["plans"] = [{"statement": " ".join(s.split())[:400], "times": n, "plan": p, "scan": scans_table(p)}
-                       for s, n, p in plans]
+    result["plans"] = [
+        {"statement": " ".join(s.split())[:400], "times": n, "plan": p, "scan": scans_table(p)} for s, n, p in plans
+    ]
     result["statement_shapes"] = Counter(shape(s) for s, _ in due_statements).most_common()
     await engine.dispose()
     if path is not None and not (args.keep or args.reuse):
@@ -642,12 +708,18 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"candidates loaded by the sweep at now: {r['candidates']:,} of {args.cases:,} cases")
     print("| sweep | wall (median) | runs | queued | tracemalloc peak | statements |")
     print("|---|---:|---|---:|---:|---:|")
-    print(f"| {args.due:,} due | {d['median_s'] * 1000:,.0f} ms | {', '.join(f'{t * 1000:.0f}' for t in d['runs_s'])} "
-          f"| {d['queued']:,} | {d['peak_mb']:.1f} MiB | {d['statements']:,} |")
-    print(f"| none due (tick right after: all claimed) | {a['median_s'] * 1000:,.0f} ms | "
-          f"{', '.join(f'{t * 1000:.0f}' for t in a['runs_s'])} | 0 | {a['peak_mb']:.1f} MiB | {a['statements']:,} |")
-    print(f"| none due (due cases moved out: {q['candidates']:,} candidates) | {q['median_s'] * 1000:,.0f} ms | "
-          f"{', '.join(f'{t * 1000:.0f}' for t in q['runs_s'])} | 0 | {q['peak_mb']:.1f} MiB | |")
+    print(
+        f"| {args.due:,} due | {d['median_s'] * 1000:,.0f} ms | {', '.join(f'{t * 1000:.0f}' for t in d['runs_s'])} "
+        f"| {d['queued']:,} | {d['peak_mb']:.1f} MiB | {d['statements']:,} |"
+    )
+    print(
+        f"| none due (tick right after: all claimed) | {a['median_s'] * 1000:,.0f} ms | "
+        f"{', '.join(f'{t * 1000:.0f}' for t in a['runs_s'])} | 0 | {a['peak_mb']:.1f} MiB | {a['statements']:,} |"
+    )
+    print(
+        f"| none due (due cases moved out: {q['candidates']:,} candidates) | {q['median_s'] * 1000:,.0f} ms | "
+        f"{', '.join(f'{t * 1000:.0f}' for t in q['runs_s'])} | 0 | {q['peak_mb']:.1f} MiB | |"
+    )
     print(f"RSS around the traced 1,000-due sweep: {d['rss_before_mb']:.0f} → {d['rss_after_mb']:.0f} MiB")
     print("statements of the 1,000-due sweep:", ", ".join(f"{k} ×{v}" for k, v in r["statement_shapes"]))
     for p in r["plans"]:
@@ -656,13 +728,17 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
             print(f"    {line}")
     scans = [p for p in r["plans"] if p["scan"]]
     print("full scans of cases:", "NONE" if not scans else len(scans))
-    for key, label in (("deliver_1000", f"{args.units * args.handlers:,} messages to as many people"),
-                       ("deliver_100_one", "100 messages to one person")):
+    for key, label in (
+        ("deliver_1000", f"{args.units * args.handlers:,} messages to as many people"),
+        ("deliver_100_one", "100 messages to one person"),
+    ):
         x = r[key]
-        print(f"deliver {label}: {x['sent']} sent to {x['recipients']} in {x['seconds']:.2f} s wall "
-              f"({x['sent'] / x['seconds']:.0f}/s), fake minutes advanced {x['fake_minutes']}, "
-              f"max {x['max_per_minute']}/min (sender limit {PER_MINUTE}), per minute {x['per_minute'][:8]}, "
-              f"not sent {x['not_sent']}, fake drops {x['drops']}")
+        print(
+            f"deliver {label}: {x['sent']} sent to {x['recipients']} in {x['seconds']:.2f} s wall "
+            f"({x['sent'] / x['seconds']:.0f}/s), fake minutes advanced {x['fake_minutes']}, "
+            f"max {x['max_per_minute']}/min (sender limit {PER_MINUTE}), per minute {x['per_minute'][:8]}, "
+            f"not sent {x['not_sent']}, fake drops {x['drops']}"
+        )
 
 
 async def main() -> None:
@@ -676,15 +752,20 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
-    parser.add_argument("--reuse", action="store_true",
-                        help="reuse the database an earlier --keep/--reuse run left (same --cases and --seed)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the database an earlier --keep/--reuse run left (same --cases and --seed)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     assert args.due % args.units == 0
-    print(f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} cores, "
-          f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; now = {NOW.isoformat()}")
+    print(
+        f"python {platform.python_version()}, SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} cores, "
+        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; now = {NOW.isoformat()}"
+    )
     results = []
-    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
         results.append(await run_backend(backend, args))
     if args.json:
         args.json.write_text(json.dumps(results, default=str, ensure_ascii=False, indent=1))

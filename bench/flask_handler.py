@@ -55,8 +55,9 @@ def close_db(_exc: BaseException | None) -> None:
 def callback() -> tuple[str, int]:
     args = request.args
     try:
-        xml = crypto.decrypt_message(request.get_data(), args.get("msg_signature", ""), args.get("timestamp", ""),
-                                     args.get("nonce", ""))
+        xml = crypto.decrypt_message(
+            request.get_data(), args.get("msg_signature", ""), args.get("timestamp", ""), args.get("nonce", "")
+        )
     except (InvalidSignatureException, InvalidAppIdException):
         abort(400)
     msg = parse_message(xml)

@@ -39,8 +39,10 @@ CREATE TABLE IF NOT EXISTS inbound_events (
     UNIQUE (platform, dedupe_key)
 )
 """
-INSERT = ("INSERT OR IGNORE INTO inbound_events (platform, dedupe_key, kind, payload, received_at) "
-          "VALUES ('wecom', ?, ?, ?, ?)")
+INSERT = (
+    "INSERT OR IGNORE INTO inbound_events (platform, dedupe_key, kind, payload, received_at) "
+    "VALUES ('wecom', ?, ?, ?, ?)"
+)
 
 
 def open_db(path: str) -> sqlite3.Connection:
@@ -62,8 +64,7 @@ def make_app(db: sqlite3.Connection, crypto: WeComCrypto) -> web.Application:
         except WeComCryptoError:
             return web.Response(status=400, text="bad request")
         payload = json.dumps(dataclasses.asdict(event), ensure_ascii=False)
-        db.execute(INSERT, (dedupe_key(event), type(event).__name__, payload,
-                            time.strftime("%Y-%m-%d %H:%M:%S")))
+        db.execute(INSERT, (dedupe_key(event), type(event).__name__, payload, time.strftime("%Y-%m-%d %H:%M:%S")))
         return web.Response(text="")
 
     async def healthz(_: web.Request) -> web.Response:

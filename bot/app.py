@@ -7,10 +7,9 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
 from dataclasses import dataclass, field
-
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -98,9 +97,16 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.channels.sender.run(), name="outbox-sender"))
         self._tasks.append(asyncio.create_task(self.channels.worker.run(), name="inbound-worker"))
         scheduler = AsyncIOScheduler(timezone=self.config.office.timezone)
-        scheduler.add_job(self._tick, "interval", seconds=self.config.nudges.tick_seconds, id="tick",
-                          max_instances=1, coalesce=True, jitter=5,
-                          next_run_time=datetime.now(self.config.office.hours().tz))
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.config.nudges.tick_seconds,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            jitter=5,
+            next_run_time=datetime.now(self.config.office.hours().tz),
+        )
         scheduler.start()
         self._scheduler = scheduler
         for hook in self.channels.startup:
@@ -148,8 +154,9 @@ class Runtime:
         await self.engine.dispose()
 
 
-def build_channels(deps: Deps, notifier: ChatNotifier, metrics: Metrics,
-                   http: aiohttp.ClientSession | None = None) -> Channels:
+def build_channels(
+    deps: Deps, notifier: ChatNotifier, metrics: Metrics, http: aiohttp.ClientSession | None = None
+) -> Channels:
     """The chat side of the process: one transport and one inbound edge per enabled platform."""
     cfg = deps.config
     chat = ChatHandler(deps, notifier)
@@ -171,25 +178,33 @@ def build_channels(deps: Deps, notifier: ChatNotifier, metrics: Metrics,
     return channels
 
 
-def _wire_wecom(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels,
-                transports: dict[str, Transport]) -> None:
+def _wire_wecom(
+    deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels, transports: dict[str, Transport]
+) -> None:
     from bot.platforms.wecom.callback import WeComCallback
     from bot.platforms.wecom.client import WeComClient
     from bot.platforms.wecom.crypto import WeComCrypto
     from bot.platforms.wecom.transport import WeComTransport
 
     cfg = deps.config
-    client = WeComClient(http, api_base=cfg.wecom.api_base, corp_id=cfg.wecom.corp_id,
-                         secret=cfg.wecom.secret, agent_id=cfg.wecom.agent_id)
+    client = WeComClient(
+        http,
+        api_base=cfg.wecom.api_base,
+        corp_id=cfg.wecom.corp_id,
+        secret=cfg.wecom.secret,
+        agent_id=cfg.wecom.agent_id,
+    )
     transports["wecom"] = WeComTransport(client, cfg.wecom)
-    crypto = WeComCrypto(cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id,
-                         max_body_bytes=cfg.server.max_body_kb * 1024)
+    crypto = WeComCrypto(
+        cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id, max_body_bytes=cfg.server.max_body_kb * 1024
+    )
     callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=channels.worker.wake.set)
     channels.routes.append(callback.add_routes)
 
 
-def _wire_dingtalk(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels,
-                   transports: dict[str, Transport]) -> None:
+def _wire_dingtalk(
+    deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, channels: Channels, transports: dict[str, Transport]
+) -> None:
     from bot.platforms.dingtalk.callback import DingTalkInbound
     from bot.platforms.dingtalk.client import DingTalkClient, QuotaStatus
     from bot.platforms.dingtalk.stream import DingTalkStream
@@ -199,17 +214,32 @@ def _wire_dingtalk(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, ch
 
     def on_quota(status: QuotaStatus) -> None:
         channels.pending_alerts.append(
-            f"钉钉接口调用本月已用 {status.calls}/{status.quota} 次" + ("，已达上限，消息可能无法发送" if status.exhausted
-                                                                  else "，接近标准版月度上限") + "，请管理员关注。")
+            f"钉钉接口调用本月已用 {status.calls}/{status.quota} 次"
+            + ("，已达上限，消息可能无法发送" if status.exhausted else "，接近标准版月度上限")
+            + "，请管理员关注。"
+        )
 
-    client = DingTalkClient(http, api_base=ding.api_base, oapi_base=ding.oapi_base, client_id=ding.client_id,
-                            client_secret=ding.client_secret, robot_code=ding.robot_code or ding.client_id,
-                            monthly_quota=ding.monthly_api_quota, on_quota=on_quota,
-                            wall_clock=lambda: deps.clock.now().timestamp())
+    client = DingTalkClient(
+        http,
+        api_base=ding.api_base,
+        oapi_base=ding.oapi_base,
+        client_id=ding.client_id,
+        client_secret=ding.client_secret,
+        robot_code=ding.robot_code or ding.client_id,
+        monthly_quota=ding.monthly_api_quota,
+        on_quota=on_quota,
+        wall_clock=lambda: deps.clock.now().timestamp(),
+    )
     transports["dingtalk"] = DingTalkTransport(client, ding)
-    edge = DingTalkInbound(deps, metrics, secret=ding.client_secret, token=ding.callback_token,
-                           wake=channels.worker.wake.set, now=lambda: deps.clock.now().timestamp(),
-                           alerts=channels.pending_alerts)
+    edge = DingTalkInbound(
+        deps,
+        metrics,
+        secret=ding.client_secret,
+        token=ding.callback_token,
+        wake=channels.worker.wake.set,
+        now=lambda: deps.clock.now().timestamp(),
+        alerts=channels.pending_alerts,
+    )
     if ding.mode == "http":
         channels.routes.append(edge.add_routes)
         url = f"{deps.config.server.public_url.rstrip('/')}/dingtalk/callback?k={ding.callback_token}"
@@ -219,8 +249,13 @@ def _wire_dingtalk(deps: Deps, metrics: Metrics, http: aiohttp.ClientSession, ch
 
         channels.startup.append(register)
     else:
-        channels.stream = DingTalkStream(http, open_url=ding.stream_endpoint, client_id=ding.client_id,
-                                         client_secret=ding.client_secret, on_event=edge.on_stream_event)
+        channels.stream = DingTalkStream(
+            http,
+            open_url=ding.stream_endpoint,
+            client_id=ding.client_id,
+            client_secret=ding.client_secret,
+            on_event=edge.on_stream_event,
+        )
 
 
 def build_app(runtime: Runtime) -> web.Application:

@@ -70,9 +70,7 @@ def load_year(path: str | os.PathLike[str]) -> YearSpec:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CalendarFileError(
-            f"文件不是 UTF-8 编码（第 {exc.start + 1} 个字节）：请用 UTF-8 另存后再导入"
-        ) from exc
+        raise CalendarFileError(f"文件不是 UTF-8 编码（第 {exc.start + 1} 个字节）：请用 UTF-8 另存后再导入") from exc
     return parse_year(text)
 
 
@@ -103,7 +101,7 @@ class _Validator:
         year = self._year(doc.get("year"))
         notice = doc.get("notice")
         if not isinstance(notice, str) or not notice.strip():
-            self.error("notice", "缺少通知文号（如 \"国办发明电〔2025〕7号\"），须是非空文字")
+            self.error("notice", '缺少通知文号（如 "国办发明电〔2025〕7号"），须是非空文字')
             notice = ""
 
         holidays: list[tuple[int, str, date, date]] = []  # (index, name, from, to)
@@ -123,8 +121,7 @@ class _Validator:
             clashes = sorted(d for d in _span(start, end) if d in owner)
             if clashes:
                 j = owner[clashes[0]]
-                self.error(f"holiday[{i}]", f"与 holiday[{j}] 重叠（{_fmt_dates(clashes)}），"
-                           "同一天只能属于一个放假段")
+                self.error(f"holiday[{i}]", f"与 holiday[{j}] 重叠（{_fmt_dates(clashes)}），同一天只能属于一个放假段")
             for d in _span(start, end):
                 owner.setdefault(d, i)
                 names.setdefault(d, name)
@@ -136,8 +133,9 @@ class _Validator:
             seen[d] = i
             if d in owner:
                 j = owner[d]
-                self.error(f"workday[{i}].date", f"{d} 在 holiday[{j}]（{names[d]}）的放假范围内，"
-                           "同一天不能既放假又上班")
+                self.error(
+                    f"workday[{i}].date", f"{d} 在 holiday[{j}]（{names[d]}）的放假范围内，同一天不能既放假又上班"
+                )
                 continue
             names[d] = name
 
@@ -164,9 +162,7 @@ class _Validator:
         if value is None:
             self.error("year", "缺少年份，如 year = 2027")
             return None
-        if not isinstance(value, int) or isinstance(value, bool) or not (
-            MIN_YEAR <= value <= MAX_YEAR
-        ):
+        if not isinstance(value, int) or isinstance(value, bool) or not (MIN_YEAR <= value <= MAX_YEAR):
             self.error("year", f"{value!r} 不是 {MIN_YEAR}–{MAX_YEAR} 之间的年份，如 year = 2027")
             return None
         return value
@@ -193,7 +189,7 @@ class _Validator:
     def _name(self, where: str, entry: Mapping[str, Any]) -> str | None:
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            self.error(f"{where}.name", "缺少节日名称（如 \"春节\"），须是非空文字")
+            self.error(f"{where}.name", '缺少节日名称（如 "春节"），须是非空文字')
             return None
         return name.strip()
 
@@ -207,7 +203,7 @@ class _Validator:
         if isinstance(value, str):
             text = value.strip()
             if not _ISO_DATE.fullmatch(text):
-                self.error(where, f"\"{value}\" 不是有效日期，应写成 2026-01-04 这样的格式")
+                self.error(where, f'"{value}" 不是有效日期，应写成 2026-01-04 这样的格式')
                 return None
             try:
                 value = date.fromisoformat(text)
@@ -222,9 +218,7 @@ class _Validator:
             return None
         return value
 
-    def _holiday(
-        self, i: int, entry: Mapping[str, Any], year: int | None
-    ) -> tuple[str, date, date] | None:
+    def _holiday(self, i: int, entry: Mapping[str, Any], year: int | None) -> tuple[str, date, date] | None:
         where = f"holiday[{i}]"
         self._unknown_keys(where, entry, _HOLIDAY_KEYS)
         name = self._name(where, entry)
@@ -237,8 +231,7 @@ class _Validator:
             return None
         length = (end - start).days + 1
         if length > MAX_HOLIDAY_DAYS:
-            self.error(where, f"{start} 至 {end} 共 {length} 天，超过 {MAX_HOLIDAY_DAYS} 天，"
-                       "请检查月份是否写错")
+            self.error(where, f"{start} 至 {end} 共 {length} 天，超过 {MAX_HOLIDAY_DAYS} 天，请检查月份是否写错")
             return None
         days = entry.get("days")
         if days is not None:
@@ -250,9 +243,7 @@ class _Validator:
             return None
         return name, start, end
 
-    def _workday(
-        self, i: int, entry: Mapping[str, Any], year: int | None
-    ) -> tuple[str, date] | None:
+    def _workday(self, i: int, entry: Mapping[str, Any], year: int | None) -> tuple[str, date] | None:
         where = f"workday[{i}]"
         self._unknown_keys(where, entry, _WORKDAY_KEYS)
         name = self._name(where, entry)
@@ -260,8 +251,7 @@ class _Validator:
         if d is None:
             return None
         if d.weekday() < 5:
-            self.error(f"{where}.date", f"{d} 是{_WEEKDAYS[d.weekday()]}，本来就上班；"
-                       "调休上班日应是星期六或星期日")
+            self.error(f"{where}.date", f"{d} 是{_WEEKDAYS[d.weekday()]}，本来就上班；调休上班日应是星期六或星期日")
             return None
         if name is None:
             return None

@@ -32,8 +32,14 @@ def cli_actor() -> Actor:
 
 def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "-c", "--config", "config_path", envvar="LIUYAN_CONFIG", default="config.toml", show_default=True,
-        type=click.Path(dir_okay=False, path_type=Path), help="configuration file (TOML)",
+        "-c",
+        "--config",
+        "config_path",
+        envvar="LIUYAN_CONFIG",
+        default="config.toml",
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="configuration file (TOML)",
     )(func)
 
 
@@ -97,7 +103,9 @@ def serve(config_path: Path) -> None:
     try:
         asyncio.run(serve_app(config))
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}") from exc
+        raise click.ClickException(
+            f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
+        ) from exc
 
 
 # --- db --------------------------------------------------------------------------------------
@@ -160,8 +168,9 @@ def case_add(config_path: Path, complex_: bool, **fields: Any) -> None:
     data["complex"] = complex_
 
     async def body(rt: Any) -> Any:
-        new = validate_new_case(data, now=rt.deps.clock.now(), tz=config.office.hours().tz,
-                                categories=config.cases.categories)
+        new = validate_new_case(
+            data, now=rt.deps.clock.now(), tz=config.office.hours().tz, categories=config.cases.categories
+        )
         return await register_case(rt.deps, new, cli_actor())
 
     result = run_with_runtime(config, body)
@@ -191,8 +200,9 @@ def case_list(config_path: Path, state: str | None, unit: str | None, overdue: b
                 if found is None:
                     raise click.ClickException(f"unit: 未知单位“{unit}”")
                 unit_id = found.id
-            f = repo.CaseFilter(state=state, unit_id=unit_id,
-                                overdue_at=rt.deps.clock.now() if overdue else None, limit=limit)
+            f = repo.CaseFilter(
+                state=state, unit_id=unit_id, overdue_at=rt.deps.clock.now() if overdue else None, limit=limit
+            )
             cases = await repo.list_cases(session, f)
             names = await repo.unit_names(session, [c.unit_id for c in cases if c.unit_id])
             return [(c, names.get(c.unit_id, "") if c.unit_id else "") for c in cases]
@@ -278,8 +288,9 @@ def unit() -> None:
 @click.option("--wecom-chatid", help="WeCom appchat id of the unit's group")
 @click.option("--dingtalk-conversation", help="DingTalk openConversationId of the unit's group")
 @_friendly
-def unit_add(config_path: Path, name: str, code: str | None, wecom_chatid: str | None,
-             dingtalk_conversation: str | None) -> None:
+def unit_add(
+    config_path: Path, name: str, code: str | None, wecom_chatid: str | None, dingtalk_conversation: str | None
+) -> None:
     """Add (or update) a unit."""
     from bot.handlers.directory import ensure_unit
 
@@ -287,8 +298,14 @@ def unit_add(config_path: Path, name: str, code: str | None, wecom_chatid: str |
 
     async def body(rt: Any) -> bool:
         async with rt.deps.sessions() as session, session.begin():
-            _, created = await ensure_unit(session, name, now=rt.deps.clock.now(), code=code,
-                                           wecom_chatid=wecom_chatid, dingtalk_conversation_id=dingtalk_conversation)
+            _, created = await ensure_unit(
+                session,
+                name,
+                now=rt.deps.clock.now(),
+                code=code,
+                wecom_chatid=wecom_chatid,
+                dingtalk_conversation_id=dingtalk_conversation,
+            )
             return created
 
     created = run_with_runtime(config, body)
@@ -327,8 +344,15 @@ def _member_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--remove", is_flag=True, help="remove the role instead of granting it")
 @_member_options
 @_friendly
-def unit_member(config_path: Path, unit_name: str, name: str, role: str, remove: bool,
-                wecom_userid: str | None, dingtalk_userid: str | None) -> None:
+def unit_member(
+    config_path: Path,
+    unit_name: str,
+    name: str,
+    role: str,
+    remove: bool,
+    wecom_userid: str | None,
+    dingtalk_userid: str | None,
+) -> None:
     """Make NAME a handler (or unit leader) of UNIT_NAME, or --remove it."""
     from bot.handlers.directory import DirectoryError, ensure_person, grant
     from store import repo
@@ -337,8 +361,9 @@ def unit_member(config_path: Path, unit_name: str, name: str, role: str, remove:
 
     async def body(rt: Any) -> bool:
         async with rt.deps.sessions() as session, session.begin():
-            person, _ = await ensure_person(session, name, now=rt.deps.clock.now(),
-                                            wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid)
+            person, _ = await ensure_person(
+                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+            )
             if remove:
                 found = await repo.unit_by_name(session, unit_name)
                 if found is None:
@@ -359,12 +384,14 @@ def person() -> None:
 @person.command("add")
 @config_option
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["dispatcher", "supervisor", "leader", "admin"]))
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice(["dispatcher", "supervisor", "leader", "admin"])
+)
 @_member_options
 @_friendly
-def person_add(config_path: Path, name: str, roles: tuple[str, ...], wecom_userid: str | None,
-               dingtalk_userid: str | None) -> None:
+def person_add(
+    config_path: Path, name: str, roles: tuple[str, ...], wecom_userid: str | None, dingtalk_userid: str | None
+) -> None:
     """Add a person with office-wide roles."""
     from bot.handlers.directory import ensure_person, grant
 
@@ -372,8 +399,9 @@ def person_add(config_path: Path, name: str, roles: tuple[str, ...], wecom_useri
 
     async def body(rt: Any) -> None:
         async with rt.deps.sessions() as session, session.begin():
-            p, _ = await ensure_person(session, name, now=rt.deps.clock.now(),
-                                       wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid)
+            p, _ = await ensure_person(
+                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+            )
             for role in roles:
                 await grant(session, p, Role(role), None)
 
@@ -432,8 +460,10 @@ def calendar_import(config_path: Path, file: Path) -> None:
             await save_year(session, spec, by=cli_actor().name, now=rt.deps.clock.now())
 
     run_with_runtime(config, body)
-    click.echo(f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
-               + (f" ({spec.note})" if spec.note else ""))
+    click.echo(
+        f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
+        + (f" ({spec.note})" if spec.note else "")
+    )
 
 
 @calendar.command("show")
@@ -491,8 +521,13 @@ def nudges() -> None:
 
 @nudges.command("plan")
 @config_option
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
-              help="the day to plan (local office date)")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="the day to plan (local office date)",
+)
 def nudges_plan(config_path: Path, day: datetime) -> None:
     """Print the reminders and lists due on DATE, without sending anything."""
     config = _load(config_path)
@@ -537,8 +572,13 @@ def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], o
 
     async def go() -> str:
         async with aiohttp.ClientSession() as http:
-            client = WeComClient(http, api_base=config.wecom.api_base, corp_id=config.wecom.corp_id,
-                                 secret=config.wecom.secret, agent_id=config.wecom.agent_id)
+            client = WeComClient(
+                http,
+                api_base=config.wecom.api_base,
+                corp_id=config.wecom.corp_id,
+                secret=config.wecom.secret,
+                agent_id=config.wecom.agent_id,
+            )
             return await client.appchat_create(name, owner, members)
 
     try:
@@ -549,8 +589,10 @@ def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], o
 
 
 # Commands defined in their own modules register themselves on the groups above.
-from bot import cli_io  # noqa: E402,F401
-from bot import cli_report  # noqa: E402,F401
+from bot import (  # noqa: E402
+    cli_io,  # noqa: F401
+    cli_report,  # noqa: F401
+)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -94,10 +94,10 @@ def export() -> None:
 
 @export.command("archive")
 @config_option
-@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="first day (留言时间, local date)")
-@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="last day, included")
+@click.option(
+    "--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="first day (留言时间, local date)"
+)
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
 @click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
 @_friendly
@@ -117,8 +117,13 @@ def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output
 @export.command("dossier")
 @config_option
 @click.argument("number")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="FILE.xlsx, or FILE.html for a printable page")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.xlsx, or FILE.html for a printable page",
+)
 @_friendly
 @_io_errors
 def export_dossier_cmd(config_path: Path, number: str, output: Path) -> None:

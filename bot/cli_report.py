@@ -32,13 +32,18 @@ def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
 
 
 def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--post", is_flag=True,
-                        help="queue the summary for the supervision group and the unit leaders "
-                             "(sent by the running server; once per period)")(func)
-    func = click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path),
-                        help="also write the chart as FILE.png")(func)
-    func = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                        help="write the workbook FILE.xlsx")(func)
+    func = click.option(
+        "--post",
+        is_flag=True,
+        help="queue the summary for the supervision group and the unit leaders "
+        "(sent by the running server; once per period)",
+    )(func)
+    func = click.option(
+        "--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="also write the chart as FILE.png"
+    )(func)
+    func = click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write the workbook FILE.xlsx"
+    )(func)
     return config_option(func)
 
 
@@ -83,16 +88,20 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
     files, queued = run_with_runtime(config, body)
     r = files.report
     o = r.office
-    click.echo(f"{r.period.label}（{r.period_text}，截至 {r.as_of_text}）：受理 {o.received} 件，"
-               f"按期办结率 {pct(o.on_time_rate)}，当前超期 {sum(u.stats.overdue_now for u in r.units)} 件，"
-               f"{len(r.units)} 个单位，平均得分 "
-               f"{pts(round(sum(u.score.score for u in r.units) / len(r.units), 1)) if r.units else '—'}")
+    click.echo(
+        f"{r.period.label}（{r.period_text}，截至 {r.as_of_text}）：受理 {o.received} 件，"
+        f"按期办结率 {pct(o.on_time_rate)}，当前超期 {sum(u.stats.overdue_now for u in r.units)} 件，"
+        f"{len(r.units)} 个单位，平均得分 "
+        f"{pts(round(sum(u.score.score for u in r.units) / len(r.units), 1)) if r.units else '—'}"
+    )
     if files.xlsx is not None:
         click.echo(f"已写入 {files.xlsx}（扣分明细 {files.details} 条）")
     if files.png is not None:
         click.echo(f"已写入 {files.png}")
     if post:
-        click.echo(f"已排队发送 {queued} 条消息" if queued else "本期通报已发送过（或未配置督查群/单位负责人），未重复排队")
+        click.echo(
+            f"已排队发送 {queued} 条消息" if queued else "本期通报已发送过（或未配置督查群/单位负责人），未重复排队"
+        )
     if output is None and png is None and not post:
         click.echo("")
         click.echo("\n\n".join(summary_markdown(r, limit_bytes=1 << 30)))
@@ -135,8 +144,9 @@ def archive() -> None:
 
 @archive.command("check")
 @config_option
-@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="first day (留言时间, local date)")
+@click.option(
+    "--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="first day (留言时间, local date)"
+)
 @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
 @click.option("--closed", "closed_only", is_flag=True, help="only cases already closed or archived")
 @_friendly

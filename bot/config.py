@@ -94,8 +94,21 @@ class CalendarConfig(_Section):
 
 class CasesConfig(_Section):
     categories: list[str] = [
-        "投诉举报", "求助", "征地拆迁", "欠薪欠资", "问题房开", "政策咨询", "建议",
-        "涉法涉诉", "党风廉政", "城市管理", "教育", "医疗卫生", "交通出行", "环境保护", "其他",
+        "投诉举报",
+        "求助",
+        "征地拆迁",
+        "欠薪欠资",
+        "问题房开",
+        "政策咨询",
+        "建议",
+        "涉法涉诉",
+        "党风廉政",
+        "城市管理",
+        "教育",
+        "医疗卫生",
+        "交通出行",
+        "环境保护",
+        "其他",
     ]
     #: category → name of the unit a new case goes to when the intake names no unit
     default_unit: dict[str, str] = {}
@@ -231,9 +244,14 @@ class ScoringConfig(_Section):
             cap = own.cap if own is not None and own.cap is not None else info.cap
             rules.append(Rule(info.key, points, cap))
         return ScoringRules(
-            rules=tuple(rules), base=self.base, max_deduction=self.max_deduction, max_bonus=self.max_bonus,
-            pass_score=self.pass_score, basic_score=self.basic_score,
-            resolution_threshold=self.resolution_threshold, resolution_min_cases=self.resolution_min_cases,
+            rules=tuple(rules),
+            base=self.base,
+            max_deduction=self.max_deduction,
+            max_bonus=self.max_bonus,
+            pass_score=self.pass_score,
+            basic_score=self.basic_score,
+            resolution_threshold=self.resolution_threshold,
+            resolution_min_cases=self.resolution_min_cases,
         )
 
 
@@ -260,9 +278,7 @@ class Config(_Section):
     base_dir: Path = Path(".")
 
     def needs_leader(self, level: str | None, category: str | None) -> bool:
-        return (level or "") in self.cases.leader_levels or (
-            category or ""
-        ) in self.cases.leader_categories
+        return (level or "") in self.cases.leader_levels or (category or "") in self.cases.leader_categories
 
 
 def _describe(exc: ValidationError) -> str:

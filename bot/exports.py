@@ -32,12 +32,29 @@ BATCH_SIZE = 500
 EXCEL_CELL_MAX = 32767  # characters Excel accepts in one cell
 #: Column widths (characters) of the archive sheet, by element key.
 WIDTHS: dict[str, int] = {
-    "number": 18, "level": 11, "source": 18, "petitioner": 10, "contact": 16, "title": 32,
-    "content": 60, "received_at": 17, "unit": 18, "due_at": 17, "category": 11, "handling": 50,
-    "resolved": 9, "evaluation": 30, "followed_up_at": 17, "report_number": 18,
+    "number": 18,
+    "level": 11,
+    "source": 18,
+    "petitioner": 10,
+    "contact": 16,
+    "title": 32,
+    "content": 60,
+    "received_at": 17,
+    "unit": 18,
+    "due_at": 17,
+    "category": 11,
+    "handling": 50,
+    "resolved": 9,
+    "evaluation": 30,
+    "followed_up_at": 17,
+    "report_number": 18,
 }
-REPLY_PARTS = (("attitude", "表明态度"), ("process", "工作过程"), ("verification", "核查情况"),
-               ("feedback", "网友反馈"))
+REPLY_PARTS = (
+    ("attitude", "表明态度"),
+    ("process", "工作过程"),
+    ("verification", "核查情况"),
+    ("feedback", "网友反馈"),
+)
 REPLY_MODES = {"public": "公开回复", "individual": "个别回复"}
 #: Timeline entries whose comment is a leader's instruction (批示).
 INSTRUCTION_ACTIONS = frozenset({"instruction", "approve", "leader_reject"})
@@ -142,14 +159,17 @@ async def _archive_batches(
     offset = 0
     while True:
         async with deps.sessions() as session:
-            f = repo.CaseFilter(received_from=received_from, received_to=received_to,
-                                limit=batch_size, offset=offset)
+            f = repo.CaseFilter(received_from=received_from, received_to=received_to, limit=batch_size, offset=offset)
             cases = await repo.list_cases(session, f)
             batch = []
             for c in cases:
                 record = await archive_record(session, c, tz)
-                batch.append((archive_row(record, include_personal=include_personal),
-                              ElementCheck(c.number, c.state, missing_elements(record))))
+                batch.append(
+                    (
+                        archive_row(record, include_personal=include_personal),
+                        ElementCheck(c.number, c.state, missing_elements(record)),
+                    )
+                )
         if not batch:
             return
         yield batch
@@ -219,7 +239,12 @@ def _note_sheet(workbook: Any, rows: Sequence[tuple[str, str]]) -> None:
 
 
 async def export_archive(
-    deps: Deps, start: date, end: date, path: Path | str, *, include_personal: bool = True,
+    deps: Deps,
+    start: date,
+    end: date,
+    path: Path | str,
+    *,
+    include_personal: bool = True,
     check_elements: bool = True,
 ) -> ArchiveExport:
     """Write the archive list of the cases received from ``start`` to ``end`` (local dates, both
@@ -250,12 +275,21 @@ async def export_archive(
         ("统计期间", f"{start.isoformat()} 至 {end.isoformat()}（按留言时间，{tz.key}）"),
         ("件数", str(count)),
         ("生成时间", made),
-        ("联系方式", "已包含（个人信息，仅供承办和存档使用，不得转发到群）" if include_personal
-         else "未导出（已留空）"),
+        (
+            "联系方式",
+            "已包含（个人信息，仅供承办和存档使用，不得转发到群）" if include_personal else "未导出（已留空）",
+        ),
     ]
     if check_elements:
-        notes.append(("要素不全", (f"{incomplete} 件，其中已办结或已立卷 {closed_incomplete} 件"
-                                   f"（见“{CHECK_SHEET}”表；十六要素不全的留言件不能立卷）")))
+        notes.append(
+            (
+                "要素不全",
+                (
+                    f"{incomplete} 件，其中已办结或已立卷 {closed_incomplete} 件"
+                    f"（见“{CHECK_SHEET}”表；十六要素不全的留言件不能立卷）"
+                ),
+            )
+        )
     _note_sheet(workbook, notes)
     _save(workbook, path)
     return ArchiveExport(path=path, start=start, end=end, count=count)
@@ -334,8 +368,11 @@ def _data_notes(data: dict[str, Any], units: dict[int, str]) -> list[str]:
 
 
 def _instructions(timeline: list[dict[str, Any]]) -> str:
-    lines = [f"{e['at'][:16].replace('T', ' ')} {e['actor']}：{e['comment']}"
-             for e in timeline if e["action"] in INSTRUCTION_ACTIONS and e.get("comment")]
+    lines = [
+        f"{e['at'][:16].replace('T', ' ')} {e['actor']}：{e['comment']}"
+        for e in timeline
+        if e["action"] in INSTRUCTION_ACTIONS and e.get("comment")
+    ]
     return "\n".join(lines)
 
 
@@ -381,9 +418,13 @@ async def load_dossier(deps: Deps, number: str) -> Dossier:
         extensions, interims = case.extension_count, case.interim_count
     timeline = [
         TimelineEntry(
-            at=_local(e["at"]), step=e["label"], actor=e["actor"], said=_said(e, units),
-            states=f"{_state_label(e['from'])} → {_state_label(e['to'])}" if e["from"] and e["to"] else
-            _state_label(e["to"]),
+            at=_local(e["at"]),
+            step=e["label"],
+            actor=e["actor"],
+            said=_said(e, units),
+            states=f"{_state_label(e['from'])} → {_state_label(e['to'])}"
+            if e["from"] and e["to"]
+            else _state_label(e["to"]),
         )
         for e in data["timeline"]
     ]
@@ -506,7 +547,7 @@ def render_dossier_html(dossier: Dossier) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>留言档案 {_e(dossier.number)}</title><style>{HTML_STYLE}</style></head><body>"
         '<p class="tools noprint"><button type="button" onclick="window.print()">打印</button></p>'
-        f"<h1>留言办理档案</h1><p class=\"sub\">{_e(dossier.number)}　{_e(dossier.title)}</p>"
+        f'<h1>留言办理档案</h1><p class="sub">{_e(dossier.number)}　{_e(dossier.title)}</p>'
         f"<h2>十六要素</h2>{_fields_table(dossier.elements)}"
         f'<p class="check">要素检查：{_e(dossier.check_text)}</p>'
         f"<h2>办理信息</h2>{_fields_table(dossier.workflow)}"

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.deps import Deps
-from bot.loop import work_forever
 from bot.handlers.events import Inbound
+from bot.loop import work_forever
 from store.models import InboundEvent
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,15 @@ MAX_ATTEMPTS = 5
 
 
 def _row(platform: str, dedupe_key: str, event: Inbound, now: datetime) -> dict[str, Any]:
-    return {"platform": platform, "dedupe_key": dedupe_key[:300], "kind": event.kind, "payload": event.to_payload(),
-            "status": "pending", "attempts": 0, "received_at": now}
+    return {
+        "platform": platform,
+        "dedupe_key": dedupe_key[:300],
+        "kind": event.kind,
+        "payload": event.to_payload(),
+        "status": "pending",
+        "attempts": 0,
+        "received_at": now,
+    }
 
 
 async def store_event(session: AsyncSession, platform: str, dedupe_key: str, event: Inbound, now: datetime) -> bool:
@@ -48,15 +55,19 @@ async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     return fresh({(r.platform, r.dedupe_key) for r in await session.execute(_insert(dialect), unique)})
 
 
-def _dedupe(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], Callable[[set[tuple[str, str]]], list[bool]]]:
+def _dedupe(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], Callable[[set[tuple[str, str]]], list[bool]]]:
     """(the rows to insert: first occurrences only, how to tell each row's freshness from the keys inserted)."""
     first: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows):
         first.setdefault((row["platform"], row["dedupe_key"]), i)
 
     def fresh(inserted: set[tuple[str, str]]) -> list[bool]:
-        return [first[key] == i and key in inserted
-                for i, key in enumerate((row["platform"], row["dedupe_key"]) for row in rows)]
+        return [
+            first[key] == i and key in inserted
+            for i, key in enumerate((row["platform"], row["dedupe_key"]) for row in rows)
+        ]
 
     return [rows[i] for i in first.values()], fresh
 
@@ -66,8 +77,11 @@ def _insert(dialect: str) -> Any:
     # parameter sets SQLAlchemy sends them as one multi-row INSERT ("insertmanyvalues").
     table = cast(Table, InboundEvent.__table__)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    return maker(table).on_conflict_do_nothing(index_elements=["platform", "dedupe_key"]).returning(
-        table.c.platform, table.c.dedupe_key)
+    return (
+        maker(table)
+        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
+        .returning(table.c.platform, table.c.dedupe_key)
+    )
 
 
 class _InlineSQLite:
@@ -105,13 +119,18 @@ class _InlineSQLite:
             one = "(" + ", ".join("?" * len(self.COLUMNS)) + ")"
             sql = self._sql[rows] = (
                 f"INSERT INTO {InboundEvent.__tablename__} ({', '.join(self.COLUMNS)}) VALUES "
-                + ", ".join([one] * rows) + " ON CONFLICT (platform, dedupe_key) DO NOTHING RETURNING platform, dedupe_key")
+                + ", ".join([one] * rows)
+                + " ON CONFLICT (platform, dedupe_key) DO NOTHING RETURNING platform, dedupe_key"
+            )
         return sql
 
     def write(self, rows: Sequence[dict[str, Any]]) -> list[bool] | None:
         unique, fresh = _dedupe(rows)
-        params = [f(row[name]) if f is not None else row[name]
-                  for row in unique for name, f in zip(self.COLUMNS, self.convert, strict=True)]
+        params = [
+            f(row[name]) if f is not None else row[name]
+            for row in unique
+            for name, f in zip(self.COLUMNS, self.convert, strict=True)
+        ]
         if self._conn is None:
             self._conn = self._connect()
         conn = self._conn
@@ -214,8 +233,12 @@ class EventStore:
         self._inline: _InlineSQLite | None = None
         bind = deps.sessions.kw.get("bind")
         url = getattr(bind, "url", None)
-        if (bind is not None and url is not None and url.get_backend_name() == "sqlite"
-                and url.database not in (None, "", ":memory:")):
+        if (
+            bind is not None
+            and url is not None
+            and url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:")
+        ):
             self._inline = _InlineSQLite(url.database, bind.dialect)
 
     def close(self) -> None:
@@ -256,12 +279,13 @@ class EventStore:
                     if len(batch) == 1:
                         _settle(batch[0][1], exc=exc)
                         continue
-                    log.warning("storing %s inbound events together failed; storing them one by one",
-                                len(batch), exc_info=True)
+                    log.warning(
+                        "storing %s inbound events together failed; storing them one by one", len(batch), exc_info=True
+                    )
                     for row, future in batch:
                         try:
                             (one,) = await self._write([row])
-                        except Exception as exc:  # noqa: BLE001 - handed to that request (500, WeCom retries)
+                        except Exception as exc:
                             _settle(future, exc=exc)
                         else:
                             _settle(future, one)
@@ -291,8 +315,15 @@ class InboundWorker:
     """Processes stored events in arrival order; one transaction per event (its effects and its
     "done" mark commit together, so a crash never processes an event twice)."""
 
-    def __init__(self, deps: Deps, handle: Handler, *, poll: float = 1.0, after: Callable[[], None] | None = None,
-                 batch: int = 20) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        handle: Handler,
+        *,
+        poll: float = 1.0,
+        after: Callable[[], None] | None = None,
+        batch: int = 20,
+    ) -> None:
         self.deps = deps
         self.handle = handle
         self.poll = poll
@@ -317,16 +348,24 @@ class InboundWorker:
     async def _claim(self) -> list[int]:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
-            due = (select(InboundEvent.id)
-                   .where(InboundEvent.status == "pending",
-                          or_(InboundEvent.locked_until.is_(None), InboundEvent.locked_until < now))
-                   .order_by(InboundEvent.id).limit(self.batch))
+            due = (
+                select(InboundEvent.id)
+                .where(
+                    InboundEvent.status == "pending",
+                    or_(InboundEvent.locked_until.is_(None), InboundEvent.locked_until < now),
+                )
+                .order_by(InboundEvent.id)
+                .limit(self.batch)
+            )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             ids = list((await session.execute(due)).scalars())
             if ids:
-                await session.execute(update(InboundEvent).where(InboundEvent.id.in_(ids))
-                                      .values(locked_until=now + LEASE, attempts=InboundEvent.attempts + 1))
+                await session.execute(
+                    update(InboundEvent)
+                    .where(InboundEvent.id.in_(ids))
+                    .values(locked_until=now + LEASE, attempts=InboundEvent.attempts + 1)
+                )
         return ids
 
     async def _process(self, event_id: int) -> None:

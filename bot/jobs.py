@@ -41,12 +41,21 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
     cfg = deps.config
     interim_due = None
     if case.complex and case.assigned_at is not None and cfg.deadlines.interim_days != cfg.deadlines.complex_days:
-        interim_due = workday_deadline(case.assigned_at, cfg.deadlines.interim_days, deps.calendar.current,
-                                       cfg.office.hours()).due_at
+        interim_due = workday_deadline(
+            case.assigned_at, cfg.deadlines.interim_days, deps.calendar.current, cfg.office.hours()
+        ).due_at
     return CaseClock(
-        case_id=case.id, unit_id=case.unit_id, state=State(case.state), complex=case.complex, urgent=case.urgent,
-        assigned_at=case.assigned_at, due_at=case.due_at, return_deadline=case.return_deadline,
-        replied_at=case.replied_at, interim_count=case.interim_count, interim_due=interim_due,
+        case_id=case.id,
+        unit_id=case.unit_id,
+        state=State(case.state),
+        complex=case.complex,
+        urgent=case.urgent,
+        assigned_at=case.assigned_at,
+        due_at=case.due_at,
+        return_deadline=case.return_deadline,
+        replied_at=case.replied_at,
+        interim_count=case.interim_count,
+        interim_due=interim_due,
     )
 
 
@@ -59,8 +68,9 @@ async def candidates(session: AsyncSession, deps: Deps, now: datetime) -> list[C
     first_unaccepted = now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours))
     unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= first_unaccepted)
     window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= limit)
-    followup = select(Case).where(Case.state == State.REPLIED.value,
-                                  Case.replied_at <= now - timedelta(days=rules.followup_after_days))
+    followup = select(Case).where(
+        Case.state == State.REPLIED.value, Case.replied_at <= now - timedelta(days=rules.followup_after_days)
+    )
     found: dict[int, Case] = {}
     for stmt in (by_due, unaccepted, window, followup):
         for case in (await session.execute(stmt)).scalars():
@@ -133,27 +143,49 @@ class Jobs:
         return queued
 
     def _key(self, nudge: Nudge) -> _ClaimKey:
-        return (f"case:{nudge.case_id}", nudge.kind.value, nudge.threshold,
-                nudge.send_at.astimezone(self.hours.tz).date())
+        return (
+            f"case:{nudge.case_id}",
+            nudge.kind.value,
+            nudge.threshold,
+            nudge.send_at.astimezone(self.hours.tz).date(),
+        )
 
     async def _claim(self, session: AsyncSession, nudge: Nudge, now: datetime) -> bool:
         scope, kind, threshold, local_day = self._key(nudge)
-        return await repo.claim_nudge(session, scope=scope, kind=kind, threshold=threshold, day=local_day, now=now,
-                                      case_id=nudge.case_id)
+        return await repo.claim_nudge(
+            session, scope=scope, kind=kind, threshold=threshold, day=local_day, now=now, case_id=nudge.case_id
+        )
 
-    async def _route(self, session: AsyncSession, case: Case, nudge: Nudge, now: datetime,
-                     buckets: dict[int, _Bucket],
-                     people: dict[tuple[Audience, int | None], list[Person]] | None = None) -> None:
+    async def _route(
+        self,
+        session: AsyncSession,
+        case: Case,
+        nudge: Nudge,
+        now: datetime,
+        buckets: dict[int, _Bucket],
+        people: dict[tuple[Audience, int | None], list[Person]] | None = None,
+    ) -> None:
         line = self._line(case, nudge, now)
         for audience in nudge.audience:
             for person in await self._people(session, case, audience, people):
                 buckets.setdefault(person.id, _Bucket(person)).lines.append(line)
         if nudge.kind is Kind.NOTICE:
-            await repo.add_event(session, case.id, now, "supervise", _SYSTEM,
-                                 comment=f"超期{nudge.info.get('overdue_days', '')}个工作日，系统发出督办通知")
+            await repo.add_event(
+                session,
+                case.id,
+                now,
+                "supervise",
+                _SYSTEM,
+                comment=f"超期{nudge.info.get('overdue_days', '')}个工作日，系统发出督办通知",
+            )
 
-    async def _people(self, session: AsyncSession, case: Case, audience: Audience,
-                      cache: dict[tuple[Audience, int | None], list[Person]] | None = None) -> list[Person]:
+    async def _people(
+        self,
+        session: AsyncSession,
+        case: Case,
+        audience: Audience,
+        cache: dict[tuple[Audience, int | None], list[Person]] | None = None,
+    ) -> list[Person]:
         unit_scoped = audience in (Audience.HANDLERS, Audience.UNIT_LEADER)
         key = (audience, case.unit_id if unit_scoped else None)
         if cache is not None and key in cache:
@@ -164,7 +196,8 @@ class Jobs:
             found = await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
         else:
             found = await repo.people_with_role(
-                session, Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER)
+                session, Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER
+            )
         if cache is not None:
             cache[key] = found
         return found
@@ -173,8 +206,14 @@ class Jobs:
         title = b.short(case.title, 20)
         due = b.hm(case.due_at)
         reason = {
-            Kind.DUE: f"{due}到期" + ("（今日到期）" if nudge.info.get("days_left") == 0 else "（明日到期）"
-                                       if nudge.info.get("days_left") == 1 else ""),
+            Kind.DUE: f"{due}到期"
+            + (
+                "（今日到期）"
+                if nudge.info.get("days_left") == 0
+                else "（明日到期）"
+                if nudge.info.get("days_left") == 1
+                else ""
+            ),
             Kind.UNACCEPTED: f"交办已超过{nudge.info.get('hours', '')}小时未签收",
             Kind.RETURN_WINDOW: f"退回期限今日{b.hm(case.return_deadline)[-5:]}截止，逾期不能退回",
             Kind.INTERIM: "复杂件请按时报送阶段性报告并明确办理时限",
@@ -195,29 +234,39 @@ class Jobs:
         if not is_office_time(now, cal, hours) or local.time() < cfg.nudges.overdue_list_time:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(session, scope="group:supervision", kind="overdue_list",
-                                          threshold="daily", day=local.date(), now=now):
+            if not await repo.claim_nudge(
+                session, scope="group:supervision", kind="overdue_list", threshold="daily", day=local.date(), now=now
+            ):
                 return 0
             entries = await self.overdue_entries(session, now)
             if not entries:
                 return 0
             header = f"## 超期未办结留言（{local:%m月%d日}）\n共 **{len(entries)}** 件，涉及 {len({e.unit for e in entries})} 个单位"
             sections = [
-                (f"**{unit}**（{len(group)}件）",
-                 [f"> {e.number} {e.title} 超期{e.days}个工作日 承办人：{e.handler}" for e in group])
+                (
+                    f"**{unit}**（{len(group)}件）",
+                    [f"> {e.number} {e.title} 超期{e.days}个工作日 承办人：{e.handler}" for e in group],
+                )
                 for unit, group in _by_unit(entries).items()
             ]
-            queued = await self.outbox.supervision(session, split_markdown(header, sections), now,
-                                                   dedupe=f"overdue:{local.date()}")
+            queued = await self.outbox.supervision(
+                session, split_markdown(header, sections), now, dedupe=f"overdue:{local.date()}"
+            )
             queued += await self._supervisor_cards(session, entries, now)
             return queued
 
     async def overdue_entries(self, session: AsyncSession, now: datetime) -> list[_Entry]:
         cfg = self.deps.config
         cal, hours = self.deps.calendar.current, self.hours
-        rows = (await session.execute(
-            select(Case).where(repo.is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
-        )).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(Case).where(repo.is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
         names = await repo.unit_names(session, [c.unit_id for c in rows if c.unit_id])
         accepted_by = await _accepters(session, [c.id for c in rows])
         hidden = set(cfg.nudges.hide_title_categories)
@@ -225,9 +274,17 @@ class Jobs:
         for c in rows:
             assert c.due_at is not None
             title = "（标题不公开）" if c.category in hidden else redact(b.short(c.title, 18))
-            entries.append(_Entry(c.number, title, names.get(c.unit_id or 0, "未指定单位"), c.unit_id,
-                                  overdue_days(now, c.due_at, cal, hours) or 1,
-                                  accepted_by.get(c.id, "未签收"), c))
+            entries.append(
+                _Entry(
+                    c.number,
+                    title,
+                    names.get(c.unit_id or 0, "未指定单位"),
+                    c.unit_id,
+                    overdue_days(now, c.due_at, cal, hours) or 1,
+                    accepted_by.get(c.id, "未签收"),
+                    c,
+                )
+            )
         return entries
 
     async def _supervisor_cards(self, session: AsyncSession, entries: list[_Entry], now: datetime) -> int:
@@ -242,12 +299,14 @@ class Jobs:
                 body=f"超期件：{numbers}",
                 buttons=[
                     Button("催办", CardAction(Verb.URGE, first.number, 0, str(first.unit_id or 0)).pack(), "primary"),
-                    Button("督办", CardAction(Verb.SUPERVISE, first.number, 0, str(first.unit_id or 0)).pack(),
-                           "danger"),
+                    Button(
+                        "督办", CardAction(Verb.SUPERVISE, first.number, 0, str(first.unit_id or 0)).pack(), "danger"
+                    ),
                 ],
             )
-            count += await self.outbox.card(session, supervisors, lambda _p, card=card: card, "overdue",
-                                            first.case, now)
+            count += await self.outbox.card(
+                session, supervisors, lambda _p, card=card: card, "overdue", first.case, now
+            )
         return count
 
     async def monthly_summary(self, now: datetime) -> int:
@@ -256,8 +315,9 @@ class Jobs:
         from bot.report_summary import queue_monthly_summary
 
         cfg = self.deps.config.scoring
-        period = summary_period_due(now, self.deps.calendar.current, self.hours.tz, workday=cfg.summary_workday,
-                                    at=cfg.summary_time)
+        period = summary_period_due(
+            now, self.deps.calendar.current, self.hours.tz, workday=cfg.summary_workday, at=cfg.summary_time
+        )
         if period is None:
             return 0
         day = now.astimezone(self.hours.tz).date()
@@ -293,8 +353,9 @@ class Jobs:
         if not warnings:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(session, scope="admins", kind="calendar_coverage", threshold="daily",
-                                          day=today, now=now):
+            if not await repo.claim_nudge(
+                session, scope="admins", kind="calendar_coverage", threshold="daily", day=today, now=now
+            ):
                 return 0
             admins = await repo.people_with_role(session, Role.ADMIN)
             return await self.outbox.text(session, admins, "【工作日历提醒】" + "\n".join(warnings), now)
@@ -311,7 +372,7 @@ class Jobs:
             for case in await candidates(session, self.deps, end):
                 for nudge in planned(clock_of(case, self.deps), rules, cal, hours):
                     local = nudge.send_at.astimezone(hours.tz)
-                    if local.date() != day or not cal.is_workday(day) and not case.urgent:
+                    if local.date() != day or (not cal.is_workday(day) and not case.urgent):
                         continue
                     people = []
                     for audience in nudge.audience:
@@ -334,26 +395,41 @@ async def _claimed(session: AsyncSession, case_ids: set[int]) -> set[_ClaimKey]:
     ids = sorted(case_ids)
     for start in range(0, len(ids), _CHUNK):
         rows = await session.execute(
-            select(NudgeRow.scope, NudgeRow.kind, NudgeRow.threshold, NudgeRow.day)
-            .where(NudgeRow.case_id.in_(ids[start:start + _CHUNK])))
+            select(NudgeRow.scope, NudgeRow.kind, NudgeRow.threshold, NudgeRow.day).where(
+                NudgeRow.case_id.in_(ids[start : start + _CHUNK])
+            )
+        )
         found.update((r.scope, r.kind, r.threshold, r.day) for r in rows)
     return found
 
 
-async def _claim_all(session: AsyncSession, wanted: list[_ClaimKey], nudges: dict[_ClaimKey, Nudge],
-                     now: datetime) -> set[_ClaimKey]:
+async def _claim_all(
+    session: AsyncSession, wanted: list[_ClaimKey], nudges: dict[_ClaimKey, Nudge], now: datetime
+) -> set[_ClaimKey]:
     """Claim many nudges at once; returns the keys this call recorded (the others were taken)."""
     if not wanted:
         return set()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     table = cast(Table, NudgeRow.__table__)
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = maker(table).on_conflict_do_nothing(index_elements=["scope", "kind", "threshold", "day"]).returning(
-        table.c.scope, table.c.kind, table.c.threshold, table.c.day)
+    stmt = (
+        maker(table)
+        .on_conflict_do_nothing(index_elements=["scope", "kind", "threshold", "day"])
+        .returning(table.c.scope, table.c.kind, table.c.threshold, table.c.day)
+    )
     won: set[_ClaimKey] = set()
     for start in range(0, len(wanted), _CHUNK):
-        rows = [{"scope": k[0], "kind": k[1], "threshold": k[2], "day": k[3], "case_id": nudges[k].case_id,
-                 "created_at": now} for k in wanted[start:start + _CHUNK]]
+        rows = [
+            {
+                "scope": k[0],
+                "kind": k[1],
+                "threshold": k[2],
+                "day": k[3],
+                "case_id": nudges[k].case_id,
+                "created_at": now,
+            }
+            for k in wanted[start : start + _CHUNK]
+        ]
         result = await session.execute(stmt, rows)
         won.update((r.scope, r.kind, r.threshold, r.day) for r in result)
     return won

@@ -46,8 +46,9 @@ def _b64(raw: bytes) -> str:
 
 def sign_link(secret: bytes, number: str, person_id: int, expires: int) -> str:
     """HMAC-SHA256 over (number, person id, expiry), URL-safe base64 without padding (43 chars)."""
-    message = b"\n".join([_SIGN_CONTEXT, number.encode("utf-8"), str(int(person_id)).encode(),
-                          str(int(expires)).encode()])
+    message = b"\n".join(
+        [_SIGN_CONTEXT, number.encode("utf-8"), str(int(person_id)).encode(), str(int(expires)).encode()]
+    )
     return _b64(hmac.new(secret, message, hashlib.sha256).digest())
 
 

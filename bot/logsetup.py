@@ -7,6 +7,7 @@ import logging
 
 from bot.privacy import redact
 
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
-from bot.loop import work_forever
 from bot.handlers.messaging import Outbox
+from bot.loop import work_forever
 from store import repo
 from store.models import OutboxMessage
 
@@ -70,8 +70,9 @@ def backoff(attempt: int) -> float:
 
 
 class OutboxSender:
-    def __init__(self, deps: Deps, transports: dict[str, Transport], *, batch: int = 50,
-                 poll: float = 0.5, concurrency: int = 8) -> None:
+    def __init__(
+        self, deps: Deps, transports: dict[str, Transport], *, batch: int = 50, poll: float = 0.5, concurrency: int = 8
+    ) -> None:
         self.deps = deps
         self.transports = transports  # shared: platforms are wired after the sender is built
         self.batch = batch
@@ -94,8 +95,13 @@ class OutboxSender:
         sem = asyncio.Semaphore(self.concurrency)
         by_recipient: dict[tuple[str, str], list[int]] = {}
         async with self.deps.sessions() as session:
-            rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient)
-                                          .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))).all()
+            rows = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient)
+                    .where(OutboxMessage.id.in_(ids))
+                    .order_by(OutboxMessage.id)
+                )
+            ).all()
         for row in rows:
             by_recipient.setdefault((row.platform, row.recipient), []).append(row.id)
 
@@ -112,9 +118,12 @@ class OutboxSender:
         async with self.deps.sessions() as session, session.begin():
             due = (
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                       or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-                       OutboxMessage.platform.in_(list(self.transports)))
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                    OutboxMessage.platform.in_(list(self.transports)),
+                )
                 .order_by(OutboxMessage.id)
                 .limit(self.batch)
             )
@@ -122,8 +131,9 @@ class OutboxSender:
                 due = due.with_for_update(skip_locked=True)
             ids = list((await session.execute(due)).scalars())
             if ids:
-                await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                                      .values(locked_until=now + LEASE))
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE)
+                )
         return ids
 
     # --- one message ------------------------------------------------------------------------
@@ -163,8 +173,11 @@ class OutboxSender:
             return None
         for window, limit in ((timedelta(minutes=1), PER_MINUTE), (timedelta(hours=1), PER_HOUR)):
             recent = select(func.count(), func.min(OutboxMessage.sent_at)).where(
-                OutboxMessage.platform == row.platform, OutboxMessage.recipient == row.recipient,
-                OutboxMessage.status == "sent", OutboxMessage.sent_at > now - window)
+                OutboxMessage.platform == row.platform,
+                OutboxMessage.recipient == row.recipient,
+                OutboxMessage.status == "sent",
+                OutboxMessage.sent_at > now - window,
+            )
             count, oldest = (await session.execute(recent)).one()
             if count >= limit:
                 return (oldest or now) + window + timedelta(seconds=1)
@@ -184,26 +197,39 @@ class OutboxSender:
         row.last_error = d.error[:500]
         if d.outcome == "retry" and row.attempts < MAX_ATTEMPTS:
             row.next_attempt_at = now + timedelta(seconds=d.delay or backoff(row.attempts))
-            log.warning("outbox %s to %s failed (attempt %s), retrying: %s", row.id, row.platform, row.attempts,
-                        d.error)
+            log.warning(
+                "outbox %s to %s failed (attempt %s), retrying: %s", row.id, row.platform, row.attempts, d.error
+            )
             return
         row.status = "dead"
         log.error("outbox %s to %s dead after %s attempts: %s", row.id, row.platform, row.attempts, d.error)
         if d.unreachable:
             await self._unreachable(session, row, d.unreachable, now)
         else:
-            await self._alert(session, f"一条消息未能发送（{row.platform}，{_kind(row)}）：{d.error[:100]}。请检查配置。",
-                              f"dead:{row.id}", now, row)
+            await self._alert(
+                session,
+                f"一条消息未能发送（{row.platform}，{_kind(row)}）：{d.error[:100]}。请检查配置。",
+                f"dead:{row.id}",
+                now,
+                row,
+            )
 
-    async def _unreachable(self, session: AsyncSession, row: OutboxMessage, users: tuple[str, ...],
-                           now: datetime) -> None:
+    async def _unreachable(
+        self, session: AsyncSession, row: OutboxMessage, users: tuple[str, ...], now: datetime
+    ) -> None:
         names = []
         for user in users:
             person = await repo.person_by_platform(session, row.platform, user)
             names.append(f"{person.name}（{user}）" if person else user)
         what = f"，涉及{_kind(row)}" if row.case_id else ""
-        await self._alert(session, f"{'、'.join(names)} 未收到{row.platform}消息{what}：账号无效、未授权或不在应用可见范围，"
-                          "请管理员核对通讯录和应用可见范围。", f"unreachable:{row.platform}:{','.join(users)}", now, row)
+        await self._alert(
+            session,
+            f"{'、'.join(names)} 未收到{row.platform}消息{what}：账号无效、未授权或不在应用可见范围，"
+            "请管理员核对通讯录和应用可见范围。",
+            f"unreachable:{row.platform}:{','.join(users)}",
+            now,
+            row,
+        )
 
     async def _alert(self, session: AsyncSession, text: str, key: str, now: datetime, row: OutboxMessage) -> None:
         if row.payload.get("alert"):
@@ -215,9 +241,16 @@ class OutboxSender:
             for platform in self.outbox.platforms:
                 user = person.wecom_userid if platform == "wecom" else person.dingtalk_userid
                 if user:
-                    await repo.enqueue(session, platform=platform, channel="user", recipient=user,
-                                       payload={"type": "text", "text": payload_text, "alert": True}, now=now,
-                                       person_id=person.id, dedupe_key=f"alert:{key}:{day}:{platform}:{user}")
+                    await repo.enqueue(
+                        session,
+                        platform=platform,
+                        channel="user",
+                        recipient=user,
+                        payload={"type": "text", "text": payload_text, "alert": True},
+                        now=now,
+                        person_id=person.id,
+                        dedupe_key=f"alert:{key}:{day}:{platform}:{user}",
+                    )
         self.wake.set()
 
 

@@ -45,8 +45,9 @@ def cjk_font() -> str | None:
     if fc_list is None:
         return None
     try:
-        out = subprocess.run([fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=10,
-                             check=False).stdout
+        out = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     for line in out.splitlines():
@@ -63,12 +64,30 @@ def cjk_font() -> str | None:
 
 def _texts(chinese: bool) -> dict[str, str]:
     if chinese:
-        return {"rate": "按期办结率（按单位）", "overdue": "超期件数（按单位）", "period": "本期受理超期",
-                "now": "当前超期", "cat": "分类统计（与上期比）", "this": "本期", "prev": "上期",
-                "trend": "月度趋势", "received": "受理件数", "on_time": "按期办结率"}
-    return {"rate": "On-time rate by unit", "overdue": "Overdue cases by unit", "period": "overdue (cohort)",
-            "now": "overdue now", "cat": "Categories vs previous period", "this": "this period",
-            "prev": "previous", "trend": "Monthly trend", "received": "received", "on_time": "on-time rate"}
+        return {
+            "rate": "按期办结率（按单位）",
+            "overdue": "超期件数（按单位）",
+            "period": "本期受理超期",
+            "now": "当前超期",
+            "cat": "分类统计（与上期比）",
+            "this": "本期",
+            "prev": "上期",
+            "trend": "月度趋势",
+            "received": "受理件数",
+            "on_time": "按期办结率",
+        }
+    return {
+        "rate": "On-time rate by unit",
+        "overdue": "Overdue cases by unit",
+        "period": "overdue (cohort)",
+        "now": "overdue now",
+        "cat": "Categories vs previous period",
+        "this": "this period",
+        "prev": "previous",
+        "trend": "Monthly trend",
+        "received": "received",
+        "on_time": "on-time rate",
+    }
 
 
 def render_png(report: Report, *, dpi: int = 100) -> bytes:
@@ -80,8 +99,10 @@ def render_png(report: Report, *, dpi: int = 100) -> bytes:
     family = cjk_font()
     chinese = family is not None
     t = _texts(chinese)
-    rc: dict[str, Any] = {"font.family": [family, "sans-serif"] if family else ["sans-serif"],
-                          "axes.unicode_minus": False}
+    rc: dict[str, Any] = {
+        "font.family": [family, "sans-serif"] if family else ["sans-serif"],
+        "axes.unicode_minus": False,
+    }
     import matplotlib
 
     with matplotlib.rc_context(rc), warnings.catch_warnings():
@@ -100,8 +121,11 @@ def render_png(report: Report, *, dpi: int = 100) -> bytes:
         ax = axes[0][0]
         rates = [(u.stats.on_time_rate or 0.0) for u in units]
         bars = ax.bar(x, rates, color="#4C78A8")
-        ax.bar_label(bars, labels=["—" if u.stats.on_time_rate is None else f"{u.stats.on_time_rate:.0%}"
-                                   for u in units], fontsize=8)
+        ax.bar_label(
+            bars,
+            labels=["—" if u.stats.on_time_rate is None else f"{u.stats.on_time_rate:.0%}" for u in units],
+            fontsize=8,
+        )
         ax.set_title(t["rate"])
         ax.set_ylim(0, 1.05)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -109,10 +133,8 @@ def render_png(report: Report, *, dpi: int = 100) -> bytes:
 
         ax = axes[0][1]
         width = 0.4
-        ax.bar([i - width / 2 for i in x], [u.stats.overdue for u in units], width, label=t["period"],
-               color="#E45756")
-        ax.bar([i + width / 2 for i in x], [u.stats.overdue_now for u in units], width, label=t["now"],
-               color="#F58518")
+        ax.bar([i - width / 2 for i in x], [u.stats.overdue for u in units], width, label=t["period"], color="#E45756")
+        ax.bar([i + width / 2 for i in x], [u.stats.overdue_now for u in units], width, label=t["now"], color="#F58518")
         ax.set_title(t["overdue"])
         ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=8)
         ax.yaxis.get_major_locator().set_params(integer=True)

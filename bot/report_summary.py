@@ -89,15 +89,24 @@ def summary_sections(report: Report) -> list[Section]:
     """The group post: an overview, the ranking, the units to point out, the hot topics."""
     o = report.office
     grades = "、".join(f"{g} {n} 个" for g, n in report.grade_counts().items()) or "无单位"
-    sections: list[Section] = [("", [
-        f"> 统计范围：{report.period_text} 收到的留言；数据截至 {report.as_of_text}",
-        (f"全部受理 **{o.received}** 件（上期 {report.previous_received} 件），已办结 {o.finished} 件，"
-         f"按期办结率 **{pct(o.on_time_rate)}**，签收及时率 {pct(o.accept_rate)}，"
-         f"当前超期 **{sum(u.stats.overdue_now for u in report.units)}** 件"),
-        (f"化解率 {pct(o.resolution_rate)}　满意率 {pct(o.satisfaction_rate)}　公开答复率 {pct(o.public_rate)}　"
-         f"平均办结 {days(o.avg_workdays)} 个工作日"),
-        f"评分：{grades}",
-    ])]
+    sections: list[Section] = [
+        (
+            "",
+            [
+                f"> 统计范围：{report.period_text} 收到的留言；数据截至 {report.as_of_text}",
+                (
+                    f"全部受理 **{o.received}** 件（上期 {report.previous_received} 件），已办结 {o.finished} 件，"
+                    f"按期办结率 **{pct(o.on_time_rate)}**，签收及时率 {pct(o.accept_rate)}，"
+                    f"当前超期 **{sum(u.stats.overdue_now for u in report.units)}** 件"
+                ),
+                (
+                    f"化解率 {pct(o.resolution_rate)}　满意率 {pct(o.satisfaction_rate)}　公开答复率 {pct(o.public_rate)}　"
+                    f"平均办结 {days(o.avg_workdays)} 个工作日"
+                ),
+                f"评分：{grades}",
+            ],
+        )
+    ]
     ranked = report.units[:MAX_RANKED]
     if ranked:
         lines = [f"{u.rank}. {u.name}　{pts(u.score.score)} 分　{u.score.grade}" for u in ranked]
@@ -106,18 +115,28 @@ def summary_sections(report: Report) -> list[Section]:
         sections.append(("**单位排名**", lines))
     problems = [u for u in report.units if has_problems(u)]
     if problems:
-        lines = [f"> **{u.name}** {pts(u.score.score)} 分（{u.score.grade}）：{_problems(u)}"
-                 for u in problems[:MAX_PROBLEMS]]
+        lines = [
+            f"> **{u.name}** {pts(u.score.score)} 分（{u.score.grade}）：{_problems(u)}"
+            for u in problems[:MAX_PROBLEMS]
+        ]
         if len(problems) > MAX_PROBLEMS:
             lines.append(f"（另有 {len(problems) - MAX_PROBLEMS} 个单位，见月报表格）")
         sections.append(("**需关注单位**", lines))
     hot = [b for b in report.hot_categories if b.count][:5]
     if hot:
-        sections.append(("**热点类型**（与上期比）",
-                         [f"> {t.key} {t.count} 件（{_change(t.count, t.previous)}）" for t in hot]))
+        sections.append(
+            ("**热点类型**（与上期比）", [f"> {t.key} {t.count} 件（{_change(t.count, t.previous)}）" for t in hot])
+        )
     if report.hot_subjects:
-        sections.append(("**重复反映事项**", [f"> {s.number} {s.title or '不公开事项'}（{s.category}，本期 {s.count} 件）"
-                                             for s in report.hot_subjects[:5]]))
+        sections.append(
+            (
+                "**重复反映事项**",
+                [
+                    f"> {s.number} {s.title or '不公开事项'}（{s.category}，本期 {s.count} 件）"
+                    for s in report.hot_subjects[:5]
+                ],
+            )
+        )
     return sections
 
 
@@ -134,12 +153,14 @@ def unit_line(report: Report, u: UnitReport) -> str:
         f"得分 **{pts(u.score.score)}**（{u.score.grade}），排名 {u.rank}/{len(report.units)}",
     ]
     if s.received:
-        lines.append(f"受理 {s.received} 件，已办结 {s.finished} 件，按期办结率 {pct(s.on_time_rate)}，"
-                     f"签收及时率 {pct(s.accept_rate)}，化解率 {pct(s.resolution_rate)}，满意率 {pct(s.satisfaction_rate)}")
+        lines.append(
+            f"受理 {s.received} 件，已办结 {s.finished} 件，按期办结率 {pct(s.on_time_rate)}，"
+            f"签收及时率 {pct(s.accept_rate)}，化解率 {pct(s.resolution_rate)}，满意率 {pct(s.satisfaction_rate)}"
+        )
     else:
         lines.append("本期没有收到交办的留言。")
     if s.overdue_now:
-        lines.append(f"<font color=\"warning\">当前超期 {s.overdue_now} 件，请抓紧办理。</font>")
+        lines.append(f'<font color="warning">当前超期 {s.overdue_now} 件，请抓紧办理。</font>')
     deductions = u.score.deduction_lines()
     bonuses = u.score.bonus_lines()
     if deductions:
@@ -167,31 +188,42 @@ async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Perio
     # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
     # first statement, and must hold it only for the writes at the end
     async with report_session(deps) as reader:
-        done = select(Nudge.id).where(Nudge.scope == CLAIM_SCOPE, Nudge.kind == CLAIM_KIND,
-                                      Nudge.threshold == period.key).limit(1)
+        done = (
+            select(Nudge.id)
+            .where(Nudge.scope == CLAIM_SCOPE, Nudge.kind == CLAIM_KIND, Nudge.threshold == period.key)
+            .limit(1)
+        )
         if (await reader.execute(done)).first() is not None:
             return 0
         report = await compute_report(reader, deps.config, deps.calendar.current, period, now)
-        leaders = {u.unit_id: await repo.people_with_role(reader, Role.UNIT_LEADER, u.unit_id)
-                   for u in report.units}
+        leaders = {u.unit_id: await repo.people_with_role(reader, Role.UNIT_LEADER, u.unit_id) for u in report.units}
     cfg = deps.config
     webhook = cfg.wecom.enabled and bool(cfg.wecom.supervision_webhook_key)
     # the drawing runs before the first write: SQLite takes its writer lock at the first INSERT
     png = await asyncio.to_thread(render_png, report) if webhook else b""
-    if not await repo.claim_nudge(session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key,
-                                  day=period.start, now=now):
+    if not await repo.claim_nudge(
+        session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start, now=now
+    ):
         return 0  # another process got there first
     outbox = Outbox(cfg)
     key = f"report:{period.key}"
     queued = await outbox.supervision(session, summary_markdown(report), now, dedupe=key)
     if webhook and 0 < len(png) <= WEBHOOK_IMAGE_MAX:
-        sent = await repo.enqueue(session, platform="wecom", channel="webhook", recipient="supervision",
-                                  payload=image_payload(png), now=now, dedupe_key=f"{key}:chart:wecom")
+        sent = await repo.enqueue(
+            session,
+            platform="wecom",
+            channel="webhook",
+            recipient="supervision",
+            payload=image_payload(png),
+            now=now,
+            dedupe_key=f"{key}:chart:wecom",
+        )
         queued += sent is not None
     for u in report.units:
         if leaders[u.unit_id]:
-            queued += await outbox.markdown(session, leaders[u.unit_id], unit_line(report, u), now,
-                                            dedupe=f"{key}:unit:{u.unit_id}")
+            queued += await outbox.markdown(
+                session, leaders[u.unit_id], unit_line(report, u), now, dedupe=f"{key}:unit:{u.unit_id}"
+            )
     return queued
 
 
@@ -200,5 +232,10 @@ def due_summary(deps: Deps, now: datetime) -> Period | None:
     or None. For the scheduler: call it on every tick, queue when it returns a period (the dedupe
     keys make a second call harmless)."""
     cfg = deps.config
-    return summary_period_due(now, deps.calendar.current, cfg.office.hours().tz,
-                              workday=cfg.scoring.summary_workday, at=cfg.scoring.summary_time)
+    return summary_period_due(
+        now,
+        deps.calendar.current,
+        cfg.office.hours().tz,
+        workday=cfg.scoring.summary_workday,
+        at=cfg.scoring.summary_time,
+    )

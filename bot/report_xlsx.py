@@ -88,15 +88,16 @@ class _Writer:
         self.bold = Font(bold=True)
         self.big = Font(bold=True, size=14)
 
-    def row(self, values: Sequence[Any], formats: Sequence[str | None] = (), *, bold: bool = False,
-            big: bool = False) -> int:
+    def row(
+        self, values: Sequence[Any], formats: Sequence[str | None] = (), *, bold: bool = False, big: bool = False
+    ) -> int:
         from openpyxl.cell import WriteOnlyCell
 
         cells = []
         for i, value in enumerate(values):
             value = cell_text(value)
             fmt = formats[i] if i < len(formats) else None
-            if isinstance(value, str) and value.startswith("=") or fmt or bold or big:
+            if (isinstance(value, str) and value.startswith("=")) or fmt or bold or big:
                 cell = WriteOnlyCell(self.sheet, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # citizens' and units' text never becomes a formula
@@ -154,8 +155,14 @@ def _score_sheet(wb: Any, report: Report) -> None:
     per month), the rule columns are the points of every month added up."""
     rules = [r for r in report.rules.rules if r.points > 0]
     months = [m for m, _ in report.units[0].monthly] if report.units and report.period.kind != "month" else []
-    headers = ["排名", "单位", "月均得分" if months else "得分", "等级",
-               "月均扣分" if months else "扣分合计", "月均加分" if months else "加分合计"]
+    headers = [
+        "排名",
+        "单位",
+        "月均得分" if months else "得分",
+        "等级",
+        "月均扣分" if months else "扣分合计",
+        "月均加分" if months else "加分合计",
+    ]
     headers += [f"{m.index}月得分" for m in months]
     headers += [("扣：" if r.kind is RuleKind.DEDUCTION else "加：") + r.label for r in rules]
     headers += ["受理", "按期办结率", "超期件", "当前超期"]
@@ -199,9 +206,21 @@ def _detail_sheet(wb: Any, report: Report) -> int:
                 for item in line.items:
                     occ = item.occurrence
                     at = occ.at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if occ.at is not None else ""
-                    w.row([u.name, month.key, line.rule.label, kind, occ.case_number or "",
-                           ",".join(map(str, occ.event_ids)), at, occ.note, item.nominal, item.points,
-                           "已达上限" if item.capped else ""])
+                    w.row(
+                        [
+                            u.name,
+                            month.key,
+                            line.rule.label,
+                            kind,
+                            occ.case_number or "",
+                            ",".join(map(str, occ.event_ids)),
+                            at,
+                            occ.note,
+                            item.nominal,
+                            item.points,
+                            "已达上限" if item.capped else "",
+                        ]
+                    )
                     count += 1
     return count
 
@@ -212,8 +231,10 @@ def _breakdown_rows(w: _Writer, title: str, rows: Sequence[Breakdown]) -> tuple[
     first = w.rows + 1
     for b in rows:
         t = b.trend
-        w.row([b.key, b.received, b.previous, t.change, t.change_rate, b.on_time_rate, b.overdue, b.resolution_rate],
-              [None, None, None, None, PERCENT, PERCENT, None, PERCENT])
+        w.row(
+            [b.key, b.received, b.previous, t.change, t.change_rate, b.on_time_rate, b.overdue, b.resolution_rate],
+            [None, None, None, None, PERCENT, PERCENT, None, PERCENT],
+        )
     return first, w.rows
 
 
@@ -235,8 +256,9 @@ def _trend_sheet(wb: Any, report: Report) -> None:
     w = _Writer(wb, "趋势", (10, 8, 8, 10, 8, 11))
     w.row(["月份", "受理", "已办结", "按期办结", "超期件", "按期办结率"], bold=True)
     for p in report.trend:
-        w.row([p.month.key, p.received, p.finished, p.finished_on_time, p.overdue, p.on_time_rate],
-              [None] * 5 + [PERCENT])
+        w.row(
+            [p.month.key, p.received, p.finished, p.finished_on_time, p.overdue, p.on_time_rate], [None] * 5 + [PERCENT]
+        )
 
 
 def _rules_sheet(wb: Any, report: Report) -> None:
@@ -255,8 +277,12 @@ def _rules_sheet(wb: Any, report: Report) -> None:
     w.row(["化解率加分条件", f"本期回访 ≥ {r.resolution_min_cases} 件且化解率 ≥ {r.resolution_threshold:.0%}"])
     w.row(["签收时限", f"交办后第 {report.accept_workdays} 个工作日下班前"])
     w.row(["计分顺序", "按上表顺序逐项、同项按发生时间计分；达到单项或总分上限后的各条计 0 分，仍列入明细"])
-    w.row(["计分期间", ("每月单独计分（上限按月计算）；季度、年度得分为各月得分的平均值（保留两位小数），"
-                      "各项扣分为期内各月合计")])
+    w.row(
+        [
+            "计分期间",
+            ("每月单独计分（上限按月计算）；季度、年度得分为各月得分的平均值（保留两位小数），各项扣分为期内各月合计"),
+        ]
+    )
 
 
 def _charts_sheet(wb: Any, report: Report, units: int, categories: tuple[int, int]) -> int:
@@ -286,8 +312,7 @@ def _charts_sheet(wb: Any, report: Report, units: int, categories: tuple[int, in
         sheet.add_chart(rate, "A1")
         overdue = style(BarChart(), "超期件数（按单位）", "件")
         for header in ("超期件", "当前超期"):
-            overdue.add_data(Reference(stats, min_col=col[header], min_row=1, max_row=units + 1),
-                             titles_from_data=True)
+            overdue.add_data(Reference(stats, min_col=col[header], min_row=1, max_row=units + 1), titles_from_data=True)
         overdue.set_categories(names)
         sheet.add_chart(overdue, "L1")
         charts += 2
@@ -372,5 +397,4 @@ async def export_report(
     return ReportFiles(report, xlsx, png, details)
 
 
-__all__ = ["CATALOGUE", "DETAIL_HEADERS", "SHEETS", "STAT_HEADERS", "ReportFiles", "export_report",
-           "write_report_xlsx"]
+__all__ = ["CATALOGUE", "DETAIL_HEADERS", "SHEETS", "STAT_HEADERS", "ReportFiles", "export_report", "write_report_xlsx"]

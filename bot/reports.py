@@ -67,8 +67,14 @@ from store.models import Case, CaseEvent, Unit
 
 OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
 #: a reply has been submitted and not (yet) sent back: the unit's part is done
-FINISHED_VALUES = (State.SUBMITTED.value, State.REVIEWED.value, State.APPROVED.value, State.REPLIED.value,
-                   State.CLOSED.value, State.ARCHIVED.value)
+FINISHED_VALUES = (
+    State.SUBMITTED.value,
+    State.REVIEWED.value,
+    State.APPROVED.value,
+    State.REPLIED.value,
+    State.CLOSED.value,
+    State.ARCHIVED.value,
+)
 NO_DEADLINE_VALUES = (State.REGISTERED.value, State.RETURNED.value)
 STREAM_BATCH = 5000
 ID_CHUNK = 500  # ids per IN (…) list
@@ -76,8 +82,12 @@ HOT_SUBJECTS = 10
 TREND_MONTHS = 12
 UNCATEGORISED = "未分类"
 #: timeline actions counted by a rule, by the period in which they were recorded
-EVENT_RULES = {"review_reject": "review_rejected", "leader_reject": "leader_rejected", "supervise": "supervised",
-               "commendation": "commendation"}
+EVENT_RULES = {
+    "review_reject": "review_rejected",
+    "leader_reject": "leader_rejected",
+    "supervise": "supervised",
+    "commendation": "commendation",
+}
 #: characters that do not make an archive element "filled in" (ASCII and ideographic spaces)
 BLANKS = " \t\r\n\u3000"
 
@@ -184,8 +194,9 @@ class Report:
 
     @property
     def hot_categories(self) -> list[CountTrend]:
-        return compare_counts({b.key: b.received for b in self.categories},
-                              {b.key: b.previous for b in self.categories})
+        return compare_counts(
+            {b.key: b.received for b in self.categories}, {b.key: b.previous for b in self.categories}
+        )
 
     def grade_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -268,9 +279,28 @@ def _stats_columns(as_of: datetime) -> list[Any]:
     ]
 
 
-_STAT_NAMES = ("received", "assigned", "accepted", "finished", "finished_on_time", "finished_late", "open",
-               "open_overdue", "replied", "public", "followed", "resolved", "satisfied", "basic", "dissatisfied",
-               "extensions", "extended_cases", "interims", "interim_cases", "repeated")
+_STAT_NAMES = (
+    "received",
+    "assigned",
+    "accepted",
+    "finished",
+    "finished_on_time",
+    "finished_late",
+    "open",
+    "open_overdue",
+    "replied",
+    "public",
+    "followed",
+    "resolved",
+    "satisfied",
+    "basic",
+    "dissatisfied",
+    "extensions",
+    "extended_cases",
+    "interims",
+    "interim_cases",
+    "repeated",
+)
 
 
 def _local_day(moment: datetime, tz: ZoneInfo) -> date:
@@ -346,22 +376,30 @@ async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, ca
     stats: dict[int | None, UnitStats] = defaultdict(UnitStats)
     by_key: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
     keys = [Case.category, Case.level, Case.source]
-    rows = await session.execute(select(Case.unit_id, *keys, *_stats_columns(w.as_of)).where(w.cohort())
-                                 .group_by(Case.unit_id, *keys))
+    rows = await session.execute(
+        select(Case.unit_id, *keys, *_stats_columns(w.as_of)).where(w.cohort()).group_by(Case.unit_id, *keys)
+    )
     for row in rows:
         s = stats[row.unit_id]
         values = {name: int(getattr(row, name)) for name in _STAT_NAMES}
         for name, value in values.items():
             setattr(s, name, getattr(s, name) + value)
-        figures = (values["received"], values["finished_on_time"], values["finished"] + values["open_overdue"],
-                   values["finished_late"] + values["open_overdue"], values["followed"], values["resolved"])
+        figures = (
+            values["received"],
+            values["finished_on_time"],
+            values["finished"] + values["open_overdue"],
+            values["finished_late"] + values["open_overdue"],
+            values["followed"],
+            values["resolved"],
+        )
         for dimension in DIMENSIONS:
             into = by_key[dimension].setdefault(getattr(row, dimension) or UNCATEGORISED, [0] * 6)
             for i, v in enumerate(figures):
                 into[i] += v
     # the work calendar: 签收 on time, working days to finish (narrow rows, streamed; naive UTC)
-    stmt = (select(Case.unit_id, _raw(Case.assigned_at), _raw(Case.accepted_at), _raw(Case.submitted_at), Case.state)
-            .where(w.cohort(), Case.assigned_at.is_not(None), Case.unit_id.is_not(None)))
+    stmt = select(
+        Case.unit_id, _raw(Case.assigned_at), _raw(Case.accepted_at), _raw(Case.submitted_at), Case.state
+    ).where(w.cohort(), Case.assigned_at.is_not(None), Case.unit_id.is_not(None))
     as_of, day = _naive(w.as_of), accept.clock.day
     finished = set(FINISHED_VALUES)
     assigned_state = State.ASSIGNED.value
@@ -381,7 +419,8 @@ async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, ca
     # Open and past due: few rows, found through ix_cases_state_due_at.
     rows = await session.execute(
         select(Case.unit_id, func.count().label("now"), _n(Case.due_at < w.limit).label("during"))
-        .where(Case.state.in_(OPEN_VALUES), Case.due_at < w.as_of).group_by(Case.unit_id)
+        .where(Case.state.in_(OPEN_VALUES), Case.due_at < w.as_of)
+        .group_by(Case.unit_id)
     )
     for row in rows:
         if row.unit_id is not None:
@@ -394,8 +433,12 @@ async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, ca
         unit = _plain(Case.unit_id, dialect)
         rows = await session.execute(
             select(unit.label("unit_id"), func.count().label("n"))
-            .where(_plain(Case.state, dialect).in_(FINISHED_VALUES), Case.submitted_at > w.start,
-                   Case.submitted_at > Case.due_at, _plain(Case.due_at, dialect) < w.limit)
+            .where(
+                _plain(Case.state, dialect).in_(FINISHED_VALUES),
+                Case.submitted_at > w.start,
+                Case.submitted_at > Case.due_at,
+                _plain(Case.due_at, dialect) < w.limit,
+            )
             .group_by(unit)
         )
         for row in rows:
@@ -477,8 +520,9 @@ async def case_refs(session: AsyncSession, ids: set[int]) -> dict[int, CaseRef]:
     refs: dict[int, CaseRef] = {}
     ordered = sorted(ids)
     for i in range(0, len(ordered), ID_CHUNK):
-        rows = await session.execute(select(Case.id, Case.number, Case.unit_id, Case.received_at)
-                                     .where(Case.id.in_(ordered[i:i + ID_CHUNK])))
+        rows = await session.execute(
+            select(Case.id, Case.number, Case.unit_id, Case.received_at).where(Case.id.in_(ordered[i : i + ID_CHUNK]))
+        )
         refs.update({r.id: CaseRef(r.number, r.unit_id, r.received_at) for r in rows})
     return refs
 
@@ -498,8 +542,9 @@ async def window_events(session: AsyncSession, w: Window) -> list[EventRow]:
     otherwise look up every case's events one by one."""
     if not w.active:
         return []
-    stmt = (select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action, CaseEvent.at, CaseEvent.data)
-            .where(CaseEvent.action.in_((*EVENT_RULES, "reassign")), w.counts(CaseEvent.at)))
+    stmt = select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action, CaseEvent.at, CaseEvent.data).where(
+        CaseEvent.action.in_((*EVENT_RULES, "reassign")), w.counts(CaseEvent.at)
+    )
     return [EventRow(*row) async for batch in _stream(session, stmt) for row in batch]
 
 
@@ -520,10 +565,15 @@ async def return_facts(session: AsyncSession, w: Window, events: Sequence[EventR
     refs = await case_refs(session, relevant)
     ordered = sorted(relevant)
     for i in range(0, len(ordered), ID_CHUNK):
-        stmt = (select(CaseEvent.case_id, CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.data)
-                .where(CaseEvent.case_id.in_(ordered[i:i + ID_CHUNK]),
-                       CaseEvent.action.in_(("assign", "reassign", "return")), CaseEvent.at <= w.as_of)
-                .order_by(CaseEvent.case_id, CaseEvent.id))
+        stmt = (
+            select(CaseEvent.case_id, CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.data)
+            .where(
+                CaseEvent.case_id.in_(ordered[i : i + ID_CHUNK]),
+                CaseEvent.action.in_(("assign", "reassign", "return")),
+                CaseEvent.at <= w.as_of,
+            )
+            .order_by(CaseEvent.case_id, CaseEvent.id)
+        )
         current: tuple[int | None, int | None] = (None, None)  # (case id, unit id)
         pending: tuple[int, datetime, int | None] | None = None  # the last return: (event id, at, unit)
         for case_id, event_id, action, at, data in await session.execute(stmt):
@@ -535,9 +585,18 @@ async def return_facts(session: AsyncSession, w: Window, events: Sequence[EventR
                 if action == "reassign" and pending is not None:
                     ret_id, ret_at, ret_unit = pending
                     if ret_unit is not None and ret_unit == unit and w.inside(at):
-                        facts.invalid.append((ret_unit, Occurrence(
-                            "invalid_return", ref.number, (ret_id, event_id), at,
-                            f"{_hm(ret_at, w.tz)} 退回，{_hm(at, w.tz)} 改派回本单位")))
+                        facts.invalid.append(
+                            (
+                                ret_unit,
+                                Occurrence(
+                                    "invalid_return",
+                                    ref.number,
+                                    (ret_id, event_id),
+                                    at,
+                                    f"{_hm(ret_at, w.tz)} 退回，{_hm(at, w.tz)} 改派回本单位",
+                                ),
+                            )
+                        )
                     pending = None
                 current = (case_id, unit)
             else:  # return
@@ -564,8 +623,21 @@ ELEMENT_COLUMNS: dict[str, Any] = {
     "resolved": Case.resolved, "evaluation": Case.evaluation, "followed_up_at": Case.followed_up_at,
     "report_number": Case.report_number,
 }  # fmt: skip
-_TEXT_KEYS = frozenset({"number", "level", "source", "petitioner", "contact", "title", "content", "category",
-                        "handling", "evaluation", "report_number"})
+_TEXT_KEYS = frozenset(
+    {
+        "number",
+        "level",
+        "source",
+        "petitioner",
+        "contact",
+        "title",
+        "content",
+        "category",
+        "handling",
+        "evaluation",
+        "report_number",
+    }
+)
 
 
 def missing_mask(dialect: str) -> ColumnElement[int]:
@@ -599,7 +671,11 @@ class _Scoring:
 
 
 async def scoring_occurrences(
-    session: AsyncSession, w: Window, accept: AcceptClock, rules: ScoringRules, returns: _ReturnFacts,
+    session: AsyncSession,
+    w: Window,
+    accept: AcceptClock,
+    rules: ScoringRules,
+    returns: _ReturnFacts,
     events: Sequence[EventRow],
 ) -> _Scoring:
     out = _Scoring()
@@ -611,12 +687,26 @@ async def scoring_occurrences(
     # one pass over the cases with a deadline, a 签收时限, a follow-up or a closing in the window
     # (naive UTC throughout the loop; only what becomes an occurrence is made aware)
     earliest = accept.earliest_assignment(w.start)
-    stmt = (
-        select(Case.number, Case.unit_id, Case.state, _raw(Case.assigned_at), _raw(Case.accepted_at),
-               _raw(Case.due_at), _raw(Case.submitted_at), _raw(Case.followed_up_at), _raw(Case.closed_at),
-               Case.resolved, Case.satisfaction, missing_mask(_dialect(session)).label("missing"))
-        .where(or_(and_(Case.assigned_at >= earliest, Case.assigned_at < w.limit),
-                   w.counts(Case.due_at), w.counts(Case.followed_up_at), w.counts(Case.closed_at)))
+    stmt = select(
+        Case.number,
+        Case.unit_id,
+        Case.state,
+        _raw(Case.assigned_at),
+        _raw(Case.accepted_at),
+        _raw(Case.due_at),
+        _raw(Case.submitted_at),
+        _raw(Case.followed_up_at),
+        _raw(Case.closed_at),
+        Case.resolved,
+        Case.satisfaction,
+        missing_mask(_dialect(session)).label("missing"),
+    ).where(
+        or_(
+            and_(Case.assigned_at >= earliest, Case.assigned_at < w.limit),
+            w.counts(Case.due_at),
+            w.counts(Case.followed_up_at),
+            w.counts(Case.closed_at),
+        )
     )
     start, limit = _naive(w.start), _naive(w.limit)
     finished = set(FINISHED_VALUES)
@@ -626,8 +716,20 @@ async def scoring_occurrences(
     hm = accept.clock.hm
 
     async for batch in _stream(session, stmt):
-        for (number, unit, state, assigned_at, accepted_at, due_at, submitted_at, followed_up_at, closed_at,
-             resolved, satisfaction, missing) in batch:
+        for (
+            number,
+            unit,
+            state,
+            assigned_at,
+            accepted_at,
+            due_at,
+            submitted_at,
+            followed_up_at,
+            closed_at,
+            resolved,
+            satisfaction,
+            missing,
+        ) in batch:
             if unit is None:  # never assigned: nobody to score
                 continue
             found: list[Occurrence] = []
@@ -642,22 +744,42 @@ async def scoring_occurrences(
                     never = accepted_at is None and state == assigned_state
                     if never or (accepted_at is not None and accepted_at > deadline):
                         how = "到期时未签收" if never else f"{hm(accepted_at)} 签收"
-                        found.append(Occurrence("late_acceptance", number, (), _aware(deadline),
-                                                f"{hm(assigned_at)} 交办，签收时限 {hm(deadline)}，{how}"))
+                        found.append(
+                            Occurrence(
+                                "late_acceptance",
+                                number,
+                                (),
+                                _aware(deadline),
+                                f"{hm(assigned_at)} 交办，签收时限 {hm(deadline)}，{how}",
+                            )
+                        )
             if followed_up_at is not None and start <= followed_up_at < limit and resolved is not None:
                 day = accept.clock.day(followed_up_at)
                 key = (unit, (day.year, day.month))
                 out.followed[key] += 1
                 out.resolved[key] += bool(resolved)
                 if not resolved:
-                    found.append(Occurrence("unresolved", number, (), _aware(followed_up_at),
-                                            f"{hm(followed_up_at)} 回访：未化解"))
+                    found.append(
+                        Occurrence(
+                            "unresolved", number, (), _aware(followed_up_at), f"{hm(followed_up_at)} 回访：未化解"
+                        )
+                    )
                 if satisfaction == dissatisfied:
-                    found.append(Occurrence("dissatisfied", number, (), _aware(followed_up_at),
-                                            f"{hm(followed_up_at)} 回访：不满意"))
+                    found.append(
+                        Occurrence(
+                            "dissatisfied", number, (), _aware(followed_up_at), f"{hm(followed_up_at)} 回访：不满意"
+                        )
+                    )
             if missing and closed_at is not None and start <= closed_at < limit:
-                found.append(Occurrence("archive_incomplete", number, (), _aware(closed_at),
-                                        "缺少：" + "、".join(missing_labels(int(missing)))))
+                found.append(
+                    Occurrence(
+                        "archive_incomplete",
+                        number,
+                        (),
+                        _aware(closed_at),
+                        "缺少：" + "、".join(missing_labels(int(missing))),
+                    )
+                )
             if found:
                 out.occurrences[unit].extend(found)
     # timeline events recorded in the window
@@ -667,21 +789,30 @@ async def scoring_occurrences(
         ref = refs[e.case_id]
         unit = (e.data or {}).get("unit_id") or ref.unit_id  # a commendation names the unit it was for
         if unit is not None:
-            out.occurrences[int(unit)].append(Occurrence(EVENT_RULES[e.action], ref.number, (e.id,), e.at,
-                                                         f"{_hm(e.at, tz)} {_EVENT_WORDS[e.action]}"))
+            out.occurrences[int(unit)].append(
+                Occurrence(
+                    EVENT_RULES[e.action], ref.number, (e.id,), e.at, f"{_hm(e.at, tz)} {_EVENT_WORDS[e.action]}"
+                )
+            )
     if rules.enabled("repeated"):
         original = aliased(Case)
-        stmt = (select(Case.number, Case.received_at, original.number, original.unit_id)
-                .join(original, original.id == Case.duplicate_of_id)
-                .where(w.counts(Case.received_at), original.unit_id.is_not(None)))
+        stmt = (
+            select(Case.number, Case.received_at, original.number, original.unit_id)
+            .join(original, original.id == Case.duplicate_of_id)
+            .where(w.counts(Case.received_at), original.unit_id.is_not(None))
+        )
         async for batch in _stream(session, stmt):
             for number, received_at, first, unit in batch:
                 out.occurrences[unit].append(Occurrence("repeated", number, (), received_at, f"重复反映，原件 {first}"))
     return out
 
 
-_EVENT_WORDS = {"review_reject": "审核退回修改", "leader_reject": "领导驳回", "supervise": "督办",
-                "commendation": "表扬"}
+_EVENT_WORDS = {
+    "review_reject": "审核退回修改",
+    "leader_reject": "领导驳回",
+    "supervise": "督办",
+    "commendation": "表扬",
+}
 
 
 # --- breakdowns, hot subjects, trend ----------------------------------------------------------------
@@ -691,8 +822,7 @@ async def previous_counts(session: AsyncSession, previous: Window) -> dict[str, 
     """Cases received in the previous period per category, level and source (one GROUP BY)."""
     keys = [Case.category, Case.level, Case.source]
     counts: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DIMENSIONS}
-    for row in await session.execute(select(*keys, func.count().label("n")).where(previous.cohort())
-                                     .group_by(*keys)):
+    for row in await session.execute(select(*keys, func.count().label("n")).where(previous.cohort()).group_by(*keys)):
         for dimension in DIMENSIONS:
             counts[dimension][getattr(row, dimension) or UNCATEGORISED] += int(row.n)
     return counts
@@ -714,23 +844,44 @@ async def hot_subjects(
     """The chains of repeated messages (重复反映) with the most messages in the period."""
     root = func.coalesce(Case.duplicate_of_id, Case.id)
     count = func.count()
-    rows = (await session.execute(
-        select(root.label("root"), count.label("n")).where(w.cohort()).group_by(root)
-        .having(_n(Case.duplicate_of_id.is_not(None)) >= 1).order_by(count.desc(), root).limit(HOT_SUBJECTS)
-    )).all()
+    rows = (
+        await session.execute(
+            select(root.label("root"), count.label("n"))
+            .where(w.cohort())
+            .group_by(root)
+            .having(_n(Case.duplicate_of_id.is_not(None)) >= 1)
+            .order_by(count.desc(), root)
+            .limit(HOT_SUBJECTS)
+        )
+    ).all()
     if not rows:
         return []
     roots = [int(r.root) for r in rows]
-    firsts = {r.id: r for r in await session.execute(
-        select(Case.id, Case.number, Case.title, Case.category, Case.reply_mode).where(Case.id.in_(roots)))}
-    before = {int(k): int(n) for k, n in await session.execute(
-        select(root, func.count()).where(previous.cohort(), root.in_(roots)).group_by(root))}
+    firsts = {
+        r.id: r
+        for r in await session.execute(
+            select(Case.id, Case.number, Case.title, Case.category, Case.reply_mode).where(Case.id.in_(roots))
+        )
+    }
+    before = {
+        int(k): int(n)
+        for k, n in await session.execute(
+            select(root, func.count()).where(previous.cohort(), root.in_(roots)).group_by(root)
+        )
+    }
     result = []
     for r in rows:
         first = firsts[int(r.root)]
         shown = first.reply_mode != "individual" and (first.category or "") not in hidden_categories
-        result.append(HotSubject(first.number, redact(first.title) if shown else None,
-                                 first.category or UNCATEGORISED, int(r.n), before.get(int(r.root), 0)))
+        result.append(
+            HotSubject(
+                first.number,
+                redact(first.title) if shown else None,
+                first.category or UNCATEGORISED,
+                int(r.n),
+                before.get(int(r.root), 0),
+            )
+        )
     return result
 
 
@@ -739,21 +890,28 @@ async def trend(session: AsyncSession, months: Sequence[Period], tz: ZoneInfo, a
     finished = finished_condition()
     received = _plain(Case.received_at, _dialect(session))  # a year of cases: scan, not index
     flags = (
-        select(when(*[(received < end, i) for i, (_, end) in enumerate(bounds[:-1])],
-                    else_=len(bounds) - 1).label("bucket"),
-               when((finished, 1), else_=0).label("finished"),
-               when((and_(finished, Case.submitted_at <= Case.due_at), 1), else_=0).label("on_time"),
-               when((and_(finished, Case.submitted_at > Case.due_at), 1), else_=0).label("late"),
-               when((and_(Case.state.in_(OPEN_VALUES), Case.due_at < as_of), 1), else_=0).label("open_overdue"))
+        select(
+            when(*[(received < end, i) for i, (_, end) in enumerate(bounds[:-1])], else_=len(bounds) - 1).label(
+                "bucket"
+            ),
+            when((finished, 1), else_=0).label("finished"),
+            when((and_(finished, Case.submitted_at <= Case.due_at), 1), else_=0).label("on_time"),
+            when((and_(finished, Case.submitted_at > Case.due_at), 1), else_=0).label("late"),
+            when((and_(Case.state.in_(OPEN_VALUES), Case.due_at < as_of), 1), else_=0).label("open_overdue"),
+        )
         .where(received >= bounds[0][0], received < bounds[-1][1])
         .subquery()
     )
     # grouped outside the subquery: PostgreSQL would not see two bound CASE expressions as one
     rows = await session.execute(
-        select(flags.c.bucket, func.count().label("received"), func.sum(flags.c.finished).label("finished"),
-               func.sum(flags.c.on_time).label("on_time"), func.sum(flags.c.late).label("late"),
-               func.sum(flags.c.open_overdue).label("open_overdue"))
-        .group_by(flags.c.bucket)
+        select(
+            flags.c.bucket,
+            func.count().label("received"),
+            func.sum(flags.c.finished).label("finished"),
+            func.sum(flags.c.on_time).label("on_time"),
+            func.sum(flags.c.late).label("late"),
+            func.sum(flags.c.open_overdue).label("open_overdue"),
+        ).group_by(flags.c.bucket)
     )
     found = {int(r.bucket): r for r in rows}
     points = []
@@ -762,8 +920,16 @@ async def trend(session: AsyncSession, months: Sequence[Period], tz: ZoneInfo, a
         if r is None:
             points.append(TrendPoint(month, 0, 0, 0, 0, 0))
         else:
-            points.append(TrendPoint(month, int(r.received), int(r.finished), int(r.on_time),
-                                     int(r.late) + int(r.open_overdue), int(r.open_overdue)))
+            points.append(
+                TrendPoint(
+                    month,
+                    int(r.received),
+                    int(r.finished),
+                    int(r.on_time),
+                    int(r.late) + int(r.open_overdue),
+                    int(r.open_overdue),
+                )
+            )
     return points
 
 
@@ -817,11 +983,20 @@ async def compute_report(
         for month in months:
             key = (month.year, month.index)
             occurrences = by_month.get(key, [])
-            bonus = resolution_bonus(rules, scoring.followed.get((row.id, key), 0),
-                                     scoring.resolved.get((row.id, key), 0))
+            bonus = resolution_bonus(
+                rules, scoring.followed.get((row.id, key), 0), scoring.resolved.get((row.id, key), 0)
+            )
             monthly.append((month, score_unit(rules, [*occurrences, *([bonus] if bonus else [])])))
-        units.append(UnitReport(row.id, row.name, stats.get(row.id) or UnitStats(),
-                                average(rules, [s for _, s in monthly]), monthly, active=row.active))
+        units.append(
+            UnitReport(
+                row.id,
+                row.name,
+                stats.get(row.id) or UnitStats(),
+                average(rules, [s for _, s in monthly]),
+                monthly,
+                active=row.active,
+            )
+        )
     office = UnitStats.total(stats.values())
     hidden = frozenset(getattr(getattr(config, "nudges", None), "hide_title_categories", ()) or ())
     return Report(
@@ -882,8 +1057,7 @@ def _deferred_begin(conn: Any) -> None:
 async def build_report(deps: Deps, period: Period, *, now: datetime | None = None) -> Report:
     """The report of ``period`` as of ``now`` (default: the clock), read in one snapshot."""
     async with report_session(deps) as session:
-        return await compute_report(session, deps.config, deps.calendar.current, period,
-                                    now or deps.clock.now())
+        return await compute_report(session, deps.config, deps.calendar.current, period, now or deps.clock.now())
 
 
 # --- the archive check ----------------------------------------------------------------------------------

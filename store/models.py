@@ -57,7 +57,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads it as a class attribute)
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Unit(Base):
@@ -103,8 +107,9 @@ class Case(Base):
         Index("ix_cases_state_due_at", "state", "due_at"),
         # open cases by deadline: a partial index, so PostgreSQL never estimates "open" and "due"
         # independently (bench/README.md, "Store: due-case query")
-        Index("ix_cases_open_due_at", "due_at", postgresql_where=text(OPEN_PREDICATE),
-              sqlite_where=text(OPEN_PREDICATE)),
+        Index(
+            "ix_cases_open_due_at", "due_at", postgresql_where=text(OPEN_PREDICATE), sqlite_where=text(OPEN_PREDICATE)
+        ),
         Index("ix_cases_contact_key", "contact_key"),
         Index("ix_cases_title_key", "title_key"),
         Index("ix_cases_source_ref", "source_ref"),

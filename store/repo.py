@@ -199,12 +199,7 @@ async def count_cases(session: AsyncSession, f: CaseFilter) -> int:
 
 async def due_cases(session: AsyncSession, until: datetime, limit: int = 10_000) -> list[Case]:
     """Open cases whose deadline is at or before ``until`` (uses ix_cases_state_due_at)."""
-    stmt = (
-        select(Case)
-        .where(is_open(), Case.due_at <= until)
-        .order_by(Case.due_at)
-        .limit(limit)
-    )
+    stmt = select(Case).where(is_open(), Case.due_at <= until).order_by(Case.due_at).limit(limit)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -289,9 +284,7 @@ async def people_with_role(session: AsyncSession, role: Role, unit_id: int | Non
 
 
 async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[str, int | None]]:
-    rows = await session.execute(
-        select(PersonRole.role, PersonRole.unit_id).where(PersonRole.person_id == person_id)
-    )
+    rows = await session.execute(select(PersonRole.role, PersonRole.unit_id).where(PersonRole.person_id == person_id))
     return [(r.role, r.unit_id) for r in rows]
 
 
@@ -344,7 +337,7 @@ async def claim_nudge(
 
 
 async def nudge_exists(session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any) -> bool:
-    stmt = select(Nudge.id).where(Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold,
-                                  Nudge.day == day)
+    stmt = select(Nudge.id).where(
+        Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold, Nudge.day == day
+    )
     return (await session.execute(stmt)).first() is not None
-

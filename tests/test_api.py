@@ -32,8 +32,8 @@ async def client(db_url: str, clock: FrozenClock) -> AsyncIterator[TestClient]:
     config = make_config(db_url)
     runtime = await Runtime.start(config, clock=clock)
     if runtime.engine.dialect.name == "postgresql":
-        from tests.conftest import truncate_all
         from bot.handlers.directory import bootstrap_from_config
+        from tests.conftest import truncate_all
 
         await truncate_all(runtime.engine)
         await bootstrap_from_config(runtime.deps)
@@ -109,7 +109,9 @@ async def test_auth_required(client: TestClient, headers: dict[str, str], status
         ({"contact": "1" * 201}, "contact"),
     ],
 )
-async def test_bad_input_names_the_field_and_writes_nothing(client: TestClient, patch: dict[str, object], field: str) -> None:
+async def test_bad_input_names_the_field_and_writes_nothing(
+    client: TestClient, patch: dict[str, object], field: str
+) -> None:
     body = {**CASE, **patch}
     resp = await client.post("/api/cases", json=body, headers=AUTH)
     assert 400 <= resp.status < 500
@@ -127,7 +129,9 @@ async def test_malformed_bodies(client: TestClient) -> None:
     assert resp.status == 400
     resp = await client.post("/api/cases", data=b"\xff\xfe", headers={**AUTH, "Content-Type": "application/json"})
     assert resp.status == 400
-    resp = await client.post("/api/cases", data="title=x", headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        "/api/cases", data="title=x", headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert resp.status == 415
     huge = json.dumps({**CASE, "content": "长" * 100_000})
     resp = await client.post("/api/cases", data=huge, headers={**AUTH, "Content-Type": "application/json"})

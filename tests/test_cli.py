@@ -17,8 +17,10 @@ from tests.conftest import BASE_CONFIG
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///db/liuyan.db"\n\n[api]', 1),
-                    encoding="utf-8")
+    path.write_text(
+        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///db/liuyan.db"\n\n[api]', 1),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -28,8 +30,21 @@ def run(config: Path, *args: str) -> tuple[int, str]:
 
 
 def test_case_lifecycle_commands(config_file: Path) -> None:
-    code, out = run(config_file, "case", "add", "--title", "小区路灯不亮", "--content", "某小区路灯坏了一个月",
-                    "--unit", "区住建局", "--contact", "13800138000", "--petitioner", "赵六")
+    code, out = run(
+        config_file,
+        "case",
+        "add",
+        "--title",
+        "小区路灯不亮",
+        "--content",
+        "某小区路灯坏了一个月",
+        "--unit",
+        "区住建局",
+        "--contact",
+        "13800138000",
+        "--petitioner",
+        "赵六",
+    )
     assert code == 0, out
     assert "LY" in out and "assigned" in out
     number = out.split()[0]
@@ -141,8 +156,9 @@ def test_nudges_plan_sends_nothing(config_file: Path) -> None:
     from bot.calendar_package import package_calendar
     from bot.domain.nudges import workday_before
 
-    code, out = run(config_file, "case", "add", "--title", "小区路灯不亮", "--content", "某小区路灯坏了一个月",
-                    "--unit", "区人社局")
+    code, out = run(
+        config_file, "case", "add", "--title", "小区路灯不亮", "--content", "某小区路灯坏了一个月", "--unit", "区人社局"
+    )
     assert code == 0
     number = out.split()[0]
     code, out = run(config_file, "case", "show", number, "--json")

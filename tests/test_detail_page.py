@@ -193,9 +193,23 @@ async def test_unit_handler_sees_everything(site: Site) -> None:
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
     text = _text_of(html)
-    for expected in (site.number, CASE["title"], CASE["content"], "已交办", "市级", CASE["source"], "RMW-7001",
-                     "欠薪欠资", "区人社局", "2026-11-09 17:30（已交办）", "李四", CONTACT, "交办", "接口登记",
-                     "仅供 张三 办理使用"):
+    for expected in (
+        site.number,
+        CASE["title"],
+        CASE["content"],
+        "已交办",
+        "市级",
+        CASE["source"],
+        "RMW-7001",
+        "欠薪欠资",
+        "区人社局",
+        "2026-11-09 17:30（已交办）",
+        "李四",
+        CONTACT,
+        "交办",
+        "接口登记",
+        "仅供 张三 办理使用",
+    ):
         assert expected in text, expected
     assert HIDDEN_CONTACT not in text
 
@@ -203,8 +217,11 @@ async def test_unit_handler_sees_everything(site: Site) -> None:
 async def test_unit_leader_and_co_unit_handler_see_contact(site: Site) -> None:
     status, html, _ = await site.get(await site.link_for("wangkz"))  # 王科长, unit leader of 区人社局
     assert status == 200 and CONTACT in html
-    resp = await site.client.post("/api/cases", headers=AUTH, json={
-        **CASE, "source_ref": "RMW-7002", "co_units": ["区住建局"], "contact": "13900139000"})
+    resp = await site.client.post(
+        "/api/cases",
+        headers=AUTH,
+        json={**CASE, "source_ref": "RMW-7002", "co_units": ["区住建局"], "contact": "13900139000"},
+    )
     number = (await resp.json())["number"]
     status, html, _ = await site.get(await site.link_for("zhaozj", number))  # co-handling unit
     assert status == 200 and "13900139000" in html
@@ -259,9 +276,14 @@ async def test_unknown_case_is_404(site: Site) -> None:
 
 
 async def test_html_is_escaped(site: Site) -> None:
-    evil = {**CASE, "source_ref": "RMW-7003", "title": "<script>alert(1)</script>标题",
-            "content": '<img src=x onerror="alert(2)">\n</p><b>粗</b> & "引号"', "petitioner": "<i>李</i>",
-            "contact": "<u>138</u>"}
+    evil = {
+        **CASE,
+        "source_ref": "RMW-7003",
+        "title": "<script>alert(1)</script>标题",
+        "content": '<img src=x onerror="alert(2)">\n</p><b>粗</b> & "引号"',
+        "petitioner": "<i>李</i>",
+        "contact": "<u>138</u>",
+    }
     number = (await (await site.client.post("/api/cases", json=evil, headers=AUTH)).json())["number"]
     status, html, _ = await site.get(await site.link_for("zhangsan", number))
     assert status == 200
@@ -289,8 +311,18 @@ async def test_reply_parts_and_timeline(site: Site) -> None:
     status, html, _ = await site.get(await site.link_for("sundc"))
     assert status == 200
     text = _text_of(html)
-    for expected in ("办理情况", "基本属实", reply.attitude, reply.process, reply.verification, reply.feedback,
-                     "签收", "提交办理情况", "张三", "待审核"):
+    for expected in (
+        "办理情况",
+        "基本属实",
+        reply.attitude,
+        reply.process,
+        reply.verification,
+        reply.feedback,
+        "签收",
+        "提交办理情况",
+        "张三",
+        "待审核",
+    ):
         assert expected in text, expected
     assert text.index("交办") < text.index("签收") < text.index("提交办理情况")
 
@@ -312,10 +344,23 @@ async def test_never_logs_contact_or_signature(site: Site, caplog: pytest.LogCap
 
 # --- a real browser at a phone viewport (SQLite) ------------------------------------------------
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
-                         "has_touch": True, "locale": "zh-CN"}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
 
 
 def _chromium_or_skip() -> str:
@@ -366,8 +411,11 @@ async def served(sqlite_url: str, clock: FrozenClock) -> AsyncIterator[Served]:
     base = f"http://127.0.0.1:{port}"
     content = _long_content()
     async with TestClient(TestServer(build_app(runtime))) as api:
-        resp = await api.post("/api/cases", headers=AUTH, json={**CASE, "title": "小区物业违规收费、电梯停运问题",
-                                                                 "content": content, "source_ref": "RMW-8001"})
+        resp = await api.post(
+            "/api/cases",
+            headers=AUTH,
+            json={**CASE, "title": "小区物业违规收费、电梯停运问题", "content": content, "source_ref": "RMW-8001"},
+        )
         assert resp.status == 201
         number = (await resp.json())["number"]
     try:

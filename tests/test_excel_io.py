@@ -28,8 +28,21 @@ from store import repo
 from tests.conftest import BASE_CONFIG, SHANGHAI
 
 LABELS = [e.label for e in ARCHIVE_ELEMENTS]
-HEADER = ["留言文号", "级别", "留言来源平台", "反映人", "联系方式", "留言标题", "主要诉求", "留言时间",
-          "核办单位", "所属类型", "来源编号", "是否复杂件", "是否急件"]
+HEADER = [
+    "留言文号",
+    "级别",
+    "留言来源平台",
+    "反映人",
+    "联系方式",
+    "留言标题",
+    "主要诉求",
+    "留言时间",
+    "核办单位",
+    "所属类型",
+    "来源编号",
+    "是否复杂件",
+    "是否急件",
+]
 
 
 def write_xlsx(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
@@ -41,11 +54,33 @@ def write_xlsx(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
     return path
 
 
-def row(title: str | None = "小区路灯不亮", *, level: str = "县（区）级", unit: str | None = "区住建局",
-        received: Any = datetime(2026, 10, 30, 8, 15), ref: str | None = None, contact: Any = "13800138000",
-        category: str | None = None, complex_: Any = None, petitioner: str = "赵六") -> list[Any]:
-    return ["", level, "12345热线", petitioner, contact, title, f"{title}，请尽快处理。", received, unit,
-            category, ref, complex_, None]
+def row(
+    title: str | None = "小区路灯不亮",
+    *,
+    level: str = "县（区）级",
+    unit: str | None = "区住建局",
+    received: Any = datetime(2026, 10, 30, 8, 15),
+    ref: str | None = None,
+    contact: Any = "13800138000",
+    category: str | None = None,
+    complex_: Any = None,
+    petitioner: str = "赵六",
+) -> list[Any]:
+    return [
+        "",
+        level,
+        "12345热线",
+        petitioner,
+        contact,
+        title,
+        f"{title}，请尽快处理。",
+        received,
+        unit,
+        category,
+        ref,
+        complex_,
+        None,
+    ]
 
 
 MIXED = [
@@ -135,8 +170,11 @@ async def test_header_tolerance_and_unknown_columns_warned_once(deps: Deps, tmp_
     ]
     result = await import_cases(deps, write_xlsx(tmp_path / "h.xlsx", rows), Actor.system())
     assert result.ok and [r.row for r in result.imported] == [3, 4]
-    assert result.warnings == ["未知列“备注”（第E列）已忽略", "未知列“附件”（第F列）已忽略",
-                               "“到期时间”列由系统生成，导入新件时忽略"]
+    assert result.warnings == [
+        "未知列“备注”（第E列）已忽略",
+        "未知列“附件”（第F列）已忽略",
+        "“到期时间”列由系统生成，导入新件时忽略",
+    ]
     assert {c.state for c in await all_cases(deps)} == {"assigned"}
 
 
@@ -155,8 +193,9 @@ async def test_missing_required_column_is_a_file_error(deps: Deps, tmp_path: Pat
         ("cases.csv", "留言标题,主要诉求\n".encode(), ".xlsx"),
     ],
 )
-async def test_corrupt_and_wrong_files_refused(deps: Deps, tmp_path: Path, name: str, content: bytes,
-                                               needle: str) -> None:
+async def test_corrupt_and_wrong_files_refused(
+    deps: Deps, tmp_path: Path, name: str, content: bytes, needle: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(ImportFileError, match=needle):
@@ -206,8 +245,15 @@ async def test_unusable_header_rows(deps: Deps, tmp_path: Path, rows: list[list[
 
 @pytest.mark.parametrize(
     ("cell", "label"),
-    [(" 留言标题 ", "留言标题"), ("核办单位（主办）", "核办单位"), ("*主要诉求", "主要诉求"),
-     ("留言\u3000时间", "留言时间"), ("来源编号", "来源编号"), ("备注", None), (None, None)],
+    [
+        (" 留言标题 ", "留言标题"),
+        ("核办单位（主办）", "核办单位"),
+        ("*主要诉求", "主要诉求"),
+        ("留言\u3000时间", "留言时间"),
+        ("来源编号", "来源编号"),
+        ("备注", None),
+        (None, None),
+    ],
 )
 def test_match_header(cell: Any, label: str | None) -> None:
     assert match_header(cell) == label
@@ -224,8 +270,15 @@ def test_bad_date_text(text: str) -> None:
 
 
 async def register(deps: Deps, title: str, received: datetime, **kw: Any) -> str:
-    new = NewCase(title=title, content=f"{title}的具体情况", received_at=received, unit=kw.pop("unit", "区住建局"),
-                  petitioner=kw.pop("petitioner", "赵六"), contact=kw.pop("contact", "13800138000"), **kw)
+    new = NewCase(
+        title=title,
+        content=f"{title}的具体情况",
+        received_at=received,
+        unit=kw.pop("unit", "区住建局"),
+        petitioner=kw.pop("petitioner", "赵六"),
+        contact=kw.pop("contact", "13800138000"),
+        **kw,
+    )
     return (await register_case(deps, new, Actor.system())).case.number
 
 
@@ -233,10 +286,20 @@ async def october_cases(deps: Deps) -> dict[str, str]:
     return {
         "before": await register(deps, "九月最后一分钟", datetime(2026, 9, 30, 23, 59, tzinfo=SHANGHAI)),
         "first": await register(deps, "十月第一天", datetime(2026, 10, 1, 0, 0, tzinfo=SHANGHAI)),
-        "formula": await register(deps, '=HYPERLINK("http://x","点我")', datetime(2026, 10, 15, 9, 0, tzinfo=SHANGHAI),
-                                  petitioner="孙八", contact="13700137000"),
-        "last": await register(deps, "十月最后一晚", datetime(2026, 10, 31, 23, 30, tzinfo=SHANGHAI),
-                               petitioner="周九", contact="13600136000"),
+        "formula": await register(
+            deps,
+            '=HYPERLINK("http://x","点我")',
+            datetime(2026, 10, 15, 9, 0, tzinfo=SHANGHAI),
+            petitioner="孙八",
+            contact="13700137000",
+        ),
+        "last": await register(
+            deps,
+            "十月最后一晚",
+            datetime(2026, 10, 31, 23, 30, tzinfo=SHANGHAI),
+            petitioner="周九",
+            contact="13600136000",
+        ),
         "after": await register(deps, "十一月", datetime(2026, 11, 1, 0, 10, tzinfo=SHANGHAI), petitioner="吴十"),
     }
 
@@ -278,8 +341,13 @@ async def test_export_no_personal_blanks_contact(deps: Deps, tmp_path: Path) -> 
 
 async def test_export_streams_in_batches(deps: Deps) -> None:
     for i in range(5):
-        await register(deps, f"第{i}件不同的事", datetime(2026, 10, 10 + i, 9, 0, tzinfo=SHANGHAI),
-                       petitioner=f"人{i}", contact=f"1380013800{i}")
+        await register(
+            deps,
+            f"第{i}件不同的事",
+            datetime(2026, 10, 10 + i, 9, 0, tzinfo=SHANGHAI),
+            petitioner=f"人{i}",
+            contact=f"1380013800{i}",
+        )
     sizes = [len(b) async for b in archive_rows(deps, date(2026, 10, 1), date(2026, 10, 31), batch_size=2)]
     assert sizes == [2, 2, 1]
 
@@ -311,11 +379,21 @@ REPLY = ReplyInput(
 
 
 async def handled_case(deps: Deps, clock: FrozenClock) -> str:
-    number = await register(deps, "某公司拖欠工资<b>三个月</b>", datetime(2026, 11, 1, 20, 0, tzinfo=SHANGHAI),
-                            unit="区人社局", level="省级", category="欠薪欠资", petitioner="李四")
+    number = await register(
+        deps,
+        "某公司拖欠工资<b>三个月</b>",
+        datetime(2026, 11, 1, 20, 0, tzinfo=SHANGHAI),
+        unit="区人社局",
+        level="省级",
+        category="欠薪欠资",
+        petitioner="李四",
+    )
     async with deps.sessions() as session:
-        people = {u: await repo.actor_for(session, p) for u in ("zhangsan", "sundc", "zhousj")
-                  if (p := await repo.person_by_platform(session, "wecom", u)) is not None}
+        people = {
+            u: await repo.actor_for(session, p)
+            for u in ("zhangsan", "sundc", "zhousj")
+            if (p := await repo.person_by_platform(session, "wecom", u)) is not None
+        }
     await perform(deps, number, Action.ACCEPT, people["zhangsan"], NoInput())
     clock.advance(days=1)
     await perform(deps, number, Action.SUBMIT, people["zhangsan"], REPLY)
@@ -342,7 +420,15 @@ async def test_dossier_html_has_everything_escaped(deps: Deps, clock: FrozenCloc
 async def test_dossier_timeline_and_workflow(deps: Deps, clock: FrozenClock, tmp_path: Path) -> None:
     number = await handled_case(deps, clock)
     dossier = await load_dossier(deps, number.lower())
-    assert [e.step for e in dossier.timeline] == ["登记", "交办", "签收", "提交办理情况", "审核通过", "领导驳回", "批示"]
+    assert [e.step for e in dossier.timeline] == [
+        "登记",
+        "交办",
+        "签收",
+        "提交办理情况",
+        "审核通过",
+        "领导驳回",
+        "批示",
+    ]
     assert [e.actor for e in dossier.timeline][2:] == ["张三", "张三", "孙督查", "周书记", "周书记"]
     assert dossier.timeline[1].said == "承办单位：区人社局" and dossier.timeline[1].states == "已登记 → 已交办"
     assert dossier.timeline[0].at == "2026-11-02 09:00" and dossier.timeline[3].at == "2026-11-03 09:00"
@@ -393,8 +479,13 @@ def recent(days: int) -> str:
 
 
 def test_cli_import_reports_bad_rows_and_exit_code(config_file: Path, tmp_path: Path) -> None:
-    rows = [HEADER, row("路灯不亮", received=recent(3), ref="C-1"), row("井盖缺失", level="乡级", received=recent(2)),
-            row("占道经营", received=recent(1), ref="C-3"), row("", received=recent(1), ref="C-4")]
+    rows = [
+        HEADER,
+        row("路灯不亮", received=recent(3), ref="C-1"),
+        row("井盖缺失", level="乡级", received=recent(2)),
+        row("占道经营", received=recent(1), ref="C-3"),
+        row("", received=recent(1), ref="C-4"),
+    ]
     path = write_xlsx(tmp_path / "in.xlsx", rows)
     code, out, err = cli("case", "import", str(path), "-c", str(config_file))
     assert code == 1, out + err
@@ -440,8 +531,9 @@ def test_cli_export_archive_and_dossier(config_file: Path, tmp_path: Path) -> No
     assert [c.value for c in sheet[1]] == LABELS and sheet.cell(2, 5).value == "13800138000"
     number = sheet.cell(2, 1).value
 
-    code, out, err = cli("export", "archive", "--from", start, "--to", end, "-o", str(out_path), "--no-personal",
-                         "-c", str(config_file))
+    code, out, err = cli(
+        "export", "archive", "--from", start, "--to", end, "-o", str(out_path), "--no-personal", "-c", str(config_file)
+    )
     assert code == 0 and openpyxl.load_workbook(out_path)["留言档案"].cell(2, 5).value in (None, "")
 
     code, out, err = cli("export", "archive", "--from", end, "--to", start, "-o", str(out_path), "-c", str(config_file))

@@ -53,8 +53,11 @@ async def test_workbook_sheets_headers_and_figures(world: Any, tmp_path: Path) -
     head = scores[0]
     assert head[:6] == ("排名", "单位", "得分", "等级", "扣分合计", "加分合计")
     assert "扣：超期办理" in head and "加：督查表扬" in head and "扣：同一事项重复反映" in head
-    assert [r[:6] for r in scores[1:]] == [(1, "区信访局", 100, "合格", 0, 0), (2, "区住建局", 98, "合格", -6, 4),
-                                           (3, "区人社局", 88.5, "基本合格", -13.5, 2)]
+    assert [r[:6] for r in scores[1:]] == [
+        (1, "区信访局", 100, "合格", 0, 0),
+        (2, "区住建局", 98, "合格", -6, 4),
+        (3, "区人社局", 88.5, "基本合格", -13.5, 2),
+    ]
     overdue = head.index("扣：超期办理")
     assert [r[overdue] for r in scores[1:]] == [0, -2, -3]
     assert wb["单位得分"].cell(3, head.index("按期办结率") + 1).number_format == "0.0%"
@@ -64,7 +67,9 @@ async def test_workbook_sheets_headers_and_figures(world: Any, tmp_path: Path) -
     by_name = {r[1]: dict(zip(stats[0], r, strict=True)) for r in stats[1:]}
     assert set(by_name) == {"区信访局", "区住建局", "区人社局", "（未交办）", "合计"}
     assert by_name["区人社局"]["受理"] == 5 and by_name["区人社局"]["退回"] == 2
-    assert by_name["区人社局"]["期内超期"] == 3 and by_name["区人社局"]["平均办结用时（工作日）"] == pytest.approx(17 / 3)
+    assert by_name["区人社局"]["期内超期"] == 3 and by_name["区人社局"]["平均办结用时（工作日）"] == pytest.approx(
+        17 / 3
+    )
     assert by_name["区住建局"]["阶段性报告次数"] == 2 and by_name["合计"]["受理"] == 10
     assert by_name["区信访局"]["按期办结率"] is None  # no cases: empty cell, not 0 %
 
@@ -84,9 +89,11 @@ async def test_workbook_sheets_headers_and_figures(world: Any, tmp_path: Path) -
     assert cats[0] == ("所属类型", "本期受理", "上期受理", "增减", "增减率", "按期办结率", "超期件", "化解率")
     assert cats[1][:4] == ("欠薪欠资", 3, 1, 2)
     assert ("级别", "本期受理", "上期受理", "增减", "增减率", "按期办结率", "超期件", "化解率") in cats
-    subjects = cats[cats.index(next(r for r in cats if r[0] == "重复反映事项（原件文号）")) + 1:]
-    assert subjects == [("T-B1", 3, 0, "问题房开", "B1号留言：某事项", None, None, None),
-                        ("T-A5", 1, 1, "欠薪欠资", "（不公开事项）", None, None, None)]
+    subjects = cats[cats.index(next(r for r in cats if r[0] == "重复反映事项（原件文号）")) + 1 :]
+    assert subjects == [
+        ("T-B1", 3, 0, "问题房开", "B1号留言：某事项", None, None, None),
+        ("T-A5", 1, 1, "欠薪欠资", "（不公开事项）", None, None, None),
+    ]
     trend = rows(wb["趋势"])
     assert trend[0] == ("月份", "受理", "已办结", "按期办结", "超期件", "按期办结率") and len(trend) == 13
     assert trend[-1][:5] == ("2026-10", 10, 5, 4, 3)
@@ -100,7 +107,7 @@ async def test_workbook_sheets_headers_and_figures(world: Any, tmp_path: Path) -
     assert [len(c.series) for c in charts] == [1, 2, 2, 1]
     rules = rows(wb["评分规则"])
     assert rules[0] == ("项目", "类别", "分值", "上限", "认定依据")
-    assert ("超期办理", "扣分", "2分/件", "3分") == rules[1][:4]
+    assert rules[1][:4] == ("超期办理", "扣分", "2分/件", "3分")
 
     raw = (tmp_path / "r.xlsx").read_bytes()
     assert CONTACT.encode() not in raw
@@ -113,9 +120,11 @@ async def test_quarter_workbook_has_the_months(world: Any, tmp_path: Path) -> No
     scores = rows(wb["单位得分"])
     assert scores[0][:8] == ("排名", "单位", "月均得分", "等级", "月均扣分", "月均加分", "10月得分", "11月得分")
     assert scores[0][8] == "扣：超期办理"
-    assert [r[:8] for r in scores[1:]] == [(1, "区信访局", 100, "合格", 0, 0, 100, 100),
-                                           (2, "区住建局", 99, "合格", -3, 2, 98, 100),
-                                           (3, "区人社局", 93.75, "合格", -7.25, 1, 88.5, 99)]
+    assert [r[:8] for r in scores[1:]] == [
+        (1, "区信访局", 100, "合格", 0, 0, 100, 100),
+        (2, "区住建局", 99, "合格", -3, 2, 98, 100),
+        (3, "区人社局", 93.75, "合格", -7.25, 1, 88.5, 99),
+    ]
     detail = rows(wb["扣分明细"])
     assert {r[1] for r in detail[1:]} == {"2026-10", "2026-11"}
     for row in scores[1:]:  # per unit and month, the detail adds up to that month's score
@@ -209,8 +218,9 @@ def cli(*args: str) -> tuple[int, str]:
 
 def test_cli_report_monthly(config_file: Path, tmp_path: Path) -> None:
     out_xlsx, out_png = tmp_path / "2026-10.xlsx", tmp_path / "2026-10.png"
-    code, out = cli("report", "monthly", "--month", "2026-10", "-o", str(out_xlsx), "--png", str(out_png),
-                    "-c", str(config_file))
+    code, out = cli(
+        "report", "monthly", "--month", "2026-10", "-o", str(out_xlsx), "--png", str(out_png), "-c", str(config_file)
+    )
     assert code == 0, out
     assert out.startswith("2026年10月（2026-10-01 至 2026-10-31") and "受理 10 件" in out
     assert f"已写入 {out_xlsx}" in out and f"已写入 {out_png}" in out
@@ -233,13 +243,16 @@ def test_cli_report_monthly(config_file: Path, tmp_path: Path) -> None:
 
 
 def test_cli_archive_check(config_file: Path) -> None:
-    code, out = cli("archive", "check", "--from", "2026-09-01", "--to", "2026-09-30", "--closed",
-                    "-c", str(config_file))
+    code, out = cli(
+        "archive", "check", "--from", "2026-09-01", "--to", "2026-09-30", "--closed", "-c", str(config_file)
+    )
     assert code == 1, out  # a closed case is incomplete
-    assert out.splitlines() == ["T-A5\t已办结\t缺少：呈报文号", "要素不全 1 件，其中已办结或已归档 1 件（2026-09-01 至 2026-09-30）"]
+    assert out.splitlines() == [
+        "T-A5\t已办结\t缺少：呈报文号",
+        "要素不全 1 件，其中已办结或已归档 1 件（2026-09-01 至 2026-09-30）",
+    ]
     code, out = cli("archive", "check", "--from", "2026-10-01", "--to", "2026-10-31", "-c", str(config_file))
     assert code == 0 and "T-A3\t已交办\t缺少：办理情况" in out and "T-A1" not in out
     assert out.splitlines()[-1].startswith("要素不全 7 件，其中已办结或已归档 0 件")
     code, out = cli("archive", "check", "--from", "2026-10-31", "--to", "2026-10-01", "-c", str(config_file))
     assert code == 1 and "晚于" in out
-

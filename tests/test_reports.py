@@ -32,8 +32,12 @@ rules = { overdue = { cap = 3 }, repeated = { points = 0.5 } }
 """
 OCTOBER = Period.month(2026, 10)
 CONTACT = "13912345678"
-DONE: dict[str, Any] = {"handling": "【表明态度】属实。【工作过程】已处理完毕并回访。",
-                        "report_number": "呈报〔2026〕1号", "evaluation": "网友认可", "truthfulness": "属实"}
+DONE: dict[str, Any] = {
+    "handling": "【表明态度】属实。【工作过程】已处理完毕并回访。",
+    "report_number": "呈报〔2026〕1号",
+    "evaluation": "网友认可",
+    "truthfulness": "属实",
+}
 
 
 def t(month: int, day: int, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:
@@ -57,14 +61,39 @@ async def october(deps: Deps) -> October:
         rsj, zjj = units["区人社局"], units["区住建局"]
         world = October(units)
 
-        async def case(label: str, unit: int | None, received: datetime, state: str, category: str | None,
-                       level: str = "县（区）级", source: str = "人民网", **kw: Any) -> None:
+        async def case(
+            label: str,
+            unit: int | None,
+            received: datetime,
+            state: str,
+            category: str | None,
+            level: str = "县（区）级",
+            source: str = "人民网",
+            **kw: Any,
+        ) -> None:
             now = received
-            row = Case(number=world.number(label), version=1, state=state, level=level, source=source,
-                       petitioner=f"反映人{label}", contact=CONTACT, title=f"{label}号留言：某事项", title_key=label,
-                       content=f"{label}的具体诉求", received_at=received, category=category, unit_id=unit,
-                       co_unit_ids=[], complex=False, urgent=False, needs_leader=False, created_at=now,
-                       updated_at=now, **{"extension_count": 0, "interim_count": 0, **kw})
+            row = Case(
+                number=world.number(label),
+                version=1,
+                state=state,
+                level=level,
+                source=source,
+                petitioner=f"反映人{label}",
+                contact=CONTACT,
+                title=f"{label}号留言：某事项",
+                title_key=label,
+                content=f"{label}的具体诉求",
+                received_at=received,
+                category=category,
+                unit_id=unit,
+                co_unit_ids=[],
+                complex=False,
+                urgent=False,
+                needs_leader=False,
+                created_at=now,
+                updated_at=now,
+                **{"extension_count": 0, "interim_count": 0, **kw},
+            )
             session.add(row)
             await session.flush()
             world.ids[label] = row.id
@@ -79,59 +108,180 @@ async def october(deps: Deps) -> October:
             world.events[f"{label}:{name}"] = row.id
 
         # --- 区人社局 ---
-        await case("A1", rsj, t(10, 9, 10), "closed", "欠薪欠资", assigned_at=t(10, 9, 10, 30),
-                   accepted_at=t(10, 9, 15), due_at=t(10, 15, 17, 30), submitted_at=t(10, 14, 16),
-                   approved_at=t(10, 15), replied_at=t(10, 16), reply_mode="public", followed_up_at=t(10, 20),
-                   resolved=True, satisfaction="满意", closed_at=t(10, 20), **DONE)
-        await case("A2", rsj, t(10, 12), "replied", "欠薪欠资", level="市级", source="12345",
-                   assigned_at=t(10, 12, 9, 30), accepted_at=t(10, 14, 10), due_at=t(10, 19, 17, 30),
-                   submitted_at=t(10, 22, 10), replied_at=t(10, 23), reply_mode="individual")
+        await case(
+            "A1",
+            rsj,
+            t(10, 9, 10),
+            "closed",
+            "欠薪欠资",
+            assigned_at=t(10, 9, 10, 30),
+            accepted_at=t(10, 9, 15),
+            due_at=t(10, 15, 17, 30),
+            submitted_at=t(10, 14, 16),
+            approved_at=t(10, 15),
+            replied_at=t(10, 16),
+            reply_mode="public",
+            followed_up_at=t(10, 20),
+            resolved=True,
+            satisfaction="满意",
+            closed_at=t(10, 20),
+            **DONE,
+        )
+        await case(
+            "A2",
+            rsj,
+            t(10, 12),
+            "replied",
+            "欠薪欠资",
+            level="市级",
+            source="12345",
+            assigned_at=t(10, 12, 9, 30),
+            accepted_at=t(10, 14, 10),
+            due_at=t(10, 19, 17, 30),
+            submitted_at=t(10, 22, 10),
+            replied_at=t(10, 23),
+            reply_mode="individual",
+        )
         await event("A2", "review_reject", t(10, 21, 10), "review_reject")
         # A5 first (September), so that A3 can point at it
-        await case("A5", rsj, t(9, 28, 10), "closed", "欠薪欠资", assigned_at=t(9, 28, 10, 30),
-                   accepted_at=t(9, 29), due_at=t(10, 10, 17, 30), submitted_at=t(10, 12, 10),
-                   replied_at=t(10, 15), reply_mode="individual", followed_up_at=t(10, 19), resolved=False,
-                   satisfaction="不满意", closed_at=t(10, 19),
-                   **{**DONE, "report_number": None})
+        await case(
+            "A5",
+            rsj,
+            t(9, 28, 10),
+            "closed",
+            "欠薪欠资",
+            assigned_at=t(9, 28, 10, 30),
+            accepted_at=t(9, 29),
+            due_at=t(10, 10, 17, 30),
+            submitted_at=t(10, 12, 10),
+            replied_at=t(10, 15),
+            reply_mode="individual",
+            followed_up_at=t(10, 19),
+            resolved=False,
+            satisfaction="不满意",
+            closed_at=t(10, 19),
+            **{**DONE, "report_number": None},
+        )
         await event("A5", "commendation", t(10, 1, 0, 0, 0), "commendation", unit_id=rsj)
-        await case("A3", rsj, t(10, 20), "assigned", "政策咨询", assigned_at=t(10, 20, 9, 10),
-                   due_at=t(10, 27, 17, 30), duplicate_of_id=world.ids["A5"])
+        await case(
+            "A3",
+            rsj,
+            t(10, 20),
+            "assigned",
+            "政策咨询",
+            assigned_at=t(10, 20, 9, 10),
+            due_at=t(10, 27, 17, 30),
+            duplicate_of_id=world.ids["A5"],
+        )
         await event("A3", "supervise", t(10, 30), "supervise")
         await event("A3", "supervise_november", t(11, 1, 0, 0, 0), "supervise")
-        await case("A4", rsj, t(10, 30, 16), "assigned", "欠薪欠资", assigned_at=t(10, 30, 16, 10),
-                   due_at=t(11, 6, 17, 30))
-        await case("A6", rsj, t(10, 15), "submitted", "投诉举报", assigned_at=t(10, 16), accepted_at=t(10, 16, 10),
-                   due_at=t(10, 23, 17, 30), submitted_at=t(10, 23, 11))
+        await case(
+            "A4", rsj, t(10, 30, 16), "assigned", "欠薪欠资", assigned_at=t(10, 30, 16, 10), due_at=t(11, 6, 17, 30)
+        )
+        await case(
+            "A6",
+            rsj,
+            t(10, 15),
+            "submitted",
+            "投诉举报",
+            assigned_at=t(10, 16),
+            accepted_at=t(10, 16, 10),
+            due_at=t(10, 23, 17, 30),
+            submitted_at=t(10, 23, 11),
+        )
         await event("A6", "assign", t(10, 15, 9, 5), "assign", unit_id=rsj)
         await event("A6", "return", t(10, 15, 14), "return")
         await event("A6", "reassign", t(10, 16), "reassign", unit_id=rsj)
         await case("A7", None, t(10, 31, 23, 59, 59), "registered", None)
-        await case("A8", rsj, t(11, 1, 0, 0, 0), "assigned", "欠薪欠资", assigned_at=t(11, 1, 0, 10),
-                   due_at=t(11, 6, 17, 30))
+        await case(
+            "A8", rsj, t(11, 1, 0, 0, 0), "assigned", "欠薪欠资", assigned_at=t(11, 1, 0, 10), due_at=t(11, 6, 17, 30)
+        )
         # --- 区住建局 ---
-        await case("B1", zjj, t(10, 8), "closed", "问题房开", level="市级", source="12345", assigned_at=t(10, 9),
-                   accepted_at=t(10, 9, 10), due_at=t(10, 15, 17, 30), submitted_at=t(10, 13), replied_at=t(10, 14),
-                   reply_mode="public", followed_up_at=t(10, 16), resolved=True, satisfaction="基本满意",
-                   closed_at=t(10, 16), **DONE)
+        await case(
+            "B1",
+            zjj,
+            t(10, 8),
+            "closed",
+            "问题房开",
+            level="市级",
+            source="12345",
+            assigned_at=t(10, 9),
+            accepted_at=t(10, 9, 10),
+            due_at=t(10, 15, 17, 30),
+            submitted_at=t(10, 13),
+            replied_at=t(10, 14),
+            reply_mode="public",
+            followed_up_at=t(10, 16),
+            resolved=True,
+            satisfaction="基本满意",
+            closed_at=t(10, 16),
+            **DONE,
+        )
         await event("B1", "assign", t(10, 8, 9, 30), "assign", unit_id=rsj)
         await event("B1", "return", t(10, 8, 15), "return")
         await event("B1", "reassign", t(10, 9), "reassign", unit_id=zjj)
         await event("B1", "commendation", t(10, 17, 10), "commendation", unit_id=zjj)
-        await case("B2", zjj, t(10, 10, 11), "accepted", "问题房开", level="市级", source="市长信箱",
-                   assigned_at=t(10, 10, 11, 30), accepted_at=t(10, 10, 12), due_at=t(11, 5, 17, 30),
-                   extension_count=1, interim_count=2, duplicate_of_id=world.ids["B1"])
-        await case("B3", zjj, t(10, 21), "accepted", "问题房开", level="市级", assigned_at=t(10, 21, 9, 10),
-                   accepted_at=t(10, 21, 9, 20), due_at=t(10, 28, 17, 30), submitted_at=t(10, 26),
-                   duplicate_of_id=world.ids["B1"])
+        await case(
+            "B2",
+            zjj,
+            t(10, 10, 11),
+            "accepted",
+            "问题房开",
+            level="市级",
+            source="市长信箱",
+            assigned_at=t(10, 10, 11, 30),
+            accepted_at=t(10, 10, 12),
+            due_at=t(11, 5, 17, 30),
+            extension_count=1,
+            interim_count=2,
+            duplicate_of_id=world.ids["B1"],
+        )
+        await case(
+            "B3",
+            zjj,
+            t(10, 21),
+            "accepted",
+            "问题房开",
+            level="市级",
+            assigned_at=t(10, 21, 9, 10),
+            accepted_at=t(10, 21, 9, 20),
+            due_at=t(10, 28, 17, 30),
+            submitted_at=t(10, 26),
+            duplicate_of_id=world.ids["B1"],
+        )
         await event("B3", "leader_reject", t(10, 27, 15), "leader_reject")
-        await case("B4", zjj, t(10, 22, 10), "closed", "城市管理", level="省级", assigned_at=t(10, 22, 10, 10),
-                   accepted_at=t(10, 22, 11), due_at=t(10, 29, 17, 30), submitted_at=t(10, 28), replied_at=t(10, 29),
-                   reply_mode="public", followed_up_at=t(10, 30), resolved=True, satisfaction="满意",
-                   closed_at=t(10, 30), **DONE)
+        await case(
+            "B4",
+            zjj,
+            t(10, 22, 10),
+            "closed",
+            "城市管理",
+            level="省级",
+            assigned_at=t(10, 22, 10, 10),
+            accepted_at=t(10, 22, 11),
+            due_at=t(10, 29, 17, 30),
+            submitted_at=t(10, 28),
+            replied_at=t(10, 29),
+            reply_mode="public",
+            followed_up_at=t(10, 30),
+            resolved=True,
+            satisfaction="满意",
+            closed_at=t(10, 30),
+            **DONE,
+        )
         # --- September ---
         await case("S1", None, t(9, 30, 23, 59, 59), "registered", "城市管理")
-        await case("S2", zjj, t(9, 30), "submitted", "问题房开", assigned_at=t(9, 30, 9, 30),
-                   accepted_at=t(10, 9), due_at=t(10, 13, 17, 30), submitted_at=t(10, 13, 17))
+        await case(
+            "S2",
+            zjj,
+            t(9, 30),
+            "submitted",
+            "问题房开",
+            assigned_at=t(9, 30, 9, 30),
+            accepted_at=t(10, 9),
+            due_at=t(10, 13, 17, 30),
+            submitted_at=t(10, 13, 17),
+        )
     return world
 
 
@@ -147,14 +297,55 @@ def stats(**values: int) -> UnitStats:
     return UnitStats(**values)
 
 
-RSJ = stats(received=5, assigned=5, accepted=3, accept_judged=4, accepted_on_time=2, returned=2, finished=3,
-            finished_on_time=2, finished_late=1, open=2, open_overdue=1, overdue_now=1, overdue_in_period=3,
-            workdays_total=4 + 8 + 5, workdays_count=3, replied=2, public=1, followed=1, resolved=1, satisfied=1,
-            repeated=1)
-ZJJ = stats(received=4, assigned=4, accepted=4, accept_judged=4, accepted_on_time=4, finished=2, finished_on_time=2,
-            open=2, open_overdue=1, overdue_now=1, overdue_in_period=1, workdays_total=3 + 4, workdays_count=2,
-            replied=2, public=2, followed=2, resolved=2, satisfied=1, basic=1, extensions=1, extended_cases=1,
-            interims=2, interim_cases=1, repeated=2)
+RSJ = stats(
+    received=5,
+    assigned=5,
+    accepted=3,
+    accept_judged=4,
+    accepted_on_time=2,
+    returned=2,
+    finished=3,
+    finished_on_time=2,
+    finished_late=1,
+    open=2,
+    open_overdue=1,
+    overdue_now=1,
+    overdue_in_period=3,
+    workdays_total=4 + 8 + 5,
+    workdays_count=3,
+    replied=2,
+    public=1,
+    followed=1,
+    resolved=1,
+    satisfied=1,
+    repeated=1,
+)
+ZJJ = stats(
+    received=4,
+    assigned=4,
+    accepted=4,
+    accept_judged=4,
+    accepted_on_time=4,
+    finished=2,
+    finished_on_time=2,
+    open=2,
+    open_overdue=1,
+    overdue_now=1,
+    overdue_in_period=1,
+    workdays_total=3 + 4,
+    workdays_count=2,
+    replied=2,
+    public=2,
+    followed=2,
+    resolved=2,
+    satisfied=1,
+    basic=1,
+    extensions=1,
+    extended_cases=1,
+    interims=2,
+    interim_cases=1,
+    repeated=2,
+)
 EMPTY = UnitStats()
 
 
@@ -184,33 +375,48 @@ async def test_breakdowns_hot_subjects_and_trend(scenario: Any) -> None:
     report = await build_report(deps, OCTOBER)
     cats = {b.key: b for b in report.categories}
     assert {k: (b.received, b.previous) for k, b in cats.items()} == {
-        "欠薪欠资": (3, 1), "问题房开": (3, 1), "政策咨询": (1, 0), "投诉举报": (1, 0), "城市管理": (1, 1),
-        "未分类": (1, 0)}
+        "欠薪欠资": (3, 1),
+        "问题房开": (3, 1),
+        "政策咨询": (1, 0),
+        "投诉举报": (1, 0),
+        "城市管理": (1, 1),
+        "未分类": (1, 0),
+    }
     assert [b.key for b in report.categories[:2]] == ["欠薪欠资", "问题房开"]
     wage = cats["欠薪欠资"]  # A1 on time, A2 late, A4 open and not due
     assert (wage.finished_on_time, wage.due_decided, wage.overdue, wage.followed, wage.resolved) == (1, 2, 1, 1, 1)
     house = cats["问题房开"]  # B1 on time; B3 open past due; B2 not due
     assert (house.finished_on_time, house.due_decided, house.overdue) == (1, 2, 1)
     assert [(t.key, t.count, t.previous, t.change) for t in report.hot_categories[:2]] == [
-        ("欠薪欠资", 3, 1, 2), ("问题房开", 3, 1, 2)]
+        ("欠薪欠资", 3, 1, 2),
+        ("问题房开", 3, 1, 2),
+    ]
     assert {b.key: b.received for b in report.levels} == {"县（区）级": 5, "市级": 4, "省级": 1}
     assert {b.key: b.received for b in report.sources} == {"人民网": 7, "12345": 2, "市长信箱": 1}
     # B1 with its repeats B2 and B3; A3 repeats A5 (September, 个别回复: its title is not shown)
     assert [(s.number, s.count, s.previous, s.category) for s in report.hot_subjects] == [
-        ("T-B1", 3, 0, "问题房开"), ("T-A5", 1, 1, "欠薪欠资")]
+        ("T-B1", 3, 0, "问题房开"),
+        ("T-A5", 1, 1, "欠薪欠资"),
+    ]
     assert report.hot_subjects[0].title == "B1号留言：某事项" and report.hot_subjects[1].title is None
     assert report.trend[0].month.key == "2025-11" and report.trend[-1].month.key == "2026-10"
     october_point, september = report.trend[-1], report.trend[-2]
-    assert (october_point.received, october_point.finished, october_point.finished_on_time,
-            october_point.overdue) == (10, 5, 4, 3)
+    assert (october_point.received, october_point.finished, october_point.finished_on_time, october_point.overdue) == (
+        10,
+        5,
+        4,
+        3,
+    )
     assert (september.received, september.finished, september.finished_on_time, september.overdue) == (3, 2, 1, 1)
     assert september.on_time_rate == 0.5
     assert all(p.received == 0 for p in report.trend[:-2])
 
 
 def _items(report: Report, unit: str) -> list[tuple[str, str | None, float, float, tuple[int, ...]]]:
-    return [(i.occurrence.rule, i.occurrence.case_number, i.nominal, i.points, i.occurrence.event_ids)
-            for i in report.unit(unit).score.items]
+    return [
+        (i.occurrence.rule, i.occurrence.case_number, i.nominal, i.points, i.occurrence.event_ids)
+        for i in report.unit(unit).score.items
+    ]
 
 
 async def test_every_deduction_and_bonus(scenario: Any) -> None:
@@ -272,7 +478,10 @@ async def test_empty_month(scenario: Any) -> None:
     assert report.office == stats(overdue_now=2) and report.unassigned == EMPTY
     assert report.categories == [] and report.levels == [] and report.hot_subjects == []
     assert [(u.name, u.score.score, u.score.grade, u.rank) for u in report.units] == [
-        ("区人社局", 100, "合格", 1), ("区住建局", 100, "合格", 1), ("区信访局", 100, "合格", 1)]
+        ("区人社局", 100, "合格", 1),
+        ("区住建局", 100, "合格", 1),
+        ("区信访局", 100, "合格", 1),
+    ]
     assert all(p.received == 0 for p in report.trend)
 
 
@@ -304,7 +513,9 @@ async def test_a_period_in_progress_counts_up_to_now(scenario: Any, clock: Froze
     rsj = report.unit("区人社局").score
     # A2 was due 19 Oct and not submitted by then; A3 (due 27 Oct) is not overdue yet
     assert [i.occurrence.case_number for i in rsj.items if i.occurrence.rule == "overdue"] == [
-        world.number("A5"), world.number("A2")]
+        world.number("A5"),
+        world.number("A2"),
+    ]
 
 
 async def test_archive_check_lists_missing_elements(scenario: Any) -> None:
@@ -315,8 +526,12 @@ async def test_archive_check_lists_missing_elements(scenario: Any) -> None:
     a3 = next(c for c in found if c.number == world.number("A3"))
     assert a3.missing == ("办理情况", "是否化解", "评价内容", "回访时间", "呈报文号") and not a3.ready
     assert [c async for c in incomplete_cases(deps, OCTOBER.start, OCTOBER.last_day, closed_only=True)] == []
-    september = [c async for c in incomplete_cases(deps, Period.month(2026, 9).start, Period.month(2026, 9).last_day,
-                                                   closed_only=True)]
+    september = [
+        c
+        async for c in incomplete_cases(
+            deps, Period.month(2026, 9).start, Period.month(2026, 9).last_day, closed_only=True
+        )
+    ]
     assert [(c.number, c.missing, c.ready) for c in september] == [(world.number("A5"), ("呈报文号",), True)]
 
 
@@ -343,12 +558,15 @@ async def test_commendation_use_case(scenario: Any, clock: FrozenClock) -> None:
 # --- the chat summary -------------------------------------------------------------------------------
 
 
-CHAT = SCORING + """
+CHAT = (
+    SCORING
+    + """
 [wecom]
 enabled = true
 supervision_chatid = "chat-supervision"
 supervision_webhook_key = "hook-key"
 """
+)
 
 
 async def test_queue_monthly_summary(db_url: str, clock: FrozenClock) -> None:

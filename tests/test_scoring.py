@@ -64,20 +64,33 @@ def test_points_per_occurrence_and_the_rule_cap_in_time_order() -> None:
     line = s.line("overdue")
     assert line is not None
     assert [(i.occurrence.case_number, i.nominal, i.points, i.capped) for i in line.items] == [
-        ("N0", 4, -4, False), ("N1", 4, -4, False), ("N2", 4, -2, True), ("N3", 4, 0, True)]
+        ("N0", 4, -4, False),
+        ("N1", 4, -4, False),
+        ("N2", 4, -2, True),
+        ("N3", 4, 0, True),
+    ]
     assert (line.count, line.nominal, line.points, line.capped) == (4, 16, -10, True)
     assert (s.deductions, s.score, s.grade) == (10, 90, "合格")
 
 
 def test_total_caps_cut_across_rules_in_catalogue_order() -> None:
     r = ScoringRules(rules=rules(overdue=(30, 0), dissatisfied=(30, 0)).rules, max_deduction=50, max_bonus=3)
-    occ = [Occurrence("dissatisfied", "D1", (), at(10, 1)), Occurrence("overdue", "O1", (), at(10, 30)),
-           Occurrence("overdue", "O2", (), at(10, 31)), Occurrence("commendation", "C1", (7,), at(10, 2)),
-           Occurrence("commendation", "C2", (8,), at(10, 3))]
+    occ = [
+        Occurrence("dissatisfied", "D1", (), at(10, 1)),
+        Occurrence("overdue", "O1", (), at(10, 30)),
+        Occurrence("overdue", "O2", (), at(10, 31)),
+        Occurrence("commendation", "C1", (7,), at(10, 2)),
+        Occurrence("commendation", "C2", (8,), at(10, 3)),
+    ]
     s = score_unit(r, occ)
     # overdue comes first in the catalogue: 30 + 20 reach the total cap, 不满意 counts 0
     assert [(i.occurrence.rule, i.points) for i in s.items] == [
-        ("overdue", -30), ("overdue", -20), ("dissatisfied", 0), ("commendation", 2), ("commendation", 1)]
+        ("overdue", -30),
+        ("overdue", -20),
+        ("dissatisfied", 0),
+        ("commendation", 2),
+        ("commendation", 1),
+    ]
     assert (s.deductions, s.bonuses, s.score, s.grade) == (50, 3, 53, "不合格")
     assert s.line("dissatisfied").capped  # type: ignore[union-attr]
     # a rule cut by the total cap keeps its own budget: nothing it did not lose is claimed
@@ -102,8 +115,10 @@ def test_switched_off_rules_and_unknown_rules() -> None:
         Rule("overdue", -1)
 
 
-@pytest.mark.parametrize(("score", "grade"), [(100, "合格"), (90, "合格"), (89.99, "基本合格"), (75, "基本合格"),
-                                               (74.5, "不合格"), (0, "不合格")])
+@pytest.mark.parametrize(
+    ("score", "grade"),
+    [(100, "合格"), (90, "合格"), (89.99, "基本合格"), (75, "基本合格"), (74.5, "不合格"), (0, "不合格")],
+)
 def test_grade_thresholds(score: float, grade: str) -> None:
     assert ScoringRules().grade(score) == grade
 
@@ -113,8 +128,9 @@ def test_grades_must_be_ordered() -> None:
         ScoringRules(pass_score=70, basic_score=80)
 
 
-@pytest.mark.parametrize(("followed", "resolved", "bonus"), [(5, 5, True), (10, 9, True), (10, 8, False),
-                                                             (4, 4, False), (0, 0, False)])
+@pytest.mark.parametrize(
+    ("followed", "resolved", "bonus"), [(5, 5, True), (10, 9, True), (10, 8, False), (4, 4, False), (0, 0, False)]
+)
 def test_resolution_bonus(followed: int, resolved: int, bonus: bool) -> None:
     occ = resolution_bonus(ScoringRules(), followed, resolved)
     assert (occ is not None) is bonus
@@ -140,8 +156,13 @@ rules = { overdue = { points = 3 }, repeated = { points = 0.5, cap = 2 } }
     r = cfg.scoring_rules()
     assert (r.rule("overdue").points, r.rule("overdue").cap) == (3, 20)  # type: ignore[union-attr]
     assert (r.rule("repeated").points, r.rule("repeated").cap) == (0.5, 2)  # type: ignore[union-attr]
-    assert (r.max_bonus, r.grade(94), r.grade(80), cfg.summary_workday, cfg.summary_time) == (5, "基本合格", "基本合格",
-                                                                                              1, time(9, 0))
+    assert (r.max_bonus, r.grade(94), r.grade(80), cfg.summary_workday, cfg.summary_time) == (
+        5,
+        "基本合格",
+        "基本合格",
+        1,
+        time(9, 0),
+    )
     with pytest.raises(ConfigError, match="scoring.rules"):
         parse_config("[scoring]\nrules = { overtime = { points = 1 } }\n")
     with pytest.raises(ConfigError, match="basic_score"):
@@ -162,14 +183,17 @@ def test_example_config_has_the_scoring_block() -> None:
 # --- statistics ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "key", "label", "start", "end"), [
-    ("2026-10", "2026-10", "2026年10月", date(2026, 10, 1), date(2026, 11, 1)),
-    ("2026-12", "2026-12", "2026年12月", date(2026, 12, 1), date(2027, 1, 1)),
-    ("2026-Q3", "2026-Q3", "2026年第三季度", date(2026, 7, 1), date(2026, 10, 1)),
-    (" 2026-q4 ", "2026-Q4", "2026年第四季度", date(2026, 10, 1), date(2027, 1, 1)),
-    ("2026", "2026", "2026年度", date(2026, 1, 1), date(2027, 1, 1)),
-    ("2026-2", "2026-02", "2026年2月", date(2026, 2, 1), date(2026, 3, 1)),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "label", "start", "end"),
+    [
+        ("2026-10", "2026-10", "2026年10月", date(2026, 10, 1), date(2026, 11, 1)),
+        ("2026-12", "2026-12", "2026年12月", date(2026, 12, 1), date(2027, 1, 1)),
+        ("2026-Q3", "2026-Q3", "2026年第三季度", date(2026, 7, 1), date(2026, 10, 1)),
+        (" 2026-q4 ", "2026-Q4", "2026年第四季度", date(2026, 10, 1), date(2027, 1, 1)),
+        ("2026", "2026", "2026年度", date(2026, 1, 1), date(2027, 1, 1)),
+        ("2026-2", "2026-02", "2026年2月", date(2026, 2, 1), date(2026, 3, 1)),
+    ],
+)
 def test_periods(text: str, key: str, label: str, start: date, end: date) -> None:
     p = parse_period(text)
     assert (p.key, p.label, p.start, p.end) == (key, label, start, end)
@@ -199,12 +223,35 @@ def test_previous_months_and_trend() -> None:
 
 def test_unit_stats_rates() -> None:
     empty = UnitStats()
-    assert (empty.on_time_rate, empty.accept_rate, empty.resolution_rate, empty.satisfaction_rate,
-            empty.public_rate, empty.avg_workdays) == (None,) * 6
-    s = UnitStats(finished=3, finished_on_time=2, finished_late=1, open_overdue=1, satisfied=1, basic=2,
-                  dissatisfied=1, workdays_total=10, workdays_count=4, accept_judged=4, accepted_on_time=3)
+    assert (
+        empty.on_time_rate,
+        empty.accept_rate,
+        empty.resolution_rate,
+        empty.satisfaction_rate,
+        empty.public_rate,
+        empty.avg_workdays,
+    ) == (None,) * 6
+    s = UnitStats(
+        finished=3,
+        finished_on_time=2,
+        finished_late=1,
+        open_overdue=1,
+        satisfied=1,
+        basic=2,
+        dissatisfied=1,
+        workdays_total=10,
+        workdays_count=4,
+        accept_judged=4,
+        accepted_on_time=3,
+    )
     assert (s.overdue, s.due_decided, s.on_time_rate, s.satisfaction_rate, s.avg_workdays, s.accept_rate) == (
-        2, 4, 0.5, 0.75, 2.5, 0.75)
+        2,
+        4,
+        0.5,
+        0.75,
+        2.5,
+        0.75,
+    )
     total = UnitStats.total([s, s, empty])
     assert total.finished == 6 and total.on_time_rate == 0.5
 
@@ -212,7 +259,10 @@ def test_unit_stats_rates() -> None:
 def test_compare_counts() -> None:
     rows = compare_counts({"a": 3, "b": 5, "c": 0, "d": 3}, {"a": 1, "b": 5, "e": 4})
     assert [(r.key, r.count, r.previous, r.change, r.arrow) for r in rows] == [
-        ("b", 5, 5, 0, "→"), ("a", 3, 1, 2, "↑"), ("d", 3, 0, 3, "↑")]
+        ("b", 5, 5, 0, "→"),
+        ("a", 3, 1, 2, "↑"),
+        ("d", 3, 0, 3, "↑"),
+    ]
     assert rows[1].change_rate == 2.0 and rows[2].change_rate is None
 
 
@@ -232,17 +282,20 @@ def test_nth_workday_of_month(cal: WorkCalendar) -> None:
     assert nth_workday_of_month(2026, 5, 0, cal) is None
 
 
-@pytest.mark.parametrize(("now", "due"), [
-    (datetime(2026, 11, 2, 9, 0, tzinfo=SH), "2026-10"),
-    (datetime(2026, 11, 2, 17, 59, tzinfo=SH), "2026-10"),
-    (datetime(2026, 11, 2, 8, 59, tzinfo=SH), None),  # before summary_time
-    (datetime(2026, 11, 1, 10, 0, tzinfo=SH), None),  # Sunday 1 November
-    (datetime(2026, 11, 3, 9, 0, tzinfo=SH), None),  # the second working day
-    (datetime(2026, 10, 1, 9, 0, tzinfo=SH), None),  # National Day
-    (datetime(2026, 10, 8, 9, 30, tzinfo=SH), "2026-09"),  # the first working day of October
-    (datetime(2026, 1, 4, 9, 0, tzinfo=SH), "2025-12"),  # 1–3 January 2026: New Year holiday
-    (datetime(2026, 11, 2, 1, 0, tzinfo=ZoneInfo("UTC")), "2026-10"),  # 09:00 in Shanghai
-])
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        (datetime(2026, 11, 2, 9, 0, tzinfo=SH), "2026-10"),
+        (datetime(2026, 11, 2, 17, 59, tzinfo=SH), "2026-10"),
+        (datetime(2026, 11, 2, 8, 59, tzinfo=SH), None),  # before summary_time
+        (datetime(2026, 11, 1, 10, 0, tzinfo=SH), None),  # Sunday 1 November
+        (datetime(2026, 11, 3, 9, 0, tzinfo=SH), None),  # the second working day
+        (datetime(2026, 10, 1, 9, 0, tzinfo=SH), None),  # National Day
+        (datetime(2026, 10, 8, 9, 30, tzinfo=SH), "2026-09"),  # the first working day of October
+        (datetime(2026, 1, 4, 9, 0, tzinfo=SH), "2025-12"),  # 1–3 January 2026: New Year holiday
+        (datetime(2026, 11, 2, 1, 0, tzinfo=ZoneInfo("UTC")), "2026-10"),  # 09:00 in Shanghai
+    ],
+)
 def test_summary_period_due(cal: WorkCalendar, now: datetime, due: str | None) -> None:
     got = summary_period_due(now, cal, SH, workday=1, at=time(9, 0))
     assert (got.key if got is not None else None) == due

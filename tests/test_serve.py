@@ -19,12 +19,17 @@ from tests.conftest import BASE_CONFIG
 def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        BASE_CONFIG.replace("[api]", '[server]\nport = 0\n\n[database]\nurl = "sqlite+aiosqlite:///data/x.db"\n\n[api]', 1),
+        BASE_CONFIG.replace(
+            "[api]", '[server]\nport = 0\n\n[database]\nurl = "sqlite+aiosqlite:///data/x.db"\n\n[api]', 1
+        ),
         encoding="utf-8",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "-c", str(config)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     lines: queue.Queue[str] = queue.Queue()
 

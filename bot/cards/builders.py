@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from bot.cards.models import Button, Card
 from bot.cards.payload import CardAction, Verb
-from bot.privacy import redact
 from bot.domain.states import NonPublicGround, Satisfaction, State, Truthfulness
+from bot.privacy import redact
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -117,8 +117,11 @@ def preview_card(view: CaseView, reply_text: str) -> Card:
         title=f"请确认办理情况：{view.number}",
         desc="确认无误请点“提交”，需要修改请点“修改”",
         body=short(reply_text, 160),
-        buttons=[_btn("提交", Verb.SUBMIT, view, "primary"), _btn("修改", Verb.EDIT, view),
-                 _btn("取消", Verb.CANCEL, view)],
+        buttons=[
+            _btn("提交", Verb.SUBMIT, view, "primary"),
+            _btn("修改", Verb.EDIT, view),
+            _btn("取消", Verb.CANCEL, view),
+        ],
     )
 
 
@@ -128,8 +131,10 @@ def review_card(view: CaseView, url: str | None) -> Card:
         desc=f"承办单位：{view.unit or '-'} · 属实程度：{view.truthfulness or '-'}",
         body="办理情况：" + short(view.handling or "", 140),
         fields=_base_fields(view),
-        buttons=[_btn("审核通过", Verb.REVIEW_PASS, view, "primary"),
-                 _btn("退回修改", Verb.REVIEW_REJECT, view, "danger")],
+        buttons=[
+            _btn("审核通过", Verb.REVIEW_PASS, view, "primary"),
+            _btn("退回修改", Verb.REVIEW_REJECT, view, "danger"),
+        ],
         url=url,
     )
 
@@ -151,8 +156,10 @@ def publish_card(view: CaseView, url: str | None) -> Card:
         desc="答复已审定，请统一回复并选择回复方式",
         body="办理情况：" + short(view.handling or "", 140),
         fields=_base_fields(view),
-        buttons=[_btn("公开回复", Verb.PUBLISH_PUBLIC, view, "primary"),
-                 _btn("个别回复", Verb.PUBLISH_INDIVIDUAL, view)],
+        buttons=[
+            _btn("公开回复", Verb.PUBLISH_PUBLIC, view, "primary"),
+            _btn("个别回复", Verb.PUBLISH_INDIVIDUAL, view),
+        ],
         url=url,
     )
 
@@ -195,8 +202,11 @@ def resolved_card(view: CaseView) -> Card:
         title=f"回访：{view.number}",
         desc="问题是否已化解？",
         body=short(view.title, 60),
-        buttons=[_btn("已化解", Verb.RESOLVED, view, "primary", "y"), _btn("未化解", Verb.RESOLVED, view, "default", "n"),
-                 _btn("取消", Verb.CANCEL, view)],
+        buttons=[
+            _btn("已化解", Verb.RESOLVED, view, "primary", "y"),
+            _btn("未化解", Verb.RESOLVED, view, "default", "n"),
+            _btn("取消", Verb.CANCEL, view),
+        ],
     )
 
 
@@ -206,8 +216,10 @@ def extension_card(view: CaseView, reason: str, days: int, url: str | None) -> C
         desc=f"{view.unit or '-'} 申请延期{days}个工作日",
         body="理由：" + short(reason, 140),
         fields=_base_fields(view),
-        buttons=[_btn("批准延期", Verb.EXT_APPROVE, view, "primary", str(days)),
-                 _btn("不批准", Verb.EXT_REFUSE, view, "danger")],
+        buttons=[
+            _btn("批准延期", Verb.EXT_APPROVE, view, "primary", str(days)),
+            _btn("不批准", Verb.EXT_REFUSE, view, "danger"),
+        ],
         url=url,
     )
 

@@ -39,21 +39,21 @@ from typing import Any, Final
 from bot.cards.models import Card
 
 __all__ = [
-    "MAX_BUTTONS",
-    "TEMPLATE_VARIABLES",
     "ACTION_PARAM",
+    "MAX_BUTTONS",
     "REV_PARAM",
+    "TEMPLATE_VARIABLES",
+    "action_card_message",
     "button_action_id",
+    "card_markdown",
     "card_params",
     "card_preview",
-    "text_message",
     "markdown_message",
-    "card_markdown",
-    "action_card_message",
-    "webhook_text",
-    "webhook_markdown",
     "markdown_title",
     "stringify",
+    "text_message",
+    "webhook_markdown",
+    "webhook_text",
 ]
 
 MAX_BUTTONS: Final = 6
@@ -62,8 +62,18 @@ REV_PARAM: Final = "rev"
 _STYLES: Final = frozenset({"primary", "default", "danger"})
 
 TEMPLATE_VARIABLES: Final[tuple[str, ...]] = (
-    "lastMessage", "title", "desc", "body", "fields", "fields_json", "source", "url", "has_url",
-    "status", "closed", "rev",
+    "lastMessage",
+    "title",
+    "desc",
+    "body",
+    "fields",
+    "fields_json",
+    "source",
+    "url",
+    "has_url",
+    "status",
+    "closed",
+    "rev",
     *(f"btn{i}_{part}" for i in range(1, MAX_BUTTONS + 1) for part in ("text", "key", "style")),
 )
 
@@ -188,8 +198,9 @@ def _mention(text: str, ids: list[str]) -> str:
     return text + ("\n\n" + " ".join(missing) if missing else "")
 
 
-def webhook_text(text: str, *, at_user_ids: Iterable[str] = (), at_all: bool = False,
-                 msg_uuid: str | None = None) -> dict[str, Any]:
+def webhook_text(
+    text: str, *, at_user_ids: Iterable[str] = (), at_all: bool = False, msg_uuid: str | None = None
+) -> dict[str, Any]:
     """Custom-robot / sessionWebhook text body."""
     ids, at = _at(at_user_ids, at_all)
     body: dict[str, Any] = {"msgtype": "text", "text": {"content": _mention(text, ids)}, "at": at}
@@ -198,8 +209,14 @@ def webhook_text(text: str, *, at_user_ids: Iterable[str] = (), at_all: bool = F
     return body
 
 
-def webhook_markdown(text: str, *, title: str | None = None, at_user_ids: Iterable[str] = (),
-                     at_all: bool = False, msg_uuid: str | None = None) -> dict[str, Any]:
+def webhook_markdown(
+    text: str,
+    *,
+    title: str | None = None,
+    at_user_ids: Iterable[str] = (),
+    at_all: bool = False,
+    msg_uuid: str | None = None,
+) -> dict[str, Any]:
     """Custom-robot / sessionWebhook markdown body; ``msg_uuid`` is DingTalk's idempotency key."""
     ids, at = _at(at_user_ids, at_all)
     body: dict[str, Any] = {

@@ -21,9 +21,7 @@ def template_card(card: Card, task_id: str | None = None) -> dict[str, Any]:
         "card_type": "button_interaction",
         "source": {"desc": clip(card.source, 20), "desc_color": 1},
         "main_title": {"title": clip(card.title, 36)},
-        "horizontal_content_list": [
-            {"keyname": clip(k, 5), "value": clip(v, 30)} for k, v in card.fields[:6]
-        ],
+        "horizontal_content_list": [{"keyname": clip(k, 5), "value": clip(v, 30)} for k, v in card.fields[:6]],
         "button_list": [
             {"text": clip(b.text, 10), "style": _STYLE.get(b.style, 1), "key": b.key} for b in card.buttons[:6]
         ]

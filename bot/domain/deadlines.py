@@ -29,8 +29,8 @@ __all__ = [
     "is_office_time",
     "next_office_open",
     "return_window_end",
-    "working_days_left",
     "workday_deadline",
+    "working_days_left",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -153,25 +153,19 @@ def handling_deadline(
     return workday_deadline(assigned_at, n, cal, hours)
 
 
-def return_window_end(
-    assigned_at: datetime, rules: DeadlineRules, cal: WorkCalendar, hours: OfficeHours
-) -> Deadline:
+def return_window_end(assigned_at: datetime, rules: DeadlineRules, cal: WorkCalendar, hours: OfficeHours) -> Deadline:
     """Last moment a unit may return (退回) a case: close of office on the
     ``rules.return_days``-th working day after assignment."""
     return workday_deadline(assigned_at, rules.return_days, cal, hours)
 
 
-def extend_deadline(
-    current_due: datetime, extra_days: int, cal: WorkCalendar, hours: OfficeHours
-) -> Deadline:
+def extend_deadline(current_due: datetime, extra_days: int, cal: WorkCalendar, hours: OfficeHours) -> Deadline:
     """An extension (延期): close of office ``extra_days`` working days after the current due
     day (the due day itself is not counted again)."""
     return workday_deadline(current_due, extra_days, cal, hours)
 
 
-def working_days_left(
-    now: datetime, due_at: datetime, cal: WorkCalendar, hours: OfficeHours
-) -> int:
+def working_days_left(now: datetime, due_at: datetime, cal: WorkCalendar, hours: OfficeHours) -> int:
     """Whole working days from ``now``'s local date to ``due_at``'s local date.
 
     1 on the working day before the due day, 0 on the due day before ``due_at``; negative once

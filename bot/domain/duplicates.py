@@ -31,9 +31,7 @@ def normalise_contact(contact: str | None) -> str:
     return digits[-11:] if len(digits) >= 11 else digits
 
 
-def same_petitioner(
-    name_a: str | None, contact_a: str | None, name_b: str | None, contact_b: str | None
-) -> bool:
+def same_petitioner(name_a: str | None, contact_a: str | None, name_b: str | None, contact_b: str | None) -> bool:
     """Same person: same contact when both have one, else the same (non-empty) name."""
     ca, cb = normalise_contact(contact_a), normalise_contact(contact_b)
     if ca and cb:

@@ -189,8 +189,27 @@ class Decision:
 # --- text checks ---------------------------------------------------------------------------
 
 _TOKEN_REPLIES = {
-    "无", "略", "同上", "好", "好的", "收到", "已办", "已办理", "已处理", "已完成", "已解决",
-    "ok", "okay", "test", "测试", "1", "见附件", "详见附件", "已回复", "处理中", "办理中",
+    "无",
+    "略",
+    "同上",
+    "好",
+    "好的",
+    "收到",
+    "已办",
+    "已办理",
+    "已处理",
+    "已完成",
+    "已解决",
+    "ok",
+    "okay",
+    "test",
+    "测试",
+    "1",
+    "见附件",
+    "详见附件",
+    "已回复",
+    "处理中",
+    "办理中",
 }
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -199,26 +218,18 @@ def _meaningful(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
-def check_text(
-    value: str, *, field_name: str, label: str, min_len: int = 1, max_len: int = MAX_PART
-) -> str:
+def check_text(value: str, *, field_name: str, label: str, min_len: int = 1, max_len: int = MAX_PART) -> str:
     """Strip and check a free-text field; refuse empty, token and over-long text."""
     text = (value or "").strip()
     if len(text) > max_len:
-        raise WorkflowError(
-            "too_long", f"{label}过长（{len(text)}字，最多{max_len}字）。", field=field_name
-        )
+        raise WorkflowError("too_long", f"{label}过长（{len(text)}字，最多{max_len}字）。", field=field_name)
     core = _meaningful(text)
     if not core:
         raise WorkflowError("missing_input", f"请填写{label}。", field=field_name)
-    if core.lower() in _TOKEN_REPLIES or len(set(core)) == 1 and len(core) > 1:
-        raise WorkflowError(
-            "token_text", f"{label}不能只写“{text}”，请如实填写具体内容。", field=field_name
-        )
+    if core.lower() in _TOKEN_REPLIES or (len(set(core)) == 1 and len(core) > 1):
+        raise WorkflowError("token_text", f"{label}不能只写“{text}”，请如实填写具体内容。", field=field_name)
     if len(core) < min_len:
-        raise WorkflowError(
-            "too_short", f"{label}过于简单（至少{min_len}个字），请写清楚具体情况。", field=field_name
-        )
+        raise WorkflowError("too_short", f"{label}过于简单（至少{min_len}个字），请写清楚具体情况。", field=field_name)
     return text
 
 
@@ -304,9 +315,7 @@ def _no_leader(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime)
 def _publish_mode(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     assert isinstance(data, PublishInput)
     if data.mode is ReplyMode.INDIVIDUAL and data.ground is None:
-        raise WorkflowError(
-            "missing_input", "个别回复须说明不公开的理由（第十二条四种情形之一）。", field="ground"
-        )
+        raise WorkflowError("missing_input", "个别回复须说明不公开的理由（第十二条四种情形之一）。", field="ground")
     if data.mode is ReplyMode.PUBLIC and data.ground is not None:
         raise WorkflowError("bad_input", "公开回复无须填写不公开理由。", field="ground")
 
@@ -338,20 +347,70 @@ _OFFICE = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.ASSIGN, State.REGISTERED, State.ASSIGNED, _DISPATCH, AssignInput, (_assign_target,)),
-    Transition(Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)),
+    Transition(
+        Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)
+    ),
     Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True),
-    Transition(Action.RETURN, State.ASSIGNED, State.RETURNED, _UNIT, ReasonInput, (_within_return_window, _reason_required), unit_bound=True),
+    Transition(
+        Action.RETURN,
+        State.ASSIGNED,
+        State.RETURNED,
+        _UNIT,
+        ReasonInput,
+        (_within_return_window, _reason_required),
+        unit_bound=True,
+    ),
     Transition(Action.SUBMIT, State.ACCEPTED, State.SUBMITTED, _UNIT, ReplyInput, (_reply_complete,), unit_bound=True),
-    Transition(Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True),
-    Transition(Action.REQUEST_EXTENSION, State.ACCEPTED, State.EXTENSION_REQUESTED, _UNIT, ExtensionRequest, (_complex_only, _reason_required, _extension_days), unit_bound=True),
-    Transition(Action.APPROVE_EXTENSION, State.EXTENSION_REQUESTED, State.ACCEPTED, _SUPERVISE, ExtensionDecision, (_extension_days, _comment_optional)),
-    Transition(Action.REFUSE_EXTENSION, State.EXTENSION_REQUESTED, State.ACCEPTED, _SUPERVISE, RejectInput, (_comment_required,)),
-    Transition(Action.REVIEW_PASS, State.SUBMITTED, State.REVIEWED, _SUPERVISE, CommentInput, (_needs_leader, _comment_optional)),
-    Transition(Action.REVIEW_PASS_FINAL, State.SUBMITTED, State.APPROVED, _SUPERVISE, CommentInput, (_no_leader, _comment_optional)),
+    Transition(
+        Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True
+    ),
+    Transition(
+        Action.REQUEST_EXTENSION,
+        State.ACCEPTED,
+        State.EXTENSION_REQUESTED,
+        _UNIT,
+        ExtensionRequest,
+        (_complex_only, _reason_required, _extension_days),
+        unit_bound=True,
+    ),
+    Transition(
+        Action.APPROVE_EXTENSION,
+        State.EXTENSION_REQUESTED,
+        State.ACCEPTED,
+        _SUPERVISE,
+        ExtensionDecision,
+        (_extension_days, _comment_optional),
+    ),
+    Transition(
+        Action.REFUSE_EXTENSION,
+        State.EXTENSION_REQUESTED,
+        State.ACCEPTED,
+        _SUPERVISE,
+        RejectInput,
+        (_comment_required,),
+    ),
+    Transition(
+        Action.REVIEW_PASS,
+        State.SUBMITTED,
+        State.REVIEWED,
+        _SUPERVISE,
+        CommentInput,
+        (_needs_leader, _comment_optional),
+    ),
+    Transition(
+        Action.REVIEW_PASS_FINAL,
+        State.SUBMITTED,
+        State.APPROVED,
+        _SUPERVISE,
+        CommentInput,
+        (_no_leader, _comment_optional),
+    ),
     Transition(Action.REVIEW_REJECT, State.SUBMITTED, State.ACCEPTED, _SUPERVISE, RejectInput, (_comment_required,)),
     Transition(Action.APPROVE, State.REVIEWED, State.APPROVED, _LEAD, CommentInput, (_comment_optional,)),
     Transition(Action.LEADER_REJECT, State.REVIEWED, State.ACCEPTED, _LEAD, RejectInput, (_comment_required,)),
-    Transition(Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)),
+    Transition(
+        Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)
+    ),
     Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
 )
@@ -379,9 +438,7 @@ def _check_role(t: Transition, facts: CaseFacts, actor: Actor) -> None:
             raise WorkflowError("not_member", "您不是此件承办单位的成员，不能办理。")
 
 
-def decide(
-    facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, now: datetime
-) -> Decision:
+def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, now: datetime) -> Decision:
     """Check everything and say what the transition does; raises WorkflowError when refused.
 
     Order of checks: state first (so a double click says "already handled"), then role and

@@ -114,49 +114,107 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
     if case.state in _UNIT_OPEN and case.due_at is not None:
         due_day = case.due_at.astimezone(tz).date()
         if case.urgent:
-            out.append(Nudge(case.case_id, Kind.DUE, f"{rules.urgent_remind_hours}h@{case.due_at:%Y%m%d%H%M}",
-                             (Audience.HANDLERS, Audience.UNIT_LEADER),
-                             case.due_at - timedelta(hours=rules.urgent_remind_hours)))
-            out.append(Nudge(case.case_id, Kind.OVERDUE, f"0h@{case.due_at:%Y%m%d%H%M}",
-                             (Audience.HANDLERS, Audience.UNIT_LEADER, Audience.SUPERVISORS), case.due_at))
+            out.append(
+                Nudge(
+                    case.case_id,
+                    Kind.DUE,
+                    f"{rules.urgent_remind_hours}h@{case.due_at:%Y%m%d%H%M}",
+                    (Audience.HANDLERS, Audience.UNIT_LEADER),
+                    case.due_at - timedelta(hours=rules.urgent_remind_hours),
+                )
+            )
+            out.append(
+                Nudge(
+                    case.case_id,
+                    Kind.OVERDUE,
+                    f"0h@{case.due_at:%Y%m%d%H%M}",
+                    (Audience.HANDLERS, Audience.UNIT_LEADER, Audience.SUPERVISORS),
+                    case.due_at,
+                )
+            )
         else:
             for n in rules.due_days_before:
                 day = workday_before(cal, due_day, n)
                 due_audience: tuple[Audience, ...] = (Audience.HANDLERS,)
                 if n == 0 and rules.leader_on_due_day:
                     due_audience += (Audience.UNIT_LEADER,)
-                out.append(Nudge(case.case_id, Kind.DUE, f"{n}d@{due_day}", due_audience,
-                                 morning(day, case.unit_id, rules, hours), {"days_left": n}))
+                out.append(
+                    Nudge(
+                        case.case_id,
+                        Kind.DUE,
+                        f"{n}d@{due_day}",
+                        due_audience,
+                        morning(day, case.unit_id, rules, hours),
+                        {"days_left": n},
+                    )
+                )
             ladder: tuple[tuple[int, Kind, tuple[Audience, ...]], ...] = (
                 (rules.overdue_leader_days, Kind.OVERDUE, (Audience.UNIT_LEADER,)),
                 (rules.overdue_notice_days, Kind.NOTICE, (Audience.UNIT_LEADER, Audience.SUPERVISORS)),
             )
             for days, kind, step_audience in ladder:
                 day = cal.add_workdays(due_day, days)
-                out.append(Nudge(case.case_id, kind, f"{days}d@{due_day}", step_audience,
-                                 morning(day, case.unit_id, rules, hours), {"overdue_days": days}))
+                out.append(
+                    Nudge(
+                        case.case_id,
+                        kind,
+                        f"{days}d@{due_day}",
+                        step_audience,
+                        morning(day, case.unit_id, rules, hours),
+                        {"overdue_days": days},
+                    )
+                )
     if case.state is State.ASSIGNED and case.assigned_at is not None:
-        for h, who in ((rules.unaccepted_handler_hours, Audience.HANDLERS),
-                       (rules.unaccepted_leader_hours, Audience.UNIT_LEADER)):
+        for h, who in (
+            (rules.unaccepted_handler_hours, Audience.HANDLERS),
+            (rules.unaccepted_leader_hours, Audience.UNIT_LEADER),
+        ):
             nominal = case.assigned_at + timedelta(hours=h)
             send = nominal if case.urgent else next_office_open(nominal, cal, hours)
-            out.append(Nudge(case.case_id, Kind.UNACCEPTED, f"{h}h@{case.assigned_at:%Y%m%d%H%M}", (who,),
-                             send, {"hours": h}))
+            out.append(
+                Nudge(case.case_id, Kind.UNACCEPTED, f"{h}h@{case.assigned_at:%Y%m%d%H%M}", (who,), send, {"hours": h})
+            )
         if rules.return_window_warning and case.return_deadline is not None and not case.urgent:
             last = case.return_deadline.astimezone(tz).date()
-            out.append(Nudge(case.case_id, Kind.RETURN_WINDOW, f"@{last}", (Audience.HANDLERS,),
-                             morning(last, case.unit_id, rules, hours)))
-    if (case.complex and case.state in (State.ACCEPTED, State.EXTENSION_REQUESTED) and case.interim_count == 0
-            and case.interim_due is not None and case.interim_due != case.due_at):
+            out.append(
+                Nudge(
+                    case.case_id,
+                    Kind.RETURN_WINDOW,
+                    f"@{last}",
+                    (Audience.HANDLERS,),
+                    morning(last, case.unit_id, rules, hours),
+                )
+            )
+    if (
+        case.complex
+        and case.state in (State.ACCEPTED, State.EXTENSION_REQUESTED)
+        and case.interim_count == 0
+        and case.interim_due is not None
+        and case.interim_due != case.due_at
+    ):
         interim_day = case.interim_due.astimezone(tz).date()
         for n in rules.interim_days_before:
-            out.append(Nudge(case.case_id, Kind.INTERIM, f"{n}d@{interim_day}", (Audience.HANDLERS,),
-                             morning(workday_before(cal, interim_day, n), case.unit_id, rules, hours),
-                             {"days_left": n}))
+            out.append(
+                Nudge(
+                    case.case_id,
+                    Kind.INTERIM,
+                    f"{n}d@{interim_day}",
+                    (Audience.HANDLERS,),
+                    morning(workday_before(cal, interim_day, n), case.unit_id, rules, hours),
+                    {"days_left": n},
+                )
+            )
     if case.state is State.REPLIED and case.replied_at is not None:
         day = cal.add_workdays(case.replied_at.astimezone(tz).date(), rules.followup_after_days)
-        out.append(Nudge(case.case_id, Kind.FOLLOWUP, f"{rules.followup_after_days}d@{case.replied_at:%Y%m%d}",
-                         (Audience.DISPATCHERS,), morning(day, None, rules, hours)))
+        out.append(
+            Nudge(
+                case.case_id,
+                Kind.FOLLOWUP,
+                f"{rules.followup_after_days}d@{case.replied_at:%Y%m%d}",
+                (Audience.DISPATCHERS,),
+                morning(day, None, rules, hours),
+            )
+        )
     return out
 
 
@@ -170,8 +228,9 @@ def _still_valid(n: Nudge, case: CaseClock, now: datetime) -> bool:
     return True
 
 
-def due_now(case: CaseClock, now: datetime, rules: NudgeRules, cal: WorkCalendar,
-            hours: OfficeHours) -> tuple[list[Nudge], list[Nudge]]:
+def due_now(
+    case: CaseClock, now: datetime, rules: NudgeRules, cal: WorkCalendar, hours: OfficeHours
+) -> tuple[list[Nudge], list[Nudge]]:
     """(to send now, superseded). Outside office time only urgent cases get anything. When
     several reminders of one family are due at once (the bot was down), only the newest is
     sent; the older ones are recorded as superseded so they never go out late."""

@@ -56,30 +56,56 @@ class RuleInfo:
 
 #: Every rule, in allocation order. The defaults are the example configuration's.
 CATALOGUE: tuple[RuleInfo, ...] = (
-    RuleInfo("overdue", "超期办理", RuleKind.DEDUCTION, "件",
-             "到期时间在本期内、到期时未提交办理情况（或提交后被退回重办）的留言件", 2, 20),
-    RuleInfo("late_acceptance", "签收不及时", RuleKind.DEDUCTION, "件",
-             "签收时限（交办后第N个工作日下班前）在本期内届满、届满时仍未签收的留言件", 1, 10),
-    RuleInfo("invalid_return", "无正当理由退回", RuleKind.DEDUCTION, "次",
-             "退回后又改派回本单位（改派在本期内）的退回", 2, 10),
-    RuleInfo("review_rejected", "答复被审核退回", RuleKind.DEDUCTION, "次",
-             "本期内督查室审核退回修改", 1, 10),
-    RuleInfo("leader_rejected", "答复被领导驳回", RuleKind.DEDUCTION, "次",
-             "本期内领导审定驳回", 2, 10),
-    RuleInfo("supervised", "被督办", RuleKind.DEDUCTION, "次",
-             "本期内发出的督办（督查员督办或超期自动督办通知）", 1, 10),
-    RuleInfo("unresolved", "未化解", RuleKind.DEDUCTION, "件",
-             "本期内回访、回访结论为未化解的留言件", 1, 10),
-    RuleInfo("dissatisfied", "群众不满意", RuleKind.DEDUCTION, "件",
-             "本期内回访、评价为不满意的留言件", 2, 20),
-    RuleInfo("archive_incomplete", "档案要素不全", RuleKind.DEDUCTION, "件",
-             "本期内办结（回访）而十六要素仍有缺项的留言件", 1, 10),
-    RuleInfo("repeated", "同一事项重复反映", RuleKind.DEDUCTION, "件",
-             "本期内收到的、关联到本单位原办件的重复留言", 0, 0),
-    RuleInfo("high_resolution", "化解率高", RuleKind.BONUS, "项",
-             "本期回访件数不少于规定件数且化解率达到规定比例", 2, 0),
-    RuleInfo("commendation", "督查表扬", RuleKind.BONUS, "次",
-             "本期内督查员或领导录入的表扬", 2, 6),
+    RuleInfo(
+        "overdue",
+        "超期办理",
+        RuleKind.DEDUCTION,
+        "件",
+        "到期时间在本期内、到期时未提交办理情况（或提交后被退回重办）的留言件",
+        2,
+        20,
+    ),
+    RuleInfo(
+        "late_acceptance",
+        "签收不及时",
+        RuleKind.DEDUCTION,
+        "件",
+        "签收时限（交办后第N个工作日下班前）在本期内届满、届满时仍未签收的留言件",
+        1,
+        10,
+    ),
+    RuleInfo(
+        "invalid_return",
+        "无正当理由退回",
+        RuleKind.DEDUCTION,
+        "次",
+        "退回后又改派回本单位（改派在本期内）的退回",
+        2,
+        10,
+    ),
+    RuleInfo("review_rejected", "答复被审核退回", RuleKind.DEDUCTION, "次", "本期内督查室审核退回修改", 1, 10),
+    RuleInfo("leader_rejected", "答复被领导驳回", RuleKind.DEDUCTION, "次", "本期内领导审定驳回", 2, 10),
+    RuleInfo(
+        "supervised", "被督办", RuleKind.DEDUCTION, "次", "本期内发出的督办（督查员督办或超期自动督办通知）", 1, 10
+    ),
+    RuleInfo("unresolved", "未化解", RuleKind.DEDUCTION, "件", "本期内回访、回访结论为未化解的留言件", 1, 10),
+    RuleInfo("dissatisfied", "群众不满意", RuleKind.DEDUCTION, "件", "本期内回访、评价为不满意的留言件", 2, 20),
+    RuleInfo(
+        "archive_incomplete",
+        "档案要素不全",
+        RuleKind.DEDUCTION,
+        "件",
+        "本期内办结（回访）而十六要素仍有缺项的留言件",
+        1,
+        10,
+    ),
+    RuleInfo(
+        "repeated", "同一事项重复反映", RuleKind.DEDUCTION, "件", "本期内收到的、关联到本单位原办件的重复留言", 0, 0
+    ),
+    RuleInfo(
+        "high_resolution", "化解率高", RuleKind.BONUS, "项", "本期回访件数不少于规定件数且化解率达到规定比例", 2, 0
+    ),
+    RuleInfo("commendation", "督查表扬", RuleKind.BONUS, "次", "本期内督查员或领导录入的表扬", 2, 6),
 )
 _INFO: dict[str, RuleInfo] = {r.key: r for r in CATALOGUE}
 _ORDER: dict[str, int] = {r.key: i for i, r in enumerate(CATALOGUE)}

@@ -40,9 +40,7 @@ STATE_LABELS: dict[State, str] = {
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
-OPEN_STATES: frozenset[State] = frozenset(
-    {State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED}
-)
+OPEN_STATES: frozenset[State] = frozenset({State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED})
 #: States after which nothing but archiving can happen.
 FINAL_STATES: frozenset[State] = frozenset({State.CLOSED, State.ARCHIVED})
 

@@ -300,9 +300,7 @@ def nth_workday_of_month(year: int, month: int, n: int, cal: WorkCalendar) -> da
     return day if day.month == month else None
 
 
-def summary_period_due(
-    now: datetime, cal: WorkCalendar, tz: ZoneInfo, *, workday: int, at: time
-) -> Period | None:
+def summary_period_due(now: datetime, cal: WorkCalendar, tz: ZoneInfo, *, workday: int, at: time) -> Period | None:
     """The month whose summary is due at ``now``: the previous month, on the ``workday``-th
     working day of the current month from ``at`` (local time) to the end of that day; None at
     any other moment or when ``workday`` is 0 (posting switched off)."""

@@ -92,7 +92,7 @@ class WorkCalendar:
     cached. Any year from 1 to 9999 works; years without a spec count weekends only.
     """
 
-    __slots__ = ("_specs", "_overrides", "_override_years", "_tables")
+    __slots__ = ("_override_years", "_overrides", "_specs", "_tables")
 
     def __init__(
         self,
@@ -258,4 +258,3 @@ def coverage_warnings(cal: WorkCalendar, today: date) -> list[str]:
             "`liuyan calendar import` 导入；在此之前按仅周末计算。"
         )
     return warnings
-

@@ -40,9 +40,9 @@ from bot.handlers.commands import HELP, MAX_TEXT, Command, parse_command, split_
 from bot.handlers.commend import commend_in_session
 from bot.handlers.deps import Deps
 from bot.handlers.directory import DirectoryError, ensure_person, ensure_unit, grant, unit_summaries
+from bot.handlers.events import Inbound
 from bot.handlers.notify import ChatNotifier
 from bot.handlers.views import event_label
-from bot.handlers.events import Inbound
 from bot.handlers.workflow import add_note_in_session, already_done, apply_in_session, facts_of
 from store import repo
 from store.models import CardTask, Case, Person
@@ -56,7 +56,9 @@ _DAYS = re.compile(r"(\d{1,2})\s*(?:个)?(?:工作日|天|日)?\s*$")
 # placeholders that satisfy the input guards when only state, role and window are pre-checked
 _PROBE: dict[Action, ActionInput] = {
     Action.RETURN: ReasonInput("预检原因文字"),
-    Action.SUBMIT: ReplyInput(Truthfulness.TRUE, "预检态度文字", "预检工作过程文字" * 3, "预检核查情况", "预检反馈文字"),
+    Action.SUBMIT: ReplyInput(
+        Truthfulness.TRUE, "预检态度文字", "预检工作过程文字" * 3, "预检核查情况", "预检反馈文字"
+    ),
     Action.REVIEW_REJECT: RejectInput("预检意见"),
     Action.LEADER_REJECT: RejectInput("预检意见"),
     Action.REFUSE_EXTENSION: RejectInput("预检意见"),
@@ -90,8 +92,12 @@ class ChatHandler:
         person = await repo.person_by_platform(session, event.platform, event.user)
         if person is None or not person.active:
             await self.outbox.reply_raw(
-                session, event.platform, event.user,
-                f"您还没有登记为留言办理系统的用户，请联系管理员登记您的账号（{event.user}）。", now)
+                session,
+                event.platform,
+                event.user,
+                f"您还没有登记为留言办理系统的用户，请联系管理员登记您的账号（{event.user}）。",
+                now,
+            )
             return
         turn = Turn(session, event, person, await repo.actor_for(session, person), now)
         if event.kind == "click":
@@ -131,17 +137,20 @@ class ChatHandler:
             return False
         return True
 
-    async def _ask(self, turn: Turn, step: dlg.Step, case: Case, data: dict[str, Any] | None = None,
-                   prompt: str | None = None) -> None:
-        await dlg.save(turn.session, turn.event.platform, turn.event.user, step, case.number, case.id,
-                       data or {}, turn.now)
+    async def _ask(
+        self, turn: Turn, step: dlg.Step, case: Case, data: dict[str, Any] | None = None, prompt: str | None = None
+    ) -> None:
+        await dlg.save(
+            turn.session, turn.event.platform, turn.event.user, step, case.number, case.id, data or {}, turn.now
+        )
         text = prompt or dlg.PROMPTS.get(step)
         if text:
             await self.say(turn, f"{case.number}：{text}", case)
 
     async def _dialogue_card(self, turn: Turn, case: Case, card: Any, kind: str) -> None:
-        await self.outbox.card(turn.session, [turn.person], lambda _p: card, kind, case, turn.now,
-                               platform=turn.event.platform)
+        await self.outbox.card(
+            turn.session, [turn.person], lambda _p: card, kind, case, turn.now, platform=turn.event.platform
+        )
 
     async def _view(self, turn: Turn, case: Case) -> b.CaseView:
         return await self.notifier.view(turn.session, case)
@@ -192,8 +201,16 @@ class ChatHandler:
 
     async def _c_reply(self, turn: Turn, case: Case, action: CardAction) -> None:
         if await self._probe(turn, case, Action.SUBMIT):
-            await dlg.save(turn.session, turn.event.platform, turn.event.user, dlg.Step.REPLY_TRUTH,
-                           case.number, case.id, {}, turn.now)
+            await dlg.save(
+                turn.session,
+                turn.event.platform,
+                turn.event.user,
+                dlg.Step.REPLY_TRUTH,
+                case.number,
+                case.id,
+                {},
+                turn.now,
+            )
             await self._dialogue_card(turn, case, b.truth_card(await self._view(turn, case)), "truth")
 
     async def _c_truth(self, turn: Turn, case: Case, action: CardAction) -> None:
@@ -247,8 +264,9 @@ class ChatHandler:
 
     async def _c_publish_individual(self, turn: Turn, case: Case, action: CardAction) -> None:
         if await self._probe(turn, case, Action.PUBLISH):
-            await dlg.save(turn.session, turn.event.platform, turn.event.user, dlg.Step.GROUND,
-                           case.number, case.id, {}, turn.now)
+            await dlg.save(
+                turn.session, turn.event.platform, turn.event.user, dlg.Step.GROUND, case.number, case.id, {}, turn.now
+            )
             await self._dialogue_card(turn, case, b.ground_card(await self._view(turn, case)), "ground")
 
     async def _c_ground(self, turn: Turn, case: Case, action: CardAction) -> None:
@@ -263,8 +281,16 @@ class ChatHandler:
         sat = b.SATISFACTION_KEYS.get(action.arg)
         if sat is None or not await self._probe(turn, case, Action.FOLLOW_UP):
             return
-        await dlg.save(turn.session, turn.event.platform, turn.event.user, dlg.Step.FOLLOWUP_RESOLVED,
-                       case.number, case.id, {"satisfaction": sat.value}, turn.now)
+        await dlg.save(
+            turn.session,
+            turn.event.platform,
+            turn.event.user,
+            dlg.Step.FOLLOWUP_RESOLVED,
+            case.number,
+            case.id,
+            {"satisfaction": sat.value},
+            turn.now,
+        )
         await self._dialogue_card(turn, case, b.resolved_card(await self._view(turn, case)), "resolved")
 
     async def _c_resolved(self, turn: Turn, case: Case, action: CardAction) -> None:
@@ -299,8 +325,10 @@ class ChatHandler:
         people = await repo.people_with_role(turn.session, Role.HANDLER, unit_id)
         if action.verb is Verb.SUPERVISE:
             people += await repo.people_with_role(turn.session, Role.UNIT_LEADER, unit_id)
-            text = (f"【督办通知】督查室（{turn.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
-                    "请立即办理并报告情况。")
+            text = (
+                f"【督办通知】督查室（{turn.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
+                "请立即办理并报告情况。"
+            )
         else:
             text = f"【催办】督查室（{turn.actor.name}）催办贵单位{len(overdue)}件超期留言：{numbers}，请抓紧办理。"
         await self.outbox.text(turn.session, people, text, turn.now)
@@ -313,7 +341,7 @@ class ChatHandler:
             return None
         return pending
 
-    _CLICKS = {
+    _CLICKS = {  # noqa: RUF012
         Verb.ACCEPT: _c_accept,
         Verb.RETURN: _c_return,
         Verb.REPLY: _c_reply,
@@ -346,8 +374,9 @@ class ChatHandler:
             await dlg.clear(turn.session, turn.event.platform, turn.event.user)
             await self.say(turn, "已取消当前操作。" if pending else "当前没有进行中的操作。")
             return
-        takes_number = cmd is not None and (cmd.number or cmd.name in ("todo", "help", "unit_add", "member_add",
-                                                                        "unit_list"))
+        takes_number = cmd is not None and (
+            cmd.number or cmd.name in ("todo", "help", "unit_add", "member_add", "unit_list")
+        )
         if pending is not None and not takes_number:
             await self._continue(turn, pending, text)
             return
@@ -414,13 +443,22 @@ class ChatHandler:
         await self._preview(turn, case, data)
 
     async def _preview(self, turn: Turn, case: Case, data: dict[str, Any]) -> None:
-        await dlg.save(turn.session, turn.event.platform, turn.event.user, dlg.Step.REPLY_PREVIEW,
-                       case.number, case.id, data, turn.now)
+        await dlg.save(
+            turn.session,
+            turn.event.platform,
+            turn.event.user,
+            dlg.Step.REPLY_PREVIEW,
+            case.number,
+            case.id,
+            data,
+            turn.now,
+        )
         reply = _reply_input(data)
         view = await self._view(turn, case)
         await self._dialogue_card(turn, case, b.preview_card(view, reply.as_text()), "preview")
-        await self.say(turn, f"{case.number} 办理情况预览：\n{reply.as_text()}\n\n回复“提交”确认，“修改”重填，“取消”放弃。",
-                       case)
+        await self.say(
+            turn, f"{case.number} 办理情况预览：\n{reply.as_text()}\n\n回复“提交”确认，“修改”重填，“取消”放弃。", case
+        )
 
     async def _s_review_comment(self, turn: Turn, case: Case, pending: dlg.Pending, text: str) -> None:
         await self._finish(turn, case, Action.REVIEW_REJECT, RejectInput(text), "已退回承办单位修改。")
@@ -435,7 +473,7 @@ class ChatHandler:
         data = FollowUpInput(bool(pending.data.get("resolved")), Satisfaction(pending.data["satisfaction"]), text)
         await self._finish(turn, case, Action.FOLLOW_UP, data, "回访已记录，此件办结。")
 
-    _STEPS = {
+    _STEPS = {  # noqa: RUF012
         dlg.Step.RETURN_REASON: _s_return,
         dlg.Step.REPLY_ATTITUDE: _s_reply_part,
         dlg.Step.REPLY_PROCESS: _s_reply_part,
@@ -481,11 +519,19 @@ class ChatHandler:
             return
         truth = next((t for t in sorted(_TRUTH_BY_TEXT, key=len, reverse=True) if rest.startswith(t)), None)
         data: dict[str, Any] = {"truth": truth} if truth else {}
-        body = rest[len(truth):].strip() if truth else rest
+        body = rest[len(truth) :].strip() if truth else rest
         data.update(split_reply(body))
         if not truth:
-            await dlg.save(turn.session, turn.event.platform, turn.event.user, dlg.Step.REPLY_TRUTH,
-                           case.number, case.id, data, turn.now)
+            await dlg.save(
+                turn.session,
+                turn.event.platform,
+                turn.event.user,
+                dlg.Step.REPLY_TRUTH,
+                case.number,
+                case.id,
+                data,
+                turn.now,
+            )
             await self._dialogue_card(turn, case, b.truth_card(await self._view(turn, case)), "truth")
             await self.say(turn, f"{case.number}：请先选择属实程度（回复：属实/基本属实/部分属实/不属实）。", case)
             return
@@ -497,8 +543,13 @@ class ChatHandler:
         m = _DAYS.search(rest)
         days = int(m.group(1)) if m else 5
         reason = rest[: m.start()].strip() if m else rest
-        await self._finish(turn, case, Action.REQUEST_EXTENSION, ExtensionRequest(reason, days),
-                           f"延期申请（{days}个工作日）已提交督查室。")
+        await self._finish(
+            turn,
+            case,
+            Action.REQUEST_EXTENSION,
+            ExtensionRequest(reason, days),
+            f"延期申请（{days}个工作日）已提交督查室。",
+        )
 
     async def _k_progress(self, turn: Turn, case: Case, rest: str) -> None:
         await self._finish(turn, case, Action.INTERIM_REPORT, ReasonInput(rest), "阶段性情况已报送督查室。")
@@ -506,8 +557,12 @@ class ChatHandler:
     async def _k_show(self, turn: Turn, case: Case, rest: str) -> None:
         view = await self._view(turn, case)
         events = await repo.timeline(turn.session, case.id)
-        lines = [f"{case.number} {b.short(case.title, 40)}", f"状态：{view.state.label}",
-                 f"承办单位：{view.unit or '-'}", f"到期：{b.due_text(view)}"]
+        lines = [
+            f"{case.number} {b.short(case.title, 40)}",
+            f"状态：{view.state.label}",
+            f"承办单位：{view.unit or '-'}",
+            f"到期：{b.due_text(view)}",
+        ]
         lines += [f"{b.hm(e.at)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
         lines.append(f"详情：{self.notifier.link(case, turn.person)}")
         await self.say(turn, "\n".join(lines), case)
@@ -552,12 +607,14 @@ class ChatHandler:
     async def _k_assign(self, turn: Turn, case: Case, rest: str) -> None:
         unit = await repo.unit_by_name(turn.session, rest) if rest else None
         if unit is None:
-            await self.say(turn, f"{case.number}：请写明已登记的承办单位名称，例如：交办 {case.number} 区人社局。", case)
+            await self.say(
+                turn, f"{case.number}：请写明已登记的承办单位名称，例如：交办 {case.number} 区人社局。", case
+            )
             return
         action = Action.REASSIGN if case.state == State.RETURNED.value else Action.ASSIGN
         await self._finish(turn, case, action, AssignInput(unit.id), f"已交办{unit.name}。")
 
-    _COMMANDS = {
+    _COMMANDS = {  # noqa: RUF012
         "accept": _k_accept,
         "return": _k_return,
         "reply": _k_reply,
@@ -602,8 +659,11 @@ class ChatHandler:
         try:
             if cmd.name == "unit_list":
                 summaries = await unit_summaries(session)
-                lines = [f"{s.unit.name}：承办人 {'、'.join(p.name for p in s.handlers) or '-'}；"
-                         f"负责人 {'、'.join(p.name for p in s.leaders) or '-'}" for s in summaries]
+                lines = [
+                    f"{s.unit.name}：承办人 {'、'.join(p.name for p in s.handlers) or '-'}；"
+                    f"负责人 {'、'.join(p.name for p in s.leaders) or '-'}"
+                    for s in summaries
+                ]
                 await self.say(turn, "\n".join(lines) or "还没有单位。")
             elif cmd.name == "unit_add":
                 _, created = await ensure_unit(session, cmd.rest, now=now)
@@ -625,6 +685,9 @@ class ChatHandler:
 
 def _reply_input(data: dict[str, Any]) -> ReplyInput:
     return ReplyInput(
-        Truthfulness(data["truth"]), data.get("attitude", ""), data.get("process", ""),
-        data.get("verification", ""), data.get("feedback", ""),
+        Truthfulness(data["truth"]),
+        data.get("attitude", ""),
+        data.get("process", ""),
+        data.get("verification", ""),
+        data.get("feedback", ""),
     )

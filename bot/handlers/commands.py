@@ -29,8 +29,21 @@ WORDS: dict[str, str] = {
     "取消": "cancel",
 }
 #: commands that need a case number
-NEEDS_NUMBER = {"accept", "return", "reply", "extend", "progress", "show", "review_pass", "review_reject",
-                "approve", "leader_reject", "instruction", "assign", "commend"}
+NEEDS_NUMBER = {
+    "accept",
+    "return",
+    "reply",
+    "extend",
+    "progress",
+    "show",
+    "review_pass",
+    "review_reject",
+    "approve",
+    "leader_reject",
+    "instruction",
+    "assign",
+    "commend",
+}
 _NUMBER = re.compile(r"^[A-Za-z]{0,8}\d{4}-\d{6}$")
 MAX_TEXT = 4000
 
@@ -52,7 +65,7 @@ def parse_command(text: str) -> Command | None:
         # also accept a full-width space or no space before the number: "签收LY2026-000001"
         for word in sorted(WORDS, key=len, reverse=True):
             if stripped.startswith(word):
-                head, tail = word, stripped[len(word):]
+                head, tail = word, stripped[len(word) :]
                 break
         else:
             return None
@@ -92,5 +105,5 @@ def split_reply(text: str) -> dict[str, str]:
     parts: dict[str, str] = {}
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        parts[_PART_LABELS[m.group(1)]] = text[m.end():end].strip()
+        parts[_PART_LABELS[m.group(1)]] = text[m.end() : end].strip()
     return parts

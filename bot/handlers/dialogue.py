@@ -68,8 +68,10 @@ EDGES: dict[tuple[Step, str], Step] = {
 #: what the bot says when a step starts (the prompt for the next message)
 PROMPTS: dict[Step, str] = {
     Step.RETURN_REASON: "请回复退回原因（须说明为何不属于本单位职责），发送“取消”放弃。",
-    Step.REPLY_ATTITUDE: ("请发送【表明态度】（对网友反映问题的态度）。\n"
-                          "也可以一条消息发送全部四部分：表明态度：… 工作过程：… 核查情况：… 网友反馈：…"),
+    Step.REPLY_ATTITUDE: (
+        "请发送【表明态度】（对网友反映问题的态度）。\n"
+        "也可以一条消息发送全部四部分：表明态度：… 工作过程：… 核查情况：… 网友反馈：…"
+    ),
     Step.REPLY_PROCESS: "请发送【工作过程】（采取的措施、步骤和效果；暂不能解决的，说明计划和时限）。",
     Step.REPLY_VERIFICATION: "请发送【核查情况】（如何核实：电话回访、实地核查等）。",
     Step.REPLY_FEEDBACK: "请发送【网友反馈】（与网友联系情况及网友意见）。",
@@ -103,8 +105,9 @@ class Pending:
 
 async def load(session: AsyncSession, platform: str, user: str, now: datetime) -> Pending | None:
     """The person's pending dialogue, or None (an expired one is removed)."""
-    row = (await session.execute(
-        select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))).scalar_one_or_none()
+    row = (
+        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
+    ).scalar_one_or_none()
     if row is None:
         return None
     if row.expires_at <= now:
@@ -113,17 +116,29 @@ async def load(session: AsyncSession, platform: str, user: str, now: datetime) -
     return Pending(Step(row.kind), str(row.data.get("number", "")), dict(row.data), row.expires_at)
 
 
-async def save(session: AsyncSession, platform: str, user: str, step: Step, number: str, case_id: int | None,
-               data: dict[str, Any], now: datetime) -> None:
+async def save(
+    session: AsyncSession,
+    platform: str,
+    user: str,
+    step: Step,
+    number: str,
+    case_id: int | None,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
     if step is Step.IDLE:
         await clear(session, platform, user)
         return
-    row = (await session.execute(
-        select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))).scalar_one_or_none()
+    row = (
+        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
+    ).scalar_one_or_none()
     payload = {**data, "number": number}
     if row is None:
-        session.add(Dialogue(platform=platform, user_key=user, kind=step.value, case_id=case_id,
-                             data=payload, expires_at=now + TTL))
+        session.add(
+            Dialogue(
+                platform=platform, user_key=user, kind=step.value, case_id=case_id, data=payload, expires_at=now + TTL
+            )
+        )
     else:
         row.kind, row.case_id, row.data, row.expires_at = step.value, case_id, payload, now + TTL
     await session.flush()

@@ -22,8 +22,15 @@ class DirectoryError(Exception):
         self.message = message
 
 
-async def ensure_unit(session: AsyncSession, name: str, *, now: datetime, code: str | None = None,
-                      wecom_chatid: str | None = None, dingtalk_conversation_id: str | None = None) -> tuple[Unit, bool]:
+async def ensure_unit(
+    session: AsyncSession,
+    name: str,
+    *,
+    now: datetime,
+    code: str | None = None,
+    wecom_chatid: str | None = None,
+    dingtalk_conversation_id: str | None = None,
+) -> tuple[Unit, bool]:
     name = name.strip()
     if not name or len(name) > 100:
         raise DirectoryError("name", "单位名称须为1至100字")
@@ -42,8 +49,14 @@ async def ensure_unit(session: AsyncSession, name: str, *, now: datetime, code: 
     return unit, created
 
 
-async def ensure_person(session: AsyncSession, name: str, *, now: datetime,
-                        wecom_userid: str | None = None, dingtalk_userid: str | None = None) -> tuple[Person, bool]:
+async def ensure_person(
+    session: AsyncSession,
+    name: str,
+    *,
+    now: datetime,
+    wecom_userid: str | None = None,
+    dingtalk_userid: str | None = None,
+) -> tuple[Person, bool]:
     """Find a person by a platform id (or by name when no id is given) or create them."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -89,11 +102,18 @@ async def bootstrap_from_config(deps: Deps) -> None:
     now = deps.clock.now()
     async with deps.sessions() as session, session.begin():
         for u in cfg.units:
-            await ensure_unit(session, u.name, now=now, code=u.code, wecom_chatid=u.wecom_chatid,
-                              dingtalk_conversation_id=u.dingtalk_conversation_id)
+            await ensure_unit(
+                session,
+                u.name,
+                now=now,
+                code=u.code,
+                wecom_chatid=u.wecom_chatid,
+                dingtalk_conversation_id=u.dingtalk_conversation_id,
+            )
         for p in cfg.people:
-            person, _ = await ensure_person(session, p.name, now=now, wecom_userid=p.wecom_userid,
-                                            dingtalk_userid=p.dingtalk_userid)
+            person, _ = await ensure_person(
+                session, p.name, now=now, wecom_userid=p.wecom_userid, dingtalk_userid=p.dingtalk_userid
+            )
             for role in p.roles:
                 if role in UNIT_ROLES:
                     for unit_name in p.units:

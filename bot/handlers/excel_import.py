@@ -219,8 +219,11 @@ def row_data(values: Sequence[Any], columns: Sequence[Column], tz: ZoneInfo) -> 
 
 
 def ignored_with_values(values: Sequence[Any], columns: Sequence[Column]) -> list[str]:
-    return [c.header for c in columns
-            if c.field is None and c.index < len(values) and cell_value(values[c.index]) is not None]
+    return [
+        c.header
+        for c in columns
+        if c.field is None and c.index < len(values) and cell_value(values[c.index]) is not None
+    ]
 
 
 def is_blank(values: Sequence[Any]) -> bool:
@@ -298,8 +301,9 @@ def _guarded(rows: Iterator[tuple[int, Sequence[Any]]], name: str) -> Iterator[t
         except StopIteration:
             return
         except Exception as exc:
-            raise ImportFileError(f"{name}：第{last + 1}行起文件损坏，无法读取（{type(exc).__name__}）",
-                                  row=last + 1) from exc
+            raise ImportFileError(
+                f"{name}：第{last + 1}行起文件损坏，无法读取（{type(exc).__name__}）", row=last + 1
+            ) from exc
         last = item[0]
         yield item
 
@@ -317,12 +321,21 @@ async def find_same_message(deps: Deps, new: NewCase) -> Case | None:
         return None
     async with deps.sessions() as session:
         candidates = await repo.duplicate_candidates(
-            session, since=new.received_at, contact_key=None, petitioner=None,
-            title_key=normalise_title(new.title)[:200], category=None,
+            session,
+            since=new.received_at,
+            contact_key=None,
+            petitioner=None,
+            title_key=normalise_title(new.title)[:200],
+            category=None,
         )
     for case in candidates:
-        if (case.received_at == new.received_at and case.source == new.source and case.title == new.title
-                and case.content == new.content and case.petitioner == new.petitioner):
+        if (
+            case.received_at == new.received_at
+            and case.source == new.source
+            and case.title == new.title
+            and case.content == new.content
+            and case.petitioner == new.petitioner
+        ):
             return case
     return None
 
@@ -344,14 +357,13 @@ async def import_row(deps: Deps, data: dict[str, Any], actor: Actor) -> tuple[Ca
     return registered.case, registered.created
 
 
-async def _import_rows(deps: Deps, sheet: Sheet, header: Header, actor: Actor, result: ImportResult,
-                       progress: Progress | None) -> None:
+async def _import_rows(
+    deps: Deps, sheet: Sheet, header: Header, actor: Actor, result: ImportResult, progress: Progress | None
+) -> None:
     tz = deps.config.office.hours().tz
     total = sheet.total_rows - header.row if sheet.total_rows else None
     warned: set[str] = set()
-    done = 0
-    for row, values in sheet.rows:
-        done += 1
+    for done, (row, values) in enumerate(sheet.rows, start=1):
         if not is_blank(values):
             for name in ignored_with_values(values, header.columns):
                 if name not in warned:

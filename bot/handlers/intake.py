@@ -23,11 +23,32 @@ from store.models import Case
 log = logging.getLogger(__name__)
 
 FIELDS = {
-    "title", "content", "unit", "level", "source", "source_ref", "petitioner", "contact",
-    "category", "received_at", "complex", "urgent", "co_units", "report_number",
+    "title",
+    "content",
+    "unit",
+    "level",
+    "source",
+    "source_ref",
+    "petitioner",
+    "contact",
+    "category",
+    "received_at",
+    "complex",
+    "urgent",
+    "co_units",
+    "report_number",
 }
-LIMITS = {"title": 200, "content": 20000, "unit": 100, "source": 64, "source_ref": 128,
-          "petitioner": 100, "contact": 200, "category": 32, "report_number": 64}
+LIMITS = {
+    "title": 200,
+    "content": 20000,
+    "unit": 100,
+    "source": 64,
+    "source_ref": 128,
+    "petitioner": 100,
+    "contact": 200,
+    "category": 32,
+    "report_number": 64,
+}
 
 
 class InputError(Exception):
@@ -102,9 +123,7 @@ def parse_time(value: Any, tz: ZoneInfo, name: str = "received_at") -> datetime:
     return result
 
 
-def validate_new_case(
-    data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, categories: list[str]
-) -> NewCase:
+def validate_new_case(data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, categories: list[str]) -> NewCase:
     """Check an intake body; raises InputError naming the first bad field."""
     if not isinstance(data, Mapping):
         raise InputError("body", "应为 JSON 对象")
@@ -228,8 +247,16 @@ async def _register(deps: Deps, session: AsyncSession, new: NewCase, actor: Acto
     data: dict[str, Any] = {"source": new.source, "auto_assign": unit is not None}
     if duplicate is not None:
         data["duplicate_of"] = duplicate.number
-    await repo.add_event(session, case.id, now, "register", actor, to_state=State.REGISTERED.value,
-                         comment="重复反映，关联" + duplicate.number if duplicate else None, data=data)
+    await repo.add_event(
+        session,
+        case.id,
+        now,
+        "register",
+        actor,
+        to_state=State.REGISTERED.value,
+        comment="重复反映，关联" + duplicate.number if duplicate else None,
+        data=data,
+    )
     await deps.notifier.case_changed(
         session, CaseChange(case=case, action="register", actor=actor, at=now, to_state=State.REGISTERED, data=data)
     )

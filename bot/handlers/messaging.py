@@ -44,20 +44,38 @@ class Outbox:
         return enabled_platforms(self.config)
 
     async def text(
-        self, session: AsyncSession, people: Iterable[Person], text: str, now: datetime, *,
-        case: Case | None = None, dedupe: str | None = None,
+        self,
+        session: AsyncSession,
+        people: Iterable[Person],
+        text: str,
+        now: datetime,
+        *,
+        case: Case | None = None,
+        dedupe: str | None = None,
     ) -> int:
         return await self._each(session, people, text_payload(text), now, case=case, dedupe=dedupe)
 
     async def markdown(
-        self, session: AsyncSession, people: Iterable[Person], text: str, now: datetime, *,
-        case: Case | None = None, dedupe: str | None = None,
+        self,
+        session: AsyncSession,
+        people: Iterable[Person],
+        text: str,
+        now: datetime,
+        *,
+        case: Case | None = None,
+        dedupe: str | None = None,
     ) -> int:
         return await self._each(session, people, markdown_payload(text), now, case=case, dedupe=dedupe)
 
     async def _each(
-        self, session: AsyncSession, people: Iterable[Person], payload: dict[str, Any], now: datetime, *,
-        case: Case | None, dedupe: str | None,
+        self,
+        session: AsyncSession,
+        people: Iterable[Person],
+        payload: dict[str, Any],
+        now: datetime,
+        *,
+        case: Case | None,
+        dedupe: str | None,
     ) -> int:
         count = 0
         for person in _unique(people):
@@ -67,8 +85,15 @@ class Outbox:
                     continue
                 key = f"{dedupe}:{platform}:{user}" if dedupe else None
                 queued = await repo.enqueue(
-                    session, platform=platform, channel="user", recipient=user, payload=payload, now=now,
-                    case_id=case.id if case else None, person_id=person.id, dedupe_key=key,
+                    session,
+                    platform=platform,
+                    channel="user",
+                    recipient=user,
+                    payload=payload,
+                    now=now,
+                    case_id=case.id if case else None,
+                    person_id=person.id,
+                    dedupe_key=key,
                 )
                 count += queued is not None
         return count
@@ -84,8 +109,13 @@ class Outbox:
             channel, recipient = target
             for i, chunk in enumerate(chunks):
                 queued = await repo.enqueue(
-                    session, platform=platform, channel=channel, recipient=recipient,
-                    payload={"type": "markdown", "text": chunk}, now=now, dedupe_key=f"{dedupe}:{platform}:{i}",
+                    session,
+                    platform=platform,
+                    channel=channel,
+                    recipient=recipient,
+                    payload={"type": "markdown", "text": chunk},
+                    now=now,
+                    dedupe_key=f"{dedupe}:{platform}:{i}",
                 )
                 count += queued is not None
         return count
@@ -103,21 +133,37 @@ class Outbox:
 
     async def reply_raw(self, session: AsyncSession, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
-        await repo.enqueue(session, platform=platform, channel="user", recipient=user,
-                           payload=text_payload(text), now=now)
+        await repo.enqueue(
+            session, platform=platform, channel="user", recipient=user, payload=text_payload(text), now=now
+        )
 
-    async def reply(self, session: AsyncSession, platform: str, person: Person, text: str, now: datetime,
-                    case: Case | None = None) -> None:
+    async def reply(
+        self, session: AsyncSession, platform: str, person: Person, text: str, now: datetime, case: Case | None = None
+    ) -> None:
         """Answer a person on the platform they wrote from."""
         user = address(person, platform)
         if user:
-            await repo.enqueue(session, platform=platform, channel="user", recipient=user,
-                               payload=text_payload(text), now=now, case_id=case.id if case else None,
-                               person_id=person.id)
+            await repo.enqueue(
+                session,
+                platform=platform,
+                channel="user",
+                recipient=user,
+                payload=text_payload(text),
+                now=now,
+                case_id=case.id if case else None,
+                person_id=person.id,
+            )
 
     async def card(
-        self, session: AsyncSession, people: Iterable[Person], make: Any, kind: str, case: Case, now: datetime,
-        *, platform: str | None = None,
+        self,
+        session: AsyncSession,
+        people: Iterable[Person],
+        make: Any,
+        kind: str,
+        case: Case,
+        now: datetime,
+        *,
+        platform: str | None = None,
     ) -> int:
         """Send ``make(person) -> Card`` to each person (a card per person: the detail link is
         bound to its recipient). ``platform`` limits it to one platform (dialogue cards)."""
@@ -130,18 +176,42 @@ class Outbox:
                     continue
                 task_id = f"{case.number}-{kind}-{secrets.token_hex(6)}"
                 payload = card_payload(built, kind) | {"task_id": task_id}
-                outbox_id = await repo.enqueue(session, platform=p, channel="user", recipient=user,
-                                               payload=payload, now=now, case_id=case.id, person_id=person.id)
-                session.add(CardTask(
-                    task_id=task_id, platform=p, case_id=case.id, person_id=person.id, recipient=user,
-                    kind=kind, stage=case.version, card=built.to_dict(), outbox_id=outbox_id, created_at=now,
-                ))
+                outbox_id = await repo.enqueue(
+                    session,
+                    platform=p,
+                    channel="user",
+                    recipient=user,
+                    payload=payload,
+                    now=now,
+                    case_id=case.id,
+                    person_id=person.id,
+                )
+                session.add(
+                    CardTask(
+                        task_id=task_id,
+                        platform=p,
+                        case_id=case.id,
+                        person_id=person.id,
+                        recipient=user,
+                        kind=kind,
+                        stage=case.version,
+                        card=built.to_dict(),
+                        outbox_id=outbox_id,
+                        created_at=now,
+                    )
+                )
                 count += 1
         await session.flush()
         return count
 
     async def close_cards(
-        self, session: AsyncSession, case: Case, text: str, now: datetime, *, kinds: Iterable[str] | None = None,
+        self,
+        session: AsyncSession,
+        case: Case,
+        text: str,
+        now: datetime,
+        *,
+        kinds: Iterable[str] | None = None,
         keep: Iterable[str] = (),
     ) -> int:
         """Grey out every open card of the case (optionally only some kinds) for every recipient.
@@ -165,9 +235,14 @@ class Outbox:
                     continue
             card = closed(Card.from_dict(task.card), text)
             await repo.enqueue(
-                session, platform=task.platform, channel="card_update", recipient=task.recipient,
+                session,
+                platform=task.platform,
+                channel="card_update",
+                recipient=task.recipient,
                 payload={"type": "card_update", "task_id": task.task_id, "card": card.to_dict()},
-                now=now, case_id=case.id, person_id=task.person_id,
+                now=now,
+                case_id=case.id,
+                person_id=task.person_id,
             )
             count += 1
         await session.flush()

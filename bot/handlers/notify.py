@@ -43,20 +43,32 @@ class ChatNotifier:
             repeated = original.number if original else None
         days_left = None
         if case.due_at is not None:
-            days_left = working_days_left(self.clock.now(), case.due_at, self.calendar.current,
-                                          self.config.office.hours())
+            days_left = working_days_left(
+                self.clock.now(), case.due_at, self.calendar.current, self.config.office.hours()
+            )
         return b.CaseView(
-            number=case.number, title=case.title, content=case.content, level=case.level, source=case.source,
-            category=case.category, unit=names.get(case.unit_id) if case.unit_id else None,
-            state=State(case.state), stage=case.version, due_at=case.due_at, days_left=days_left,
-            repeated_of=repeated, handling=case.handling, truthfulness=case.truthfulness,
+            number=case.number,
+            title=case.title,
+            content=case.content,
+            level=case.level,
+            source=case.source,
+            category=case.category,
+            unit=names.get(case.unit_id) if case.unit_id else None,
+            state=State(case.state),
+            stage=case.version,
+            due_at=case.due_at,
+            days_left=days_left,
+            repeated_of=repeated,
+            handling=case.handling,
+            truthfulness=case.truthfulness,
             public=case.reply_mode != "individual",
         )
 
     def link(self, case: Case, person: Person) -> str:
         now = int(self.clock.now().timestamp())
-        return detail_url(self.config.server.public_url, self._secret, case.number, person.id, now,
-                          self.config.server.link_ttl_hours)
+        return detail_url(
+            self.config.server.public_url, self._secret, case.number, person.id, now, self.config.server.link_ttl_hours
+        )
 
     def _linked(self, case: Case, make: Callable[[str], Card]) -> Callable[[Person], Card]:
         return lambda person: make(self.link(case, person))
@@ -86,15 +98,18 @@ class ChatNotifier:
     async def _on_register(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         if change.data.get("auto_assign"):
             return
-        text = (f"【新留言待交办】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
-                f"　级别：{case.level}\n请回复“交办 {case.number} 单位名称”。")
+        text = (
+            f"【新留言待交办】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
+            f"　级别：{case.level}\n请回复“交办 {case.number} 单位名称”。"
+        )
         await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
 
     async def _on_assign(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         handlers = await self.unit_handlers(session, case)
-        await self.outbox.card(session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)),
-                               "assign", case, now)
+        await self.outbox.card(
+            session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)), "assign", case, now
+        )
         if not handlers:
             text = f"【无人接收】{case.number} 已交办给{view.unit}，但该单位没有登记承办人，请管理员配置。"
             await self.outbox.text(session, await self.office(session, Role.ADMIN), text, now, case=case)
@@ -103,36 +118,59 @@ class ChatNotifier:
         for unit_id in co_ids:
             co_people += await repo.people_with_role(session, Role.HANDLER, unit_id)
         if co_people:
-            text = (f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
-                    f"\n到期：{b.due_text(view)}")
+            text = (
+                f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
+                f"\n到期：{b.due_text(view)}"
+            )
             await self.outbox.text(session, co_people, text, now, case=case)
 
     async def _on_accept(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         accepter = [p for p in await self.unit_handlers(session, case) if p.id == change.actor.person_id]
-        await self.outbox.card(session, accepter, self._linked(case, lambda url: b.handling_card(view, url)),
-                               "handle", case, now)
+        await self.outbox.card(
+            session, accepter, self._linked(case, lambda url: b.handling_card(view, url)), "handle", case, now
+        )
 
     async def _on_return(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
-        text = (f"【退回】{case.number} {b.short(case.title, 40)}\n退回单位：{names.get(case.unit_id or 0, '-')}"
-                f"（{change.actor.name}）\n原因：{change.comment}\n请回复“改派 {case.number} 单位名称”重新交办。")
+        text = (
+            f"【退回】{case.number} {b.short(case.title, 40)}\n退回单位：{names.get(case.unit_id or 0, '-')}"
+            f"（{change.actor.name}）\n原因：{change.comment}\n请回复“改派 {case.number} 单位名称”重新交办。"
+        )
         await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
 
     async def _on_submit(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(session, await self.office(session, Role.SUPERVISOR),
-                               self._linked(case, lambda url: b.review_card(view, url)), "review", case, now)
+        await self.outbox.card(
+            session,
+            await self.office(session, Role.SUPERVISOR),
+            self._linked(case, lambda url: b.review_card(view, url)),
+            "review",
+            case,
+            now,
+        )
 
     async def _on_review_pass(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(session, await self.office(session, Role.LEADER),
-                               self._linked(case, lambda url: b.approval_card(view, url)), "approve", case, now)
+        await self.outbox.card(
+            session,
+            await self.office(session, Role.LEADER),
+            self._linked(case, lambda url: b.approval_card(view, url)),
+            "approve",
+            case,
+            now,
+        )
 
     async def _on_approved(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(session, await self.office(session, Role.DISPATCHER),
-                               self._linked(case, lambda url: b.publish_card(view, url)), "publish", case, now)
+        await self.outbox.card(
+            session,
+            await self.office(session, Role.DISPATCHER),
+            self._linked(case, lambda url: b.publish_card(view, url)),
+            "publish",
+            case,
+            now,
+        )
         if change.action is Action.APPROVE and change.comment:
             await self._tell_unit(session, case, f"【领导批示】{case.number}：{change.comment}", now)
 
@@ -141,27 +179,39 @@ class ChatNotifier:
         view = await self.view(session, case)
         note = f"{who}退回修改：{b.short(change.comment, 30)}"
         handlers = await self.unit_handlers(session, case)
-        await self.outbox.card(session, handlers, self._linked(case, lambda url: b.handling_card(view, url, note)),
-                               "handle", case, now)
-        text = (f"【退回修改】{case.number} {b.short(case.title, 40)}\n{who}（{change.actor.name}）意见："
-                f"{change.comment}\n请修改后重新提交办理情况。")
+        await self.outbox.card(
+            session, handlers, self._linked(case, lambda url: b.handling_card(view, url, note)), "handle", case, now
+        )
+        text = (
+            f"【退回修改】{case.number} {b.short(case.title, 40)}\n{who}（{change.actor.name}）意见："
+            f"{change.comment}\n请修改后重新提交办理情况。"
+        )
         await self.outbox.text(session, handlers, text, now, case=case)
 
     async def _on_publish(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(session, await self.office(session, Role.DISPATCHER),
-                               self._linked(case, lambda url: b.followup_card(view, url)), "followup", case, now)
+        await self.outbox.card(
+            session,
+            await self.office(session, Role.DISPATCHER),
+            self._linked(case, lambda url: b.followup_card(view, url)),
+            "followup",
+            case,
+            now,
+        )
 
     async def _on_extension(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         days = int(change.data.get("days", 0))
         await self.outbox.card(
-            session, await self.office(session, Role.SUPERVISOR),
-            self._linked(case, lambda url: b.extension_card(view, change.comment, days, url)), "extension", case, now,
+            session,
+            await self.office(session, Role.SUPERVISOR),
+            self._linked(case, lambda url: b.extension_card(view, change.comment, days, url)),
+            "extension",
+            case,
+            now,
         )
 
-    async def _on_extension_decided(self, session: AsyncSession, case: Case, change: CaseChange,
-                                    now: datetime) -> None:
+    async def _on_extension_decided(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         if change.action is Action.APPROVE_EXTENSION:
             text = f"【延期已批准】{case.number} 新的办理时限：{b.due_text(view)}。"

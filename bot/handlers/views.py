@@ -27,8 +27,15 @@ def local_time_text(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str:
 def event_label(action: str) -> str:
     if action in Action._value2member_map_:
         return Action(action).label
-    return {"register": "登记", "note": "备注", "instruction": "批示", "urge": "催办",
-            "supervise": "督办", "duplicate": "重复件关联", "commendation": "表扬"}.get(action, action)
+    return {
+        "register": "登记",
+        "note": "备注",
+        "instruction": "批示",
+        "urge": "催办",
+        "supervise": "督办",
+        "duplicate": "重复件关联",
+        "commendation": "表扬",
+    }.get(action, action)
 
 
 def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
@@ -68,10 +75,7 @@ async def archive_record(session: AsyncSession, case: Case, tz: ZoneInfo = SHANG
 
 
 def archive_row(record: dict[str, Any], *, include_personal: bool = True) -> list[Any]:
-    return [
-        (record.get(e.key) if include_personal or e.key != "contact" else "")
-        for e in ARCHIVE_ELEMENTS
-    ]
+    return [(record.get(e.key) if include_personal or e.key != "contact" else "") for e in ARCHIVE_ELEMENTS]
 
 
 async def case_json(

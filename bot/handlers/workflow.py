@@ -188,7 +188,12 @@ async def perform(deps: Deps, number: str, action: Action, actor: Actor, data: A
 
 
 async def add_note_in_session(
-    deps: Deps, session: AsyncSession, case: Case, actor: Actor, kind: str, comment: str,
+    deps: Deps,
+    session: AsyncSession,
+    case: Case,
+    actor: Actor,
+    kind: str,
+    comment: str,
     data: dict[str, Any] | None = None,
 ) -> None:
     """A timeline entry that is not a transition (批示, 催办, 督办 …), in the caller's transaction."""

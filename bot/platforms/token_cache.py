@@ -31,8 +31,13 @@ class TokenCache:
     """``fetch`` returns (token, expires_in seconds) or raises the platform's API error, which
     must carry ``kind`` and ``clone()``; ``error_type`` is that error class."""
 
-    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], error_type: type[Exception],
-                 monotonic: Callable[[], float], name: str) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[tuple[str, float]]],
+        error_type: type[Exception],
+        monotonic: Callable[[], float],
+        name: str,
+    ) -> None:
         self._fetch = fetch
         self._error_type = error_type
         self._monotonic = monotonic

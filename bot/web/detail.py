@@ -47,8 +47,12 @@ SECURITY_HEADERS = {
     ),
 }
 
-REPLY_PARTS = (("attitude", "表明态度"), ("process", "工作过程"), ("verification", "核查情况"),
-               ("feedback", "网友反馈"))
+REPLY_PARTS = (
+    ("attitude", "表明态度"),
+    ("process", "工作过程"),
+    ("verification", "核查情况"),
+    ("feedback", "网友反馈"),
+)
 
 # Mobile first: one column, system fonts, text wraps anywhere so long numbers or URLs in a
 # message never make the page scroll sideways.
@@ -94,21 +98,20 @@ def _e(value: object) -> str:
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex, nofollow\"><meta name=\"referrer\" content=\"no-referrer\">"
+        '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
         f"<body><main>{body}</main></body></html>\n"
     )
 
 
 def _html_response(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8",
-                        headers=SECURITY_HEADERS)
+    return web.Response(text=text, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
 def refusal(status: int, message: str) -> web.Response:
-    body = f"<section class=\"refusal\" role=\"alert\"><h1>{_e(message)}</h1></section>"
+    body = f'<section class="refusal" role="alert"><h1>{_e(message)}</h1></section>'
     return _html_response(_page(message, body), status)
 
 
@@ -125,7 +128,7 @@ def _row(label: str, value_html: str) -> str:
 
 def _units_html(case: Case, names: dict[int, str]) -> str:
     if case.unit_id is None:
-        return "<span class=\"muted\">尚未交办</span>"
+        return '<span class="muted">尚未交办</span>'
     text = _e(names.get(case.unit_id, "?"))
     co = [names[int(u)] for u in case.co_unit_ids or [] if int(u) in names]
     if co:
@@ -136,24 +139,24 @@ def _units_html(case: Case, names: dict[int, str]) -> str:
 def _due_html(case: Case, now: datetime, tz: ZoneInfo) -> str:
     state = State(case.state)
     if case.due_at is None:
-        return f"<span class=\"muted\">无</span>（{_e(state.label)}）"
+        return f'<span class="muted">无</span>（{_e(state.label)}）'
     text = f"{_e(local_time_text(case.due_at, tz))}（{_e(state.label)}）"
     if state in OPEN_STATES and case.due_at < now:
-        text += " <span class=\"badge warn\">已超期</span>"
+        text += ' <span class="badge warn">已超期</span>'
     return text
 
 
 def _timeline_html(events: Iterable[CaseEvent], tz: ZoneInfo) -> str:
     items = []
     for ev in events:
-        comment = f"<p class=\"comment\">{_e(ev.comment)}</p>" if ev.comment else ""
+        comment = f'<p class="comment">{_e(ev.comment)}</p>' if ev.comment else ""
         items.append(
-            f"<li><span class=\"when\">{_e(local_time_text(ev.at, tz))}</span>"
-            f"<span class=\"step\">{_e(event_label(ev.action))}</span> · {_e(ev.actor_name)}{comment}</li>"
+            f'<li><span class="when">{_e(local_time_text(ev.at, tz))}</span>'
+            f'<span class="step">{_e(event_label(ev.action))}</span> · {_e(ev.actor_name)}{comment}</li>'
         )
     if not items:
-        return "<p class=\"muted\">暂无记录</p>"
-    return "<ol class=\"timeline\">" + "".join(items) + "</ol>"
+        return '<p class="muted">暂无记录</p>'
+    return '<ol class="timeline">' + "".join(items) + "</ol>"
 
 
 def _reply_html(case: Case) -> str:
@@ -172,7 +175,7 @@ def _reply_html(case: Case) -> str:
         mode = "公开回复" if case.reply_mode == "public" else "个别回复"
         ground = f"（{_e(case.reply_ground)}）" if case.reply_ground else ""
         rows.append(f"<dt>回复方式</dt><dd>{_e(mode)}{ground}</dd>")
-    return f"<section><h2>办理情况</h2><dl class=\"reply\">{''.join(rows)}</dl></section>"
+    return f'<section><h2>办理情况</h2><dl class="reply">{"".join(rows)}</dl></section>'
 
 
 def render_case(
@@ -187,37 +190,40 @@ def render_case(
 ) -> str:
     """The detail page HTML for ``viewer`` (pure: everything it shows is passed in)."""
     state = State(case.state)
-    badges = [f"<span class=\"badge\">{_e(state.label)}</span>"]
+    badges = [f'<span class="badge">{_e(state.label)}</span>']
     if case.urgent:
-        badges.append("<span class=\"badge warn\">急事急办</span>")
+        badges.append('<span class="badge warn">急事急办</span>')
     if case.complex:
-        badges.append("<span class=\"badge\">复杂件</span>")
+        badges.append('<span class="badge">复杂件</span>')
     if case.duplicate_of_id:
-        badges.append("<span class=\"badge warn\">重复反映</span>")
+        badges.append('<span class="badge warn">重复反映</span>')
     if may_see_contact(viewer, case):
-        contact = (f"{_e(case.contact)}<span class=\"private\">个人信息，仅用于办理，请勿外传</span>"
-                   if case.contact else "<span class=\"muted\">未留</span>")
+        contact = (
+            f'{_e(case.contact)}<span class="private">个人信息，仅用于办理，请勿外传</span>'
+            if case.contact
+            else '<span class="muted">未留</span>'
+        )
     else:
-        contact = f"<span class=\"muted\">{_e(HIDDEN_CONTACT)}</span>"
+        contact = f'<span class="muted">{_e(HIDDEN_CONTACT)}</span>'
     source = _e(case.source) + (f"（编号 {_e(case.source_ref)}）" if case.source_ref else "")
     rows = [
         _row("状态", _e(state.label)),
         _row("级别", _e(case.level)),
         _row("来源", source),
-        _row("类型", _e(case.category) if case.category else "<span class=\"muted\">未分类</span>"),
+        _row("类型", _e(case.category) if case.category else '<span class="muted">未分类</span>'),
         _row("留言时间", _e(local_time_text(case.received_at, tz))),
         _row("承办单位", _units_html(case, unit_names)),
         _row("到期时间", _due_html(case, now, tz)),
-        _row("反映人", _e(case.petitioner) if case.petitioner else "<span class=\"muted\">未留</span>"),
+        _row("反映人", _e(case.petitioner) if case.petitioner else '<span class="muted">未留</span>'),
         _row("联系方式", contact),
     ]
     if case.report_number:
         rows.append(_row("呈报文号", _e(case.report_number)))
     body = (
-        f"<header><p class=\"num\">留言文号 {_e(case.number)}</p><h1>{_e(case.title)}</h1>"
-        f"<p class=\"badges\">{''.join(badges)}</p></header>"
+        f'<header><p class="num">留言文号 {_e(case.number)}</p><h1>{_e(case.title)}</h1>'
+        f'<p class="badges">{"".join(badges)}</p></header>'
         f"<section><h2>基本信息</h2><dl>{''.join(rows)}</dl></section>"
-        f"<section><h2>主要诉求</h2><p class=\"text\">{_e(case.content)}</p></section>"
+        f'<section><h2>主要诉求</h2><p class="text">{_e(case.content)}</p></section>'
         f"{_reply_html(case)}"
         f"<section><h2>办理过程</h2>{_timeline_html(events, tz)}</section>"
         f"<footer>仅供 {_e(viewer.name)} 办理使用，请勿转发或截图外传。"
@@ -256,8 +262,13 @@ async def view_case(request: web.Request) -> web.Response:
         names = await repo.unit_names(session, ids)
         events = await repo.timeline(session, case.id)
         html_text = render_case(
-            case, viewer=viewer, unit_names=names, events=events, now=now,
-            expires_at=datetime.fromtimestamp(expires, tz), tz=tz,
+            case,
+            viewer=viewer,
+            unit_names=names,
+            events=events,
+            now=now,
+            expires_at=datetime.fromtimestamp(expires, tz),
+            tz=tz,
         )
     log.info("detail page %s viewed by person %s", case.number, person_id)
     return _html_response(html_text)

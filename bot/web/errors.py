@@ -10,8 +10,15 @@ def json_error(status: int, field: str, message: str, code: str | None = None) -
     return web.json_response(body, status=status, dumps=_dumps)
 
 
-_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict", 413: "too_large",
-          415: "unsupported_media_type", 422: "invalid"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+}
 
 
 def _dumps(obj: object) -> str:

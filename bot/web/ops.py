@@ -35,8 +35,9 @@ async def healthz(request: web.Request) -> web.Response:
         "database": db,
         "calendar_warnings": coverage_warnings(deps.calendar.current, today),
     }
-    return web.json_response(body, status=200 if db == "ok" else 503,
-                             dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False))
+    return web.json_response(
+        body, status=200 if db == "ok" else 503, dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False)
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -44,12 +45,19 @@ async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     now = deps.clock.now()
     async with deps.sessions() as session:
-        m.open_cases.set((await session.execute(
-            select(func.count()).select_from(Case).where(is_open()))).scalar_one())
-        m.overdue_cases.set((await session.execute(
-            select(func.count()).select_from(Case).where(is_open(), Case.due_at < now))).scalar_one())
-        m.outbox_pending.set((await session.execute(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))).scalar_one())
+        m.open_cases.set((await session.execute(select(func.count()).select_from(Case).where(is_open()))).scalar_one())
+        m.overdue_cases.set(
+            (
+                await session.execute(select(func.count()).select_from(Case).where(is_open(), Case.due_at < now))
+            ).scalar_one()
+        )
+        m.outbox_pending.set(
+            (
+                await session.execute(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+                )
+            ).scalar_one()
+        )
     today = now.astimezone(deps.config.office.hours().tz).date()
     m.calendar_uncovered.set(len(coverage_warnings(deps.calendar.current, today)))
     resp = web.Response(body=generate_latest(m.registry))

@@ -15,7 +15,9 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         # `alembic -x url=…` from a shell, for developers; the product uses store.db.upgrade.
-        url = context.get_x_argument(as_dictionary=True)["url"].replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+        url = (
+            context.get_x_argument(as_dictionary=True)["url"].replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+        )
         with create_engine(url).begin() as conn:
             _migrate(conn)
     else:

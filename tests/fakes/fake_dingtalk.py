@@ -64,20 +64,20 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 __all__ = [
-    "FakeDingTalk",
-    "LoggedRequest",
-    "RobotSend",
-    "GroupMessage",
-    "FakeCard",
-    "CardView",
-    "CardClick",
-    "HttpCallback",
-    "WebhookRobot",
-    "StreamConnection",
-    "Ack",
-    "ROBOT_TOPIC",
     "CARD_TOPIC",
     "DEFAULT_TEMPLATE_ID",
+    "ROBOT_TOPIC",
+    "Ack",
+    "CardClick",
+    "CardView",
+    "FakeCard",
+    "FakeDingTalk",
+    "GroupMessage",
+    "HttpCallback",
+    "LoggedRequest",
+    "RobotSend",
+    "StreamConnection",
+    "WebhookRobot",
     "load_contract",
 ]
 
@@ -351,12 +351,17 @@ class FakeDingTalk:
         self.robot_groups: set[str] = set(self.groups)  # groups the robot is a member of
         self.disbanded: set[str] = set()
         self.templates: dict[str, dict[str, Any]] = (
-            {k: dict(v) for k, v in templates.items()} if templates is not None
+            {k: dict(v) for k, v in templates.items()}
+            if templates is not None
             else {DEFAULT_TEMPLATE_ID: load_contract()}
         )
         self.webhooks: dict[str, WebhookRobot] = {
-            w.token: w for w in (webhooks if webhooks is not None else [
-                WebhookRobot("fake-webhook-token-0001", secret="SECfakewebhooksecret0001")])
+            w.token: w
+            for w in (
+                webhooks
+                if webhooks is not None
+                else [WebhookRobot("fake-webhook-token-0001", secret="SECfakewebhooksecret0001")]
+            )
         }
         self.token_ttl = token_ttl
         self.now = float(start_time)
@@ -436,15 +441,23 @@ class FakeDingTalk:
         self._current_token = None
 
     def fail_next(
-        self, path: str, code: str | None = "system.error", *, http_status: int = 500, message: str = "system busy",
-        errcode: int | None = None, body: str | None = None, times: int = 1,
+        self,
+        path: str,
+        code: str | None = "system.error",
+        *,
+        http_status: int = 500,
+        message: str = "system busy",
+        errcode: int | None = None,
+        body: str | None = None,
+        times: int = 1,
     ) -> None:
         """The next ``times`` calls of ``path`` (e.g. ``"robot/oToMessages/batchSend"``) fail:
         with ``errcode`` → HTTP 200 old envelope; with ``body`` → that raw body and status;
         with ``code`` → the new envelope and ``http_status``; ``code=None`` → a bare status."""
         for _ in range(times):
-            self._faults[path].append(_Fault(code=code, message=message, http_status=http_status,
-                                             errcode=errcode, body=body))
+            self._faults[path].append(
+                _Fault(code=code, message=message, http_status=http_status, errcode=errcode, body=body)
+            )
 
     def hang_next(self, path: str, *, times: int = 1) -> None:
         """The next ``times`` calls of ``path`` never answer (until :meth:`release_hangs`)."""
@@ -476,8 +489,11 @@ class FakeDingTalk:
         return len(self.calls("oauth2/accessToken"))
 
     def issued_tokens(self) -> list[str]:
-        return [r.headers.get("x-acs-dingtalk-access-token", "") for r in self.requests
-                if r.headers.get("x-acs-dingtalk-access-token")]
+        return [
+            r.headers.get("x-acs-dingtalk-access-token", "")
+            for r in self.requests
+            if r.headers.get("x-acs-dingtalk-access-token")
+        ]
 
     def messages_to(self, user: str, *, include_recalled: bool = True) -> list[RobotSend]:
         """Robot one-to-one messages delivered to ``user``, oldest first."""
@@ -601,14 +617,16 @@ class FakeDingTalk:
         if tamper:
             body = body.replace(b"\xe7\xad\xbe\xe6\x94\xb6", b"\xe9\x80\x80\xe5\x9b\x9e")  # 签收 → 退回
         parsed = payload if isinstance(payload, Mapping) else {}
-        return HttpCallback(url, {"Content-Type": "application/json; charset=utf-8", "timestamp": ts,
-                                  "sign": signature}, body, dict(parsed))
+        return HttpCallback(
+            url,
+            {"Content-Type": "application/json; charset=utf-8", "timestamp": ts, "sign": signature},
+            body,
+            dict(parsed),
+        )
 
     # -- incoming: card clicks (spec §d.5) ---------------------------------------------------------
 
-    def click(
-        self, user: str, out_track_id: str, button: str, *, inputs: Mapping[str, Any] | None = None
-    ) -> CardClick:
+    def click(self, user: str, out_track_id: str, button: str, *, inputs: Mapping[str, Any] | None = None) -> CardClick:
         """``user`` presses ``button`` (component id like ``btn1``, or the visible text) on card
         ``out_track_id``. Returns the callback DingTalk would send. Raises LookupError if the
         user has no such card/button or the card has no callback, ValueError if hidden."""
@@ -618,8 +636,9 @@ class FakeDingTalk:
             raise LookupError(f"{user} has no card {out_track_id}")
         template = self.templates[card.template_id]
         specs = {b["id"]: b for b in template.get("buttons", ()) if b.get("click") == "callback"}
-        button_id = button if button in specs else next(
-            (bid for bid, text in view.buttons.items() if text == button), None)
+        button_id = (
+            button if button in specs else next((bid for bid, text in view.buttons.items() if text == button), None)
+        )
         if button_id is None or button_id not in specs:
             raise LookupError(f"card {out_track_id} has no button {button!r}")
         if button_id not in view.buttons:
@@ -634,8 +653,11 @@ class FakeDingTalk:
                 params[p["name"]] = p.get("value", "")
         params.update(inputs or {})
         space_type, space_id = next(
-            ((t, i) for t, i in card.spaces if (t == "IM_ROBOT" and i == user)
-             or (t == "IM_GROUP" and user in self.groups.get(i, set()))),
+            (
+                (t, i)
+                for t, i in card.spaces
+                if (t == "IM_ROBOT" and i == user) or (t == "IM_GROUP" and user in self.groups.get(i, set()))
+            ),
         )
         payload = {
             "type": "actionCallback",
@@ -646,12 +668,14 @@ class FakeDingTalk:
             "spaceType": space_type,
             "spaceId": space_id,
             "extension": "{}",
-            "content": json.dumps({"cardPrivateData": {"actionIds": [button_id], "params": params}},
-                                  ensure_ascii=False),
+            "content": json.dumps(
+                {"cardPrivateData": {"actionIds": [button_id], "params": params}}, ensure_ascii=False
+            ),
         }
         route = self.routes.get(card.route_key or "") if card.callback_type == "HTTP" else None
-        return CardClick(user, out_track_id, button_id, payload, card.callback_type,
-                         route[0] if route else None, self.now_ms)
+        return CardClick(
+            user, out_track_id, button_id, payload, card.callback_type, route[0] if route else None, self.now_ms
+        )
 
     def apply_card_reply(self, click: CardClick, reply: Mapping[str, Any] | None) -> None:
         """Apply a callback reply ``{cardUpdateOptions, cardData, userPrivateData}`` (spec §d.5)."""
@@ -686,16 +710,32 @@ class FakeDingTalk:
         raise LookupError("no open Stream connection" + (f" for {topic}" if topic else ""))
 
     async def push_frame(
-        self, frame_type: str, topic: str, data: Any, *, conn: StreamConnection | None = None,
-        message_id: str | None = None, extra_headers: Mapping[str, str] | None = None,
+        self,
+        frame_type: str,
+        topic: str,
+        data: Any,
+        *,
+        conn: StreamConnection | None = None,
+        message_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> str:
         """Send one frame (``data`` is JSON-encoded into a string unless already a string)."""
         conn = conn or self.live_connection(topic if frame_type == "CALLBACK" else None)
         mid = message_id or f"{secrets.token_hex(4)}_{next(self._ids)}_{secrets.token_hex(6)}"
-        headers = {"appId": "fake-app-" + self.client_id[-6:], "contentType": "application/json",
-                   "messageId": mid, "time": str(self.now_ms), "topic": topic, **(extra_headers or {})}
-        frame = {"specVersion": "1.0", "type": frame_type, "headers": headers,
-                 "data": data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}
+        headers = {
+            "appId": "fake-app-" + self.client_id[-6:],
+            "contentType": "application/json",
+            "messageId": mid,
+            "time": str(self.now_ms),
+            "topic": topic,
+            **(extra_headers or {}),
+        }
+        frame = {
+            "specVersion": "1.0",
+            "type": frame_type,
+            "headers": headers,
+            "data": data if isinstance(data, str) else json.dumps(data, ensure_ascii=False),
+        }
         conn.sent[mid] = frame
         conn.waiters.setdefault(mid, asyncio.get_running_loop().create_future())
         await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
@@ -712,20 +752,19 @@ class FakeDingTalk:
         await target.ws.send_str(json.dumps(frame, ensure_ascii=False))
         return message_id
 
-    async def wait_ack(self, message_id: str, *, conn: StreamConnection | None = None,
-                       timeout: float = 5.0) -> Ack:
+    async def wait_ack(self, message_id: str, *, conn: StreamConnection | None = None, timeout: float = 5.0) -> Ack:
         conn = conn or next(c for c in reversed(self.connections) if message_id in c.waiters)
         return await asyncio.wait_for(asyncio.shield(conn.waiters[message_id]), timeout)
 
-    async def push_robot_message(self, message: Mapping[str, Any], *, conn: StreamConnection | None = None,
-                                 timeout: float = 5.0) -> Ack:
+    async def push_robot_message(
+        self, message: Mapping[str, Any], *, conn: StreamConnection | None = None, timeout: float = 5.0
+    ) -> Ack:
         """Deliver a robot message over Stream and wait for its ack."""
         conn = conn or self.live_connection(ROBOT_TOPIC)
         mid = await self.push_frame("CALLBACK", ROBOT_TOPIC, dict(message), conn=conn)
         return await self.wait_ack(mid, conn=conn, timeout=timeout)
 
-    async def push_click(self, click: CardClick, *, conn: StreamConnection | None = None,
-                         timeout: float = 5.0) -> Ack:
+    async def push_click(self, click: CardClick, *, conn: StreamConnection | None = None, timeout: float = 5.0) -> Ack:
         """Deliver a card click over Stream; the ack's ``response`` updates the card (spec §d.5)."""
         if click.callback_type != "STREAM":
             raise LookupError("this card's callbacks do not go over Stream")
@@ -797,8 +836,16 @@ class FakeDingTalk:
                 body = json.loads(raw)
             except ValueError:
                 body = raw
-        self.requests.append(LoggedRequest(request.method, path, dict(request.query),
-                                           {k.lower(): v for k, v in request.headers.items()}, body, self.now))
+        self.requests.append(
+            LoggedRequest(
+                request.method,
+                path,
+                dict(request.query),
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+                self.now,
+            )
+        )
         return body
 
     async def _fault(self, path: str) -> web.StreamResponse | None:
@@ -829,8 +876,7 @@ class FakeDingTalk:
                     slot = (path, int(self.now))
                     self._qps[slot] += 1
                     if self._qps[slot] > self.qps_per_api:
-                        raise _ApiError("Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
-                                        "调用该接口触发限流", 403)
+                        raise _ApiError("Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "调用该接口触发限流", 403)
                 if auth:
                     self._auth(request)
                 result = handler(request, body)
@@ -848,8 +894,9 @@ class FakeDingTalk:
             try:
                 result = handler(request, body)
             except _OldError as exc:
-                return web.json_response({"errcode": exc.errcode, "errmsg": exc.errmsg,
-                                          "request_id": secrets.token_hex(6)})
+                return web.json_response(
+                    {"errcode": exc.errcode, "errmsg": exc.errmsg, "request_id": secrets.token_hex(6)}
+                )
             except _Raw as raw:
                 return raw.response
             return web.json_response({"errcode": 0, "errmsg": "ok", **result})
@@ -1028,7 +1075,7 @@ class FakeDingTalk:
         if not isinstance(raw, str) or not raw.startswith("dtv1.card//"):
             raise _ApiError("param.openSpaceIdInvalid", "openSpaceId无效")
         spaces = []
-        for part in raw[len("dtv1.card//"):].split(";"):
+        for part in raw[len("dtv1.card//") :].split(";"):
             space_type, _, space_id = part.partition(".")
             if space_type not in ("IM_ROBOT", "IM_GROUP") or not space_id:
                 raise _ApiError("param.openSpaceIdInvalid", "openSpaceId无效")
@@ -1042,7 +1089,7 @@ class FakeDingTalk:
         return spaces
 
     def _deliverable(self, space_type: str, space_id: str) -> str:
-        """"" when the space can get the card, else the errorMsg*."""
+        """ "" when the space can get the card, else the errorMsg*."""
         if space_id in self._failing_spaces:
             return "投放失败"
         if space_type == "IM_ROBOT":
@@ -1073,8 +1120,17 @@ class FakeDingTalk:
         card = self.cards.get(out_track_id)
         if card is None:
             at_users = (body.get("imGroupOpenDeliverModel") or {}).get("atUserIds") or {}
-            card = FakeCard(out_track_id, str(template_id), public, private, callback_type,
-                            body.get("callbackRouteKey"), [], self.now, dict(at_users))
+            card = FakeCard(
+                out_track_id,
+                str(template_id),
+                public,
+                private,
+                callback_type,
+                body.get("callbackRouteKey"),
+                [],
+                self.now,
+                dict(at_users),
+            )
             self.cards[out_track_id] = card
         # else: spec §d.2 — the same outTrackId again does not overwrite the data
         results = []
@@ -1082,8 +1138,15 @@ class FakeDingTalk:
             error = self._deliverable(space_type, space_id)
             if not error and (space_type, space_id) not in card.spaces:
                 card.spaces.append((space_type, space_id))
-            results.append({"spaceType": space_type, "spaceId": space_id, "success": not error,
-                            "errorMsg": error, "carrierId": "" if error else f"carrier{next(self._ids)}"})
+            results.append(
+                {
+                    "spaceType": space_type,
+                    "spaceId": space_id,
+                    "success": not error,
+                    "errorMsg": error,
+                    "carrierId": "" if error else f"carrier{next(self._ids)}",
+                }
+            )
         return {"success": True, "result": {"outTrackId": out_track_id, "deliverResults": results}}
 
     def _update_card(self, _: web.Request, raw: Any) -> dict[str, Any]:
@@ -1177,9 +1240,17 @@ class FakeDingTalk:
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
             raise _ApiError("authFailed", "鉴权失败", 401)
         subs = body.get("subscriptions")
-        if (not isinstance(subs, list) or not subs
-                or not all(isinstance(s, dict) and s.get("type") in ("CALLBACK", "EVENT", "SYSTEM")
-                           and isinstance(s.get("topic"), str) and s["topic"] for s in subs)):
+        if (
+            not isinstance(subs, list)
+            or not subs
+            or not all(
+                isinstance(s, dict)
+                and s.get("type") in ("CALLBACK", "EVENT", "SYSTEM")
+                and isinstance(s.get("topic"), str)
+                and s["topic"]
+                for s in subs
+            )
+        ):
             raise _ApiError("invalidParameter.subscriptions", "subscriptions无效")  # *
         self.open_requests.append(copy.deepcopy(body))
         ticket = str(uuid.uuid4())
@@ -1279,5 +1350,8 @@ def _resolve_text(spec: Any, data: Mapping[str, str]) -> str:
 
 def _new_error(exc: _ApiError) -> web.Response:
     rid = str(uuid.uuid4()).upper()
-    return web.json_response({"code": exc.code, "requestid": rid, "message": exc.message}, status=exc.status,
-                             headers={"x-acs-request-id": rid})
+    return web.json_response(
+        {"code": exc.code, "requestid": rid, "message": exc.message},
+        status=exc.status,
+        headers={"x-acs-request-id": rid},
+    )

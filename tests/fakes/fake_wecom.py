@@ -46,27 +46,34 @@ from typing import Any
 from aiohttp import web
 
 __all__ = [
-    "FakeWeCom",
-    "LoggedRequest",
-    "FakeMessage",
+    "UNKNOWN_RESPONSE_CODE",
     "CardView",
-    "FakeChat",
     "ChatMessage",
     "Drop",
-    "UNKNOWN_RESPONSE_CODE",
+    "FakeChat",
+    "FakeMessage",
+    "FakeWeCom",
+    "LoggedRequest",
 ]
 
 UNKNOWN_RESPONSE_CODE = 42021  # * not documented; the fake's choice for unknown/expired codes
 _APP_MSGTYPES = frozenset(
-    {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown",
-     "miniprogram_notice", "template_card"}
+    {
+        "text",
+        "image",
+        "voice",
+        "video",
+        "file",
+        "textcard",
+        "news",
+        "mpnews",
+        "markdown",
+        "miniprogram_notice",
+        "template_card",
+    }
 )
-_APPCHAT_MSGTYPES = frozenset(
-    {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
-)
-_WEBHOOK_MSGTYPES = frozenset(
-    {"text", "markdown", "markdown_v2", "image", "news", "file", "voice", "template_card"}
-)
+_APPCHAT_MSGTYPES = frozenset({"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"})
+_WEBHOOK_MSGTYPES = frozenset({"text", "markdown", "markdown_v2", "image", "news", "file", "voice", "template_card"})
 _CARD_TYPES = frozenset(
     {"text_notice", "news_notice", "button_interaction", "vote_interaction", "multiple_interaction"}
 )
@@ -138,9 +145,7 @@ class CardView:
 
     @property
     def button_keys(self) -> tuple[str, ...]:
-        return tuple(
-            b["key"] for b in self.card.get("button_list") or () if isinstance(b, dict) and b.get("key")
-        )
+        return tuple(b["key"] for b in self.card.get("button_list") or () if isinstance(b, dict) and b.get("key"))
 
 
 @dataclass
@@ -271,7 +276,12 @@ class FakeWeCom:
                 del self._tokens[tok]
 
     def fail_next(
-        self, path: str, errcode: int | None = -1, *, times: int = 1, http_status: int | None = None,
+        self,
+        path: str,
+        errcode: int | None = -1,
+        *,
+        times: int = 1,
+        http_status: int | None = None,
         errmsg: str = "system busy",
     ) -> None:
         """The next ``times`` calls of ``path`` (e.g. "message/send") fail with ``errcode``
@@ -300,10 +310,7 @@ class FakeWeCom:
 
     def messages_to(self, user: str, *, include_recalled: bool = True) -> list[FakeMessage]:
         """App messages delivered to ``user``, oldest first."""
-        return [
-            m for m in self.messages
-            if user in m.delivered_to and (include_recalled or not m.recalled)
-        ]
+        return [m for m in self.messages if user in m.delivered_to and (include_recalled or not m.recalled)]
 
     def card_state(self, user: str, task_id: str) -> CardView | None:
         """What ``user``'s copy of card ``task_id`` shows now (None if they never got it)."""
@@ -336,9 +343,7 @@ class FakeWeCom:
         view = self._cards.get((user, task_id))
         if view is None:
             raise LookupError(f"{user} has no card {task_id}")
-        menu_keys = tuple(
-            a.get("key") for a in (view.card.get("action_menu") or {}).get("action_list") or ()
-        )
+        menu_keys = tuple(a.get("key") for a in (view.card.get("action_menu") or {}).get("action_list") or ())
         if key in menu_keys:
             event = "template_card_menu_event"
         elif key in view.button_keys or key == (view.card.get("submit_button") or {}).get("key"):
@@ -361,9 +366,7 @@ class FakeWeCom:
             "AgentID": view.agent_id,
         }
         if selected and event == "template_card_event":
-            fields["SelectedItems"] = [
-                {"QuestionKey": q, "OptionIds": list(opts)} for q, opts in selected.items()
-            ]
+            fields["SelectedItems"] = [{"QuestionKey": q, "OptionIds": list(opts)} for q, opts in selected.items()]
         return fields
 
     # -- HTTP app -------------------------------------------------------------------------
@@ -400,9 +403,7 @@ class FakeWeCom:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
-            self.requests.append(
-                LoggedRequest(request.method, path, dict(request.query), body, self.now)
-            )
+            self.requests.append(LoggedRequest(request.method, path, dict(request.query), body, self.now))
             faults = self._faults.get(path)
             if faults:
                 fault = faults.popleft()
@@ -598,9 +599,7 @@ class FakeWeCom:
             for user in delivered:
                 if task_id is not None:
                     self._cards[(user, task_id)] = CardView(task_id, agent_id, msgid, copy.deepcopy(card))
-        self.messages.append(
-            FakeMessage(msgid, agent_id, msgtype, copy.deepcopy(body), delivered, self.now, code)
-        )
+        self.messages.append(FakeMessage(msgid, agent_id, msgtype, copy.deepcopy(body), delivered, self.now, code))
         result: dict[str, Any] = {
             "invaliduser": "|".join(invalid_users),
             "invalidparty": "|".join(invalid_parties),
@@ -706,7 +705,9 @@ class FakeWeCom:
         chat = self._chat(agent_id, request.query.get("chatid"))
         return {
             "chat_info": {
-                "chatid": chat.chatid, "name": chat.name, "owner": chat.owner,
+                "chatid": chat.chatid,
+                "name": chat.name,
+                "owner": chat.owner,
                 "userlist": list(chat.members),
             }
         }
@@ -770,8 +771,10 @@ class FakeWeCom:
 
 def _err(errcode: int, errmsg: str) -> web.Response:
     hint = secrets.token_hex(8)
-    return web.json_response({
-        "errcode": errcode,
-        "errmsg": f"{errmsg}, hint: [{hint}], from ip: 127.0.0.1, more info at "
-                  f"https://open.work.weixin.qq.com/devtool/query?e={errcode}",
-    })
+    return web.json_response(
+        {
+            "errcode": errcode,
+            "errmsg": f"{errmsg}, hint: [{hint}], from ip: 127.0.0.1, more info at "
+            f"https://open.work.weixin.qq.com/devtool/query?e={errcode}",
+        }
+    )

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-__all__ = ["CallbackRequest", "WeComCallbacks", "render_plaintext", "cdata"]
+__all__ = ["CallbackRequest", "WeComCallbacks", "cdata", "render_plaintext"]
 
 # MsgIds above 2^53 occur (spec §2.1): start there so float handling would show.
 _MSG_IDS = itertools.count(2**62 + 123_456_789)
@@ -110,9 +110,7 @@ class WeComCallbacks:
     def sign(self, timestamp: str, nonce: str, encrypt: str) -> str:
         return hashlib.sha1("".join(sorted([self.token, timestamp, nonce, encrypt])).encode()).hexdigest()
 
-    def encrypt(
-        self, msg: str, *, receive_id: str | None = None, prefix: bytes | None = None
-    ) -> str:
+    def encrypt(self, msg: str, *, receive_id: str | None = None, prefix: bytes | None = None) -> str:
         """base64(AES-256-CBC(random16 ‖ len ‖ msg ‖ receiveid, PKCS#7 to 32), IV = key[:16])."""
         body = msg.encode("utf-8")
         rid = (self.corp_id if receive_id is None else receive_id).encode("utf-8")
@@ -165,7 +163,7 @@ class WeComCallbacks:
             f"<xml><ToUserName>{cdata(self.corp_id)}</ToUserName>"
             f"<AgentID>{cdata(str(self.agent_id))}</AgentID>"
             f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>"
-        ).encode("utf-8")
+        ).encode()
         query = {"msg_signature": self.sign(ts, nonce, encrypt), "timestamp": ts, "nonce": nonce}
         return CallbackRequest("POST", query, body, plaintext, dict(fields or {}))
 
@@ -182,8 +180,13 @@ class WeComCallbacks:
         }
 
     def text(
-        self, user: str, content: str, *, msg_id: int | str | None = None,
-        create_time: int | None = None, **kwargs: Any,
+        self,
+        user: str,
+        content: str,
+        *,
+        msg_id: int | str | None = None,
+        create_time: int | None = None,
+        **kwargs: Any,
     ) -> CallbackRequest:
         """A member's text message (spec §2.1). MsgId defaults to a fresh value > 2^53."""
         fields = self._common(user, create_time, "text")
@@ -208,18 +211,18 @@ class WeComCallbacks:
         """A template_card_event / template_card_menu_event (spec §2.2, §2.3)."""
         fields = self._common(user, create_time, "event")
         fields.update(
-            Event=event, EventKey=event_key, TaskId=task_id, CardType=card_type,
-            ResponseCode=response_code, AgentID=self.agent_id,
+            Event=event,
+            EventKey=event_key,
+            TaskId=task_id,
+            CardType=card_type,
+            ResponseCode=response_code,
+            AgentID=self.agent_id,
         )
         if selected:
-            fields["SelectedItems"] = [
-                {"QuestionKey": q, "OptionIds": list(o)} for q, o in selected.items()
-            ]
+            fields["SelectedItems"] = [{"QuestionKey": q, "OptionIds": list(o)} for q, o in selected.items()]
         return self.from_fields(fields, **kwargs)
 
-    def event(
-        self, event: str, user: str, *, create_time: int | None = None, **extra: Any
-    ) -> CallbackRequest:
+    def event(self, event: str, user: str, *, create_time: int | None = None, **extra: Any) -> CallbackRequest:
         """Any other event (enter_agent, subscribe, LOCATION, ...); ``extra`` adds fields."""
         fields = self._common(user, create_time, "event")
         fields["Event"] = event

@@ -71,8 +71,9 @@ class WeComSide:
     def __init__(self) -> None:
         self.fake = FakeWeCom(users=USERS)
         self.server = TestServer(self.fake.app())
-        self.callbacks = WeComCallbacks(TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id,
-                                        clock=self.fake.clock)
+        self.callbacks = WeComCallbacks(
+            TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=self.fake.clock
+        )
 
     async def start(self) -> None:
         await self.server.start_server()
@@ -101,8 +102,15 @@ class WeComSide:
             c = view.card
             texts = [c["main_title"].get("title", ""), c["main_title"].get("desc", ""), c.get("sub_title_text", "")]
             texts += [f"{i['keyname']}：{i['value']}" for i in c.get("horizontal_content_list", [])]
-            seen.append(SeenCard(view.task_id, [b["text"] for b in c["button_list"]], view.replace_name,
-                                 "\n".join(texts), (c.get("card_action") or {}).get("url")))
+            seen.append(
+                SeenCard(
+                    view.task_id,
+                    [b["text"] for b in c["button_list"]],
+                    view.replace_name,
+                    "\n".join(texts),
+                    (c.get("card_action") or {}).get("url"),
+                )
+            )
         return seen
 
     def texts(self, user: str) -> list[str]:
@@ -196,7 +204,7 @@ class DingTalkSide:
     def click_request(self, user: str, task_id: str, button: str) -> Request:
         click = self.fake.click(user, task_id, button)
         cb = click.http_request()
-        path = cb.url[cb.url.index("/dingtalk/"):]
+        path = cb.url[cb.url.index("/dingtalk/") :]
         self.fake.advance(1)
         return Request(path, cb.body, cb.headers)
 
@@ -221,9 +229,16 @@ class Office:
     platform: str  # the platform people use by default in this office
 
     @classmethod
-    async def open(cls, db_url: str, clock: FrozenClock, platform: str = "wecom", extra_config: str = "",
-                   *, platforms: tuple[str, ...] | None = None, people: dict[str, dict[str, str | None]] | None = None,
-                   ) -> Office:
+    async def open(
+        cls,
+        db_url: str,
+        clock: FrozenClock,
+        platform: str = "wecom",
+        extra_config: str = "",
+        *,
+        platforms: tuple[str, ...] | None = None,
+        people: dict[str, dict[str, str | None]] | None = None,
+    ) -> Office:
         """``platforms``: the enabled platforms (default: just ``platform``). ``people``: per WeCom
         userid, the ids to use ({"wecom": …, "dingtalk": …}); by default every person has the same
         id on the enabled platforms."""
@@ -297,20 +312,25 @@ class Office:
 
     async def deliver(self, request: CallbackRequest, *, settle: bool = True) -> int:
         """POST a raw WeCom callback (for WeCom-protocol tests)."""
-        return await self.post(Request(request.path_qs(), request.body, {"Content-Type": "text/xml"}),
-                               settle=settle)
+        return await self.post(Request(request.path_qs(), request.body, {"Content-Type": "text/xml"}), settle=settle)
 
     async def say(self, user: str, text: str, *, on: str | None = None) -> None:
         await self.post(self.side(on).text_request(user, text))
 
-    async def click(self, user: str, task_id: str, button: str, *, on: str | None = None,
-                    settle: bool = True) -> None:
+    async def click(self, user: str, task_id: str, button: str, *, on: str | None = None, settle: bool = True) -> None:
         await self.post(self.side(on).click_request(user, task_id, button), settle=settle)
 
     async def register(self, **fields: Any) -> dict[str, Any]:
-        body = {"title": "某公司拖欠工资三个月", "content": "我在某公司工作，公司已经三个月没有发工资，电话13800138000。",
-                "unit": "区人社局", "petitioner": "李四", "contact": "13800138000", "category": "欠薪欠资",
-                "source": "人民网·地方领导留言板", **fields}
+        body = {
+            "title": "某公司拖欠工资三个月",
+            "content": "我在某公司工作，公司已经三个月没有发工资，电话13800138000。",
+            "unit": "区人社局",
+            "petitioner": "李四",
+            "contact": "13800138000",
+            "category": "欠薪欠资",
+            "source": "人民网·地方领导留言板",
+            **fields,
+        }
         resp = await self.bot.post("/api/cases", json=body, headers={"Authorization": "Bearer test-token"})
         assert resp.status in (200, 201), await resp.text()
         await self.settle()

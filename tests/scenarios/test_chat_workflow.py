@@ -10,8 +10,10 @@ import pytest
 from bot.clock import FrozenClock
 from tests.scenarios.office import Office
 
-REPLY = ("回复 {n} 属实 表明态度：反映问题属实，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"
-         "并约谈负责人，公司已书面承诺。核查情况：11月3日派员实地核查工资台账。网友反馈：已电话联系网友，网友表示认可。")
+REPLY = (
+    "回复 {n} 属实 表明态度：反映问题属实，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"
+    "并约谈负责人，公司已书面承诺。核查情况：11月3日派员实地核查工资台账。网友反馈：已电话联系网友，网友表示认可。"
+)
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])

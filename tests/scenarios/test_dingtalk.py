@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import func, select
 
@@ -48,8 +49,9 @@ async def test_bad_robot_callbacks_change_nothing(office: Office, clock: FrozenC
 
 async def test_replayed_robot_message_is_processed_once(office: Office, clock: FrozenClock) -> None:
     now_ms = int(clock.now().timestamp() * 1000)
-    cb = office.fake.signed_callback(office.fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms),
-                                     timestamp_ms=now_ms)
+    cb = office.fake.signed_callback(
+        office.fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms), timestamp_ms=now_ms
+    )
     for _ in range(3):
         assert await office.post(Request(cb.url, cb.body, cb.headers)) == 200
     assert len(office.texts("zhangsan")) == 1
@@ -82,8 +84,12 @@ async def test_stream_mode_end_to_end(sqlite_url: str, clock: FrozenClock) -> No
         cfg.mode = "stream"
         from bot.app import build_channels
 
-        channels = build_channels(office.runtime.deps, office.runtime.deps.notifier,  # type: ignore[arg-type]
-                                  office.runtime.metrics, office.http)
+        channels = build_channels(
+            office.runtime.deps,
+            office.runtime.deps.notifier,  # type: ignore[arg-type]
+            office.runtime.metrics,
+            office.http,
+        )
         office.runtime.channels = channels
         task = channels.stream.start()
         fake = office.fake
@@ -131,9 +137,12 @@ async def test_mixed_office(db_url: str, clock: FrozenClock) -> None:
         await office.click("zhangsan", office.card("zhangsan", "assign", on="wecom").task_id, "签收", on="wecom")
         assert not office.card("zhangsan", "assign", on="dingtalk").clickable
         assert "已签收" in (office.card("limei", "assign", on="dingtalk").closed or "")
-        await office.say("limei", f"回复 {n} 属实 表明态度：反映问题属实，我局高度重视。工作过程：已责令公司于11月10日前结清欠薪，"
-                                  "并约谈负责人，公司已书面承诺。核查情况：派员实地核查工资台账。网友反馈：已电话联系网友，网友认可。",
-                         on="dingtalk")
+        await office.say(
+            "limei",
+            f"回复 {n} 属实 表明态度：反映问题属实，我局高度重视。工作过程：已责令公司于11月10日前结清欠薪，"
+            "并约谈负责人，公司已书面承诺。核查情况：派员实地核查工资台账。网友反馈：已电话联系网友，网友认可。",
+            on="dingtalk",
+        )
         await office.say("limei", "提交", on="dingtalk")
         assert (await office.case(n))["state"] == "submitted"
         review = office.card("sundc", "review", on="wecom")

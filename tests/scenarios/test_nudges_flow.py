@@ -116,8 +116,9 @@ async def test_hidden_categories_in_the_group_list(office: Office) -> None:
 
 async def test_long_list_is_split_within_the_size_limit(office: Office) -> None:
     for i in range(40):
-        await office.register(title=f"问题{i}：小区内道路破损严重需要维修处理", petitioner=f"人{i}", contact=None,
-                              source_ref=f"L{i}")
+        await office.register(
+            title=f"问题{i}：小区内道路破损严重需要维修处理", petitioner=f"人{i}", contact=None, source_ref=f"L{i}"
+        )
     await tick(office, at(2026, 2, 27, 9, 5))
     posts = webhook(office)
     assert len(posts) > 1 and all(len(p.encode()) <= 2048 for p in posts)
@@ -153,8 +154,12 @@ async def test_two_processes_send_once(office: Office) -> None:
     office.clock.set(at(2026, 2, 12, 14, 5))
     second = await Runtime.start(office.runtime.config, clock=office.clock, http=office.http)
     try:
-        results = await asyncio.gather(office.runtime.channels.jobs.tick(), second.channels.jobs.tick(),
-                                       office.runtime.channels.jobs.tick(), second.channels.jobs.tick())
+        results = await asyncio.gather(
+            office.runtime.channels.jobs.tick(),
+            second.channels.jobs.tick(),
+            office.runtime.channels.jobs.tick(),
+            second.channels.jobs.tick(),
+        )
         assert sum(results) == 2  # zhangsan and limei, once each
         await office.settle()
         await second.channels.sender.run_once()
@@ -195,8 +200,9 @@ async def test_events_recorded_once(office: Office) -> None:
     for _ in range(3):
         await tick(office, at(2026, 3, 3, 9, 30))
     async with office.runtime.deps.sessions() as session:
-        count = (await session.execute(select(func.count()).select_from(CaseEvent)
-                                       .where(CaseEvent.action == "supervise"))).scalar_one()
+        count = (
+            await session.execute(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "supervise"))
+        ).scalar_one()
     assert count == 1
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -60,12 +60,20 @@ async def test_official_samples_through_the_endpoint(sqlite_url: str, clock: Fro
     runtime = await Runtime.start(config, clock=clock)
     try:
         async with TestClient(TestServer(build_app(runtime))) as client:
-            resp = await client.get("/wecom/callback", params={
-                "msg_signature": GET_SIGNATURE, "timestamp": GET_TIMESTAMP, "nonce": GET_NONCE, "echostr": GET_ECHOSTR})
+            resp = await client.get(
+                "/wecom/callback",
+                params={
+                    "msg_signature": GET_SIGNATURE,
+                    "timestamp": GET_TIMESTAMP,
+                    "nonce": GET_NONCE,
+                    "echostr": GET_ECHOSTR,
+                },
+            )
             assert await resp.text() == GET_PLAINTEXT
             resp = await client.post(
                 f"/wecom/callback?msg_signature={POST_SIGNATURE}&timestamp={POST_TIMESTAMP}&nonce={POST_NONCE}",
-                data=POST_BODY)
+                data=POST_BODY,
+            )
             assert resp.status == 200 and await resp.text() == ""
         async with runtime.deps.sessions() as session:
             row = (await session.execute(select(InboundEvent))).scalar_one()
@@ -104,8 +112,11 @@ async def test_bad_callbacks_change_nothing(office: Office, case: str, caplog: p
 
 
 async def test_oversized_body_refused(office: Office) -> None:
-    resp = await office.bot.post("/wecom/callback", params={"msg_signature": "x", "timestamp": "1", "nonce": "1"},
-                                 data=b"<xml>" + b"a" * 70_000 + b"</xml>")
+    resp = await office.bot.post(
+        "/wecom/callback",
+        params={"msg_signature": "x", "timestamp": "1", "nonce": "1"},
+        data=b"<xml>" + b"a" * 70_000 + b"</xml>",
+    )
     assert resp.status == 413
     assert await count(office, InboundEvent) == 0
 
@@ -167,16 +178,18 @@ async def test_dead_letter_after_permanent_error(office: Office) -> None:
     office.fake.fail_next("message/send", errcode=48002, times=1)
     await office.register()
     async with office.runtime.deps.sessions() as session:
-        dead = (await session.execute(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.status == "dead"))).scalar_one()
+        dead = (
+            await session.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "dead"))
+        ).scalar_one()
     assert dead == 1
     assert "系统告警" in office.last_text("wugl")
 
 
 async def test_per_member_pacing_never_drops(office: Office, clock: FrozenClock) -> None:
     for i in range(40):
-        await office.register(title=f"第{i}件：完全不同的问题编号{i}", petitioner=f"人{i}", contact=None,
-                              source_ref=f"P{i}")
+        await office.register(
+            title=f"第{i}件：完全不同的问题编号{i}", petitioner=f"人{i}", contact=None, source_ref=f"P{i}"
+        )
     got = len(office.cards("zhangsan", "assign"))
     assert got <= 25  # the rest wait for the next minute
     for _ in range(3):
@@ -228,9 +241,14 @@ async def test_supervision_group_via_appchat(office: Office, clock: FrozenClock,
     path = tmp_path / "c.toml"  # type: ignore[operator]
     path.write_text(
         f'[wecom]\nenabled = true\ncorp_id = "{cfg.corp_id}"\nagent_id = {cfg.agent_id}\nsecret = "{cfg.secret}"\n'
-        f'api_base = "{cfg.api_base}"\n', encoding="utf-8")
-    result = await asyncio.to_thread(CliRunner().invoke, main, ["wecom", "create-group", "督查群", "-c", str(path),
-                                                               "--member", "sundc", "--member", "wugl"])
+        f'api_base = "{cfg.api_base}"\n',
+        encoding="utf-8",
+    )
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        main,
+        ["wecom", "create-group", "督查群", "-c", str(path), "--member", "sundc", "--member", "wugl"],
+    )
     assert result.exit_code == 0, result.output
     chatid = result.output.strip()
     cfg.supervision_chatid = chatid

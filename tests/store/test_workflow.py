@@ -81,7 +81,11 @@ async def test_register_assigns_with_deadline_and_timeline(deps: Deps) -> None:
 
 async def test_numbers_are_sequential(deps: Deps) -> None:
     numbers = [
-        (await register_case(deps, new_case(title=f"不同的问题第{i}件", petitioner=f"人{i}", contact=None), Actor.system())).case.number
+        (
+            await register_case(
+                deps, new_case(title=f"不同的问题第{i}件", petitioner=f"人{i}", contact=None), Actor.system()
+            )
+        ).case.number
         for i in range(3)
     ]
     assert numbers == ["LY2026-000001", "LY2026-000002", "LY2026-000003"]
@@ -112,8 +116,18 @@ async def test_full_lifecycle_with_leader(deps: Deps, clock: FrozenClock) -> Non
     async with deps.sessions() as session:
         events = await repo.timeline(session, final.id)
     assert [e.action for e in events] == [
-        "register", "assign", "accept", "submit", "review_pass", "leader_reject", "submit",
-        "review_pass", "approve", "publish", "follow_up", "archive",
+        "register",
+        "assign",
+        "accept",
+        "submit",
+        "review_pass",
+        "leader_reject",
+        "submit",
+        "review_pass",
+        "approve",
+        "publish",
+        "follow_up",
+        "archive",
     ]
     reject = events[5]
     assert reject.actor_name == "周书记" and reject.comment == "请补充后续跟踪措施"
@@ -135,8 +149,10 @@ async def test_archive_refused_while_elements_missing(deps: Deps) -> None:
     n = (await register_case(deps, new_case(), Actor.system())).case.number
     zhang, sun, qian = await actor(deps, "zhangsan"), await actor(deps, "sundc"), await actor(deps, "qiandj")
     for action, who, data in [
-        (Action.ACCEPT, zhang, NoInput()), (Action.SUBMIT, zhang, REPLY),
-        (Action.REVIEW_PASS_FINAL, sun, CommentInput()), (Action.PUBLISH, qian, PublishInput(ReplyMode.PUBLIC)),
+        (Action.ACCEPT, zhang, NoInput()),
+        (Action.SUBMIT, zhang, REPLY),
+        (Action.REVIEW_PASS_FINAL, sun, CommentInput()),
+        (Action.PUBLISH, qian, PublishInput(ReplyMode.PUBLIC)),
         (Action.FOLLOW_UP, qian, FollowUpInput(False, Satisfaction.BASICALLY, "部分解决")),
     ]:
         await perform(deps, n, action, who, data)
@@ -204,8 +220,9 @@ async def test_concurrent_clicks_one_wins(deps: Deps) -> None:
     losses = [r for r in results if isinstance(r, WorkflowError)]
     assert len(wins) == 1 and len(losses) == 7, results
     async with deps.sessions() as session:
-        count = (await session.execute(
-            select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "accept"))).scalar_one()
+        count = (
+            await session.execute(select(func.count()).select_from(CaseEvent).where(CaseEvent.action == "accept"))
+        ).scalar_one()
     assert count == 1
 
 
@@ -262,12 +279,22 @@ async def test_concurrent_intake_of_the_same_message(deps: Deps) -> None:
 async def test_repeated_message_is_linked(deps: Deps) -> None:
     first = (await register_case(deps, new_case(), Actor.system())).case
     # same petitioner (same phone written differently), different wording
-    second = (await register_case(deps, new_case(title="还是没有发工资", contact="+86 138-0013-8000"), Actor.system())).case
+    second = (
+        await register_case(deps, new_case(title="还是没有发工资", contact="+86 138-0013-8000"), Actor.system())
+    ).case
     # another person, near-identical title
-    third = (await register_case(deps, new_case(title="某公司拖欠工资三个月！", petitioner="王五", contact="13900000000"),
-                                 Actor.system())).case
-    unrelated = (await register_case(deps, new_case(title="小区路灯不亮", petitioner="赵六", contact="13700000000",
-                                                    category="城市管理"), Actor.system())).case
+    third = (
+        await register_case(
+            deps, new_case(title="某公司拖欠工资三个月！", petitioner="王五", contact="13900000000"), Actor.system()
+        )
+    ).case
+    unrelated = (
+        await register_case(
+            deps,
+            new_case(title="小区路灯不亮", petitioner="赵六", contact="13700000000", category="城市管理"),
+            Actor.system(),
+        )
+    ).case
     assert second.duplicate_of_id == first.id
     assert third.duplicate_of_id == first.id
     assert unrelated.duplicate_of_id is None
@@ -289,8 +316,13 @@ async def test_unknown_unit_writes_nothing(deps: Deps) -> None:
 async def test_default_routing_by_category(deps: Deps) -> None:
     case = (await register_case(deps, new_case(unit=None), Actor.system())).case
     assert case.state == "assigned"
-    plain = (await register_case(deps, new_case(unit=None, category="建议", title="建议增设公交线路",
-                                                petitioner="钱七", contact=None), Actor.system())).case
+    plain = (
+        await register_case(
+            deps,
+            new_case(unit=None, category="建议", title="建议增设公交线路", petitioner="钱七", contact=None),
+            Actor.system(),
+        )
+    ).case
     assert plain.state == "registered" and plain.due_at is None
 
 
@@ -305,7 +337,9 @@ async def test_notes_do_not_change_state(deps: Deps) -> None:
 
 async def test_due_query(deps: Deps, clock: FrozenClock) -> None:
     for i in range(3):
-        await register_case(deps, new_case(title=f"问题{i}号很不一样", petitioner=f"P{i}", contact=None), Actor.system())
+        await register_case(
+            deps, new_case(title=f"问题{i}号很不一样", petitioner=f"P{i}", contact=None), Actor.system()
+        )
     async with deps.sessions() as session:
         assert await repo.due_cases(session, clock.now()) == []
         due = await repo.due_cases(session, clock.now() + timedelta(days=8))

@@ -15,12 +15,20 @@ from bot.cards.payload import MAX_KEY_BYTES, CardAction, PayloadError, Verb
 from bot.cards.wecom import template_card
 from bot.domain.states import State
 from bot.handlers.commands import parse_command, split_reply
-from bot.handlers.dialogue import EDGES, Step, next_step, DialogueError
+from bot.handlers.dialogue import EDGES, DialogueError, Step, next_step
 
 VIEW = b.CaseView(
-    number="LY2026-000001", title="某公司拖欠工资三个月" * 3, content="电话13800138000，公司拖欠工资。" * 20,
-    level="县（区）级", source="人民网·地方领导留言板", category="欠薪欠资", unit="区人社局", state=State.ASSIGNED,
-    stage=2, due_at=datetime(2026, 11, 9, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")), days_left=5,
+    number="LY2026-000001",
+    title="某公司拖欠工资三个月" * 3,
+    content="电话13800138000，公司拖欠工资。" * 20,
+    level="县（区）级",
+    source="人民网·地方领导留言板",
+    category="欠薪欠资",
+    unit="区人社局",
+    state=State.ASSIGNED,
+    stage=2,
+    due_at=datetime(2026, 11, 9, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
+    days_left=5,
 )
 
 
@@ -32,9 +40,20 @@ def test_payload_round_trip(verb: Verb) -> None:
     assert CardAction.unpack(key) == action
 
 
-@pytest.mark.parametrize("key", ["", "acc|LY2026-000001|1", "ly2|acc|LY2026-000001|1", "ly1|zzz|LY2026-000001|1",
-                                 "ly1|acc|LY2026-000001|x", "ly1|acc|<script>|1", "ly1|acc|LY2026-000001|-1",
-                                 "ly1|acc|LY2026-000001|1|a|b", "ly1|acc|LY2026-000001|1|" + "x" * 2000])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "acc|LY2026-000001|1",
+        "ly2|acc|LY2026-000001|1",
+        "ly1|zzz|LY2026-000001|1",
+        "ly1|acc|LY2026-000001|x",
+        "ly1|acc|<script>|1",
+        "ly1|acc|LY2026-000001|-1",
+        "ly1|acc|LY2026-000001|1|a|b",
+        "ly1|acc|LY2026-000001|1|" + "x" * 2000,
+    ],
+)
 def test_payload_rejects_foreign_keys(key: str) -> None:
     with pytest.raises(PayloadError):
         CardAction.unpack(key)
@@ -103,7 +122,9 @@ def test_closed_card_keeps_content_and_greys_buttons() -> None:
     assert body["replace_text"].startswith("已审核通过") and "task_id" not in body
 
 
-@pytest.mark.parametrize("days,text", [(3, "剩3个工作日"), (0, "今日到期"), (-2, "已超期2个工作日"), (None, "11-09 17:30")])
+@pytest.mark.parametrize(
+    "days,text", [(3, "剩3个工作日"), (0, "今日到期"), (-2, "已超期2个工作日"), (None, "11-09 17:30")]
+)
 def test_due_text(days: int | None, text: str) -> None:
     view = b.CaseView(**{**VIEW.__dict__, "days_left": days})
     assert text in b.due_text(view)

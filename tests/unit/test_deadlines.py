@@ -20,8 +20,8 @@ from bot.domain.deadlines import (
     is_office_time,
     next_office_open,
     return_window_end,
-    working_days_left,
     workday_deadline,
+    working_days_left,
 )
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
 
@@ -90,9 +90,7 @@ HANDLING_CASES = [
 
 @pytest.mark.parametrize(("assigned", "complex_", "due"), HANDLING_CASES)
 def test_handling_deadline(cal: WorkCalendar, assigned: str, complex_: bool, due: str) -> None:
-    dl = handling_deadline(
-        at(assigned), complex=complex_, urgent=False, rules=RULES, cal=cal, hours=HOURS
-    )
+    dl = handling_deadline(at(assigned), complex=complex_, urgent=False, rules=RULES, cal=cal, hours=HOURS)
     assert dl == Deadline(close_of(due), "chinese-calendar", ())
     assert dl.due_at.tzinfo == SH and dl.due_at.time() == time(17, 30)
     n = RULES.complex_days if complex_ else RULES.normal_days
@@ -124,9 +122,7 @@ def test_naive_datetimes_are_rejected(cal: WorkCalendar) -> None:
 def test_complex_case_running_into_uncovered_2027(cal: WorkCalendar) -> None:
     # 2026-12-11 (Fri) + 15 working days: 14 in December, the 15th is Fri 2027-01-01,
     # a working day under the weekends-only fallback.
-    dl = handling_deadline(
-        at("2026-12-11T10:00"), complex=True, urgent=False, rules=RULES, cal=cal, hours=HOURS
-    )
+    dl = handling_deadline(at("2026-12-11T10:00"), complex=True, urgent=False, rules=RULES, cal=cal, hours=HOURS)
     assert dl.due_at == close_of("2027-01-01")
     assert dl.source == "chinese-calendar 2026 + weekends-only 2027"
     assert dl.uncovered == (2027,)
@@ -167,7 +163,11 @@ def test_overrides_win_in_deadlines(cal: WorkCalendar) -> None:
 def test_urgent_cases_count_calendar_hours(cal: WorkCalendar) -> None:
     for complex_ in (False, True):
         dl = handling_deadline(
-            at("2025-01-28T10:00"), complex=complex_, urgent=True, rules=RULES, cal=cal,
+            at("2025-01-28T10:00"),
+            complex=complex_,
+            urgent=True,
+            rules=RULES,
+            cal=cal,
             hours=HOURS,
         )
         assert dl == Deadline(at("2025-01-29T10:00"), "hours", ())  # a holiday: still counts

@@ -70,9 +70,15 @@ class Env:
 
     def make_client(self, **overrides: Any) -> DingTalkClient:
         kwargs: dict[str, Any] = dict(
-            api_base=self.base, oapi_base=self.base, client_id=self.fake.client_id,
-            client_secret=self.fake.client_secret, robot_code=self.fake.robot_code, timeout=5.0,
-            monotonic=self.clock, wall_clock=self.fake.clock, qps_per_api=None,
+            api_base=self.base,
+            oapi_base=self.base,
+            client_id=self.fake.client_id,
+            client_secret=self.fake.client_secret,
+            robot_code=self.fake.robot_code,
+            timeout=5.0,
+            monotonic=self.clock,
+            wall_clock=self.fake.clock,
+            qps_per_api=None,
         )
         kwargs.update(overrides)
         return DingTalkClient(self.session, **kwargs)
@@ -85,8 +91,16 @@ async def env() -> AsyncIterator[Env]:
     session = aiohttp.ClientSession()
     clock = ManualClock()
     client = DingTalkClient(
-        session, api_base=base, oapi_base=base, client_id=fake.client_id, client_secret=fake.client_secret,
-        robot_code=fake.robot_code, timeout=5.0, monotonic=clock, wall_clock=fake.clock, qps_per_api=None,
+        session,
+        api_base=base,
+        oapi_base=base,
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        robot_code=fake.robot_code,
+        timeout=5.0,
+        monotonic=clock,
+        wall_clock=fake.clock,
+        qps_per_api=None,
     )
     e = Env(fake, client, clock, session, base)
     try:
@@ -108,18 +122,30 @@ def assign_card(number: str = "LY-2026-0001", stage: int = 1, url: str | None = 
         desc="承办单位：区住建局",
         body="主要诉求：小区连续三天停水，请尽快处理。",
         fields=[("文号", number), ("级别", "县（区）级"), ("到期", "11-09 17:30（剩5个工作日）")],
-        buttons=[Button("签收", f"ly1|acc|{number}|{stage}", "primary"),
-                 Button("退回", f"ly1|ret|{number}|{stage}", "danger")],
+        buttons=[
+            Button("签收", f"ly1|acc|{number}|{stage}", "primary"),
+            Button("退回", f"ly1|ret|{number}|{stage}", "danger"),
+        ],
         url=url,
     )
 
 
-async def deliver(env: Env, user: str = "zhangsan", out_track_id: str = "LY-2026-0001-assign-a1",
-                  card: Card | None = None, **kwargs: Any) -> Any:
+async def deliver(
+    env: Env,
+    user: str = "zhangsan",
+    out_track_id: str = "LY-2026-0001-assign-a1",
+    card: Card | None = None,
+    **kwargs: Any,
+) -> Any:
     built = card or assign_card()
     return await env.client.create_and_deliver_card(
-        out_track_id=out_track_id, template_id=DEFAULT_TEMPLATE_ID, card_data=card_params(built), user_id=user,
-        preview=card_preview(built), **kwargs)
+        out_track_id=out_track_id,
+        template_id=DEFAULT_TEMPLATE_ID,
+        card_data=card_params(built),
+        user_id=user,
+        preview=card_preview(built),
+        **kwargs,
+    )
 
 
 # -- token (spec §a) ----------------------------------------------------------------------------------
@@ -198,7 +224,9 @@ async def test_revoked_token_under_concurrency_refetches_once(env: Env) -> None:
 
 @pytest.mark.parametrize(("code", "status"), [("InvalidAuthentication", 400), ("InvalidAuthentication", 401)])
 async def test_persistently_rejected_token_retries_exactly_once(env: Env, code: str, status: int) -> None:
-    env.fake.fail_next("robot/oToMessages/batchSend", code, http_status=status, times=10, message="不合法的access_token")
+    env.fake.fail_next(
+        "robot/oToMessages/batchSend", code, http_status=status, times=10, message="不合法的access_token"
+    )
     with pytest.raises(DingTalkAPIError) as exc:
         await env.client.send_text("zhangsan", "x")
     assert exc.value.code == code and exc.value.kind == "token"
@@ -217,15 +245,20 @@ async def test_wrong_credentials_are_config_errors_without_retry(env: Env) -> No
 
 async def test_fake_token_endpoints(env: Env) -> None:
     """The fake's own behaviour (spec §j.1, §j.2): JSON only; the old gettoken envelope."""
-    async with env.session.post(f"{env.base}/v1.0/oauth2/accessToken",
-                                data={"appKey": env.fake.client_id, "appSecret": env.fake.client_secret}) as resp:
+    async with env.session.post(
+        f"{env.base}/v1.0/oauth2/accessToken", data={"appKey": env.fake.client_id, "appSecret": env.fake.client_secret}
+    ) as resp:
         assert resp.status == 400 and "body is mandatory" in (await resp.json())["message"]
-    for query, errcode in (({"appkey": "", "appsecret": "x"}, 90002), ({"appkey": "k", "appsecret": ""}, 90003),
-                           ({"appkey": "k", "appsecret": "s"}, 40089)):
+    for query, errcode in (
+        ({"appkey": "", "appsecret": "x"}, 90002),
+        ({"appkey": "k", "appsecret": ""}, 90003),
+        ({"appkey": "k", "appsecret": "s"}, 40089),
+    ):
         async with env.session.get(f"{env.base}/gettoken", params=query) as resp:
             assert resp.status == 200 and (await resp.json())["errcode"] == errcode
-    async with env.session.get(f"{env.base}/gettoken", params={
-            "appkey": env.fake.client_id, "appsecret": env.fake.client_secret}) as resp:
+    async with env.session.get(
+        f"{env.base}/gettoken", params={"appkey": env.fake.client_id, "appsecret": env.fake.client_secret}
+    ) as resp:
         body = await resp.json()
     assert body["errcode"] == 0 and body["expires_in"] == 7200 and body["access_token"]
 
@@ -260,7 +293,12 @@ async def test_api_errors_surface_with_their_kind_and_are_not_retried(
         await env.client.send_text("zhangsan", "x")
     err = exc.value
     assert (err.code, err.kind, err.http_status, err.retry_after, err.ambiguous) == (
-        code, kind, status, retry_after, ambiguous)
+        code,
+        kind,
+        status,
+        retry_after,
+        ambiguous,
+    )
     assert err.path == "robot/oToMessages/batchSend" and err.request_id
     assert len(env.fake.calls("robot/oToMessages/batchSend")) == 1 and env.fake.oto == []
 
@@ -351,7 +389,10 @@ async def test_fake_qps_throttle_and_client_side_pacing(env: Env) -> None:
     with pytest.raises(DingTalkAPIError) as exc:
         await env.client.send_text("zhangsan", "3")  # same fake second
     assert (exc.value.code, exc.value.kind, exc.value.http_status) == (
-        "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "rate", 403)
+        "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+        "rate",
+        403,
+    )
 
     slept: list[float] = []
 
@@ -415,7 +456,7 @@ async def test_local_validation_sends_nothing(env: Env) -> None:
 
 async def test_long_text_is_cut_to_the_msg_param_limit(env: Env) -> None:
     await env.client.send_text("zhangsan", "办" * 6000)  # 18 000 bytes
-    await env.client.send_group_markdown(GROUP, ("**逾期**\n\"引号\"\\" * 2000), "逾期清单")
+    await env.client.send_group_markdown(GROUP, ('**逾期**\n"引号"\\' * 2000), "逾期清单")
     for call in env.fake.calls("robot/oToMessages/batchSend") + env.fake.calls("robot/groupMessages/send"):
         assert len(call.body["msgParam"].encode("utf-8")) <= 15_000
     assert env.fake.messages_to("zhangsan")[0].text.startswith("办" * 4000)
@@ -428,9 +469,11 @@ async def test_group_send_and_its_errors(env: Env) -> None:
     env.fake.add_group("cidNOROBOT==", ["zhangsan"], robot=False)
     env.fake.add_group("cidGONE==", ["zhangsan"])
     env.fake.disbanded.add("cidGONE==")
-    for cid, code, kind in (("cidUNKNOWN==", "invalid.openConversationId", "recipient"),
-                            ("cidNOROBOT==", "resource.unavailable", "config"),
-                            ("cidGONE==", "group.disbanded", "recipient")):
+    for cid, code, kind in (
+        ("cidUNKNOWN==", "invalid.openConversationId", "recipient"),
+        ("cidNOROBOT==", "resource.unavailable", "config"),
+        ("cidGONE==", "group.disbanded", "recipient"),
+    ):
         with pytest.raises(DingTalkAPIError) as exc:
             await env.client.send_group_text(cid, "x")
         assert (exc.value.code, exc.value.kind) == (code, kind)
@@ -448,8 +491,14 @@ async def test_wrong_robot_code_and_disabled_robot(env: Env) -> None:
 
 
 def test_robot_code_defaults_to_the_client_id() -> None:
-    client = DingTalkClient(None, api_base="x", oapi_base="y", client_id="dingabc",  # type: ignore[arg-type]
-                            client_secret="s", robot_code="")
+    client = DingTalkClient(
+        None,
+        api_base="x",
+        oapi_base="y",
+        client_id="dingabc",  # type: ignore[arg-type]
+        client_secret="s",
+        robot_code="",
+    )
     assert client.robot_code == "dingabc"
 
 
@@ -497,8 +546,9 @@ async def test_card_buttons_click_and_close(env: Env) -> None:
     assert inbound.key == card.buttons[0].key  # the packed CardAction
     assert inbound.task_id == "LY-2026-0001-assign-a1"
 
-    closed = Card(card.title, card.desc, card.body, card.fields, card.buttons, card.url, card.source,
-                  "已签收（张三 11-02 09:30）")
+    closed = Card(
+        card.title, card.desc, card.body, card.fields, card.buttons, card.url, card.source, "已签收（张三 11-02 09:30）"
+    )
     await env.client.update_card("LY-2026-0001-assign-a1", card_data=card_params(closed))
     view = env.fake.card_state("zhangsan", "LY-2026-0001-assign-a1")
     assert view is not None and view.buttons == {} and view.data["status"] == "已签收（张三 11-02 09:30）"
@@ -535,16 +585,23 @@ async def test_failed_delivery_raises_even_with_http_200(env: Env) -> None:
     env.fake.fail_space(GROUP)
     with pytest.raises(DingTalkAPIError) as exc:
         await env.client.create_and_deliver_card(
-            out_track_id="overdue-1", template_id=DEFAULT_TEMPLATE_ID, card_data={"title": "逾期清单"},
-            conversation_id=GROUP)
+            out_track_id="overdue-1",
+            template_id=DEFAULT_TEMPLATE_ID,
+            card_data={"title": "逾期清单"},
+            conversation_id=GROUP,
+        )
     assert exc.value.code == "deliver.failed"
 
 
 async def test_group_card_with_mentions(env: Env) -> None:
     await env.client.create_and_deliver_card(
-        out_track_id="overdue-20261102-g1", template_id=DEFAULT_TEMPLATE_ID,
-        card_data=card_params(Card("逾期清单（11-02）", body="区住建局 2 件")), conversation_id=GROUP,
-        at_users={"zhangsan": "张三"}, callback_type=None)
+        out_track_id="overdue-20261102-g1",
+        template_id=DEFAULT_TEMPLATE_ID,
+        card_data=card_params(Card("逾期清单（11-02）", body="区住建局 2 件")),
+        conversation_id=GROUP,
+        at_users={"zhangsan": "张三"},
+        callback_type=None,
+    )
     body = env.fake.calls("card/instances/createAndDeliver")[0].body
     assert body["openSpaceId"] == f"dtv1.card//IM_GROUP.{GROUP}" and "callbackType" not in body
     assert body["imGroupOpenDeliverModel"] == {"robotCode": env.fake.robot_code, "atUserIds": {"zhangsan": "张三"}}
@@ -554,8 +611,9 @@ async def test_group_card_with_mentions(env: Env) -> None:
 
 async def test_card_api_errors(env: Env) -> None:
     with pytest.raises(DingTalkAPIError) as exc:
-        await env.client.create_and_deliver_card(out_track_id="x1", template_id="nope.schema", card_data={},
-                                                 user_id="zhangsan")
+        await env.client.create_and_deliver_card(
+            out_track_id="x1", template_id="nope.schema", card_data={}, user_id="zhangsan"
+        )
     assert (exc.value.code, exc.value.kind) == ("cardTemplate.not.exist", "config")
     with pytest.raises(DingTalkAPIError) as exc:
         await env.client.update_card("never-created", card_data={"a": "b"})
@@ -594,8 +652,13 @@ async def test_http_mode_card_callbacks(env: Env) -> None:
     inbound = to_inbound(parse_card_callback(request.body), received_at=0)
     assert inbound is not None and inbound.key == "ly1|ret|LY-2026-0001|1"
     assert inbound.extra["inputs"] == {"reason": "不属于本单位"}
-    env.fake.apply_card_reply(click, {"cardUpdateOptions": {"updateCardDataByKey": True},
-                                      "cardData": {"cardParamMap": {"status": "已退回", "closed": "true"}}})
+    env.fake.apply_card_reply(
+        click,
+        {
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+            "cardData": {"cardParamMap": {"status": "已退回", "closed": "true"}},
+        },
+    )
     assert env.fake.card_state("zhangsan", "LY-2026-0001-assign-a1").buttons == {}  # type: ignore[union-attr]
 
 
@@ -641,10 +704,17 @@ def test_card_params_values() -> None:
 
 def test_message_bodies() -> None:
     assert text_message("你好") == ("sampleText", {"content": "你好"})
-    assert markdown_message("### 逾期清单\n- a") == ("sampleMarkdown", {"title": "逾期清单", "text": "### 逾期清单\n- a"})
+    assert markdown_message("### 逾期清单\n- a") == (
+        "sampleMarkdown",
+        {"title": "逾期清单", "text": "### 逾期清单\n- a"},
+    )
     assert markdown_message("x", title="标题")[1]["title"] == "标题"
     title, text = card_markdown(assign_card())
-    assert title == "【交办】关于某小区停水问题" and "- 文号：LY-2026-0001" in text and "[查看详情](https://bot.example/c/1)" in text
+    assert (
+        title == "【交办】关于某小区停水问题"
+        and "- 文号：LY-2026-0001" in text
+        and "[查看详情](https://bot.example/c/1)" in text
+    )
     assert "签收" not in text  # buttons cannot call back from markdown
     key, param = action_card_message(assign_card())
     assert key == "sampleActionCard" and param["singleTitle"] == "查看详情"
@@ -665,8 +735,9 @@ def test_message_bodies() -> None:
 async def test_webhook_with_sign(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     url = f"{env.base}/robot/send?access_token={WEBHOOK}"
-    await env.client.webhook_send(url, webhook_markdown("#### 逾期清单\n- LY-1", msg_uuid="overdue-1"),
-                                  secret=WEBHOOK_SECRET)
+    await env.client.webhook_send(
+        url, webhook_markdown("#### 逾期清单\n- LY-1", msg_uuid="overdue-1"), secret=WEBHOOK_SECRET
+    )
     assert [m["markdown"]["title"] for m in env.fake.webhook_messages()] == ["逾期清单"]
     call = env.fake.calls("robot/send")[0]
     assert call.query["timestamp"] == str(env.fake.now_ms) and call.query["sign"]
@@ -774,13 +845,17 @@ async def test_webhook_robot_without_sign(env: Env) -> None:
 async def test_reply_through_session_webhook(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     msg = env.fake.robot_message("zhangsan", "查询 LY-2026-0001", group=GROUP)
-    await env.client.reply_session(msg["sessionWebhook"], webhook_text("LY-2026-0001：办理中", at_user_ids=["zhangsan"]),
-                                   expires_at_ms=msg["sessionWebhookExpiredTime"])
+    await env.client.reply_session(
+        msg["sessionWebhook"],
+        webhook_text("LY-2026-0001：办理中", at_user_ids=["zhangsan"]),
+        expires_at_ms=msg["sessionWebhookExpiredTime"],
+    )
     assert env.fake.session_messages(GROUP)[0]["at"]["atUserIds"] == ["zhangsan"]
     env.fake.advance(5401)
     with pytest.raises(DingTalkAPIError) as exc:
-        await env.client.reply_session(msg["sessionWebhook"], webhook_text("x"),
-                                       expires_at_ms=msg["sessionWebhookExpiredTime"])
+        await env.client.reply_session(
+            msg["sessionWebhook"], webhook_text("x"), expires_at_ms=msg["sessionWebhookExpiredTime"]
+        )
     assert (exc.value.code, exc.value.kind) == ("sessionWebhook.expired", "permanent")
     assert len(env.fake.calls("robot/sendBySession")) == 1
     with pytest.raises(DingTalkAPIError) as exc:  # without our own expiry knowledge: DingTalk answers 500
@@ -845,8 +920,9 @@ async def test_secrets_and_tokens_never_logged(env: Env, caplog: pytest.LogCaptu
     with pytest.raises(DingTalkAPIError):
         await env.make_client(timeout=0.1).send_text("zhangsan", "z")
     token = await env.client.access_token()
-    env.fake.fail_next("card/instances", "cardInstance.notExist", message=f"token {token} secret "
-                       f"{env.fake.client_secret} echoed")
+    env.fake.fail_next(
+        "card/instances", "cardInstance.notExist", message=f"token {token} secret {env.fake.client_secret} echoed"
+    )
     with pytest.raises(DingTalkAPIError) as exc:
         await env.client.update_card("x", card_data={})
     text = client_log(caplog) + repr(env.client) + str(exc.value)

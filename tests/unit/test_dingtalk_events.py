@@ -53,10 +53,7 @@ CARD = {
     "spaceType": "IM_ROBOT",
     "spaceId": "...",
     "extension": "{}",
-    "content": (
-        "{\"cardPrivateData\":{\"actionIds\":[\"btn_sign\"],"
-        "\"params\":{\"action\":\"sign\",\"case_no\":\"2024-0012\"}}}"
-    ),
+    "content": ('{"cardPrivateData":{"actionIds":["btn_sign"],"params":{"action":"sign","case_no":"2024-0012"}}}'),
     "value": "...",
 }
 
@@ -103,7 +100,12 @@ def test_official_sample_to_inbound() -> None:
     inbound = to_inbound(parse_robot_message(OFFICIAL.encode("utf-8")), received_at=0)
     assert inbound is not None
     assert (inbound.platform, inbound.user, inbound.kind, inbound.at, inbound.text) == (
-        "dingtalk", "452523285939877041", "text", 1695199269, "签收 2024-0012")
+        "dingtalk",
+        "452523285939877041",
+        "text",
+        1695199269,
+        "签收 2024-0012",
+    )
     assert inbound.key == inbound.task_id == inbound.response_code == ""
     assert inbound.extra["conversation_type"] == "2"
     assert inbound.extra["conversation_id"] == "cidjMOsz******AhS4Jg=="
@@ -134,8 +136,17 @@ def test_one_to_one_message_from_the_fake() -> None:
 
 
 def test_rich_text_counts_as_text() -> None:
-    rich = official(msgtype="richText", text=None, content={"richText": [
-        {"text": "退回 LY-2026-0001 "}, {"downloadCode": "dc1", "type": "picture"}, {"text": "不属于本单位"}]})
+    rich = official(
+        msgtype="richText",
+        text=None,
+        content={
+            "richText": [
+                {"text": "退回 LY-2026-0001 "},
+                {"downloadCode": "dc1", "type": "picture"},
+                {"text": "不属于本单位"},
+            ]
+        },
+    )
     inbound = to_inbound(parse_robot_message(rich), received_at=0)
     assert inbound is not None and inbound.text == "退回 LY-2026-0001 不属于本单位"
 
@@ -244,8 +255,9 @@ def test_our_packed_key_travels_as_the_action_param() -> None:
 
 
 def test_content_may_arrive_as_an_object() -> None:
-    event = parse_card_callback(card(content={"cardPrivateData": {"actionIds": ["btn2"], "params": {"action": "x"}}},
-                                     extension={"k": "v"}))
+    event = parse_card_callback(
+        card(content={"cardPrivateData": {"actionIds": ["btn2"], "params": {"action": "x"}}}, extension={"k": "v"})
+    )
     assert event.action == "x" and event.extension == {"k": "v"}
 
 
@@ -299,8 +311,7 @@ def test_card_dedupe_key_follows_the_spec_tuple() -> None:
     key = dedupe_key(base)
     assert key.startswith("card:liuyan-2024-0012-a1:user123:")
     assert dedupe_key(same) == key
-    assert len({key, dedupe_key(newer), dedupe_key(other_button), dedupe_key(other_user),
-                dedupe_key(other_card)}) == 5
+    assert len({key, dedupe_key(newer), dedupe_key(other_button), dedupe_key(other_user), dedupe_key(other_card)}) == 5
     assert len(dedupe_key(parse_card_callback(card(outTrackId="x" * 500)))) <= 300
 
 
@@ -317,9 +328,15 @@ def test_fake_click_round_trip() -> None:
     """The fake builds the callback from the template contract; events decode it."""
     fake = FakeDingTalk(users=["zhangsan"])
     fake.cards["LY-2026-0001-assign-1"] = FakeCard(
-        "LY-2026-0001-assign-1", "liuyan-generic-0001.schema",
-        {"closed": "false", "btn1_text": "签收", "btn1_key": "ly1|acc|LY-2026-0001|1", "rev": "r9"}, {}, "STREAM",
-        None, [("IM_ROBOT", "zhangsan")], fake.now)
+        "LY-2026-0001-assign-1",
+        "liuyan-generic-0001.schema",
+        {"closed": "false", "btn1_text": "签收", "btn1_key": "ly1|acc|LY-2026-0001|1", "rev": "r9"},
+        {},
+        "STREAM",
+        None,
+        [("IM_ROBOT", "zhangsan")],
+        fake.now,
+    )
     click = fake.click("zhangsan", "LY-2026-0001-assign-1", "签收")
     inbound = to_inbound(parse_card_callback(click.payload), received_at=fake.now)
     assert inbound is not None and inbound.key == "ly1|acc|LY-2026-0001|1"

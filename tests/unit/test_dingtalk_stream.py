@@ -54,8 +54,14 @@ class Env:
             await asyncio.sleep(0)
 
         kwargs: dict[str, Any] = dict(
-            open_url=self.fake.open_url, client_id=self.fake.client_id, client_secret=self.fake.client_secret,
-            on_event=self.recorder, sleep=no_sleep, rand=lambda: 1.0, clock=self.fake.clock, heartbeat=30.0,
+            open_url=self.fake.open_url,
+            client_id=self.fake.client_id,
+            client_secret=self.fake.client_secret,
+            on_event=self.recorder,
+            sleep=no_sleep,
+            rand=lambda: 1.0,
+            clock=self.fake.clock,
+            heartbeat=30.0,
         )
         kwargs.update(overrides)
         stream = DingTalkStream(self.session, **kwargs)
@@ -100,8 +106,10 @@ async def test_open_registers_both_callback_topics(env: Env) -> None:
     await env.started()
     body = env.fake.open_requests[0]
     assert body["clientId"] == env.fake.client_id and body["clientSecret"] == env.fake.client_secret
-    assert body["subscriptions"] == [{"type": "CALLBACK", "topic": ROBOT_TOPIC},
-                                     {"type": "CALLBACK", "topic": CARD_TOPIC}]
+    assert body["subscriptions"] == [
+        {"type": "CALLBACK", "topic": ROBOT_TOPIC},
+        {"type": "CALLBACK", "topic": CARD_TOPIC},
+    ]
     assert body["ua"].startswith("liuyan/")
     assert env.fake.connections[0].topics() == {ROBOT_TOPIC, CARD_TOPIC}
     assert env.fake.calls("oauth2/accessToken") == []  # the gateway needs no access token
@@ -119,9 +127,14 @@ async def test_wrong_credentials_are_fatal_not_a_loop(env: Env, caplog: pytest.L
 
 async def test_tickets_are_single_use(env: Env) -> None:
     await env.started()
-    async with env.session.post(env.fake.open_url, json={
-            "clientId": env.fake.client_id, "clientSecret": env.fake.client_secret,
-            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}]}) as resp:
+    async with env.session.post(
+        env.fake.open_url,
+        json={
+            "clientId": env.fake.client_id,
+            "clientSecret": env.fake.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+        },
+    ) as resp:
         opened = await resp.json()
     async with env.session.ws_connect(f"{opened['endpoint']}?ticket={opened['ticket']}") as ws:
         await ws.close()
@@ -129,9 +142,14 @@ async def test_tickets_are_single_use(env: Env) -> None:
         await env.session.ws_connect(f"{opened['endpoint']}?ticket={opened['ticket']}")
     assert exc.value.status == 401
     env.fake.advance(91)
-    async with env.session.post(env.fake.open_url, json={
-            "clientId": env.fake.client_id, "clientSecret": env.fake.client_secret,
-            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}]}) as resp:
+    async with env.session.post(
+        env.fake.open_url,
+        json={
+            "clientId": env.fake.client_id,
+            "clientSecret": env.fake.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+        },
+    ) as resp:
         stale = await resp.json()
     env.fake.advance(91)  # tickets live 90 s
     with pytest.raises(aiohttp.WSServerHandshakeError):
@@ -149,8 +167,12 @@ async def test_robot_message_is_handed_over_then_acked(env: Env) -> None:
     assert ack.raw["headers"] == {"contentType": "application/json", "messageId": ack.message_id}
     assert isinstance(ack.raw["data"], str)  # a JSON string, as published
     [(inbound, key)] = env.recorder.events
-    assert (inbound.platform, inbound.user, inbound.kind, inbound.text) == ("dingtalk", "zhangsan", "text",
-                                                                            "签收 LY-2026-0001")
+    assert (inbound.platform, inbound.user, inbound.kind, inbound.text) == (
+        "dingtalk",
+        "zhangsan",
+        "text",
+        "签收 LY-2026-0001",
+    )
     assert key == f"msg:{msg['msgId']}" and inbound.extra["conversation_type"] == "2"
 
 
@@ -207,12 +229,16 @@ async def test_ignored_and_unusable_frames(env: Env) -> None:
     assert (await env.fake.push_robot_message(picture)).data == {"response": None}
     bad = await env.fake.push_frame("CALLBACK", ROBOT_TOPIC, "{not json")
     assert (await env.fake.wait_ack(bad)).code == 200
-    unknown = await env.fake.push_frame("CALLBACK", "/v1.0/something/new", {"a": 1},
-                                        conn=env.fake.live_connection())
+    unknown = await env.fake.push_frame("CALLBACK", "/v1.0/something/new", {"a": 1}, conn=env.fake.live_connection())
     unknown_ack = await env.fake.wait_ack(unknown)
     assert (unknown_ack.code, unknown_ack.message) == (404, "topic unknown")
-    event = await env.fake.push_frame("EVENT", "*", {"eventType": "user_leave_org"}, conn=env.fake.live_connection(),
-                                      extra_headers={"eventId": "e1", "eventType": "user_leave_org"})
+    event = await env.fake.push_frame(
+        "EVENT",
+        "*",
+        {"eventType": "user_leave_org"},
+        conn=env.fake.live_connection(),
+        extra_headers={"eventId": "e1", "eventType": "user_leave_org"},
+    )
     assert (await env.fake.wait_ack(event)).data == {"status": "SUCCESS", "message": "success"}
     conn = env.fake.live_connection()
     await conn.ws.send_str("garbage that is not a frame")
@@ -233,15 +259,29 @@ async def test_unidentified_sender_is_handed_over_as_other(env: Env) -> None:
 
 
 async def make_card(env: Env, *, callback_type: str = "STREAM") -> Card:
-    card = Card("【交办】停水", fields=[("文号", "LY-2026-0001")],
-                buttons=[Button("签收", "ly1|acc|LY-2026-0001|1", "primary"), Button("退回", "ly1|ret|LY-2026-0001|1")])
-    client = DingTalkClient(env.session, api_base=env.fake.base_url, oapi_base=env.fake.base_url,
-                            client_id=env.fake.client_id, client_secret=env.fake.client_secret,
-                            robot_code=env.fake.robot_code, qps_per_api=None, monotonic=env.fake.clock)
-    await client.create_and_deliver_card(out_track_id="LY-2026-0001-assign-s1", template_id=DEFAULT_TEMPLATE_ID,
-                                         card_data=card_params(card), user_id="zhangsan",
-                                         callback_type=callback_type,  # type: ignore[arg-type]
-                                         callback_route_key="liuyan_card" if callback_type == "HTTP" else None)
+    card = Card(
+        "【交办】停水",
+        fields=[("文号", "LY-2026-0001")],
+        buttons=[Button("签收", "ly1|acc|LY-2026-0001|1", "primary"), Button("退回", "ly1|ret|LY-2026-0001|1")],
+    )
+    client = DingTalkClient(
+        env.session,
+        api_base=env.fake.base_url,
+        oapi_base=env.fake.base_url,
+        client_id=env.fake.client_id,
+        client_secret=env.fake.client_secret,
+        robot_code=env.fake.robot_code,
+        qps_per_api=None,
+        monotonic=env.fake.clock,
+    )
+    await client.create_and_deliver_card(
+        out_track_id="LY-2026-0001-assign-s1",
+        template_id=DEFAULT_TEMPLATE_ID,
+        card_data=card_params(card),
+        user_id="zhangsan",
+        callback_type=callback_type,  # type: ignore[arg-type]
+        callback_route_key="liuyan_card" if callback_type == "HTTP" else None,
+    )
     return card
 
 
@@ -249,15 +289,21 @@ async def test_card_click_over_stream_and_the_reply_updates_the_card(env: Env) -
     await env.started()
     card = await make_card(env)
     closed = Card(card.title, fields=card.fields, buttons=card.buttons, closed="已签收（张三）")
-    env.recorder.reply = {"cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
-                          "cardData": {"cardParamMap": card_params(closed)}}
+    env.recorder.reply = {
+        "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+        "cardData": {"cardParamMap": card_params(closed)},
+    }
     env.fake.advance(5)
     click = env.fake.click("zhangsan", "LY-2026-0001-assign-s1", "签收")
     ack = await env.fake.push_click(click)
     assert ack.code == 200 and ack.data == {"response": env.recorder.reply}
     [(inbound, key)] = env.recorder.events
     assert (inbound.kind, inbound.user, inbound.key, inbound.task_id) == (
-        "click", "zhangsan", "ly1|acc|LY-2026-0001|1", "LY-2026-0001-assign-s1")
+        "click",
+        "zhangsan",
+        "ly1|acc|LY-2026-0001|1",
+        "LY-2026-0001-assign-s1",
+    )
     assert inbound.at == int(env.fake.now)  # from the frame's headers.time
     assert key.startswith("card:LY-2026-0001-assign-s1:zhangsan:")
     view = env.fake.card_state("zhangsan", "LY-2026-0001-assign-s1")
@@ -379,6 +425,10 @@ async def test_cancellation_is_honest(env: Env) -> None:
 
 def test_ack_frame_shape() -> None:
     ack = ack_frame("m-1", {"response": None})
-    assert ack == {"code": 200, "headers": {"contentType": "application/json", "messageId": "m-1"},
-                   "message": "OK", "data": '{"response": null}'}
+    assert ack == {
+        "code": 200,
+        "headers": {"contentType": "application/json", "messageId": "m-1"},
+        "message": "OK",
+        "data": '{"response": null}',
+    }
     assert ack_frame("m-2", {"opaque": "点"})["data"] == '{"opaque": "点"}'

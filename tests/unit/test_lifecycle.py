@@ -58,14 +58,22 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
         ReasonInput("不属于我单位职责，建议交区住建局办理"),
     ),
     Action.SUBMIT: (CaseFacts(State.ACCEPTED, unit_id=UNIT), HANDLER, GOOD_REPLY),
-    Action.INTERIM_REPORT: (CaseFacts(State.ACCEPTED, unit_id=UNIT), HANDLER, ReasonInput("已完成现场调查，正在协调资金。")),
+    Action.INTERIM_REPORT: (
+        CaseFacts(State.ACCEPTED, unit_id=UNIT),
+        HANDLER,
+        ReasonInput("已完成现场调查，正在协调资金。"),
+    ),
     Action.REQUEST_EXTENSION: (
         CaseFacts(State.ACCEPTED, unit_id=UNIT, complex=True),
         HANDLER,
         ExtensionRequest("涉及多部门协调，需要更多时间", 10),
     ),
     Action.APPROVE_EXTENSION: (CaseFacts(State.EXTENSION_REQUESTED, unit_id=UNIT), SUPERVISOR, ExtensionDecision(10)),
-    Action.REFUSE_EXTENSION: (CaseFacts(State.EXTENSION_REQUESTED, unit_id=UNIT), SUPERVISOR, RejectInput("理由不充分")),
+    Action.REFUSE_EXTENSION: (
+        CaseFacts(State.EXTENSION_REQUESTED, unit_id=UNIT),
+        SUPERVISOR,
+        RejectInput("理由不充分"),
+    ),
     Action.REVIEW_PASS: (CaseFacts(State.SUBMITTED, unit_id=UNIT, needs_leader=True), SUPERVISOR, CommentInput()),
     Action.REVIEW_PASS_FINAL: (CaseFacts(State.SUBMITTED, unit_id=UNIT), SUPERVISOR, CommentInput("同意")),
     Action.REVIEW_REJECT: (CaseFacts(State.SUBMITTED, unit_id=UNIT), SUPERVISOR, RejectInput("核查情况不具体")),
@@ -180,8 +188,14 @@ def test_overlong_reason_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("part", "value"),
-    [("attitude", ""), ("process", "已处理"), ("process", "已办理完毕"), ("verification", "无"),
-     ("feedback", "略"), ("process", "x" * 5000)],
+    [
+        ("attitude", ""),
+        ("process", "已处理"),
+        ("process", "已办理完毕"),
+        ("verification", "无"),
+        ("feedback", "略"),
+        ("process", "x" * 5000),
+    ],
 )
 def test_submit_checks_each_part(part: str, value: str) -> None:
     data = ReplyInput(**{**GOOD_REPLY.__dict__, part: value})
@@ -206,16 +220,26 @@ def test_submit_records_the_four_parts() -> None:
 
 def test_extension_only_for_complex_cases() -> None:
     with pytest.raises(WorkflowError) as err:
-        decide(CaseFacts(State.ACCEPTED, unit_id=UNIT), Action.REQUEST_EXTENSION, HANDLER,
-               ExtensionRequest("需要协调多个部门", 5), NOW)
+        decide(
+            CaseFacts(State.ACCEPTED, unit_id=UNIT),
+            Action.REQUEST_EXTENSION,
+            HANDLER,
+            ExtensionRequest("需要协调多个部门", 5),
+            NOW,
+        )
     assert err.value.code == "not_complex"
 
 
 @pytest.mark.parametrize("days", [0, -1, 61])
 def test_extension_days_bounded(days: int) -> None:
     with pytest.raises(WorkflowError) as err:
-        decide(CaseFacts(State.ACCEPTED, unit_id=UNIT, complex=True), Action.REQUEST_EXTENSION, HANDLER,
-               ExtensionRequest("需要协调多个部门", days), NOW)
+        decide(
+            CaseFacts(State.ACCEPTED, unit_id=UNIT, complex=True),
+            Action.REQUEST_EXTENSION,
+            HANDLER,
+            ExtensionRequest("需要协调多个部门", days),
+            NOW,
+        )
     assert err.value.code == "bad_days"
 
 

@@ -22,15 +22,23 @@ def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
 
 
 def case_assigned(when: datetime, state: State = State.ACCEPTED, **kw: object) -> CaseClock:
-    due = handling_deadline(when, complex=bool(kw.get("complex")), urgent=bool(kw.get("urgent")),
-                            rules=DeadlineRules(), cal=CAL, hours=HOURS).due_at
+    due = handling_deadline(
+        when,
+        complex=bool(kw.get("complex")),
+        urgent=bool(kw.get("urgent")),
+        rules=DeadlineRules(),
+        cal=CAL,
+        hours=HOURS,
+    ).due_at
     window = return_window_end(when, DeadlineRules(), CAL, HOURS).due_at
-    return CaseClock(case_id=1, unit_id=1, state=state, assigned_at=when, due_at=due, return_deadline=window,
-                     **kw)  # type: ignore[arg-type]
+    return CaseClock(case_id=1, unit_id=1, state=state, assigned_at=when, due_at=due, return_deadline=window, **kw)  # type: ignore[arg-type]
 
 
 def times(case: CaseClock) -> dict[tuple[str, str], datetime]:
-    return {(n.kind.value, n.threshold.split("@")[0]): n.send_at.astimezone(SHANGHAI) for n in planned(case, RULES, CAL, HOURS)}
+    return {
+        (n.kind.value, n.threshold.split("@")[0]): n.send_at.astimezone(SHANGHAI)
+        for n in planned(case, RULES, CAL, HOURS)
+    }
 
 
 def test_national_day_2025() -> None:
@@ -127,10 +135,13 @@ def test_interim_reminders_for_complex_cases() -> None:
     assert not any(n.kind is Kind.INTERIM for n in planned(done, RULES, CAL, HOURS))
 
 
-@pytest.mark.parametrize(("day", "n", "expected"), [
-    ((2025, 10, 9), 1, (2025, 9, 30)),  # back over National Day
-    ((2026, 2, 24), 1, (2026, 2, 14)),  # back over Spring Festival to the make-up Saturday
-    ((2026, 11, 9), 0, (2026, 11, 9)),
-])
+@pytest.mark.parametrize(
+    ("day", "n", "expected"),
+    [
+        ((2025, 10, 9), 1, (2025, 9, 30)),  # back over National Day
+        ((2026, 2, 24), 1, (2026, 2, 14)),  # back over Spring Festival to the make-up Saturday
+        ((2026, 11, 9), 0, (2026, 11, 9)),
+    ],
+)
 def test_workday_before(day: tuple[int, int, int], n: int, expected: tuple[int, int, int]) -> None:
     assert workday_before(CAL, at(*day).date(), n) == at(*expected).date()

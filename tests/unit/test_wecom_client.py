@@ -47,8 +47,12 @@ class Env:
 
     def make_client(self, **overrides: Any) -> WeComClient:
         kwargs: dict[str, Any] = dict(
-            api_base=self.base, corp_id=self.fake.corp_id, secret=self.fake.secret,
-            agent_id=self.fake.agent_id, timeout=5.0, monotonic=self.clock,
+            api_base=self.base,
+            corp_id=self.fake.corp_id,
+            secret=self.fake.secret,
+            agent_id=self.fake.agent_id,
+            timeout=5.0,
+            monotonic=self.clock,
         )
         kwargs.update(overrides)
         return WeComClient(self.session, **kwargs)
@@ -62,8 +66,15 @@ async def env() -> AsyncIterator[Env]:
     session = aiohttp.ClientSession()
     clock = ManualClock()
     base = str(server.make_url("/"))
-    client = WeComClient(session, api_base=base, corp_id=fake.corp_id, secret=fake.secret,
-                         agent_id=fake.agent_id, timeout=5.0, monotonic=clock)
+    client = WeComClient(
+        session,
+        api_base=base,
+        corp_id=fake.corp_id,
+        secret=fake.secret,
+        agent_id=fake.agent_id,
+        timeout=5.0,
+        monotonic=clock,
+    )
     try:
         yield Env(fake, client, clock, session, base)
     finally:
@@ -89,9 +100,7 @@ def button_card(task_id: str, **extra: Any) -> dict[str, Any]:
 
 def client_log(caplog: pytest.LogCaptureFixture) -> str:
     """Everything logged except the fake server's own access log (it stands in for WeCom)."""
-    return "\n".join(
-        f"{r.name} {r.getMessage()}" for r in caplog.records if r.name != "aiohttp.access"
-    )
+    return "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records if r.name != "aiohttp.access")
 
 
 def issued_tokens(fake: FakeWeCom) -> list[str]:
@@ -119,9 +128,7 @@ async def test_single_flight_with_50_concurrent_callers(env: Env) -> None:
 
 async def test_concurrent_callers_share_one_failed_gettoken(env: Env) -> None:
     env.fake.fail_next("gettoken", -1)
-    results = await asyncio.gather(
-        *(env.client.access_token() for _ in range(50)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(env.client.access_token() for _ in range(50)), return_exceptions=True)
     assert env.fake.gettoken_count == 1  # never hammer gettoken
     assert all(isinstance(r, WeComAPIError) and r.kind == "transient" for r in results)
     assert len({id(r) for r in results}) == 50  # a fresh exception per waiter
@@ -190,12 +197,20 @@ async def test_persistently_rejected_token_retries_exactly_once(env: Env, errcod
 
 @pytest.mark.parametrize(
     ("errcode", "kind"),
-    [(-1, "transient"), (45009, "rate"), (45033, "rate"), (40003, "recipient"), (42035, "card"),
-     (48002, "config"), (60020, "config"), (301002, "config"), (50003, "config"), (86003, "permanent")],
+    [
+        (-1, "transient"),
+        (45009, "rate"),
+        (45033, "rate"),
+        (40003, "recipient"),
+        (42035, "card"),
+        (48002, "config"),
+        (60020, "config"),
+        (301002, "config"),
+        (50003, "config"),
+        (86003, "permanent"),
+    ],
 )
-async def test_api_errors_surface_with_their_kind_and_are_not_retried(
-    env: Env, errcode: int, kind: str
-) -> None:
+async def test_api_errors_surface_with_their_kind_and_are_not_retried(env: Env, errcode: int, kind: str) -> None:
     env.fake.fail_next("message/send", errcode)
     with pytest.raises(WeComAPIError) as exc:
         await env.client.send_text("zhangsan", "x")
@@ -206,7 +221,15 @@ async def test_api_errors_surface_with_their_kind_and_are_not_retried(
 
 def test_error_kind_table() -> None:
     assert [error_kind(c) for c in (0, 40001, 40013, 81013, 42014, 42022, 42045, 42046, 44004)] == [
-        "permanent", "config", "config", "recipient", "card", "card", "card", "permanent", "permanent"
+        "permanent",
+        "config",
+        "config",
+        "recipient",
+        "card",
+        "card",
+        "card",
+        "permanent",
+        "permanent",
     ]
 
 
@@ -242,8 +265,7 @@ async def test_other_apps_agentid_is_config_error(env: Env) -> None:
     env.fake.agents[1000003] = "secret-3"
     other = env.make_client(agent_id=1000003, secret="secret-3")
     with pytest.raises(WeComAPIError) as exc:
-        await other.send({"touser": "zhangsan", "msgtype": "text", "agentid": 1000002,
-                          "text": {"content": "x"}})
+        await other.send({"touser": "zhangsan", "msgtype": "text", "agentid": 1000002, "text": {"content": "x"}})
     assert (exc.value.errcode, exc.value.kind) == (301002, "config")
 
 
@@ -299,8 +321,9 @@ async def test_invaliduser_is_parsed_from_the_pipe_string(env: Env) -> None:
     assert result.invalid_users == ("ghost", "nobody")  # lower-cased by WeCom
     assert result.invalid_parties == () and result.unlicensed_users == ()
     assert [m.content for m in env.fake.messages_to("zhangsan")] == ["你好"]
-    result = await env.client.send({"touser": "lisi", "toparty": "2|3", "totag": "9",
-                                    "msgtype": "text", "text": {"content": "x"}})
+    result = await env.client.send(
+        {"touser": "lisi", "toparty": "2|3", "totag": "9", "msgtype": "text", "text": {"content": "x"}}
+    )
     assert result.invalid_parties == ("2", "3") and result.invalid_tags == ("9",)
 
 
@@ -371,8 +394,14 @@ async def test_per_member_limit_drops_silently(env: Env) -> None:
 async def test_per_member_hourly_limit() -> None:
     fake = FakeWeCom(users=["zhangsan"], per_member_hour=35)
     async with TestServer(fake.app()) as server, aiohttp.ClientSession() as session:
-        client = WeComClient(session, api_base=str(server.make_url("/")), corp_id=fake.corp_id,
-                             secret=fake.secret, agent_id=fake.agent_id, monotonic=fake.clock)
+        client = WeComClient(
+            session,
+            api_base=str(server.make_url("/")),
+            corp_id=fake.corp_id,
+            secret=fake.secret,
+            agent_id=fake.agent_id,
+            monotonic=fake.clock,
+        )
         for _ in range(30):
             await client.send_text("zhangsan", "x")
         fake.advance(61)
@@ -403,9 +432,7 @@ async def test_update_button_with_send_code_and_reuse_is_42022(env: Env) -> None
     assert env.fake.card_state("zhangsan", "LY-2-r1").replace_name == "已签收"
     assert env.fake.card_state("lisi", "LY-2-r1").clickable
     with pytest.raises(WeComAPIError) as exc:
-        await env.client.update_template_card(
-            response_code=sent.response_code, atall=True, replace_name="again"
-        )
+        await env.client.update_template_card(response_code=sent.response_code, atall=True, replace_name="again")
     assert (exc.value.errcode, exc.value.kind) == (42022, "card")
     assert env.fake.card_state("lisi", "LY-2-r1").clickable
 
@@ -415,9 +442,7 @@ async def test_click_code_replaces_the_card_for_everyone(env: Env) -> None:
     event = env.fake.click("zhangsan", "LY-3-r1", "accept:LY-2024-0001")
     assert event["Event"] == "template_card_event" and event["FromUserName"] == "zhangsan"
     new_card = button_card("LY-3-r1", replace_text="已由 张三 签收")
-    result = await env.client.update_template_card(
-        response_code=event["ResponseCode"], atall=True, card=new_card
-    )
+    result = await env.client.update_template_card(response_code=event["ResponseCode"], atall=True, card=new_card)
     assert result.invalid_users == ()
     for user in ("zhangsan", "lisi"):
         view = env.fake.card_state(user, "LY-3-r1")
@@ -537,8 +562,9 @@ async def test_webhook_unknown_key_and_key_secrecy(env: Env, caplog: pytest.LogC
 
 async def test_webhook_local_validation(env: Env) -> None:
     with pytest.raises(ValueError):
-        await env.client.webhook_send("k", {"msgtype": "template_card",
-                                            "template_card": {"card_type": "button_interaction"}})
+        await env.client.webhook_send(
+            "k", {"msgtype": "template_card", "template_card": {"card_type": "button_interaction"}}
+        )
     with pytest.raises(ValueError):
         await env.client.webhook_send("", {"msgtype": "text", "text": {"content": "x"}})
     with pytest.raises(ValueError):

@@ -136,10 +136,15 @@ def test_uppercase_signature_is_accepted(crypto: WeComCrypto) -> None:
 def test_wechatpy_reads_our_reply_envelope(crypto: WeComCrypto) -> None:
     plain = text_reply("zhangsan", CORP_ID, "已收到，谢谢 👍", 1_718_000_001)
     env = envelope(crypto, plain, "987654321", 1_718_000_001)
-    assert WeChatCrypto(TOKEN, AES_KEY, CORP_ID).decrypt_message(
-        env, crypto.sign("1718000001", "987654321", DefusedET.fromstring(env).findtext("Encrypt")),
-        "1718000001", "987654321",
-    ) == plain
+    assert (
+        WeChatCrypto(TOKEN, AES_KEY, CORP_ID).decrypt_message(
+            env,
+            crypto.sign("1718000001", "987654321", DefusedET.fromstring(env).findtext("Encrypt")),
+            "1718000001",
+            "987654321",
+        )
+        == plain
+    )
 
 
 def test_we_read_wechatpy_envelopes(crypto: WeComCrypto) -> None:
@@ -160,9 +165,7 @@ def test_independent_builder_round_trips(crypto: WeComCrypto, callbacks: WeComCa
     assert crypto.verify_url(q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]) == "echo-123"
 
 
-def test_reply_envelope_opens_with_independent_implementation(
-    crypto: WeComCrypto, callbacks: WeComCallbacks
-) -> None:
+def test_reply_envelope_opens_with_independent_implementation(crypto: WeComCrypto, callbacks: WeComCallbacks) -> None:
     plain = update_button_reply("zhangsan", CORP_ID, "已签收", 1_718_000_001)
     assert callbacks.open_reply(envelope(crypto, plain, "123", "1718000001")) == plain
 
@@ -173,9 +176,7 @@ def test_binary_random_prefix_is_accepted(crypto: WeComCrypto, callbacks: WeComC
     assert _post(crypto, enc) == "binary prefix"
 
 
-def test_block_aligned_plaintext_gets_a_full_padding_block(
-    crypto: WeComCrypto, callbacks: WeComCallbacks
-) -> None:
+def test_block_aligned_plaintext_gets_a_full_padding_block(crypto: WeComCrypto, callbacks: WeComCallbacks) -> None:
     # spec §1.5 GEN-A-ALIGNED: 16 + 4 + len(msg) + 18 ≡ 0 (mod 32) → a block of 0x20.
     msg = "m" * (64 - 16 - 4 - len(CORP_ID))
     enc = crypto.encrypt(msg)
@@ -211,9 +212,13 @@ def test_wrong_or_odd_signatures(crypto: WeComCrypto, sig: str) -> None:
 
 
 def test_missing_query_parameters_are_signature_errors(crypto: WeComCrypto) -> None:
-    for args in [(None, GET_TIMESTAMP, GET_NONCE, GET_ECHOSTR), (GET_SIGNATURE, None, GET_NONCE, GET_ECHOSTR),
-                 (GET_SIGNATURE, GET_TIMESTAMP, None, GET_ECHOSTR), (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, None),
-                 (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, "")]:
+    for args in [
+        (None, GET_TIMESTAMP, GET_NONCE, GET_ECHOSTR),
+        (GET_SIGNATURE, None, GET_NONCE, GET_ECHOSTR),
+        (GET_SIGNATURE, GET_TIMESTAMP, None, GET_ECHOSTR),
+        (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, None),
+        (GET_SIGNATURE, GET_TIMESTAMP, GET_NONCE, ""),
+    ]:
         with pytest.raises(WeComCryptoError) as exc:
             crypto.verify_url(*args)  # type: ignore[arg-type]
         assert _code(exc) == -40001

@@ -63,7 +63,9 @@ OFFICIAL_CARD_EVENT = """<xml>
 
 def _event(**fields: object) -> str:
     base: dict[str, object] = {
-        "ToUserName": CORP_ID, "FromUserName": "zhangsan", "CreateTime": 1_718_000_000,
+        "ToUserName": CORP_ID,
+        "FromUserName": "zhangsan",
+        "CreateTime": 1_718_000_000,
         "MsgType": "event",
     }
     base.update(fields)
@@ -73,8 +75,12 @@ def _event(**fields: object) -> str:
 def test_official_text_sample() -> None:
     ev = parse_event(OFFICIAL_TEXT)
     assert ev == TextMessage(
-        user="mycreate", corp_id=CORP_ID, agent_id=218, create_time=1409659813,
-        msg_id="4561255354251345929", content="hello",
+        user="mycreate",
+        corp_id=CORP_ID,
+        agent_id=218,
+        create_time=1409659813,
+        msg_id="4561255354251345929",
+        content="hello",
     )
     assert dedupe_key(ev) == "4561255354251345929"
 
@@ -87,10 +93,19 @@ def test_msg_id_above_2_53_stays_exact() -> None:
 
 def test_text_content_keeps_whitespace_and_cdata_terminators() -> None:
     content = "  回复 LY-1\n第二行 ]]> 😀  "
-    ev = parse_event(render_plaintext({
-        "ToUserName": CORP_ID, "FromUserName": "lisi", "CreateTime": 1, "MsgType": "text",
-        "Content": content, "MsgId": 7, "AgentID": 1000002,
-    }))
+    ev = parse_event(
+        render_plaintext(
+            {
+                "ToUserName": CORP_ID,
+                "FromUserName": "lisi",
+                "CreateTime": 1,
+                "MsgType": "text",
+                "Content": content,
+                "MsgId": 7,
+                "AgentID": 1000002,
+            }
+        )
+    )
     assert isinstance(ev, TextMessage) and ev.content == content and ev.agent_id == 1000002
 
 
@@ -100,7 +115,10 @@ def test_official_card_event_sample_with_selected_items() -> None:
     assert ev.event == "template_card_event"
     assert (ev.user, ev.corp_id, ev.agent_id, ev.create_time) == ("FromUser", "toUser", 1, 123456789)
     assert (ev.event_key, ev.task_id, ev.card_type, ev.response_code) == (
-        "key111", "taskid111", "text_notice", "ResponseCode"
+        "key111",
+        "taskid111",
+        "text_notice",
+        "ResponseCode",
     )
     assert ev.selected == {"QuestionKey1": ("OptionId1", "OptionId2"), "QuestionKey2": ("OptionId3",)}
     assert dedupe_key(ev) == "FromUser|123456789|template_card_event|taskid111|key111"
@@ -108,8 +126,12 @@ def test_official_card_event_sample_with_selected_items() -> None:
 
 def test_card_event_single_selected_item_single_option() -> None:
     xml = _event(
-        Event="template_card_event", EventKey="accept:1", TaskId="case-1-r1",
-        CardType="button_interaction", ResponseCode="rc1", AgentID=1000002,
+        Event="template_card_event",
+        EventKey="accept:1",
+        TaskId="case-1-r1",
+        CardType="button_interaction",
+        ResponseCode="rc1",
+        AgentID=1000002,
         SelectedItems=[{"QuestionKey": "unit", "OptionIds": ["u7"]}],
     )
     ev = parse_event(xml)
@@ -117,18 +139,30 @@ def test_card_event_single_selected_item_single_option() -> None:
 
 
 def test_card_event_without_selectors() -> None:
-    ev = parse_event(_event(
-        Event="template_card_event", EventKey="accept:1", TaskId="t1",
-        CardType="button_interaction", ResponseCode="rc", AgentID=1,
-    ))
+    ev = parse_event(
+        _event(
+            Event="template_card_event",
+            EventKey="accept:1",
+            TaskId="t1",
+            CardType="button_interaction",
+            ResponseCode="rc",
+            AgentID=1,
+        )
+    )
     assert isinstance(ev, CardClick) and ev.selected == {}
 
 
 def test_menu_event() -> None:
-    ev = parse_event(_event(
-        Event="template_card_menu_event", EventKey="menu:mute", TaskId="t9",
-        CardType="button_interaction", ResponseCode="rc9", AgentID=1,
-    ))
+    ev = parse_event(
+        _event(
+            Event="template_card_menu_event",
+            EventKey="menu:mute",
+            TaskId="t9",
+            CardType="button_interaction",
+            ResponseCode="rc9",
+            AgentID=1,
+        )
+    )
     assert isinstance(ev, CardClick) and ev.event == "template_card_menu_event"
     assert dedupe_key(ev) == "zhangsan|1718000000|template_card_menu_event|t9|menu:mute"
 
@@ -149,8 +183,9 @@ def test_enter_agent_subscribe_unsubscribe() -> None:
 
 
 def test_other_events_keep_raw_fields() -> None:
-    loc = parse_event(_event(Event="LOCATION", Latitude="23.1", Longitude="113.3", Precision="30",
-                             AppType="wxwork", AgentID=1))
+    loc = parse_event(
+        _event(Event="LOCATION", Latitude="23.1", Longitude="113.3", Precision="30", AppType="wxwork", AgentID=1)
+    )
     assert isinstance(loc, OtherEvent) and loc.event == "LOCATION"
     assert loc.raw["Latitude"] == "23.1" and loc.raw["AppType"] == "wxwork"
     assert dedupe_key(loc) == "zhangsan|1718000000|LOCATION"
@@ -159,28 +194,50 @@ def test_other_events_keep_raw_fields() -> None:
     assert isinstance(alert, OtherEvent) and alert.user == "sys" and alert.raw["EffectTime"] == "1719000000"
 
     job = parse_event(_event(Event="batch_job_result", BatchJob={"JobId": "j1", "JobType": "sync_user", "ErrCode": 0}))
-    assert isinstance(job, OtherEvent) and job.raw["BatchJob"] == {"JobId": "j1", "JobType": "sync_user", "ErrCode": "0"}
+    assert isinstance(job, OtherEvent) and job.raw["BatchJob"] == {
+        "JobId": "j1",
+        "JobType": "sync_user",
+        "ErrCode": "0",
+    }
     assert job.agent_id is None
 
 
 def test_other_messages() -> None:
-    img = parse_event(render_plaintext({
-        "ToUserName": CORP_ID, "FromUserName": "lisi", "CreateTime": 5, "MsgType": "image",
-        "PicUrl": "https://example.invalid/p.jpg", "MediaId": "m1", "MsgId": 99, "AgentID": 1,
-    }))
+    img = parse_event(
+        render_plaintext(
+            {
+                "ToUserName": CORP_ID,
+                "FromUserName": "lisi",
+                "CreateTime": 5,
+                "MsgType": "image",
+                "PicUrl": "https://example.invalid/p.jpg",
+                "MediaId": "m1",
+                "MsgId": 99,
+                "AgentID": 1,
+            }
+        )
+    )
     assert isinstance(img, OtherMessage) and img.msg_type == "image" and img.msg_id == "99"
     assert img.raw["MediaId"] == "m1"
     assert dedupe_key(img) == "99"
-    future = parse_event(render_plaintext({
-        "ToUserName": CORP_ID, "FromUserName": "lisi", "CreateTime": 5, "MsgType": "hologram",
-    }))
+    future = parse_event(
+        render_plaintext(
+            {
+                "ToUserName": CORP_ID,
+                "FromUserName": "lisi",
+                "CreateTime": 5,
+                "MsgType": "hologram",
+            }
+        )
+    )
     assert isinstance(future, OtherMessage) and future.msg_id == ""
     assert dedupe_key(future).startswith("lisi|5|hologram|")
 
 
 def test_text_without_msg_id_still_gets_a_stable_key() -> None:
-    xml = render_plaintext({"ToUserName": CORP_ID, "FromUserName": "lisi", "CreateTime": 5,
-                            "MsgType": "text", "Content": "hi"})
+    xml = render_plaintext(
+        {"ToUserName": CORP_ID, "FromUserName": "lisi", "CreateTime": 5, "MsgType": "text", "Content": "hi"}
+    )
     a, b = parse_event(xml), parse_event(xml)
     assert dedupe_key(a) == dedupe_key(b) and dedupe_key(a).startswith("lisi|5|text|")
     other = parse_event(xml.replace("hi", "ho"))
@@ -189,8 +246,16 @@ def test_text_without_msg_id_still_gets_a_stable_key() -> None:
 
 def test_dedupe_separates_two_clicks_in_the_same_second_and_merges_retries() -> None:
     def click(key: str, task: str = "case-1-r1") -> CardClick:
-        ev = parse_event(_event(Event="template_card_event", EventKey=key, TaskId=task,
-                                CardType="button_interaction", ResponseCode="rc", AgentID=1))
+        ev = parse_event(
+            _event(
+                Event="template_card_event",
+                EventKey=key,
+                TaskId=task,
+                CardType="button_interaction",
+                ResponseCode="rc",
+                AgentID=1,
+            )
+        )
         assert isinstance(ev, CardClick)
         return ev
 

@@ -26,10 +26,7 @@ def naive_add(start: date, n: int) -> date:
 
 
 def naive_between(start: date, end: date) -> int:
-    return sum(
-        chinese_calendar.is_workday(start + timedelta(days=k))
-        for k in range(1, (end - start).days + 1)
-    )
+    return sum(chinese_calendar.is_workday(start + timedelta(days=k)) for k in range(1, (end - start).days + 1))
 
 
 @pytest.fixture(scope="module")
@@ -183,9 +180,7 @@ def test_workdays_between(cal: WorkCalendar, start: str, end: str, expected: int
 
 
 def test_workdays_between_whole_years_match_the_package(cal: WorkCalendar) -> None:
-    assert cal.workdays_between(D("2003-12-31"), D("2026-12-31")) == naive_between(
-        D("2003-12-31"), D("2026-12-31")
-    )
+    assert cal.workdays_between(D("2003-12-31"), D("2026-12-31")) == naive_between(D("2003-12-31"), D("2026-12-31"))
     # 2025: 261 weekdays - 18 weekday holidays + 5 make-up weekend days
     assert cal.workdays_between(D("2024-12-31"), D("2025-12-31")) == 248
 
@@ -215,10 +210,7 @@ def test_workdays_between_matches_naive_count_randomly(cal: WorkCalendar) -> Non
 def test_weekends_only_years_never_crash(year: int) -> None:
     cal = WorkCalendar()
     jan1 = date(year, 1, 1)
-    weekdays = sum(
-        (jan1 + timedelta(days=k)).weekday() < 5
-        for k in range((date(year + 1, 1, 1) - jan1).days)
-    )
+    weekdays = sum((jan1 + timedelta(days=k)).weekday() < 5 for k in range((date(year + 1, 1, 1) - jan1).days))
     assert cal.workdays_between(jan1 - timedelta(days=1), date(year, 12, 31)) == weekdays
     due = cal.add_workdays(date(year, 12, 31), 10)
     assert due.year == year + 1 and due.weekday() < 5
@@ -260,9 +252,7 @@ def test_imported_year_replaces_fallback_and_package(cal: WorkCalendar) -> None:
 
     # IMPORTED after PACKAGE for the same year wins (here: a made-up extra day off).
     pkg_2026 = cal.specs[2026]
-    imported = YearSpec(
-        2026, pkg_2026.holidays | {D("2026-12-31")}, pkg_2026.workdays, CalendarSource.IMPORTED
-    )
+    imported = YearSpec(2026, pkg_2026.holidays | {D("2026-12-31")}, pkg_2026.workdays, CalendarSource.IMPORTED)
     replaced = WorkCalendar([*package_years(), imported])
     assert replaced.source(2026) is CalendarSource.IMPORTED
     assert not replaced.is_workday(D("2026-12-31"))
@@ -321,6 +311,5 @@ def test_coverage_warnings(cal: WorkCalendar, today: str, years: list[int]) -> N
 def test_coverage_warnings_quiet_once_imported(cal: WorkCalendar) -> None:
     assert coverage_warnings(cal.with_years(spec_2027()), D("2026-11-20")) == []
     assert coverage_warnings(cal, D("2026-11-20")) == [
-        "2027年工作日历尚未导入：国务院节假日安排发布后请用 `liuyan calendar import` 导入；"
-        "在此之前按仅周末计算。"
+        "2027年工作日历尚未导入：国务院节假日安排发布后请用 `liuyan calendar import` 导入；在此之前按仅周末计算。"
     ]

@@ -36,8 +36,17 @@ _EMPTY = {"msgtype": "empty"}
 
 
 class DingTalkInbound:
-    def __init__(self, deps: Deps, metrics: Metrics, *, secret: str, token: str, wake: Callable[[], None],
-                 now: Callable[[], float] = time.time, alerts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        metrics: Metrics,
+        *,
+        secret: str,
+        token: str,
+        wake: Callable[[], None],
+        now: Callable[[], float] = time.time,
+        alerts: list[str] | None = None,
+    ) -> None:
         self.deps = deps
         self.metrics = metrics
         self.secret = secret
@@ -71,7 +80,9 @@ class DingTalkInbound:
         problem = inbound.extra.get("problem")
         self.metrics.inbound.labels("dingtalk", "ignored").inc()
         if problem == "no_staff_id":
-            self.alerts.append("钉钉机器人收到无法识别发送人的消息：机器人可能尚未发布，请管理员在开发者后台发布机器人。")
+            self.alerts.append(
+                "钉钉机器人收到无法识别发送人的消息：机器人可能尚未发布，请管理员在开发者后台发布机器人。"
+            )
         elif problem == "quota_exhausted":
             self.alerts.append("钉钉提示本组织开放接口调用量已用尽，机器人暂时无法收发消息，请管理员处理。")
 
@@ -91,8 +102,9 @@ class DingTalkInbound:
             return self._refuse(400, f"bad body: {exc}"[:200])
         if isinstance(event, RobotMessage):
             try:
-                verify_callback(request.headers.get("timestamp"), request.headers.get("sign"), self.secret,
-                                now=self.now)
+                verify_callback(
+                    request.headers.get("timestamp"), request.headers.get("sign"), self.secret, now=self.now
+                )
             except DingTalkSignError as exc:
                 return self._refuse(403, f"bad signature ({exc.reason})")
         elif not await self._card_allowed(request, event):

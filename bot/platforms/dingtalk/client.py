@@ -43,17 +43,17 @@ from bot.platforms.dingtalk.sign import signed_webhook_url
 from bot.platforms.token_cache import TokenCache
 
 __all__ = [
-    "ErrorKind",
-    "DingTalkAPIError",
-    "BatchSendResult",
-    "DeliverResult",
-    "CardDeliverResult",
-    "RecallResult",
-    "QuotaStatus",
-    "DingTalkClient",
-    "error_kind",
     "MSG_KEYS",
     "TOKEN_CODES",
+    "BatchSendResult",
+    "CardDeliverResult",
+    "DeliverResult",
+    "DingTalkAPIError",
+    "DingTalkClient",
+    "ErrorKind",
+    "QuotaStatus",
+    "RecallResult",
+    "error_kind",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,47 +63,110 @@ CallbackType: TypeAlias = Literal["STREAM", "HTTP"]
 
 #: spec §g.2: token invalid or expired ("88" only when its message is about the access_token)
 TOKEN_CODES: Final = frozenset({"InvalidAuthentication", "40014"})
-_CONFIG: Final = frozenset({
-    "invalidClientIdOrSecret", "40089", "authFailed", "90003",  # bad credentials (fatal)
-    "Forbidden.AccessDenied.ApiCountLimitForOrg", "90020",  # monthly quota: needs the admin
-    "chatbotId.notAllow.sendOTO", "invalidParameter.robotCode.notExsit", "robotCode.notExsit",
-    "resource.unavailable", "conversation.org.notMatch", "cardTemplate.not.exist",
-    "310000", "400101", "400102", "400106", "400013",  # custom robot: security check, gone, disabled
-})
-_RATE: Final = frozenset({
-    "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "Forbidden.AccessDenied.QpsLimitForApi", "90018",
-    "send.too.fast", "send.byToken.tooFast", "too.many.group", "too.many.people",
-    "410100", "130101", "ip.blocked", "local.qps", "local.webhook.rate", "webhook.throttled",
-})
+_CONFIG: Final = frozenset(
+    {
+        "invalidClientIdOrSecret",
+        "40089",
+        "authFailed",
+        "90003",  # bad credentials (fatal)
+        "Forbidden.AccessDenied.ApiCountLimitForOrg",
+        "90020",  # monthly quota: needs the admin
+        "chatbotId.notAllow.sendOTO",
+        "invalidParameter.robotCode.notExsit",
+        "robotCode.notExsit",
+        "resource.unavailable",
+        "conversation.org.notMatch",
+        "cardTemplate.not.exist",
+        "310000",
+        "400101",
+        "400102",
+        "400106",
+        "400013",  # custom robot: security check, gone, disabled
+    }
+)
+_RATE: Final = frozenset(
+    {
+        "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+        "Forbidden.AccessDenied.QpsLimitForApi",
+        "90018",
+        "send.too.fast",
+        "send.byToken.tooFast",
+        "too.many.group",
+        "too.many.people",
+        "410100",
+        "130101",
+        "ip.blocked",
+        "local.qps",
+        "local.webhook.rate",
+        "webhook.throttled",
+    }
+)
 _TRANSIENT: Final = frozenset({"-1", "15", "88", "system.error", "isp.top-remote-connection-timeout"})
-_RECIPIENT: Final = frozenset({
-    "staffId.notExisted", "robot.oto.notExist", "invalid.openConversationId", "group.disbanded",
-    "deliver.failed",
-})
-_CARD: Final = frozenset({
-    "cardInstance.notExist", "param.cardTemplateIdEmpty", "param.outTrackIdEmpty",
-    "param.openSpaceModelInvalid", "param.openSpaceIdInvalid",
-})
+_RECIPIENT: Final = frozenset(
+    {
+        "staffId.notExisted",
+        "robot.oto.notExist",
+        "invalid.openConversationId",
+        "group.disbanded",
+        "deliver.failed",
+    }
+)
+_CARD: Final = frozenset(
+    {
+        "cardInstance.notExist",
+        "param.cardTemplateIdEmpty",
+        "param.outTrackIdEmpty",
+        "param.openSpaceModelInvalid",
+        "param.openSpaceIdInvalid",
+    }
+)
 #: spec §g.2: rejected by the content filter — never retry, alert
-_CONTENT: Final = frozenset({
-    "contain.unsafe.url", "param.contentUnsafe", "card.content.checkFailed",
-    "430101", "430102", "430103", "430104",
-})
+_CONTENT: Final = frozenset(
+    {
+        "contain.unsafe.url",
+        "param.contentUnsafe",
+        "card.content.checkFailed",
+        "430101",
+        "430102",
+        "430103",
+        "430104",
+    }
+)
 _QUOTA_CODES: Final = frozenset({"Forbidden.AccessDenied.ApiCountLimitForOrg", "90020"})
 #: spec §g.3: how long to wait before retrying, seconds
 _WAIT: Final[Mapping[str, float]] = {
-    "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi": 1.0, "Forbidden.AccessDenied.QpsLimitForApi": 1.0,
-    "90018": 1.0, "90002": 1.0,
-    "send.too.fast": 60.0, "send.byToken.tooFast": 60.0, "too.many.group": 60.0, "too.many.people": 60.0,
-    "410100": 600.0, "130101": 600.0, "webhook.throttled": 600.0, "ip.blocked": 300.0,
+    "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi": 1.0,
+    "Forbidden.AccessDenied.QpsLimitForApi": 1.0,
+    "90018": 1.0,
+    "90002": 1.0,
+    "send.too.fast": 60.0,
+    "send.byToken.tooFast": 60.0,
+    "too.many.group": 60.0,
+    "too.many.people": 60.0,
+    "410100": 600.0,
+    "130101": 600.0,
+    "webhook.throttled": 600.0,
+    "ip.blocked": 300.0,
 }
 
 #: spec §c.3: the enterprise robot's message templates
-MSG_KEYS: Final = frozenset({
-    "sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard", "sampleActionCard2",
-    "sampleActionCard3", "sampleActionCard4", "sampleActionCard5", "sampleActionCard6", "sampleAudio",
-    "sampleFile", "sampleVideo",
-})
+MSG_KEYS: Final = frozenset(
+    {
+        "sampleText",
+        "sampleMarkdown",
+        "sampleImageMsg",
+        "sampleLink",
+        "sampleActionCard",
+        "sampleActionCard2",
+        "sampleActionCard3",
+        "sampleActionCard4",
+        "sampleActionCard5",
+        "sampleActionCard6",
+        "sampleAudio",
+        "sampleFile",
+        "sampleVideo",
+    }
+)
 _MAIN_FIELD: Final[Mapping[str, str]] = {"sampleText": "content", "sampleMarkdown": "text", "sampleActionCard": "text"}
 _WEBHOOK_MSGTYPES: Final = frozenset({"text", "markdown", "link", "actionCard", "feedCard"})
 _MSG_PARAM_LIMIT: Final = 15_000  # spec §c.2 (group); used for one-to-one too (limit undocumented)
@@ -172,8 +235,14 @@ class DingTalkAPIError(Exception):
     def clone(self) -> DingTalkAPIError:
         """A fresh instance (one failed token fetch is re-raised to several waiters)."""
         return DingTalkAPIError(
-            self.code, self.message, self.kind, ambiguous=self.ambiguous, http_status=self.http_status,
-            path=self.path, request_id=self.request_id, retry_after=self.retry_after,
+            self.code,
+            self.message,
+            self.kind,
+            ambiguous=self.ambiguous,
+            http_status=self.http_status,
+            path=self.path,
+            request_id=self.request_id,
+            retry_after=self.retry_after,
         )
 
     def __str__(self) -> str:
@@ -364,8 +433,7 @@ class DingTalkClient:
             return
         self._warned.add((self._month, what))
         status = self.quota_status(exhausted=exhausted)
-        log.warning("dingtalk API quota %s: %s calls in %s (quota %s)", what, status.calls, status.month,
-                    status.quota)
+        log.warning("dingtalk API quota %s: %s calls in %s (quota %s)", what, status.calls, status.month, status.quota)
         if self._on_quota is not None:
             try:
                 self._on_quota(status)
@@ -424,8 +492,13 @@ class DingTalkClient:
         request_id = ""
         try:
             async with self._session.request(
-                method, url, params=dict(params) if params else None, data=data, headers=all_headers,
-                timeout=self._timeout, allow_redirects=False,
+                method,
+                url,
+                params=dict(params) if params else None,
+                data=data,
+                headers=all_headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             ) as resp:
                 status = resp.status
                 request_id = resp.headers.get("x-acs-request-id", "")
@@ -453,8 +526,14 @@ class DingTalkClient:
         return status, request_id, parsed
 
     def _raise(self, error: DingTalkAPIError) -> DingTalkAPIError:
-        log.warning("dingtalk %s failed: code=%s kind=%s http=%s requestid=%s", error.path, error.code,
-                    error.kind, error.http_status, error.request_id or "-")
+        log.warning(
+            "dingtalk %s failed: code=%s kind=%s http=%s requestid=%s",
+            error.path,
+            error.code,
+            error.kind,
+            error.http_status,
+            error.request_id or "-",
+        )
         if error.code in _QUOTA_CODES:
             self._notify("exhausted", exhausted=True)
         return error
@@ -462,8 +541,9 @@ class DingTalkClient:
     def _new_api_error(self, path: str, status: int, request_id: str, data: Any) -> DingTalkAPIError:
         """Map a non-2xx answer of the new API (spec §g.1) to an error."""
         if isinstance(data, dict) and data.get("status") == 1111:  # spec §g.2: IP blocked
-            return DingTalkAPIError("ip.blocked", "IP blocked", "rate", http_status=status, path=path,
-                                    retry_after=_WAIT["ip.blocked"])
+            return DingTalkAPIError(
+                "ip.blocked", "IP blocked", "rate", http_status=status, path=path, retry_after=_WAIT["ip.blocked"]
+            )
         code = message = ""
         if isinstance(data, dict):
             code = str(data.get("code") or data.get("Code") or "")
@@ -472,20 +552,41 @@ class DingTalkClient:
         message = self._scrub(message)
         if not code:
             if status >= 500:
-                return DingTalkAPIError(f"http.{status}", f"HTTP {status}", "transient", http_status=status,
-                                        path=path, request_id=request_id, ambiguous=True)
+                return DingTalkAPIError(
+                    f"http.{status}",
+                    f"HTTP {status}",
+                    "transient",
+                    http_status=status,
+                    path=path,
+                    request_id=request_id,
+                    ambiguous=True,
+                )
             if status == 429:
-                return DingTalkAPIError("http.429", "HTTP 429", "rate", http_status=status, path=path,
-                                        request_id=request_id, retry_after=1.0)
+                return DingTalkAPIError(
+                    "http.429",
+                    "HTTP 429",
+                    "rate",
+                    http_status=status,
+                    path=path,
+                    request_id=request_id,
+                    retry_after=1.0,
+                )
             kind: ErrorKind = "config" if status in (401, 403) else "permanent"
-            return DingTalkAPIError(f"http.{status}", f"HTTP {status}", kind, http_status=status, path=path,
-                                    request_id=request_id)
+            return DingTalkAPIError(
+                f"http.{status}", f"HTTP {status}", kind, http_status=status, path=path, request_id=request_id
+            )
         kind = error_kind(code, message, path=path)
         if status >= 500 and kind == "permanent":
             kind = "transient"  # spec §g.2: HTTP 500 system.error / 504 — retry with backoff
         return DingTalkAPIError(
-            code, message, kind, http_status=status, path=path, request_id=request_id,
-            ambiguous=status >= 500, retry_after=_WAIT.get(code),
+            code,
+            message,
+            kind,
+            http_status=status,
+            path=path,
+            request_id=request_id,
+            ambiguous=status >= 500,
+            retry_after=_WAIT.get(code),
         )
 
     def _old_api_error(self, path: str, data: Mapping[str, Any], scrub: Iterable[str] = ()) -> DingTalkAPIError:
@@ -496,8 +597,9 @@ class DingTalkClient:
             kind: ErrorKind = "permanent"  # 88 with a sub-code that is not about the token
         else:
             kind = error_kind(code, message, path=path)
-        return DingTalkAPIError(code, message, kind, path=path,
-                                request_id=str(data.get("request_id") or ""), retry_after=_WAIT.get(code))
+        return DingTalkAPIError(
+            code, message, kind, path=path, request_id=str(data.get("request_id") or ""), retry_after=_WAIT.get(code)
+        )
 
     # -- token (spec §a.1, §a.3) ---------------------------------------------------------------------
 
@@ -506,15 +608,20 @@ class DingTalkClient:
         path = "oauth2/accessToken"
         log.info("dingtalk accessToken for %s", self.client_id)
         status, rid, data = await self._exchange(
-            "POST", f"{self._api}/v1.0/oauth2/accessToken", path,
+            "POST",
+            f"{self._api}/v1.0/oauth2/accessToken",
+            path,
             body={"appKey": self.client_id, "appSecret": self._secret},
         )
         if status != 200:
             raise self._raise(self._new_api_error(path, status, rid, data))
         token = data.get("accessToken") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise self._raise(DingTalkAPIError("token.missing", "no accessToken in the answer", "transient",
-                                               path=path, request_id=rid))
+            raise self._raise(
+                DingTalkAPIError(
+                    "token.missing", "no accessToken in the answer", "transient", path=path, request_id=rid
+                )
+            )
         try:
             expires_in = float(data.get("expireIn", 7200))
         except (TypeError, ValueError):
@@ -534,7 +641,11 @@ class DingTalkClient:
         self._tokens.invalidate()
 
     async def _call(
-        self, method: str, path: str, *, body: Mapping[str, Any] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Any:
         """A new-API call (``{api_base}/v1.0/<path>``) with the token header; one renewal and one
@@ -556,13 +667,25 @@ class DingTalkClient:
             if not 200 <= status < 300:
                 raise self._raise(self._new_api_error(path, status, rid, data))
         if data is None:
-            raise self._raise(DingTalkAPIError("reply.invalid", "reply is not JSON", "transient", path=path,
-                                               http_status=status, request_id=rid, ambiguous=True))
+            raise self._raise(
+                DingTalkAPIError(
+                    "reply.invalid",
+                    "reply is not JSON",
+                    "transient",
+                    path=path,
+                    http_status=status,
+                    request_id=rid,
+                    ambiguous=True,
+                )
+            )
         if isinstance(data, dict) and data.get("success") is False:
             code = str(data.get("code") or data.get("errorCode") or "success.false")
             message = self._scrub(str(data.get("message") or data.get("errorMsg") or ""))
-            raise self._raise(DingTalkAPIError(code, message, error_kind(code, message, path=path), path=path,
-                                               http_status=status, request_id=rid))
+            raise self._raise(
+                DingTalkAPIError(
+                    code, message, error_kind(code, message, path=path), path=path, http_status=status, request_id=rid
+                )
+            )
         return data
 
     # -- robot messages (spec §c.1–§c.4) -----------------------------------------------------------
@@ -582,8 +705,12 @@ class DingTalkClient:
         Not idempotent: after an ``ambiguous`` failure the message may have been delivered.
         """
         users = _user_list(user_ids, _MAX_OTO_USERS)
-        body = {"robotCode": self.robot_code, "userIds": users, "msgKey": msg_key,
-                "msgParam": self._msg_param(msg_key, msg_param)}
+        body = {
+            "robotCode": self.robot_code,
+            "userIds": users,
+            "msgKey": msg_key,
+            "msgParam": self._msg_param(msg_key, msg_param),
+        }
         data = await self._call("POST", "robot/oToMessages/batchSend", body=body)
         data = data if isinstance(data, dict) else {}
         return BatchSendResult(
@@ -606,8 +733,12 @@ class DingTalkClient:
         returns the ``processQueryKey``. No @-mentions here (use a card or the webhook)."""
         if not conversation_id:
             raise ValueError("openConversationId is required")
-        body = {"robotCode": self.robot_code, "openConversationId": conversation_id, "msgKey": msg_key,
-                "msgParam": self._msg_param(msg_key, msg_param)}
+        body = {
+            "robotCode": self.robot_code,
+            "openConversationId": conversation_id,
+            "msgKey": msg_key,
+            "msgParam": self._msg_param(msg_key, msg_param),
+        }
         data = await self._call("POST", "robot/groupMessages/send", body=body)
         return str(data.get("processQueryKey") or "") if isinstance(data, dict) else ""
 
@@ -629,15 +760,19 @@ class DingTalkClient:
     async def recall_user_messages(self, process_query_keys: Iterable[str]) -> RecallResult:
         """Recall one-to-one messages within 24 h (``otoMessages/batchRecall``, spec §c.4)."""
         keys = _user_list(process_query_keys, _MAX_RECALL_KEYS)
-        data = await self._call("POST", "robot/otoMessages/batchRecall",
-                                body={"robotCode": self.robot_code, "processQueryKeys": keys})
+        data = await self._call(
+            "POST", "robot/otoMessages/batchRecall", body={"robotCode": self.robot_code, "processQueryKeys": keys}
+        )
         return self._recall_result(data)
 
     async def recall_group_messages(self, conversation_id: str, process_query_keys: Iterable[str]) -> RecallResult:
         """Recall group messages (``groupMessages/recall``, spec §c.4)."""
         keys = _user_list(process_query_keys, _MAX_RECALL_KEYS)
-        data = await self._call("POST", "robot/groupMessages/recall", body={
-            "robotCode": self.robot_code, "openConversationId": conversation_id, "processQueryKeys": keys})
+        data = await self._call(
+            "POST",
+            "robot/groupMessages/recall",
+            body={"robotCode": self.robot_code, "openConversationId": conversation_id, "processQueryKeys": keys},
+        )
         return self._recall_result(data)
 
     # -- interactive cards (spec §d.2–§d.4) ----------------------------------------------------------
@@ -685,8 +820,9 @@ class DingTalkClient:
         if callback_route_key:
             body["callbackRouteKey"] = callback_route_key
         if private_data:
-            body["privateData"] = {u: {"cardParamMap": _check_params(v, "private_data")}
-                                   for u, v in private_data.items()}
+            body["privateData"] = {
+                u: {"cardParamMap": _check_params(v, "private_data")} for u, v in private_data.items()
+            }
         space_model: dict[str, Any] = {"supportForward": support_forward}
         if preview:
             space_model["lastMessageI18n"] = {"ZH_CN": preview}
@@ -708,18 +844,27 @@ class DingTalkClient:
         result = result if isinstance(result, dict) else {}
         deliveries = tuple(
             DeliverResult(
-                space_type=str(d.get("spaceType") or ""), space_id=str(d.get("spaceId") or ""),
-                success=d.get("success") is True, error_msg=self._scrub(str(d.get("errorMsg") or "")),
+                space_type=str(d.get("spaceType") or ""),
+                space_id=str(d.get("spaceId") or ""),
+                success=d.get("success") is True,
+                error_msg=self._scrub(str(d.get("errorMsg") or "")),
                 carrier_id=str(d.get("carrierId") or ""),
             )
-            for d in result.get("deliverResults") or () if isinstance(d, dict)
+            for d in result.get("deliverResults") or ()
+            if isinstance(d, dict)
         )
         outcome = CardDeliverResult(str(result.get("outTrackId") or out_track_id), deliveries)
         if deliveries and not any(d.success for d in deliveries):
             first = deliveries[0]
-            raise self._raise(DingTalkAPIError(
-                "deliver.failed", first.error_msg or "card not delivered", "recipient",
-                path="card/instances/createAndDeliver", http_status=200))
+            raise self._raise(
+                DingTalkAPIError(
+                    "deliver.failed",
+                    first.error_msg or "card not delivered",
+                    "recipient",
+                    path="card/instances/createAndDeliver",
+                    http_status=200,
+                )
+            )
         return outcome
 
     async def update_card(
@@ -744,8 +889,9 @@ class DingTalkClient:
         if card_data is not None:
             body["cardData"] = {"cardParamMap": _check_params(card_data, "card_data")}
         if private_data:
-            body["privateData"] = {u: {"cardParamMap": _check_params(v, "private_data")}
-                                   for u, v in private_data.items()}
+            body["privateData"] = {
+                u: {"cardParamMap": _check_params(v, "private_data")} for u, v in private_data.items()
+            }
         await self._call("PUT", "card/instances", body=body)
 
     async def register_card_callback(
@@ -775,14 +921,20 @@ class DingTalkClient:
         now = self._monotonic()
         blocked = self._webhook_blocked_until.get(key, 0.0)
         if blocked > now:
-            raise DingTalkAPIError("webhook.throttled", "robot throttled by DingTalk", "rate",
-                                   path="robot/send", retry_after=blocked - now)
+            raise DingTalkAPIError(
+                "webhook.throttled", "robot throttled by DingTalk", "rate", path="robot/send", retry_after=blocked - now
+            )
         hits = self._webhook_hits.setdefault(key, deque())
         while hits and hits[0] <= now - 60.0:
             hits.popleft()
         if len(hits) >= _WEBHOOK_PER_MINUTE:
-            raise DingTalkAPIError("local.webhook.rate", "20 messages per minute reached", "rate",
-                                   path="robot/send", retry_after=hits[0] + 60.0 - now)
+            raise DingTalkAPIError(
+                "local.webhook.rate",
+                "20 messages per minute reached",
+                "rate",
+                path="robot/send",
+                retry_after=hits[0] + 60.0 - now,
+            )
         hits.append(now)
 
     async def webhook_send(self, webhook: str, body: Mapping[str, Any], *, secret: str | None = None) -> None:
@@ -804,8 +956,9 @@ class DingTalkClient:
         if secret:
             url = signed_webhook_url(url, secret, int(self._wall() * 1000))
         scrub = [s for s in (token, secret, webhook) if s]
-        status, _, data = await self._exchange("POST", URL(url, encoded=True), "robot/send", body=dict(body),
-                                                 counted=False)
+        status, _, data = await self._exchange(
+            "POST", URL(url, encoded=True), "robot/send", body=dict(body), counted=False
+        )
         self._check_webhook_answer("robot/send", status, data, scrub, throttle_key=key)
 
     async def reply_session(
@@ -822,11 +975,13 @@ class DingTalkClient:
         if msgtype not in _WEBHOOK_MSGTYPES:
             raise ValueError(f"sessionWebhook does not support msgtype {msgtype!r}")
         if expires_at_ms is not None and self._wall() * 1000 >= expires_at_ms:
-            raise DingTalkAPIError("sessionWebhook.expired", "sessionWebhook expired", "permanent",
-                                   path="robot/sendBySession")
+            raise DingTalkAPIError(
+                "sessionWebhook.expired", "sessionWebhook expired", "permanent", path="robot/sendBySession"
+            )
         scrub = [session_webhook, URL(session_webhook).query.get("session", "")]
-        status, _, data = await self._exchange("POST", URL(session_webhook, encoded=True), "robot/sendBySession",
-                                                 body=dict(body), counted=False)
+        status, _, data = await self._exchange(
+            "POST", URL(session_webhook, encoded=True), "robot/sendBySession", body=dict(body), counted=False
+        )
         self._check_webhook_answer("robot/sendBySession", status, data, scrub, throttle_key=None)
 
     def _check_webhook_answer(
@@ -834,15 +989,23 @@ class DingTalkClient:
     ) -> None:
         error: DingTalkAPIError | None = None
         if status >= 500:
-            error = DingTalkAPIError(f"http.{status}", f"HTTP {status}", "transient", http_status=status, path=path,
-                                     ambiguous=True)
+            error = DingTalkAPIError(
+                f"http.{status}", f"HTTP {status}", "transient", http_status=status, path=path, ambiguous=True
+            )
         elif throttle_key is not None and (status in (301, 302, 303, 307) or not isinstance(data, dict)):
             # spec §e: a throttled robot has been seen answering 302 / non-JSON
-            error = DingTalkAPIError("webhook.throttled", f"HTTP {status} (throttled?)", "rate", http_status=status,
-                                     path=path, retry_after=_WEBHOOK_BLOCK)
+            error = DingTalkAPIError(
+                "webhook.throttled",
+                f"HTTP {status} (throttled?)",
+                "rate",
+                http_status=status,
+                path=path,
+                retry_after=_WEBHOOK_BLOCK,
+            )
         elif not isinstance(data, dict):
-            error = DingTalkAPIError(f"http.{status}", "reply is not JSON", "transient", http_status=status,
-                                     path=path, ambiguous=True)
+            error = DingTalkAPIError(
+                f"http.{status}", "reply is not JSON", "transient", http_status=status, path=path, ambiguous=True
+            )
         elif status != 200:
             error = self._new_api_error(path, status, "", data)
         elif _errcode(data) != 0:

@@ -35,19 +35,19 @@ from typing import Any, Final, TypeAlias
 from bot.handlers.events import Inbound
 
 __all__ = [
-    "DingTalkEventError",
-    "RobotMessage",
-    "CardCallback",
-    "DingTalkEvent",
-    "ROBOT_TOPIC",
     "CARD_TOPIC",
     "NO_IDENTITY_TEXT",
     "QUOTA_TEXT",
-    "parse_robot_message",
-    "parse_card_callback",
-    "parse_callback",
-    "to_inbound",
+    "ROBOT_TOPIC",
+    "CardCallback",
+    "DingTalkEvent",
+    "DingTalkEventError",
+    "RobotMessage",
     "dedupe_key",
+    "parse_callback",
+    "parse_card_callback",
+    "parse_robot_message",
+    "to_inbound",
 ]
 
 log = logging.getLogger(__name__)
@@ -367,8 +367,13 @@ def to_inbound(event: DingTalkEvent, *, received_at: float) -> Inbound | None:
         base["conversation_title"] = event.conversation_title
     if event.error_message:
         log.warning("dingtalk robot message %s carries errorMessage (quota exhausted?)", event.msg_id)
-        return Inbound("dingtalk", event.sender_staff_id, "other", at,
-                       extra=base | {"problem": "quota_exhausted", "error_message": event.error_message[:200]})
+        return Inbound(
+            "dingtalk",
+            event.sender_staff_id,
+            "other",
+            at,
+            extra=base | {"problem": "quota_exhausted", "error_message": event.error_message[:200]},
+        )
     if event.msgtype not in _TEXT_KINDS or not event.text:
         if event.msgtype not in _KNOWN_KINDS:
             log.info("dingtalk robot message of unknown kind %r ignored", event.msgtype[:40])
@@ -382,8 +387,7 @@ def to_inbound(event: DingTalkEvent, *, received_at: float) -> Inbound | None:
 def _click(event: CardCallback, at: int) -> Inbound | None:
     if event.user_id_type != 1:
         # we create every card with userIdType 1; a unionId cannot be matched to a person
-        log.warning("dingtalk card callback for %s with userIdType=%s ignored", event.out_track_id,
-                    event.user_id_type)
+        log.warning("dingtalk card callback for %s with userIdType=%s ignored", event.out_track_id, event.user_id_type)
         return None
     if not event.action:
         log.info("dingtalk card callback for %s without an action param ignored", event.out_track_id)
@@ -392,8 +396,7 @@ def _click(event: CardCallback, at: int) -> Inbound | None:
     extra: dict[str, Any] = {"action_ids": list(event.action_ids), "space_type": event.space_type}
     if inputs:
         extra["inputs"] = inputs
-    return Inbound("dingtalk", event.user_id, "click", at, key=event.action, task_id=event.out_track_id,
-                   extra=extra)
+    return Inbound("dingtalk", event.user_id, "click", at, key=event.action, task_id=event.out_track_id, extra=extra)
 
 
 def dedupe_key(event: DingTalkEvent) -> str:
@@ -407,7 +410,8 @@ def dedupe_key(event: DingTalkEvent) -> str:
     """
     if isinstance(event, RobotMessage):
         return f"msg:{event.msg_id}"
-    canon = json.dumps({"ids": list(event.action_ids), "params": event.params}, sort_keys=True,
-                       ensure_ascii=False, default=str)
+    canon = json.dumps(
+        {"ids": list(event.action_ids), "params": event.params}, sort_keys=True, ensure_ascii=False, default=str
+    )
     digest = hashlib.sha1(canon.encode("utf-8")).hexdigest()[:20]
     return f"card:{event.out_track_id[:100]}:{event.user_id[:80]}:{digest}"

@@ -26,12 +26,12 @@ from typing import Final
 from urllib.parse import quote_plus
 
 __all__ = [
-    "DingTalkSignError",
     "MAX_SKEW_MS",
+    "DingTalkSignError",
     "compute_sign",
+    "signed_webhook_url",
     "verify_callback",
     "webhook_sign",
-    "signed_webhook_url",
 ]
 
 #: spec §b.2 / §e: a timestamp more than one hour from local time is illegal.

@@ -56,7 +56,7 @@ from bot.platforms.dingtalk.events import (
     to_inbound,
 )
 
-__all__ = ["DingTalkStream", "OnEvent", "ack_frame", "SUBSCRIPTIONS"]
+__all__ = ["SUBSCRIPTIONS", "DingTalkStream", "OnEvent", "ack_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -241,14 +241,19 @@ class DingTalkStream:
     async def _open(self) -> tuple[str, str]:
         """spec §b.3 step 1 → (endpoint, ticket)."""
         path = "gateway/connections/open"
-        body = {"clientId": self.client_id, "clientSecret": self._secret,
-                "subscriptions": [dict(s) for s in SUBSCRIPTIONS], "ua": self._ua}
+        body = {
+            "clientId": self.client_id,
+            "clientSecret": self._secret,
+            "subscriptions": [dict(s) for s in SUBSCRIPTIONS],
+            "ua": self._ua,
+        }
         failure: DingTalkAPIError | None = None
         status = 0
         raw = b""
         try:
-            async with self._session.post(self._open_url, json=body, timeout=self._open_timeout,
-                                          headers={"Accept": "application/json"}) as resp:
+            async with self._session.post(
+                self._open_url, json=body, timeout=self._open_timeout, headers={"Accept": "application/json"}
+            ) as resp:
                 status = resp.status
                 raw = await resp.read()
         except TimeoutError:
@@ -293,8 +298,9 @@ class DingTalkStream:
         try:
             ws = await self._session.ws_connect(url, heartbeat=self._heartbeat)
         except aiohttp.WSServerHandshakeError as exc:
-            failure = DingTalkAPIError(f"http.{exc.status}", "WebSocket handshake refused", "transient",
-                                       http_status=exc.status, path="connect")
+            failure = DingTalkAPIError(
+                f"http.{exc.status}", "WebSocket handshake refused", "transient", http_status=exc.status, path="connect"
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             failure = DingTalkAPIError("network", f"connect failed ({type(exc).__name__})", "transient", path="connect")
         if failure is not None or ws is None:

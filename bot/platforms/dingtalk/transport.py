@@ -43,8 +43,9 @@ class DingTalkTransport:
                     return Delivery("dead", error="no webhook configured")
                 text = payload["text"]
                 body = {"msgtype": "markdown", "markdown": {"title": markdown_title(text), "text": text}}
-                await self.client.webhook_send(self.config.supervision_webhook, body,
-                                               secret=self.config.supervision_webhook_secret or None)
+                await self.client.webhook_send(
+                    self.config.supervision_webhook, body, secret=self.config.supervision_webhook_secret or None
+                )
                 return Delivery("sent")
         except DingTalkAPIError as exc:
             return self._classify(row, exc)
@@ -60,8 +61,11 @@ class DingTalkTransport:
             card = Card.from_dict(payload["card"])
             http = self.config.mode == "http"
             await self.client.create_and_deliver_card(
-                out_track_id=payload["task_id"], template_id=self.config.card_template_id,
-                card_data=card_params(card), user_id=user, preview=card_preview(card),
+                out_track_id=payload["task_id"],
+                template_id=self.config.card_template_id,
+                card_data=card_params(card),
+                user_id=user,
+                preview=card_preview(card),
                 callback_type="HTTP" if http else "STREAM",
                 callback_route_key=self.config.card_callback_route_key if http else None,
             )
@@ -74,8 +78,11 @@ class DingTalkTransport:
             return Delivery("dead", error=f"unknown payload type {kind}")
         if result.flow_controlled:
             return Delivery("retry", error="flow controlled", delay=60.0)
-        return Delivery("sent", {"process_query_key": result.process_query_key},
-                        unreachable=tuple(result.invalid) + tuple(result.filtered))
+        return Delivery(
+            "sent",
+            {"process_query_key": result.process_query_key},
+            unreachable=tuple(result.invalid) + tuple(result.filtered),
+        )
 
     def _classify(self, row: OutboxMessage, exc: DingTalkAPIError) -> Delivery:
         error = f"{exc.code} {exc.kind}: {exc.message[:120]}"

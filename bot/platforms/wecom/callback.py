@@ -26,17 +26,25 @@ def to_inbound(event: WeComEvent) -> Inbound | None:
     if isinstance(event, TextMessage):
         return Inbound("wecom", event.user, "text", event.create_time, text=event.content)
     if isinstance(event, CardClick):
-        return Inbound("wecom", event.user, "click", event.create_time, key=event.event_key, task_id=event.task_id,
-                       response_code=event.response_code,
-                       extra={"selected": {k: list(v) for k, v in event.selected.items()}} if event.selected else {})
+        return Inbound(
+            "wecom",
+            event.user,
+            "click",
+            event.create_time,
+            key=event.event_key,
+            task_id=event.task_id,
+            response_code=event.response_code,
+            extra={"selected": {k: list(v) for k, v in event.selected.items()}} if event.selected else {},
+        )
     if isinstance(event, EnterAgent):
         return Inbound("wecom", event.user, "enter", event.create_time)
     return None
 
 
 class WeComCallback:
-    def __init__(self, deps: Deps, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int,
-                 wake: Callable[[], None]) -> None:
+    def __init__(
+        self, deps: Deps, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int, wake: Callable[[], None]
+    ) -> None:
         self.deps = deps
         self.crypto = crypto
         self.metrics = metrics
@@ -62,8 +70,9 @@ class WeComCallback:
     async def verify(self, request: web.Request) -> web.Response:
         q = request.query
         try:
-            plain = self.crypto.verify_url(q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""),
-                                           q.get("echostr", ""))
+            plain = self.crypto.verify_url(
+                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
+            )
         except WeComCryptoError as exc:
             return self._refuse(exc)
         return web.Response(text=plain, content_type="text/plain")

@@ -24,19 +24,18 @@ from typing import Any, Final, Literal, TypeAlias
 import aiohttp
 
 from bot.platforms.token_cache import TokenCache
-
 from bot.platforms.wecom.replies import truncate_utf8
 
 __all__ = [
+    "APPCHAT_MSGTYPES",
+    "TOKEN_ERRCODES",
+    "ChatInfo",
     "ErrorKind",
-    "WeComAPIError",
     "SendResult",
     "UpdateResult",
-    "ChatInfo",
+    "WeComAPIError",
     "WeComClient",
     "error_kind",
-    "TOKEN_ERRCODES",
-    "APPCHAT_MSGTYPES",
 ]
 
 log = logging.getLogger(__name__)
@@ -111,8 +110,12 @@ class WeComAPIError(Exception):
     def clone(self) -> WeComAPIError:
         """A fresh instance (one failed fetch is re-raised to several waiters)."""
         return WeComAPIError(
-            self.errcode, self.errmsg, self.kind,
-            path=self.path, http_status=self.http_status, ambiguous=self.ambiguous,
+            self.errcode,
+            self.errmsg,
+            self.kind,
+            path=self.path,
+            http_status=self.http_status,
+            ambiguous=self.ambiguous,
         )
 
     def __str__(self) -> str:
@@ -243,7 +246,11 @@ class WeComClient:
         raw = b""
         try:
             async with self._session.request(
-                method, self._base + path, params=dict(params), data=data, headers=headers,
+                method,
+                self._base + path,
+                params=dict(params),
+                data=data,
+                headers=headers,
                 timeout=self._timeout,
             ) as resp:
                 status = resp.status
@@ -292,9 +299,7 @@ class WeComClient:
     async def _fetch_token(self) -> tuple[str, float]:
         """One token request → (token, expires_in seconds); the TokenCache keeps it."""
         log.info("wecom gettoken for agent %s", self.agent_id)
-        data = await self._request(
-            "GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
-        )
+        data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret})
         if _errcode(data) != 0:
             raise self._error("gettoken", data)
         token = data.get("access_token")
@@ -319,7 +324,11 @@ class WeComClient:
         self._tokens.invalidate()
 
     async def _api(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Call an access_token API; one token renewal + one retry on 40014/42001/42009."""
@@ -355,21 +364,15 @@ class WeComClient:
 
     async def send_text(self, users: str | Iterable[str], content: str) -> SendResult:
         """Text message; content cut to 2048 UTF-8 bytes at a character boundary (spec §3.3)."""
-        return await self.send(
-            {"touser": _join_users(users), "msgtype": "text", "text": {"content": content}}
-        )
+        return await self.send({"touser": _join_users(users), "msgtype": "text", "text": {"content": content}})
 
     async def send_markdown(self, users: str | Iterable[str], content: str) -> SendResult:
         """Markdown message; content cut to 2048 UTF-8 bytes (spec §3.4)."""
-        return await self.send(
-            {"touser": _join_users(users), "msgtype": "markdown", "markdown": {"content": content}}
-        )
+        return await self.send({"touser": _join_users(users), "msgtype": "markdown", "markdown": {"content": content}})
 
     async def send_template_card(self, users: str | Iterable[str], card: Mapping[str, Any]) -> SendResult:
         """Template card (spec §3.5); ``card`` carries a fresh ``task_id``."""
-        return await self.send(
-            {"touser": _join_users(users), "msgtype": "template_card", "template_card": dict(card)}
-        )
+        return await self.send({"touser": _join_users(users), "msgtype": "template_card", "template_card": dict(card)})
 
     async def update_template_card(
         self,
@@ -453,9 +456,7 @@ class WeComClient:
             body["del_user_list"] = list(del_user_list)
         await self._api("POST", "appchat/update", body=body)
 
-    async def appchat_send(
-        self, chatid: str, msgtype: str, payload: Mapping[str, Any], *, safe: int = 0
-    ) -> None:
+    async def appchat_send(self, chatid: str, msgtype: str, payload: Mapping[str, Any], *, safe: int = 0) -> None:
         """appchat/send. template_card is refused locally: groups cannot get cards (spec §5.1)."""
         if msgtype == "template_card":
             raise ValueError(

@@ -29,16 +29,16 @@ from wechatpy.crypto.cryptography import WeChatCipher
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
 __all__ = [
+    "BASE64_ERROR",
+    "BUFFER_ERROR",
+    "DECRYPT_ERROR",
+    "ILLEGAL_AES_KEY",
+    "MAX_BODY_BYTES",
+    "PARSE_ERROR",
+    "RECEIVEID_ERROR",
+    "SIGNATURE_ERROR",
     "WeComCrypto",
     "WeComCryptoError",
-    "SIGNATURE_ERROR",
-    "PARSE_ERROR",
-    "ILLEGAL_AES_KEY",
-    "RECEIVEID_ERROR",
-    "DECRYPT_ERROR",
-    "BUFFER_ERROR",
-    "BASE64_ERROR",
-    "MAX_BODY_BYTES",
 ]
 
 # WXBizMsgCrypt ierror codes, spec §1.5.
@@ -196,7 +196,7 @@ class WeComCrypto:
             raise WeComCryptoError(DECRYPT_ERROR, "ciphertext length is not a valid AES-CBC length")
         try:
             plain: bytes = WeChatCipher(self._wechat.key).decrypt(raw)
-        except Exception:  # noqa: BLE001 - any backend failure is one typed error
+        except Exception:
             raise WeComCryptoError(DECRYPT_ERROR, "AES decrypt failed") from None
         pad = plain[-1]
         if not 1 <= pad <= _BLOCK or plain[-pad:] != bytes([pad]) * pad:
@@ -251,9 +251,7 @@ def parse_xml(data: bytes | str) -> Element:
     Raises ``WeComCryptoError(-40002)`` for anything that is not a well-formed ``<xml>`` document.
     """
     try:
-        root: Element = DefusedET.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        root: Element = DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException, ValueError, TypeError):
         raise WeComCryptoError(PARSE_ERROR, "malformed or forbidden XML") from None
     if root.tag != "xml":

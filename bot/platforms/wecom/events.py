@@ -16,17 +16,17 @@ from xml.etree.ElementTree import Element
 from bot.platforms.wecom.crypto import PARSE_ERROR, WeComCryptoError, parse_xml
 
 __all__ = [
-    "WeComParseError",
-    "TextMessage",
     "CardClick",
     "EnterAgent",
-    "Subscribe",
-    "Unsubscribe",
     "OtherEvent",
     "OtherMessage",
+    "Subscribe",
+    "TextMessage",
+    "Unsubscribe",
     "WeComEvent",
-    "parse_event",
+    "WeComParseError",
     "dedupe_key",
+    "parse_event",
 ]
 
 CardEventName: TypeAlias = Literal["template_card_event", "template_card_menu_event"]
@@ -127,9 +127,7 @@ class OtherMessage:
     raw: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
-WeComEvent: TypeAlias = (
-    TextMessage | CardClick | EnterAgent | Subscribe | Unsubscribe | OtherEvent | OtherMessage
-)
+WeComEvent: TypeAlias = TextMessage | CardClick | EnterAgent | Subscribe | Unsubscribe | OtherEvent | OtherMessage
 
 
 def _text(root: Element, tag: str) -> str:
@@ -201,9 +199,12 @@ def parse_event(plaintext: str | bytes) -> WeComEvent:
         return OtherMessage(msg_type, u, c, a, t, msg_id=_text(root, "MsgId").strip(), raw=_to_raw(root))
 
     event = _required(root, "Event")
-    if event == "template_card_event" or event == "template_card_menu_event":
+    if event in ("template_card_event", "template_card_menu_event"):
         return CardClick(
-            u, c, a, t,
+            u,
+            c,
+            a,
+            t,
             event=cast(CardEventName, event),  # narrowed by the test above
             event_key=_text(root, "EventKey"),
             task_id=_required(root, "TaskId"),

@@ -13,11 +13,11 @@ from bot.platforms.wecom.crypto import WeComCrypto
 
 __all__ = [
     "TEXT_LIMIT_BYTES",
-    "truncate_utf8",
     "cdata",
-    "text_reply",
-    "update_button_reply",
     "envelope",
+    "text_reply",
+    "truncate_utf8",
+    "update_button_reply",
 ]
 
 # spec §1.6: passive text Content ≤ 2048 bytes (truncated by WeCom beyond).

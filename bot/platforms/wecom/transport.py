@@ -50,8 +50,9 @@ class WeComTransport:
                 if context.get("gone"):
                     return Delivery("sent", {"skipped": "card code unavailable"})
                 card = Card.from_dict(payload["card"])
-                await self.client.update_template_card(response_code=context["code"], userids=[row.recipient],
-                                                       card=template_card(card))
+                await self.client.update_template_card(
+                    response_code=context["code"], userids=[row.recipient], card=template_card(card)
+                )
                 return Delivery("sent", {"updated": True})
             if row.channel == "group":
                 await self.client.appchat_send_markdown(row.recipient, payload["text"])
@@ -118,6 +119,13 @@ class WeComTransport:
             if delivery.result.get("fallback") == "text":
                 # the card cannot be updated any more: tell the person in a line of text
                 card = Card.from_dict(payload["card"])
-                await repo.enqueue(session, platform=self.platform, channel="user", recipient=row.recipient,
-                                   payload={"type": "text", "text": f"{card.title}：{card.closed}"},
-                                   now=now, case_id=row.case_id, person_id=row.person_id)
+                await repo.enqueue(
+                    session,
+                    platform=self.platform,
+                    channel="user",
+                    recipient=row.recipient,
+                    payload={"type": "text", "text": f"{card.title}：{card.closed}"},
+                    now=now,
+                    case_id=row.case_id,
+                    person_id=row.person_id,
+                )
