@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import chinese_calendar
 
-from bot.calendar_package import package_calendar, package_version
+from bot.calendar.package_data import package_calendar, package_version
 from bot.domain.workcalendar import WorkCalendar
 
 FIRST = date(2004, 1, 1)

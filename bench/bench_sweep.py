@@ -73,7 +73,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.calendar_service import CalendarHolder, load_calendar
+from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import FrozenClock
 from bot.config import parse_config
 from bot.domain.deadlines import workday_deadline
@@ -81,9 +81,9 @@ from bot.domain.nudges import Kind, due_now
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
 from bot.jobs import Jobs, candidates, clock_of
-from bot.outbox import PER_MINUTE, OutboxSender
 from bot.platforms.wecom.client import WeComClient
 from bot.platforms.wecom.transport import WeComTransport
+from bot.runtime.outbox import PER_MINUTE, OutboxSender
 from store.db import create_engine, sessionmaker, upgrade
 from store.models import Case, OutboxMessage, Person
 from tests.fakes.fake_wecom import FakeWeCom

@@ -16,7 +16,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.calendar_service import CalendarHolder, load_calendar
+from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain.workcalendar import coverage_warnings
@@ -24,10 +24,10 @@ from bot.handlers.chat import ChatHandler
 from bot.handlers.deps import Deps
 from bot.handlers.directory import bootstrap_from_config
 from bot.handlers.notify import ChatNotifier
-from bot.inbound import InboundWorker
 from bot.jobs import Jobs
 from bot.metrics import Metrics
-from bot.outbox import OutboxSender, Transport
+from bot.runtime.inbound import InboundWorker
+from bot.runtime.outbox import OutboxSender, Transport
 from bot.web import api, detail, ops
 from store import db
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.calendar_service import CalendarHolder, load_calendar
+from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import FrozenClock
 from bot.config import Config, parse_config
 from bot.handlers.deps import Deps, Notifier, NullNotifier

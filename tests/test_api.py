@@ -163,7 +163,7 @@ async def test_contact_never_logged(client: TestClient) -> None:
     import io
     import logging
 
-    from bot.logsetup import RedactingFilter
+    from bot.runtime.log_setup import RedactingFilter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -153,7 +153,7 @@ def test_python_dash_m_bot() -> None:
 def test_nudges_plan_sends_nothing(config_file: Path) -> None:
     from datetime import date
 
-    from bot.calendar_package import package_calendar
+    from bot.calendar.package_data import package_calendar
     from bot.domain.nudges import workday_before
 
     code, out = run(

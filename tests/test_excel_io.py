@@ -22,7 +22,7 @@ from bot.exports import ExportError, archive_rows, export_archive, export_dossie
 from bot.handlers.deps import Deps
 from bot.handlers.excel_import import ImportFileError, import_cases, match_header, parse_cell_time
 from bot.handlers.intake import InputError, NewCase, register_case
-from bot.handlers.views import archive_record, archive_row
+from bot.handlers.read_models import archive_record, archive_row
 from bot.handlers.workflow import CaseNotFound, add_note, perform
 from store import repo
 from tests.conftest import BASE_CONFIG, SHANGHAI

@@ -18,9 +18,9 @@ from bot.clock import FrozenClock
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
 from bot.domain.statistics import Period, UnitStats
-from bot.handlers.commend import commend
+from bot.handlers.commendations import commend
 from bot.handlers.deps import Deps
-from bot.reports import Report, build_report, incomplete_cases
+from bot.reports.compute import Report, build_report, incomplete_cases
 from store import repo
 from store.models import Case, CaseEvent, OutboxMessage
 from tests.conftest import SHANGHAI, make_deps
@@ -570,9 +570,8 @@ supervision_webhook_key = "hook-key"
 
 
 async def test_queue_monthly_summary(db_url: str, clock: FrozenClock) -> None:
+    from bot.reports.compute.summary import queue_monthly_summary
     from sqlalchemy import select
-
-    from bot.report_summary import queue_monthly_summary
 
     deps, engine = await make_deps(db_url, clock, CHAT)
     try:
@@ -612,7 +611,7 @@ async def test_a_report_never_holds_the_sqlite_writer_lock(sqlite_url: str, cloc
 
     from sqlalchemy import func, select, update
 
-    from bot.reports import report_session
+    from bot.reports.compute import report_session
 
     deps, engine = await make_deps(sqlite_url, clock, SCORING)
     try:
@@ -641,7 +640,7 @@ def test_local_clock_agrees_with_zoneinfo(zone: str) -> None:
     from datetime import UTC, timedelta
     from zoneinfo import ZoneInfo
 
-    from bot.reports import LocalClock
+    from bot.reports.compute import LocalClock
 
     tz = ZoneInfo(zone)
     clock = LocalClock(tz)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.calendar_package import package_calendar
+from bot.calendar.package_data import package_calendar
 from bot.config import ConfigError, parse_config
 from bot.domain.scoring import (
     CATALOGUE,

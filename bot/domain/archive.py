@@ -12,7 +12,7 @@ class ArchiveElement:
     label: str  # the notice's Chinese name, used as spreadsheet header
 
 
-#: In the notice's order. ``key`` names the field of the case JSON (``bot.handlers.views``).
+#: In the notice's order. ``key`` names the field of the case JSON (``bot.handlers.read_models``).
 ARCHIVE_ELEMENTS: tuple[ArchiveElement, ...] = (
     ArchiveElement("number", "留言文号"),
     ArchiveElement("level", "级别"),

@@ -37,12 +37,12 @@ from bot.domain.lifecycle import (
 from bot.domain.states import Action, ReplyMode, Role, Satisfaction, State, Truthfulness
 from bot.handlers import dialogue as dlg
 from bot.handlers.commands import HELP, MAX_TEXT, Command, parse_command, split_reply
-from bot.handlers.commend import commend_in_session
+from bot.handlers.commendations import commend_in_session
 from bot.handlers.deps import Deps
 from bot.handlers.directory import DirectoryError, ensure_person, ensure_unit, grant, unit_summaries
 from bot.handlers.events import Inbound
 from bot.handlers.notify import ChatNotifier
-from bot.handlers.views import event_label
+from bot.handlers.read_models import event_label
 from bot.handlers.workflow import add_note_in_session, already_done, apply_in_session, facts_of
 from store import repo
 from store.models import CardTask, Case, Person

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.calendar_service import CalendarHolder
+from bot.calendar.service import CalendarHolder
 from bot.clock import Clock
 from bot.config import Config
 from bot.domain.lifecycle import Actor

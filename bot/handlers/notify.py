@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar_service import CalendarHolder
+from bot.calendar.service import CalendarHolder
 from bot.cards import builders as b
 from bot.cards.models import Card
 from bot.clock import Clock

@@ -26,7 +26,7 @@ from bot.domain.lifecycle import (
 )
 from bot.domain.states import Action, State
 from bot.handlers.deps import CaseChange, Deps
-from bot.handlers.views import archive_record, event_label, local_time_text
+from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
 from store.models import Case
 

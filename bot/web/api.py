@@ -13,7 +13,7 @@ from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
-from bot.handlers.views import case_json
+from bot.handlers.read_models import case_json
 from bot.web.errors import json_error
 from store import repo
 

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from bot.domain.lifecycle import Actor
 from bot.domain.states import OPEN_STATES, State
-from bot.handlers.views import event_label, local_time_text
+from bot.handlers.read_models import event_label, local_time_text
 from bot.links import LinkError, link_secret, verify_link
 from bot.web.api import DEPS
 from store import repo

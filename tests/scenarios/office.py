@@ -338,7 +338,7 @@ class Office:
 
     async def case(self, number: str) -> dict[str, Any]:
         """The case as JSON from the current runtime's database (also after a restart)."""
-        from bot.handlers.views import case_json
+        from bot.handlers.read_models import case_json
         from store import repo
 
         async with self.runtime.deps.sessions() as session:

@@ -25,7 +25,7 @@ from bot.domain.lifecycle import (
 from bot.domain.states import Action, NonPublicGround, ReplyMode, Satisfaction, State, Truthfulness
 from bot.handlers.deps import Deps
 from bot.handlers.intake import NewCase, assign_case, register_case
-from bot.handlers.views import case_json
+from bot.handlers.read_models import case_json
 from bot.handlers.workflow import CaseNotFound, add_note, perform
 from store import repo
 from store.models import Case, CaseEvent

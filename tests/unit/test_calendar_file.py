@@ -8,8 +8,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from bot.calendar_file import CalendarFileError, dump_year, load_year, parse_year
-from bot.calendar_package import package_years
+from bot.calendar.package_data import package_years
+from bot.calendar.toml_file import CalendarFileError, dump_year, load_year, parse_year
 from bot.domain.workcalendar import CalendarSource, WorkCalendar
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "bot" / "data" / "calendar-2026.toml"

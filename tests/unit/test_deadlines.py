@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from bot.calendar_package import package_calendar
+from bot.calendar.package_data import package_calendar
 from bot.domain.deadlines import (
     Deadline,
     DeadlineRules,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.calendar_package import package_calendar
+from bot.calendar.package_data import package_calendar
 from bot.domain.deadlines import DeadlineRules, OfficeHours, handling_deadline, return_window_end
 from bot.domain.nudges import Audience, CaseClock, Kind, NudgeRules, due_now, planned, workday_before
 from bot.domain.states import State

@@ -9,7 +9,7 @@ import chinese_calendar
 import pytest
 from chinese_calendar.constants import holidays as pkg_holidays
 
-from bot.calendar_package import package_calendar, package_years
+from bot.calendar.package_data import package_calendar, package_years
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec, coverage_warnings
 
 D = date.fromisoformat

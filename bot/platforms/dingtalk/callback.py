@@ -18,7 +18,6 @@ from aiohttp import web
 
 from bot.handlers.deps import Deps
 from bot.handlers.events import Inbound
-from bot.inbound import store_event
 from bot.metrics import Metrics
 from bot.platforms.dingtalk.events import (
     CardCallback,
@@ -29,6 +28,7 @@ from bot.platforms.dingtalk.events import (
     to_inbound,
 )
 from bot.platforms.dingtalk.sign import DingTalkSignError, verify_callback
+from bot.runtime.inbound import store_event
 from store.models import CardTask
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cards.dingtalk import card_params, card_preview, markdown_title
 from bot.cards.models import Card
 from bot.config import DingTalkConfig
-from bot.outbox import Delivery
 from bot.platforms.dingtalk.client import DingTalkAPIError, DingTalkClient
+from bot.runtime.outbox import Delivery
 from store.models import OutboxMessage
 
 

@@ -13,10 +13,10 @@ from aiohttp import web
 
 from bot.handlers.deps import Deps
 from bot.handlers.events import Inbound
-from bot.inbound import EventStore
 from bot.metrics import Metrics
 from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError
 from bot.platforms.wecom.events import CardClick, EnterAgent, TextMessage, WeComEvent, dedupe_key, parse_event
+from bot.runtime.inbound import EventStore
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cards.models import Card
 from bot.cards.wecom import template_card
 from bot.config import WeComConfig
-from bot.outbox import Delivery
 from bot.platforms.wecom.client import WeComAPIError, WeComClient
+from bot.runtime.outbox import Delivery
 from store import repo
 from store.models import CardTask, OutboxMessage
 

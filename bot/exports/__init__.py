@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ARCHIVE_ELEMENTS, missing_elements
 from bot.handlers.deps import Deps
-from bot.handlers.views import archive_record, archive_row, case_json, local_time_text
+from bot.handlers.read_models import archive_record, archive_row, case_json, local_time_text
 from bot.handlers.workflow import CaseNotFound
 from store import repo
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.deps import Deps
 from bot.handlers.events import Inbound
-from bot.loop import work_forever
+from bot.runtime.loop import work_forever
 from store.models import InboundEvent
 
 log = logging.getLogger(__name__)

@@ -60,8 +60,8 @@ def _default(kind: str, now: datetime) -> Any:
 
 def _run(config_path: Path, text: str | None, kind: str, output: Path | None, png: Path | None, post: bool) -> None:
     from bot.domain.statistics import parse_period
-    from bot.report_summary import pct, pts, queue_monthly_summary, summary_markdown
-    from bot.report_xlsx import export_report
+    from bot.reports.compute.summary import pct, pts, queue_monthly_summary, summary_markdown
+    from bot.reports.compute.xlsx import export_report
 
     config = _load(config_path)
     if text:
@@ -155,7 +155,7 @@ def archive_check(config_path: Path, start: datetime, end: datetime, closed_only
     Exit code 1 when a closed or archived case is incomplete (it cannot be, or should not have
     been, archived)."""
     from bot.domain.states import State
-    from bot.reports import IncompleteCase, incomplete_cases
+    from bot.reports.compute import IncompleteCase, incomplete_cases
 
     config = _load(config_path)
     if start > end:

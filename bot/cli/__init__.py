@@ -17,7 +17,7 @@ import click
 from bot.config import Config, ConfigError, load_config
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role, State
-from bot.logsetup import setup_logging
+from bot.runtime.log_setup import setup_logging
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ def _friendly(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.calendar_file import CalendarFileError
+        from bot.calendar.toml_file import CalendarFileError
         from bot.handlers.directory import DirectoryError
         from bot.handlers.intake import InputError
 
@@ -187,7 +187,7 @@ def case_add(config_path: Path, complex_: bool, **fields: Any) -> None:
 @_friendly
 def case_list(config_path: Path, state: str | None, unit: str | None, overdue: bool, limit: int) -> None:
     """List cases (文号, state, unit, due date, title)."""
-    from bot.handlers.views import local_time_text
+    from bot.handlers.read_models import local_time_text
     from store import repo
 
     config = _load(config_path)
@@ -222,7 +222,7 @@ def case_list(config_path: Path, state: str | None, unit: str | None, overdue: b
 @_friendly
 def case_show(config_path: Path, number: str, as_json: bool) -> None:
     """Show one case with its whole timeline."""
-    from bot.handlers.views import case_json
+    from bot.handlers.read_models import case_json
     from bot.handlers.workflow import CaseNotFound
     from store import repo
 
@@ -449,8 +449,8 @@ def calendar() -> None:
 @_friendly
 def calendar_import(config_path: Path, file: Path) -> None:
     """Import one year's State Council holiday arrangement (see docs/calendar.md)."""
-    from bot.calendar_file import parse_year
-    from bot.calendar_service import save_year
+    from bot.calendar.service import save_year
+    from bot.calendar.toml_file import parse_year
 
     config = _load(config_path)
     spec = parse_year(file.read_text(encoding="utf-8"))
@@ -498,7 +498,7 @@ def calendar_show(config_path: Path, year: int) -> None:
 @click.option("--note", default="", help="why (e.g. the notice)")
 def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None:
     """Override a single day (holiday or workday), or clear the override."""
-    from bot.calendar_service import set_override
+    from bot.calendar.service import set_override
 
     config = _load(config_path)
     value = None if kind == "clear" else kind == "workday"
@@ -589,9 +589,9 @@ def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], o
 
 
 # Commands defined in their own modules register themselves on the groups above.
-from bot import (  # noqa: E402
-    cli_io,  # noqa: F401
-    cli_report,  # noqa: F401
+from bot.cli import (  # noqa: E402
+    io_commands,  # noqa: F401
+    report_commands,  # noqa: F401
 )
 
 if __name__ == "__main__":  # pragma: no cover

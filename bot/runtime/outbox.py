@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
-from bot.loop import work_forever
+from bot.runtime.loop import work_forever
 from store import repo
 from store.models import OutboxMessage
 

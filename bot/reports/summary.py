@@ -22,7 +22,7 @@ from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
-from bot.reports import Report, UnitReport, compute_report, report_session
+from bot.reports.compute import Report, UnitReport, compute_report, report_session
 from store import repo
 from store.models import Nudge
 
@@ -183,7 +183,7 @@ async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Perio
     line. Once per period, even with several processes: a ``nudges`` row (scope ``report``)
     is claimed with the writes, and a call that finds it returns 0 before computing anything.
     Returns the number of messages queued."""
-    from bot.report_chart import render_png
+    from bot.reports.compute.chart import render_png
 
     # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
     # first statement, and must hold it only for the writes at the end

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar_package import package_years
+from bot.calendar.package_data import package_years
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
 from store.models import CalendarOverride, CalendarYear
 

@@ -21,7 +21,7 @@ from bot.domain.scoring import CATALOGUE, RuleKind, describe
 from bot.domain.statistics import Period, UnitStats
 from bot.exports import ExportError, _check_suffix, cell_text
 from bot.handlers.deps import Deps
-from bot.reports import Breakdown, Report, build_report
+from bot.reports.compute import Breakdown, Report, build_report
 
 SHEETS = ("汇总", "单位得分", "单位统计", "扣分明细", "分类统计", "趋势", "图表", "评分规则")
 PERCENT = "0.0%"
@@ -391,7 +391,7 @@ async def export_report(
     if xlsx is not None:
         details = await asyncio.to_thread(write_report_xlsx, report, xlsx, generated=deps.clock.now())
     if png is not None:
-        from bot.report_chart import write_png
+        from bot.reports.compute.chart import write_png
 
         await asyncio.to_thread(write_png, report, png)
     return ReportFiles(report, xlsx, png, details)
