@@ -18,8 +18,8 @@ then ANALYZEd.
 
 Measured, each report in a fresh child process (so that its peak RSS is the report's own):
 ``bot.reports.compute.compute_report`` (all statistics, breakdowns, trend, hot topics and scores),
-``bot.reports.compute.xlsx.write_report_xlsx`` (the workbook with charts and the full 扣分明细) and
-``bot.reports.compute.chart.render_png``; wall time of each step, RSS after imports and connecting
+``bot.reports.xlsx.write_report_xlsx`` (the workbook with charts and the full 扣分明细) and
+``bot.reports.chart.render_png``; wall time of each step, RSS after imports and connecting
 (baseline) and the process's peak RSS, and the number of ORM ``Case`` objects loaded (a
 listener on the mapper's ``load`` event: it must be 0 — the report reads aggregates and narrow
 streamed tuples only).
@@ -412,14 +412,14 @@ def rss_mb(field: str = "VmRSS") -> float:
 def child(url: str, period_text: str, out_dir: Path) -> None:
     import matplotlib  # noqa: F401  (imported before the baseline: it is part of every report run)
     import openpyxl  # noqa: F401
-    from bot.reports.compute.chart import render_png
-    from bot.reports.compute.xlsx import write_report_xlsx
     from sqlalchemy import event, text
 
     from bot.calendar.package_data import package_calendar
     from bot.config import parse_config
     from bot.domain.statistics import parse_period
+    from bot.reports.chart import render_png
     from bot.reports.compute import compute_report
+    from bot.reports.xlsx import write_report_xlsx
     from store.db import create_engine, sessionmaker
     from store.models import Case
 

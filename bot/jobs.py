@@ -312,7 +312,7 @@ class Jobs:
     async def monthly_summary(self, now: datetime) -> int:
         """分析通报: on the configured working day of the month, last month's summary, once."""
         from bot.domain.statistics import summary_period_due
-        from bot.reports.compute.summary import queue_monthly_summary
+        from bot.reports.summary import queue_monthly_summary
 
         cfg = self.deps.config.scoring
         period = summary_period_due(

@@ -8,15 +8,15 @@ from typing import Any
 
 import openpyxl
 import pytest
-from bot.reports.compute.chart import render_png
-from bot.reports.compute.xlsx import DETAIL_HEADERS, SHEETS, STAT_HEADERS, export_report
 from click.testing import CliRunner
 
 from bot.cli import main
 from bot.clock import FrozenClock
 from bot.domain.statistics import Period
 from bot.exports import export_archive, export_dossier
+from bot.reports.chart import render_png
 from bot.reports.compute import build_report
+from bot.reports.xlsx import DETAIL_HEADERS, SHEETS, STAT_HEADERS, export_report
 from tests.conftest import BASE_CONFIG, make_deps
 from tests.test_reports import CONTACT, OCTOBER, SCORING, october
 
@@ -148,7 +148,7 @@ async def test_png_with_and_without_a_chinese_font(world: Any, monkeypatch: pyte
     report = await build_report(deps, OCTOBER)
     png = render_png(report)
     assert png.startswith(PNG_MAGIC) and 20_000 < len(png) < 2_000_000
-    import bot.reports.compute.chart as chart
+    import bot.reports.chart as chart
 
     monkeypatch.setattr(chart, "cjk_font", lambda: None)  # a server without CJK fonts: no failure
     assert render_png(report).startswith(PNG_MAGIC)

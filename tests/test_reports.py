@@ -570,8 +570,9 @@ supervision_webhook_key = "hook-key"
 
 
 async def test_queue_monthly_summary(db_url: str, clock: FrozenClock) -> None:
-    from bot.reports.compute.summary import queue_monthly_summary
     from sqlalchemy import select
+
+    from bot.reports.summary import queue_monthly_summary
 
     deps, engine = await make_deps(db_url, clock, CHAT)
     try:

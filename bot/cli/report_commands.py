@@ -60,8 +60,8 @@ def _default(kind: str, now: datetime) -> Any:
 
 def _run(config_path: Path, text: str | None, kind: str, output: Path | None, png: Path | None, post: bool) -> None:
     from bot.domain.statistics import parse_period
-    from bot.reports.compute.summary import pct, pts, queue_monthly_summary, summary_markdown
-    from bot.reports.compute.xlsx import export_report
+    from bot.reports.summary import pct, pts, queue_monthly_summary, summary_markdown
+    from bot.reports.xlsx import export_report
 
     config = _load(config_path)
     if text:

@@ -183,7 +183,7 @@ async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Perio
     line. Once per period, even with several processes: a ``nudges`` row (scope ``report``)
     is claimed with the writes, and a call that finds it returns 0 before computing anything.
     Returns the number of messages queued."""
-    from bot.reports.compute.chart import render_png
+    from bot.reports.chart import render_png
 
     # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
     # first statement, and must hold it only for the writes at the end

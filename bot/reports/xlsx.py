@@ -391,7 +391,7 @@ async def export_report(
     if xlsx is not None:
         details = await asyncio.to_thread(write_report_xlsx, report, xlsx, generated=deps.clock.now())
     if png is not None:
-        from bot.reports.compute.chart import write_png
+        from bot.reports.chart import write_png
 
         await asyncio.to_thread(write_png, report, png)
     return ReportFiles(report, xlsx, png, details)
