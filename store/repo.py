@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
 from bot.domain.states import UNIT_ROLES, Role, State
+from store import dialect
 from store.models import (
     Case,
     CaseEvent,
@@ -30,9 +29,7 @@ from store.models import (
 
 def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> Any:
     """INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    return maker(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    return dialect.insert_ignore(session, model, conflict, values)
 
 
 # --- counters and case numbers ---------------------------------------------------------------
