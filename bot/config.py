@@ -17,6 +17,7 @@ from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
 from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
 from bot.domain.states import Role
+from bot.domain.visibility import DEFAULT_SENSITIVE
 
 
 class ConfigError(Exception):
@@ -117,6 +118,8 @@ class CasesConfig(_Section):
     leader_categories: list[str] = []
     #: a new case is compared with cases registered within this many calendar days
     duplicate_window_days: int = Field(180, ge=0, le=3650)
+    #: only supervisors, leaders, admins and the assigned units see these (docs/visibility.md)
+    sensitive_categories: list[str] = list(DEFAULT_SENSITIVE)
 
 
 class PersonConfig(_Section):
