@@ -64,7 +64,7 @@ class CaseFacts:
     unit_id: int | None = None
     co_unit_ids: frozenset[int] = frozenset()
     complex: bool = False
-    return_deadline: datetime | None = None
+    return_deadline: datetime | None = None  # aware, in the office time zone (refusals print it)
     needs_leader: bool = False
     missing_archive_elements: tuple[str, ...] = ()
 

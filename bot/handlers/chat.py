@@ -128,7 +128,7 @@ class ChatHandler:
     async def _probe(self, turn: Turn, case: Case, action: Action) -> bool:
         """Check state, role and window before asking for words (so nobody types in vain)."""
         try:
-            decide(facts_of(case), action, turn.actor, _PROBE[action], turn.now)
+            decide(facts_of(case, tz=self.deps.config.office.hours().tz), action, turn.actor, _PROBE[action], turn.now)
         except WorkflowError as exc:
             if exc.code == "wrong_state":
                 already = await already_done(turn.session, case, action)

@@ -6,7 +6,7 @@ state change, the timeline entry and the queued messages commit together or not 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,13 +36,14 @@ class CaseNotFound(WorkflowError):
         super().__init__("not_found", f"未找到文号为 {number} 的留言件，请核对文号。", field="number")
 
 
-def facts_of(case: Case, record: dict[str, Any] | None = None) -> CaseFacts:
+def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo) -> CaseFacts:
+    """The guards' view of ``case``; its times in the office time zone ``tz`` (refusals print them)."""
     return CaseFacts(
         state=State(case.state),
         unit_id=case.unit_id,
         co_unit_ids=frozenset(int(u) for u in (case.co_unit_ids or [])),
         complex=case.complex,
-        return_deadline=case.return_deadline,
+        return_deadline=case.return_deadline.astimezone(tz) if case.return_deadline else None,
         needs_leader=case.needs_leader,
         missing_archive_elements=missing_elements(record) if record is not None else (),
     )
@@ -140,7 +141,7 @@ async def apply_in_session(
     if action is Action.ARCHIVE:
         record = await archive_record(session, case)
     try:
-        decision = decide(facts_of(case, record), action, actor, data, now)
+        decision = decide(facts_of(case, record, tz=deps.config.office.hours().tz), action, actor, data, now)
     except WorkflowError as exc:
         if exc.code == "wrong_state":
             already = await already_done(session, case, action)

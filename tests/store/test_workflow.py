@@ -185,6 +185,8 @@ async def test_return_window_closes_after_two_working_days(deps: Deps, clock: Fr
     with pytest.raises(WorkflowError) as err:
         await perform(deps, n, Action.RETURN, await actor(deps, "zhangsan"), ReasonInput("不属于我单位职责"))
     assert err.value.code == "window_closed"
+    # the deadline is printed in office time (17:30), not UTC (09:30)
+    assert "截止2026-11-04 17:30" in err.value.message
     async with deps.sessions() as session:
         case = await repo.case_by_number(session, n)
     assert case is not None and case.state == "assigned" and case.version == 2
