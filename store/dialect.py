@@ -32,7 +32,7 @@ def insert_ignore(
     ``target`` is a mapped class or a Table; with ``returning`` the statement yields only the rows
     really inserted (with a list of parameter sets SQLAlchemy sends one multi-row INSERT)."""
     maker = pg_insert if is_postgres(session) else sqlite_insert
-    stmt = maker(target)
+    stmt: Any = maker(target)
     if values is not None:
         stmt = stmt.values(**values)
     stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
