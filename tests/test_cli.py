@@ -111,7 +111,9 @@ def test_units_and_people(config_file: Path) -> None:
 
 def test_calendar_commands(config_file: Path, tmp_path: Path) -> None:
     code, out = run(config_file, "calendar", "show", "2027")
-    assert code == 0 and "weekends-only" in out and "警告" in out
+    assert code == 0 and "provisional" in out and "警告" in out
+    # before any import, 2027's statutory holidays apply, provisionally (issue 13)
+    assert "2027-01-01 元旦" in out and "2027-02-05 春节" in out and "2027-02-08 春节" in out
     year_file = tmp_path / "2027.toml"
     year_file.write_text(
         'year = 2027\nnotice = "测试通知"\n\n[[holiday]]\nname = "元旦"\nfrom = 2027-01-01\nto = 2027-01-01\n',

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 import chinese_calendar  # type: ignore[import-untyped]
 from chinese_calendar import constants
 
+from bot.calendar.statutory import statutory_year
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
 
 __all__ = ["package_calendar", "package_version", "package_years"]
@@ -73,5 +74,6 @@ def _package_years() -> tuple[YearSpec, ...]:
 
 
 def package_calendar(overrides: Mapping[date, bool] | None = None) -> WorkCalendar:
-    """A :class:`WorkCalendar` seeded from the package, with optional admin overrides."""
-    return WorkCalendar(package_years(), overrides)
+    """A :class:`WorkCalendar` seeded from the package, with optional admin overrides; years the
+    package lacks take the statutory holidays, provisionally."""
+    return WorkCalendar(package_years(), overrides, statutory_year)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar.package_data import package_years
+from bot.calendar.statutory import statutory_year
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
 from store.models import CalendarOverride, CalendarYear
 
@@ -31,7 +32,7 @@ async def load_calendar(session: AsyncSession, config_overrides: Mapping[date, b
     imported = [spec_from_row(r) for r in (await session.execute(select(CalendarYear))).scalars()]
     overrides = {r.day: r.workday for r in (await session.execute(select(CalendarOverride))).scalars()}
     overrides.update(config_overrides)
-    return WorkCalendar([*package_years(), *imported], overrides)
+    return WorkCalendar([*package_years(), *imported], overrides, statutory_year)
 
 
 async def save_year(session: AsyncSession, spec: YearSpec, *, by: str, now: datetime) -> None:

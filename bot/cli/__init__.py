@@ -479,10 +479,13 @@ def calendar_show(config_path: Path, year: int) -> None:
 
     cal = run_with_runtime(config, body)
     source = cal.source(year)
-    click.echo(f"{year}: source {source.value}" + ("" if cal.is_covered(year) else "  (警告：未导入，仅按周末计算)"))
-    spec = cal.specs.get(year)
+    warning = "" if cal.is_covered(year) else f"  (警告：{year}年国务院安排尚未导入)"
+    click.echo(f"{year}: source {source.value}（{source.label}）{warning}")
+    spec = cal.spec(year)
     if spec is not None:
-        click.echo("holidays: " + ", ".join(d.isoformat() for d in sorted(spec.holidays) if d.weekday() < 5))
+        mark = "（暂定 provisional）" if source.provisional else ""
+        days = [f"{d.isoformat()} {spec.names.get(d, '')}".rstrip() for d in sorted(spec.holidays) if d.weekday() < 5]
+        click.echo(f"holidays{mark}: " + ", ".join(days))
         click.echo("make-up workdays: " + ", ".join(d.isoformat() for d in sorted(spec.workdays)))
     overrides = sorted((d, w) for d, w in cal.overrides.items() if d.year == year)
     if overrides:

@@ -70,8 +70,9 @@ class Deadline:
     """A computed deadline.
 
     ``due_at`` is aware, in the office time zone. ``source`` names the calendar(s) used, e.g.
-    ``"chinese-calendar"`` or ``"chinese-calendar 2026 + weekends-only 2027"`` (``"hours"`` for
-    urgent limits). ``uncovered`` lists the years counted weekends-only, for admin warnings.
+    ``"chinese-calendar"`` or ``"chinese-calendar 2026 + provisional 2027"`` (``"hours"`` for
+    urgent limits). ``uncovered`` lists the years counted provisionally (no published
+    arrangement: statutory holidays or weekends only), for admin warnings and labels.
     """
 
     due_at: datetime
@@ -113,7 +114,7 @@ def workday_deadline(start: datetime, n: int, cal: WorkCalendar, hours: OfficeHo
     due_day = cal.add_workdays(day, n)
     # Only the days after `day` were consulted, so name the calendars of those days.
     sources = cal.sources_between(day + timedelta(days=1), due_day)
-    uncovered = tuple(y for y, src in sources if src is CalendarSource.WEEKENDS)
+    uncovered = tuple(y for y, src in sources if src.provisional)
     return Deadline(
         due_at=datetime.combine(due_day, hours.close, tzinfo=hours.tz),
         source=_describe(sources),

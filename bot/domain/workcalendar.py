@@ -11,8 +11,11 @@ A working day is, in order of precedence:
 3. a statutory holiday of the year's :class:`YearSpec` (a day off);
 4. otherwise Monday–Friday.
 
-A year without a spec falls back to rule 4 (weekends only) plus overrides, and is reported as
-:attr:`CalendarSource.WEEKENDS` so callers can warn the admins (design.md, "Deadlines").
+A year without a spec of its own (neither the package's nor an imported one) takes the spec the
+injected ``fallback`` gives — in production the statutory holidays of 《全国年节及纪念日放假办法》,
+computed for that year and reported as :attr:`CalendarSource.STATUTORY` ("provisional"); without
+a fallback (or beyond its range) it counts weekends only (:attr:`CalendarSource.WEEKENDS`). Either
+way callers warn the admins (design.md, "Deadlines").
 
 Counting is done on a per-year, lazily built, cached, sorted tuple of the ordinals of that
 year's working days, so :meth:`WorkCalendar.add_workdays` and
@@ -22,14 +25,16 @@ year's working days, so :meth:`WorkCalendar.add_workdays` and
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date
 from enum import StrEnum
 from types import MappingProxyType
 
 __all__ = [
+    "SOURCE_LABELS",
     "CalendarSource",
+    "Fallback",
     "WorkCalendar",
     "YearSpec",
     "coverage_warnings",
@@ -41,7 +46,28 @@ class CalendarSource(StrEnum):
 
     PACKAGE = "chinese-calendar"
     IMPORTED = "imported"
+    STATUTORY = "provisional"  # the statutory holidays, computed: no State Council notice yet
     WEEKENDS = "weekends-only"
+
+    @property
+    def label(self) -> str:
+        return SOURCE_LABELS[self]
+
+    @property
+    def provisional(self) -> bool:
+        """True when the year has no published arrangement (its dates may still change)."""
+        return self in (CalendarSource.STATUTORY, CalendarSource.WEEKENDS)
+
+
+SOURCE_LABELS: dict[CalendarSource, str] = {
+    CalendarSource.PACKAGE: "国务院安排（chinese-calendar）",
+    CalendarSource.IMPORTED: "国务院安排（已导入）",
+    CalendarSource.STATUTORY: "暂定：按《全国年节及纪念日放假办法》推算，未含调休",
+    CalendarSource.WEEKENDS: "暂定：仅按周末计算",
+}
+
+#: A year's spec computed when neither the package nor an import has one (None: not computable).
+Fallback = Callable[[int], "YearSpec | None"]
 
 
 def _empty_names() -> Mapping[date, str]:
@@ -92,12 +118,13 @@ class WorkCalendar:
     cached. Any year from 1 to 9999 works; years without a spec count weekends only.
     """
 
-    __slots__ = ("_override_years", "_overrides", "_specs", "_tables")
+    __slots__ = ("_computed", "_fallback", "_override_years", "_overrides", "_specs", "_tables")
 
     def __init__(
         self,
         years: Iterable[YearSpec] = (),
         overrides: Mapping[date, bool] | None = None,
+        fallback: Fallback | None = None,
     ) -> None:
         specs: dict[int, YearSpec] = {}
         for spec in years:
@@ -110,6 +137,8 @@ class WorkCalendar:
             by_year.setdefault(d.year, {})[d.toordinal()] = bool(working)
         self._override_years = by_year
         self._tables: dict[int, tuple[int, ...]] = {}
+        self._fallback = fallback
+        self._computed: dict[int, YearSpec | None] = {}
 
     # -- introspection -------------------------------------------------------------------
 
@@ -125,23 +154,32 @@ class WorkCalendar:
 
     def with_years(self, *specs: YearSpec) -> WorkCalendar:
         """A new calendar with ``specs`` replacing this one's specs for their years."""
-        return WorkCalendar([*self._specs.values(), *specs], self._overrides)
+        return WorkCalendar([*self._specs.values(), *specs], self._overrides, self._fallback)
 
     def with_overrides(self, overrides: Mapping[date, bool]) -> WorkCalendar:
         """A new calendar with the same specs and ``overrides`` instead of the current ones."""
-        return WorkCalendar(self._specs.values(), overrides)
+        return WorkCalendar(self._specs.values(), overrides, self._fallback)
+
+    def spec(self, year: int) -> YearSpec | None:
+        """The spec in force for ``year``: its own, else the fallback's (None: weekends only)."""
+        spec = self._specs.get(year)
+        if spec is not None or self._fallback is None:
+            return spec
+        if year not in self._computed:
+            self._computed[year] = self._fallback(year)
+        return self._computed[year]
 
     def source(self, year: int) -> CalendarSource:
         """Where ``year``'s holidays come from; WEEKENDS when there is no spec for it."""
-        spec = self._specs.get(year)
+        spec = self.spec(year)
         return spec.source if spec is not None else CalendarSource.WEEKENDS
 
     def is_covered(self, year: int) -> bool:
-        """True if ``year`` has real holiday data (PACKAGE or IMPORTED)."""
-        return self.source(year) is not CalendarSource.WEEKENDS
+        """True if ``year`` has a published arrangement (PACKAGE or IMPORTED), not a provisional one."""
+        return not self.source(year).provisional
 
     def uncovered_years(self, years: Iterable[int]) -> list[int]:
-        """The distinct years of ``years`` that fall back to weekends only, ascending."""
+        """The distinct years of ``years`` without a published arrangement, ascending."""
         return sorted({y for y in years if not self.is_covered(y)})
 
     def sources_between(self, start: date, end: date) -> tuple[tuple[int, CalendarSource], ...]:
@@ -159,7 +197,7 @@ class WorkCalendar:
             hit = ov.get(d.toordinal())
             if hit is not None:
                 return hit
-        spec = self._specs.get(d.year)
+        spec = self.spec(d.year)
         if spec is not None:
             if d in spec.workdays:
                 return True
@@ -224,7 +262,7 @@ class WorkCalendar:
     def _build(self, year: int) -> tuple[int, ...]:
         first = date(year, 1, 1).toordinal()
         last = date(year, 12, 31).toordinal()
-        spec = self._specs.get(year)
+        spec = self.spec(year)
         off = {d.toordinal() for d in spec.holidays} if spec else set()
         on = {d.toordinal() for d in spec.workdays} if spec else set()
         ov = self._override_years.get(year, {})
@@ -248,13 +286,22 @@ def coverage_warnings(cal: WorkCalendar, today: date) -> list[str]:
     warnings: list[str] = []
     year = today.year
     if not cal.is_covered(year):
+        if cal.source(year) is CalendarSource.STATUTORY:
+            counted = "按《全国年节及纪念日放假办法》暂定计算（未计调休）"
+        else:
+            counted = "按仅周末计算（未计法定节假日和调休）"
         warnings.append(
-            f"{year}年工作日历尚未导入，当前期限按仅周末计算（未计法定节假日和调休）："
+            f"{year}年工作日历尚未导入，当前期限{counted}："
             f"请尽快用 `liuyan calendar import` 导入国务院{year}年节假日安排。"
         )
     if (today.month, today.day) >= (11, 1) and year < MAXYEAR and not cal.is_covered(year + 1):
+        counted = (
+            "按《全国年节及纪念日放假办法》暂定计算"
+            if cal.source(year + 1) is CalendarSource.STATUTORY
+            else "按仅周末计算"
+        )
         warnings.append(
             f"{year + 1}年工作日历尚未导入：国务院节假日安排发布后请用 "
-            "`liuyan calendar import` 导入；在此之前按仅周末计算。"
+            f"`liuyan calendar import` 导入；在此之前{counted}。"
         )
     return warnings

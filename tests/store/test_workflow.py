@@ -259,7 +259,7 @@ async def test_deadline_into_uncovered_year(deps: Deps, clock: FrozenClock) -> N
     clock.set(datetime(2026, 12, 11, 10, 0, tzinfo=SHANGHAI))
     case = (await register_case(deps, new_case(complex=True, received_at=clock.now()), Actor.system())).case
     assert case.due_at is not None and case.due_at.astimezone(SHANGHAI).year == 2027
-    assert "weekends-only" in (case.calendar_source or "")
+    assert "provisional 2027" in (case.calendar_source or "")
 
 
 async def test_intake_is_idempotent(deps: Deps) -> None:

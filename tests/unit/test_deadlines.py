@@ -120,12 +120,20 @@ def test_naive_datetimes_are_rejected(cal: WorkCalendar) -> None:
 
 
 def test_complex_case_running_into_uncovered_2027(cal: WorkCalendar) -> None:
-    # 2026-12-11 (Fri) + 15 working days: 14 in December, the 15th is Fri 2027-01-01,
-    # a working day under the weekends-only fallback.
+    # 2026-12-11 (Fri) + 15 working days: 14 in December; Fri 2027-01-01 is 元旦 under the
+    # provisional statutory calendar, so the 15th is Mon 2027-01-04.
     dl = handling_deadline(at("2026-12-11T10:00"), complex=True, urgent=False, rules=RULES, cal=cal, hours=HOURS)
-    assert dl.due_at == close_of("2027-01-01")
-    assert dl.source == "chinese-calendar 2026 + weekends-only 2027"
+    assert dl.due_at == close_of("2027-01-04")
+    assert dl.source == "chinese-calendar 2026 + provisional 2027"
     assert dl.uncovered == (2027,)
+
+
+def test_weekends_only_without_a_fallback() -> None:
+    # the pure calendar without the statutory fallback still counts weekends only
+    bare = WorkCalendar(package_calendar().specs.values())
+    dl = workday_deadline(at("2026-12-11T10:00"), 15, bare, HOURS)
+    assert dl.due_at == close_of("2027-01-01")
+    assert (dl.source, dl.uncovered) == ("chinese-calendar 2026 + weekends-only 2027", (2027,))
 
 
 def test_imported_2027_replaces_the_fallback(cal: WorkCalendar) -> None:
@@ -137,13 +145,13 @@ def test_imported_2027_replaces_the_fallback(cal: WorkCalendar) -> None:
 
 def test_source_names_only_the_days_counted(cal: WorkCalendar) -> None:
     dl = workday_deadline(at("2026-12-31T10:00"), 5, cal, HOURS)
-    assert dl.due_at == close_of("2027-01-07")
-    assert (dl.source, dl.uncovered) == ("weekends-only", (2027,))
+    assert dl.due_at == close_of("2027-01-08")  # 01-01 is 元旦
+    assert (dl.source, dl.uncovered) == ("provisional", (2027,))
 
 
 def test_source_collapses_consecutive_years(cal: WorkCalendar) -> None:
     dl = extend_deadline(close_of("2025-06-03"), 400, cal, HOURS)
-    assert dl.source == "chinese-calendar 2025-2026 + weekends-only 2027"
+    assert dl.source == "chinese-calendar 2025-2026 + provisional 2027"
     assert dl.uncovered == (2027,)
 
 
@@ -266,7 +274,7 @@ def test_is_office_time_converts_to_shanghai(cal: WorkCalendar) -> None:
         ("2025-01-25T10:00", "2025-01-26T08:30"),  # Saturday → make-up Sunday
         ("2025-10-01T10:00", "2025-10-09T08:30"),  # 国庆 holiday
         ("2025-10-10T17:30", "2025-10-11T08:30"),  # Friday close → make-up Saturday
-        ("2026-12-31T18:00", "2027-01-01T08:30"),  # into an uncovered year: no crash
+        ("2026-12-31T18:00", "2027-01-04T08:30"),  # into an uncovered year: provisional 元旦
     ],
 )
 def test_next_office_open(cal: WorkCalendar, now: str, expected: str) -> None:
