@@ -43,7 +43,7 @@ def test_agrees_with_the_published_arrangements(year: int) -> None:
     published = next(s for s in package_years() if s.year == year)
     for festival, days in festival_days(year).items():
         for day in days:
-            assert day in published.holidays or day.weekday() >= 5 and day not in published.workdays, (festival, day)
+            assert day in published.holidays or (day.weekday() >= 5 and day not in published.workdays), (festival, day)
 
 
 def test_production_calendar_uses_it_for_2027() -> None:
