@@ -52,11 +52,17 @@ def sign_link(secret: bytes, number: str, person_id: int, expires: int) -> str:
     return _b64(hmac.new(secret, message, hashlib.sha256).digest())
 
 
-def verify_link(secret: bytes, number: str, person_id: int, expires: int, sig: str, now: int) -> None:
-    """Raise ``LinkError("invalid")`` when the signature does not match (constant-time compare),
-    ``LinkError("expired")`` when it matches but ``now`` (Unix seconds) is past ``expires``.
+def verify_link(
+    secret: bytes, number: str, person_id: int, expires: int, sig: str, now: int, *, max_ttl_hours: int
+) -> None:
+    """Raise ``LinkError("invalid")`` when the signature does not match (constant-time compare) or
+    the expiry lies further ahead than any link is issued for (``max_ttl_hours`` from ``now``:
+    ``[server] link_ttl_hours``), ``LinkError("expired")`` when it matches but ``now`` (Unix
+    seconds) is past ``expires``.
 
     The signature is checked first, so "expired" is only ever said about a genuine link."""
+    if not 0 <= int(expires) <= int(now) + int(max_ttl_hours) * 3600:
+        raise LinkError("invalid")  # never issued like this (and keeps datetime conversions in range)
     expected = sign_link(secret, number, person_id, expires).encode("ascii")
     try:
         given = sig.encode("ascii")

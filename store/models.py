@@ -316,3 +316,25 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime]
+
+
+class Setting(Base):
+    """Values the bot generates once and keeps (e.g. the detail-link secret): the same for every
+    process that shares the database."""
+
+    __tablename__ = "settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SeenToken(Base):
+    """One-time tokens seen within their validity window (e.g. a DingTalk callback's timestamp and
+    sign): a second use is a replay. Rows past ``expires_at`` are pruned."""
+
+    __tablename__ = "seen_tokens"
+    __table_args__ = (UniqueConstraint("scope", "token"), Index("ix_seen_tokens_expires_at", "expires_at"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    token: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

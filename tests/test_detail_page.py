@@ -74,24 +74,24 @@ def test_every_signed_field_matters(change: dict[str, Any]) -> None:
 
 def test_verify_accepts_until_expiry_then_refuses() -> None:
     sig = sign_link(SECRET, "LY2026-000001", 3, NOW)
-    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10)
-    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW)
+    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10, max_ttl_hours=72)
+    verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW, max_ttl_hours=72)
     with pytest.raises(LinkError) as err:
-        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW + 1)
+        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW + 1, max_ttl_hours=72)
     assert err.value.reason == "expired"
 
 
 @pytest.mark.parametrize("sig", ["", "x", "A" * 43, "é" * 43, None])
 def test_verify_refuses_bad_signatures(sig: Any) -> None:
     with pytest.raises(LinkError) as err:
-        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10)
+        verify_link(SECRET, "LY2026-000001", 3, NOW, sig, now=NOW - 10, max_ttl_hours=72)
     assert err.value.reason == "invalid"
 
 
 def test_tampered_expiry_is_invalid_not_expired() -> None:
     sig = sign_link(SECRET, "LY2026-000001", 3, NOW)
     with pytest.raises(LinkError) as err:
-        verify_link(SECRET, "LY2026-000001", 3, NOW + 10**6, sig, now=NOW + 10)
+        verify_link(SECRET, "LY2026-000001", 3, NOW + 10**6, sig, now=NOW + 10, max_ttl_hours=72)
     assert err.value.reason == "invalid"
 
 
@@ -102,7 +102,7 @@ def test_detail_url_shape_and_roundtrip() -> None:
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
     assert set(q) == {"p", "e", "s"}
     assert q["p"] == "7" and int(q["e"]) == NOW + 72 * 3600
-    verify_link(SECRET, "LY2026-000001", 7, int(q["e"]), q["s"], now=NOW)
+    verify_link(SECRET, "LY2026-000001", 7, int(q["e"]), q["s"], now=NOW, max_ttl_hours=72)
 
 
 def test_link_secret_sources(caplog: pytest.LogCaptureFixture) -> None:
@@ -150,6 +150,14 @@ def _link(runtime: Runtime, number: str, person_id: int, base: str = "") -> str:
     now = int(runtime.deps.clock.now().timestamp())
     url = detail_url("http://bot.invalid", link_secret(cfg), number, person_id, now, cfg.server.link_ttl_hours)
     return base + url.removeprefix("http://bot.invalid")
+
+
+def _link_expiring(runtime: Runtime, number: str, person_id: int, expires: int) -> str:
+    """A correctly signed link with a chosen expiry (as a holder of the secret could make)."""
+    query = urlencode(
+        {"p": person_id, "e": expires, "s": sign_link(link_secret(runtime.config), number, person_id, expires)}
+    )
+    return f"/cases/{number}/view?{query}"
 
 
 @dataclass
@@ -262,6 +270,11 @@ async def test_tampered_links_are_refused(site: Site) -> None:
         f"{parts.path}?{urlencode({k: v for k, v in q.items() if k != 's'})}",  # no signature
         f"{parts.path}?{urlencode({**q, 'p': 'x'})}",
         f"{parts.path}",
+        # expiries far beyond [server] link_ttl_hours, even correctly signed, and absurd ones (issue 10)
+        _link_expiring(site.runtime, site.number, zhangsan, int(q["e"]) + 365 * 86400),
+        f"{parts.path}?{urlencode({**q, 'e': 10**18})}",
+        f"{parts.path}?{urlencode({**q, 'e': -1})}",
+        f"{parts.path}?{urlencode({**q, 'p': 10**30})}",
     ]
     for url in variants:
         status, html, _ = await site.get(url)

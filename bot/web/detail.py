@@ -243,7 +243,15 @@ async def view_case(request: web.Request) -> web.Response:
         return refusal(403, INVALID_TEXT)
     person_id, expires = int(p), int(e)
     try:
-        verify_link(link_secret(deps.config), number, person_id, expires, s, int(now.timestamp()))
+        verify_link(
+            link_secret(deps.config),
+            number,
+            person_id,
+            expires,
+            s,
+            int(now.timestamp()),
+            max_ttl_hours=deps.config.server.link_ttl_hours,
+        )
     except LinkError as exc:
         log.info("detail link refused (%s) for %s person %s", exc.reason, number, person_id)
         return refusal(403, EXPIRED_TEXT if exc.reason == "expired" else INVALID_TEXT)

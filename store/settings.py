@@ -1,0 +1,37 @@
+"""Generated-once values kept in the database (``settings``), and one-time tokens (``seen_tokens``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from store.db import Session
+from store.dialect import insert_ignore
+from store.models import SeenToken, Setting
+
+
+async def get_or_create(session: Session, name: str, make: Callable[[], str], now: datetime) -> str:
+    """The stored value of ``name``; the first caller stores ``make()`` (race-safe across processes:
+    whoever inserts first wins, everyone reads the winner's value)."""
+    await session.execute(insert_ignore(session, Setting, ["name"], {"name": name, "value": make(), "created_at": now}))
+    return (await session.execute(select(Setting.value).where(Setting.name == name))).scalar_one()
+
+
+async def get(session: Session, name: str) -> str | None:
+    return (await session.execute(select(Setting.value).where(Setting.name == name))).scalar_one_or_none()
+
+
+async def first_use(session: Session, scope: str, token: str, expires_at: datetime) -> bool:
+    """Record ``token`` as used; False when it was used before (a replay)."""
+    stmt = insert_ignore(
+        session, SeenToken, ["scope", "token"], {"scope": scope, "token": token, "expires_at": expires_at}, ["id"]
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def prune_seen(session: Session, now: datetime) -> int:
+    """Forget tokens past their window; returns how many."""
+    result = await session.execute(delete(SeenToken).where(SeenToken.expires_at < now))
+    return int(getattr(result, "rowcount", 0) or 0)
