@@ -22,7 +22,7 @@ async def add_case(session: Session, case: Case) -> Case:
 
 
 async def nudge_candidates(
-    session: Session, *, now: datetime, due_until: datetime, assigned_before: datetime, replied_before: datetime
+    session: Session, *, due_until: datetime, assigned_before: datetime, replied_before: datetime
 ) -> list[Case]:
     """Cases that may owe a reminder: open and due by ``due_until``, assigned and not accepted
     since ``assigned_before`` or with their return window closing by ``due_until``, replied and not
