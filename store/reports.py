@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     DateTime,
-    Row,
     and_,
     event,
     func,
@@ -243,7 +242,7 @@ def _stats_columns(as_of: datetime) -> list[Any]:
     ]
 
 
-async def cohort_groups(session: Session, start: datetime, end: datetime, as_of: datetime) -> list[Row[Any]]:
+async def cohort_groups(session: Session, start: datetime, end: datetime, as_of: datetime) -> list[Any]:
     """The cohort grouped by unit, category, level and source: one row per group with the
     columns ``unit_id``, ``category``, ``level``, ``source`` and ``STAT_NAMES`` (as of ``as_of``)."""
     keys = [Case.category, Case.level, Case.source]
@@ -262,7 +261,7 @@ def cohort_assignments(session: Session, start: datetime, end: datetime) -> Rows
     return _stream(session, stmt)
 
 
-async def open_overdue_by_unit(session: Session, as_of: datetime, limit: datetime) -> list[Row[Any]]:
+async def open_overdue_by_unit(session: Session, as_of: datetime, limit: datetime) -> list[Any]:
     """Per unit id: open cases past due at ``as_of`` (``now``), and of those, past due before
     ``limit`` (``during``). Every case of the unit, whenever received; few rows, found through
     ix_cases_state_due_at."""
@@ -274,7 +273,7 @@ async def open_overdue_by_unit(session: Session, as_of: datetime, limit: datetim
     return list(rows)
 
 
-async def finished_late_by_unit(session: Session, start: datetime, limit: datetime) -> list[Row[Any]]:
+async def finished_late_by_unit(session: Session, start: datetime, limit: datetime) -> list[Any]:
     """Per unit id (``n``): finished, late, and still overdue after ``start`` (due before ``limit``)."""
     # a scan of the table (no index on submitted_at), which SQLite must not walk through an
     # index in unit order
@@ -403,7 +402,7 @@ def repeated_messages(session: Session, start: datetime, limit: datetime) -> Row
     return _stream(session, stmt)
 
 
-async def units(session: Session) -> list[Row[Any]]:
+async def units(session: Session) -> list[Any]:
     """(id, name, active) of every unit."""
     return list((await session.execute(select(Unit.id, Unit.name, Unit.active))).all())
 
@@ -411,7 +410,7 @@ async def units(session: Session) -> list[Row[Any]]:
 # --- breakdowns, hot subjects, trend ----------------------------------------------------------------
 
 
-async def received_by_key(session: Session, start: datetime, end: datetime) -> list[Row[Any]]:
+async def received_by_key(session: Session, start: datetime, end: datetime) -> list[Any]:
     """(category, level, source, n): the cases received in [start, end), one GROUP BY."""
     keys = [Case.category, Case.level, Case.source]
     return list(
@@ -419,7 +418,7 @@ async def received_by_key(session: Session, start: datetime, end: datetime) -> l
     )
 
 
-async def chain_counts(session: Session, start: datetime, end: datetime, limit: int) -> list[Row[Any]]:
+async def chain_counts(session: Session, start: datetime, end: datetime, limit: int) -> list[Any]:
     """(root, n): the chains of repeated messages (the first case's id) with the most messages
     received in [start, end), at most ``limit``, most first."""
     root = func.coalesce(Case.duplicate_of_id, Case.id)
@@ -438,7 +437,7 @@ async def chain_counts(session: Session, start: datetime, end: datetime, limit: 
     )
 
 
-async def chain_heads(session: Session, roots: Sequence[int]) -> dict[int, Row[Any]]:
+async def chain_heads(session: Session, roots: Sequence[int]) -> dict[int, Any]:
     """Root id → (id, number, title, category, reply_mode) of the first case of each chain."""
     return {
         r.id: r
@@ -459,9 +458,7 @@ async def chain_sizes(session: Session, start: datetime, end: datetime, roots: S
     }
 
 
-async def monthly_figures(
-    session: Session, bounds: Sequence[tuple[datetime, datetime]], as_of: datetime
-) -> list[Row[Any]]:
+async def monthly_figures(session: Session, bounds: Sequence[tuple[datetime, datetime]], as_of: datetime) -> list[Any]:
     """(bucket, received, finished, on_time, late, open_overdue) per month: ``bucket`` is the
     index in ``bounds`` of the month the cases were received in; months without cases are absent."""
     finished = _finished()
