@@ -19,7 +19,8 @@ from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
-from bot.reports.compute import Report, UnitReport, compute_report, report_session
+from bot.reports.compute import compute_report, report_session
+from bot.reports.model import Report, UnitReport
 from store import directory, nudges, repo
 from store.db import Session
 
