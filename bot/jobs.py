@@ -141,7 +141,7 @@ class Jobs:
 
     async def _claim(self, session: Session, nudge: Nudge, now: datetime) -> bool:
         scope, kind, threshold, local_day = self._key(nudge)
-        return await repo.claim_nudge(
+        return await nudges.claim(
             session, scope=scope, kind=kind, threshold=threshold, day=local_day, now=now, case_id=nudge.case_id
         )
 
@@ -223,7 +223,7 @@ class Jobs:
         if not is_office_time(now, cal, hours) or local.time() < cfg.nudges.overdue_list_time:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(
+            if not await nudges.claim(
                 session, scope="group:supervision", kind="overdue_list", threshold="daily", day=local.date(), now=now
             ):
                 return 0
@@ -304,13 +304,13 @@ class Jobs:
         day = now.astimezone(self.hours.tz).date()
         key = dict(scope="group:supervision", kind="monthly_summary", threshold=period.key, day=day)
         async with self.deps.sessions() as session:
-            if await repo.nudge_exists(session, **key):
+            if await nudges.exists(session, **key):
                 return 0  # posted already today: do not recompute the report every tick
         # one transaction for the messages and the record; the messages' dedupe keys keep a
         # second process from posting twice even if both got here
         async with self.deps.sessions() as session, session.begin():
             queued = await queue_monthly_summary(self.deps, session, period, now)
-            await repo.claim_nudge(session, now=now, **key)
+            await nudges.claim(session, now=now, **key)
         return queued
 
     async def flush_alerts(self, now: datetime) -> int:
@@ -334,7 +334,7 @@ class Jobs:
         if not warnings:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(
+            if not await nudges.claim(
                 session, scope="admins", kind="calendar_coverage", threshold="daily", day=today, now=now
             ):
                 return 0

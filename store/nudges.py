@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 
@@ -16,6 +16,22 @@ from store.models import Nudge
 #: the unique key of a claim: scope, kind, threshold, (local) day
 ClaimKey = tuple[str, str, str, date]
 CHUNK = 500  # ids per IN list / rows per claim statement
+
+
+async def claim(
+    session: Session, *, scope: str, kind: str, threshold: str, day: Any, now: datetime, case_id: int | None = None
+) -> bool:
+    """Record a claim; False if it was already recorded (by this or another process)."""
+    values = dict(scope=scope, kind=kind, threshold=threshold, day=day, case_id=case_id, created_at=now)
+    result = await session.execute(insert_ignore(session, Nudge, ["scope", "kind", "threshold", "day"], values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def exists(session: Session, *, scope: str, kind: str, threshold: str, day: Any) -> bool:
+    stmt = select(Nudge.id).where(
+        Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold, Nudge.day == day
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 async def claimed(session: Session, case_ids: Iterable[int]) -> set[ClaimKey]:

@@ -31,7 +31,6 @@ from store.models import (
     Case,
     CaseEvent,
     Counter,
-    Nudge,
     OutboxMessage,
 )
 
@@ -248,19 +247,3 @@ async def enqueue(
         stmt = insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
     result = await session.execute(stmt.returning(OutboxMessage.id))
     return result.scalar_one_or_none()
-
-
-async def claim_nudge(
-    session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any, now: datetime, case_id: int | None = None
-) -> bool:
-    """Record a nudge; False if it was already recorded (by this or another process)."""
-    values = dict(scope=scope, kind=kind, threshold=threshold, day=day, case_id=case_id, created_at=now)
-    result = await session.execute(insert_ignore(session, Nudge, values, ["scope", "kind", "threshold", "day"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def nudge_exists(session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any) -> bool:
-    stmt = select(Nudge.id).where(
-        Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold, Nudge.day == day
-    )
-    return (await session.execute(stmt)).first() is not None

@@ -196,7 +196,7 @@ async def queue_monthly_summary(deps: Deps, session: Session, period: Period, no
     webhook = cfg.wecom.enabled and bool(cfg.wecom.supervision_webhook_key)
     # the drawing runs before the first write: SQLite takes its writer lock at the first INSERT
     png = await asyncio.to_thread(render_png, report) if webhook else b""
-    if not await repo.claim_nudge(
+    if not await nudges.claim(
         session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start, now=now
     ):
         return 0  # another process got there first
