@@ -10,12 +10,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
-
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import builders as b
 from bot.cards.models import Button, Card
@@ -28,9 +22,10 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
 from bot.privacy import redact
-from store import repo
-from store.models import Case, CaseEvent, Person
-from store.models import Nudge as NudgeRow
+from store import cases as case_rows
+from store import directory, nudges, repo
+from store.db import Session
+from store.models import Case, Person
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +54,16 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
     )
 
 
-async def candidates(session: AsyncSession, deps: Deps, now: datetime) -> list[Case]:
+async def candidates(session: Session, deps: Deps, now: datetime) -> list[Case]:
     """The cases that may owe a reminder now — indexed queries, bounded by what is due."""
     cfg = deps.config
     rules = cfg.nudges.rules()
-    limit = horizon(now, rules, deps.calendar.current, cfg.office.hours())
-    by_due = select(Case).where(repo.is_open(), Case.due_at <= limit)
-    first_unaccepted = now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours))
-    unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= first_unaccepted)
-    window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= limit)
-    followup = select(Case).where(
-        Case.state == State.REPLIED.value, Case.replied_at <= now - timedelta(days=rules.followup_after_days)
+    return await case_rows.nudge_candidates(
+        session,
+        due_until=horizon(now, rules, deps.calendar.current, cfg.office.hours()),
+        assigned_before=now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours)),
+        replied_before=now - timedelta(days=rules.followup_after_days),
     )
-    found: dict[int, Case] = {}
-    for stmt in (by_due, unaccepted, window, followup):
-        for case in (await session.execute(stmt)).scalars():
-            found[case.id] = case
-    return list(found.values())
 
 
 @dataclass
@@ -128,8 +116,9 @@ class Jobs:
             # Most candidates owe nothing new on a repeated tick: one read of what earlier sweeps
             # claimed, then one INSERT … ON CONFLICT DO NOTHING for the rest. The unique key still
             # decides who wins, so a concurrent sweep of another process never sends twice.
-            claimed = await _claimed(session, {n.case_id for n in keys.values()})
-            won = await _claim_all(session, [k for k in keys if k not in claimed], keys, now)
+            claimed = await nudges.claimed(session, {n.case_id for n in keys.values()})
+            wanted = [k for k in keys if k not in claimed]
+            won = await nudges.claim_all(session, wanted, {k: keys[k].case_id for k in wanted}, now)
             buckets: dict[int, _Bucket] = {}
             people: dict[tuple[Audience, int | None], list[Person]] = {}  # this sweep's directory look-ups
             for case, send in owed:
@@ -150,15 +139,15 @@ class Jobs:
             nudge.send_at.astimezone(self.hours.tz).date(),
         )
 
-    async def _claim(self, session: AsyncSession, nudge: Nudge, now: datetime) -> bool:
+    async def _claim(self, session: Session, nudge: Nudge, now: datetime) -> bool:
         scope, kind, threshold, local_day = self._key(nudge)
-        return await repo.claim_nudge(
+        return await nudges.claim(
             session, scope=scope, kind=kind, threshold=threshold, day=local_day, now=now, case_id=nudge.case_id
         )
 
     async def _route(
         self,
-        session: AsyncSession,
+        session: Session,
         case: Case,
         nudge: Nudge,
         now: datetime,
@@ -181,7 +170,7 @@ class Jobs:
 
     async def _people(
         self,
-        session: AsyncSession,
+        session: Session,
         case: Case,
         audience: Audience,
         cache: dict[tuple[Audience, int | None], list[Person]] | None = None,
@@ -191,11 +180,11 @@ class Jobs:
         if cache is not None and key in cache:
             return cache[key]
         if audience is Audience.HANDLERS:
-            found = await repo.people_with_role(session, Role.HANDLER, case.unit_id) if case.unit_id else []
+            found = await directory.people_with_role(session, Role.HANDLER, case.unit_id) if case.unit_id else []
         elif audience is Audience.UNIT_LEADER:
-            found = await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
+            found = await directory.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
         else:
-            found = await repo.people_with_role(
+            found = await directory.people_with_role(
                 session, Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER
             )
         if cache is not None:
@@ -234,7 +223,7 @@ class Jobs:
         if not is_office_time(now, cal, hours) or local.time() < cfg.nudges.overdue_list_time:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(
+            if not await nudges.claim(
                 session, scope="group:supervision", kind="overdue_list", threshold="daily", day=local.date(), now=now
             ):
                 return 0
@@ -255,20 +244,12 @@ class Jobs:
             queued += await self._supervisor_cards(session, entries, now)
             return queued
 
-    async def overdue_entries(self, session: AsyncSession, now: datetime) -> list[_Entry]:
+    async def overdue_entries(self, session: Session, now: datetime) -> list[_Entry]:
         cfg = self.deps.config
         cal, hours = self.deps.calendar.current, self.hours
-        rows = (
-            (
-                await session.execute(
-                    select(Case).where(repo.is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        names = await repo.unit_names(session, [c.unit_id for c in rows if c.unit_id])
-        accepted_by = await _accepters(session, [c.id for c in rows])
+        rows = await case_rows.overdue_cases(session, now)
+        names = await directory.unit_names(session, [c.unit_id for c in rows if c.unit_id])
+        accepted_by = await case_rows.accepted_by(session, [c.id for c in rows])
         hidden = set(cfg.nudges.hide_title_categories)
         entries = []
         for c in rows:
@@ -287,8 +268,8 @@ class Jobs:
             )
         return entries
 
-    async def _supervisor_cards(self, session: AsyncSession, entries: list[_Entry], now: datetime) -> int:
-        supervisors = await repo.people_with_role(session, Role.SUPERVISOR)
+    async def _supervisor_cards(self, session: Session, entries: list[_Entry], now: datetime) -> int:
+        supervisors = await directory.people_with_role(session, Role.SUPERVISOR)
         count = 0
         for unit, group in list(_by_unit(entries).items())[:10]:
             first = group[0]
@@ -323,13 +304,13 @@ class Jobs:
         day = now.astimezone(self.hours.tz).date()
         key = dict(scope="group:supervision", kind="monthly_summary", threshold=period.key, day=day)
         async with self.deps.sessions() as session:
-            if await repo.nudge_exists(session, **key):
+            if await nudges.exists(session, **key):
                 return 0  # posted already today: do not recompute the report every tick
         # one transaction for the messages and the record; the messages' dedupe keys keep a
         # second process from posting twice even if both got here
         async with self.deps.sessions() as session, session.begin():
             queued = await queue_monthly_summary(self.deps, session, period, now)
-            await repo.claim_nudge(session, now=now, **key)
+            await nudges.claim(session, now=now, **key)
         return queued
 
     async def flush_alerts(self, now: datetime) -> int:
@@ -337,7 +318,7 @@ class Jobs:
         while self.alerts:
             text = self.alerts.pop(0)
             async with self.deps.sessions() as session, session.begin():
-                admins = await repo.people_with_role(session, Role.ADMIN)
+                admins = await directory.people_with_role(session, Role.ADMIN)
                 key = f"alert:{now.astimezone(self.hours.tz):%Y-%m}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
                 queued += await self.outbox.text(session, admins, f"【系统告警】{text}", now, dedupe=key)
         return queued
@@ -353,11 +334,11 @@ class Jobs:
         if not warnings:
             return 0
         async with self.deps.sessions() as session, session.begin():
-            if not await repo.claim_nudge(
+            if not await nudges.claim(
                 session, scope="admins", kind="calendar_coverage", threshold="daily", day=today, now=now
             ):
                 return 0
-            admins = await repo.people_with_role(session, Role.ADMIN)
+            admins = await directory.people_with_role(session, Role.ADMIN)
             return await self.outbox.text(session, admins, "【工作日历提醒】" + "\n".join(warnings), now)
 
     # --- planning (liuyan nudges plan) -----------------------------------------------------------
@@ -385,54 +366,7 @@ class Jobs:
         return sorted(result)
 
 
-_ClaimKey = tuple[str, str, str, date]  # the unique key of the nudges table: scope, kind, threshold, day
-_CHUNK = 500  # ids per IN list / rows per claim statement
-
-
-async def _claimed(session: AsyncSession, case_ids: set[int]) -> set[_ClaimKey]:
-    """The claims already recorded for these cases (indexed by case_id)."""
-    found: set[_ClaimKey] = set()
-    ids = sorted(case_ids)
-    for start in range(0, len(ids), _CHUNK):
-        rows = await session.execute(
-            select(NudgeRow.scope, NudgeRow.kind, NudgeRow.threshold, NudgeRow.day).where(
-                NudgeRow.case_id.in_(ids[start : start + _CHUNK])
-            )
-        )
-        found.update((r.scope, r.kind, r.threshold, r.day) for r in rows)
-    return found
-
-
-async def _claim_all(
-    session: AsyncSession, wanted: list[_ClaimKey], nudges: dict[_ClaimKey, Nudge], now: datetime
-) -> set[_ClaimKey]:
-    """Claim many nudges at once; returns the keys this call recorded (the others were taken)."""
-    if not wanted:
-        return set()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    table = cast(Table, NudgeRow.__table__)
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        maker(table)
-        .on_conflict_do_nothing(index_elements=["scope", "kind", "threshold", "day"])
-        .returning(table.c.scope, table.c.kind, table.c.threshold, table.c.day)
-    )
-    won: set[_ClaimKey] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        rows = [
-            {
-                "scope": k[0],
-                "kind": k[1],
-                "threshold": k[2],
-                "day": k[3],
-                "case_id": nudges[k].case_id,
-                "created_at": now,
-            }
-            for k in wanted[start : start + _CHUNK]
-        ]
-        result = await session.execute(stmt, rows)
-        won.update((r.scope, r.kind, r.threshold, r.day) for r in result)
-    return won
+_ClaimKey = nudges.ClaimKey
 
 
 @dataclass
@@ -451,17 +385,6 @@ def _by_unit(entries: list[_Entry]) -> dict[str, list[_Entry]]:
     for e in entries:
         grouped[e.unit].append(e)
     return dict(grouped)
-
-
-async def _accepters(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
-    if not case_ids:
-        return {}
-    rows = await session.execute(
-        select(CaseEvent.case_id, CaseEvent.actor_name)
-        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.action == "accept")
-        .order_by(CaseEvent.id)
-    )
-    return {r.case_id: r.actor_name for r in rows}
 
 
 def _merged(bucket: _Bucket) -> str:

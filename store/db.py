@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -11,10 +11,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-#: The session type use cases pass around (they never import SQLAlchemy themselves).
-Session = AsyncSession
+#: What the use cases pass around: they hold a session, they never build a query with it.
+Session: TypeAlias = AsyncSession
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+#: A unique or foreign key refused a write (e.g. two requests registering the same message).
+ConstraintError = IntegrityError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: serialises concurrent `liuyan serve` starts migrating one PostgreSQL database.
@@ -66,7 +70,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def sessionmaker(engine: AsyncEngine) -> Sessions:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -40,3 +41,12 @@ def insert_ignore(
         table: Table = target if isinstance(target, Table) else target.__table__
         stmt = stmt.returning(*(table.c[name] for name in returning))
     return stmt
+
+
+def sqlite_file(sessions: async_sessionmaker[AsyncSession]) -> URL | None:
+    """The URL of the SQLite database file ``sessions`` open, or None (PostgreSQL, in-memory SQLite)."""
+    bind = sessions.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite" or bind.url.database in (None, "", ":memory:"):
+        return None
+    url: URL = bind.url
+    return url

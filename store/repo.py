@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,17 +11,27 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
-from bot.domain.states import UNIT_ROLES, Role, State
+from bot.domain.states import State
 from store import dialect
+
+# Units, people and roles live in store/directory.py; still importable from here for older callers.
+from store.directory import (  # noqa: F401
+    actor_for,
+    grant_role,
+    list_units,
+    people_with_role,
+    person_by_name,
+    person_by_platform,
+    revoke_role,
+    roles_of,
+    unit_by_name,
+    unit_names,
+)
 from store.models import (
     Case,
     CaseEvent,
     Counter,
-    Nudge,
     OutboxMessage,
-    Person,
-    PersonRole,
-    Unit,
 )
 
 # --- dialect helpers -------------------------------------------------------------------------
@@ -200,91 +210,6 @@ async def due_cases(session: AsyncSession, until: datetime, limit: int = 10_000)
     return list((await session.execute(stmt)).scalars())
 
 
-# --- units and people ----------------------------------------------------------------------
-
-
-async def unit_by_name(session: AsyncSession, name: str) -> Unit | None:
-    stmt = select(Unit).where(or_(Unit.name == name.strip(), Unit.code == name.strip()))
-    return (await session.execute(stmt)).scalars().first()
-
-
-async def unit_names(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
-    ids = list(set(ids))
-    if not ids:
-        return {}
-    rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
-    return {row.id: row.name for row in rows}
-
-
-async def list_units(session: AsyncSession) -> list[Unit]:
-    return list((await session.execute(select(Unit).order_by(Unit.name))).scalars())
-
-
-async def person_by_platform(session: AsyncSession, platform: str, user_id: str) -> Person | None:
-    column = Person.wecom_userid if platform == "wecom" else Person.dingtalk_userid
-    return (await session.execute(select(Person).where(column == user_id))).scalar_one_or_none()
-
-
-async def person_by_name(session: AsyncSession, name: str) -> list[Person]:
-    return list((await session.execute(select(Person).where(Person.name == name))).scalars())
-
-
-async def actor_for(session: AsyncSession, person: Person) -> Actor:
-    rows = (await session.execute(select(PersonRole).where(PersonRole.person_id == person.id))).scalars()
-    roles: set[Role] = set()
-    units: set[int] = set()
-    for row in rows:
-        role = Role(row.role)
-        roles.add(role)
-        if role in UNIT_ROLES and row.unit_id is not None:
-            units.add(row.unit_id)
-    return Actor(name=person.name, roles=frozenset(roles), unit_ids=frozenset(units), person_id=person.id)
-
-
-async def grant_role(session: AsyncSession, person_id: int, role: Role, unit_id: int | None) -> bool:
-    """Give a role (idempotent). Returns False when the person already had it."""
-    stmt = select(PersonRole).where(
-        PersonRole.person_id == person_id,
-        PersonRole.role == role.value,
-        PersonRole.unit_id.is_(None) if unit_id is None else PersonRole.unit_id == unit_id,
-    )
-    if (await session.execute(stmt)).scalar_one_or_none() is not None:
-        return False
-    session.add(PersonRole(person_id=person_id, role=role.value, unit_id=unit_id))
-    await session.flush()
-    return True
-
-
-async def revoke_role(session: AsyncSession, person_id: int, role: Role, unit_id: int | None) -> bool:
-    stmt = select(PersonRole).where(
-        PersonRole.person_id == person_id,
-        PersonRole.role == role.value,
-        PersonRole.unit_id.is_(None) if unit_id is None else PersonRole.unit_id == unit_id,
-    )
-    row = (await session.execute(stmt)).scalar_one_or_none()
-    if row is None:
-        return False
-    await session.delete(row)
-    return True
-
-
-async def people_with_role(session: AsyncSession, role: Role, unit_id: int | None = None) -> list[Person]:
-    stmt = (
-        select(Person)
-        .join(PersonRole, PersonRole.person_id == Person.id)
-        .where(PersonRole.role == role.value, Person.active.is_(True))
-    )
-    if unit_id is not None:
-        stmt = stmt.where(PersonRole.unit_id == unit_id)
-    stmt = stmt.order_by(Person.id).distinct()
-    return list((await session.execute(stmt)).scalars())
-
-
-async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[str, int | None]]:
-    rows = await session.execute(select(PersonRole.role, PersonRole.unit_id).where(PersonRole.person_id == person_id))
-    return [(r.role, r.unit_id) for r in rows]
-
-
 # --- outbox and nudges ------------------------------------------------------------------------
 
 
@@ -322,19 +247,3 @@ async def enqueue(
         stmt = insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
     result = await session.execute(stmt.returning(OutboxMessage.id))
     return result.scalar_one_or_none()
-
-
-async def claim_nudge(
-    session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any, now: datetime, case_id: int | None = None
-) -> bool:
-    """Record a nudge; False if it was already recorded (by this or another process)."""
-    values = dict(scope=scope, kind=kind, threshold=threshold, day=day, case_id=case_id, created_at=now)
-    result = await session.execute(insert_ignore(session, Nudge, values, ["scope", "kind", "threshold", "day"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def nudge_exists(session: AsyncSession, *, scope: str, kind: str, threshold: str, day: Any) -> bool:
-    stmt = select(Nudge.id).where(
-        Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold, Nudge.day == day
-    )
-    return (await session.execute(stmt)).first() is not None

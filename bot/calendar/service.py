@@ -7,13 +7,12 @@ import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.calendar.package_data import package_years
 from bot.calendar.statutory import statutory_year
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
-from store.models import CalendarOverride, CalendarYear
+from store import calendar as rows
+from store.db import Session
+from store.models import CalendarYear
 
 log = logging.getLogger(__name__)
 
@@ -28,37 +27,29 @@ def spec_from_row(row: CalendarYear) -> YearSpec:
     )
 
 
-async def load_calendar(session: AsyncSession, config_overrides: Mapping[date, bool]) -> WorkCalendar:
-    imported = [spec_from_row(r) for r in (await session.execute(select(CalendarYear))).scalars()]
-    overrides = {r.day: r.workday for r in (await session.execute(select(CalendarOverride))).scalars()}
+async def load_calendar(session: Session, config_overrides: Mapping[date, bool]) -> WorkCalendar:
+    imported = [spec_from_row(r) for r in await rows.imported_years(session)]
+    overrides = await rows.overrides(session)
     overrides.update(config_overrides)
     return WorkCalendar([*package_years(), *imported], overrides, statutory_year)
 
 
-async def save_year(session: AsyncSession, spec: YearSpec, *, by: str, now: datetime) -> None:
+async def save_year(session: Session, spec: YearSpec, *, by: str, now: datetime) -> None:
     """Store (or replace) an imported year."""
-    row = await session.get(CalendarYear, spec.year)
-    if row is None:
-        row = CalendarYear(year=spec.year, imported_at=now)
-        session.add(row)
-    row.note = spec.note
-    row.holidays = sorted(d.isoformat() for d in spec.holidays)
-    row.workdays = sorted(d.isoformat() for d in spec.workdays)
-    row.imported_at = now
-    row.imported_by = by
+    await rows.save_year(
+        session,
+        spec.year,
+        holidays=sorted(d.isoformat() for d in spec.holidays),
+        workdays=sorted(d.isoformat() for d in spec.workdays),
+        note=spec.note,
+        by=by,
+        now=now,
+    )
 
 
-async def set_override(session: AsyncSession, day: date, workday: bool | None, *, note: str, now: datetime) -> None:
+async def set_override(session: Session, day: date, workday: bool | None, *, note: str, now: datetime) -> None:
     """Set one day's override; ``None`` removes it."""
-    row = await session.get(CalendarOverride, day)
-    if workday is None:
-        if row is not None:
-            await session.delete(row)
-        return
-    if row is None:
-        session.add(CalendarOverride(day=day, workday=workday, note=note, created_at=now))
-    else:
-        row.workday, row.note = workday, note
+    await rows.set_override(session, day, workday, note=note, now=now)
 
 
 class CalendarHolder:
@@ -69,6 +60,6 @@ class CalendarHolder:
         self.current = calendar
         self._config_overrides = dict(config_overrides)
 
-    async def refresh(self, session: AsyncSession) -> WorkCalendar:
+    async def refresh(self, session: Session) -> WorkCalendar:
         self.current = await load_calendar(session, self._config_overrides)
         return self.current

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.calendar.service import CalendarHolder
 from bot.clock import Clock
 from bot.config import Config
 from bot.domain.lifecycle import Actor
 from bot.domain.states import Action, State
+from store.db import Session, Sessions
 from store.models import Case
 
 
@@ -31,20 +30,20 @@ class CaseChange:
 
 
 class Notifier(Protocol):
-    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+    async def case_changed(self, session: Session, change: CaseChange) -> None:
         """Queue (in the outbox, in ``session``'s transaction) whatever this change must tell people."""
         ...
 
 
 class NullNotifier:
-    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+    async def case_changed(self, session: Session, change: CaseChange) -> None:
         return None
 
 
 @dataclass
 class Deps:
     config: Config
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     clock: Clock
     calendar: CalendarHolder
     notifier: Notifier = field(default_factory=NullNotifier)

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.config import Config
 from bot.domain.states import UNIT_ROLES, Role
 from bot.handlers.deps import Deps
-from store import repo
+from store import directory
+from store.db import Session
 from store.models import Person, Unit
 
 
@@ -23,7 +21,7 @@ class DirectoryError(Exception):
 
 
 async def ensure_unit(
-    session: AsyncSession,
+    session: Session,
     name: str,
     *,
     now: datetime,
@@ -34,11 +32,10 @@ async def ensure_unit(
     name = name.strip()
     if not name or len(name) > 100:
         raise DirectoryError("name", "单位名称须为1至100字")
-    unit = (await session.execute(select(Unit).where(Unit.name == name))).scalar_one_or_none()
+    unit = await directory.unit_named(session, name)
     created = unit is None
     if unit is None:
-        unit = Unit(name=name, active=True, created_at=now)
-        session.add(unit)
+        unit = directory.add_unit(session, name, now=now)
     if code is not None:
         unit.code = code
     if wecom_chatid is not None:
@@ -50,7 +47,7 @@ async def ensure_unit(
 
 
 async def ensure_person(
-    session: AsyncSession,
+    session: Session,
     name: str,
     *,
     now: datetime,
@@ -63,18 +60,17 @@ async def ensure_person(
         raise DirectoryError("name", "姓名须为1至100字")
     person = None
     if wecom_userid:
-        person = await repo.person_by_platform(session, "wecom", wecom_userid)
+        person = await directory.person_by_platform(session, "wecom", wecom_userid)
     if person is None and dingtalk_userid:
-        person = await repo.person_by_platform(session, "dingtalk", dingtalk_userid)
+        person = await directory.person_by_platform(session, "dingtalk", dingtalk_userid)
     if person is None and not wecom_userid and not dingtalk_userid:
-        same_name = await repo.person_by_name(session, name)
+        same_name = await directory.person_by_name(session, name)
         if len(same_name) > 1:
             raise DirectoryError("name", f"有多位“{name}”，请用平台账号区分")
         person = same_name[0] if same_name else None
     created = person is None
     if person is None:
-        person = Person(name=name, active=True, created_at=now)
-        session.add(person)
+        person = directory.add_person(session, name, now=now)
     person.name = name
     if wecom_userid:
         person.wecom_userid = wecom_userid
@@ -84,16 +80,16 @@ async def ensure_person(
     return person, created
 
 
-async def grant(session: AsyncSession, person: Person, role: Role, unit_name: str | None) -> bool:
+async def grant(session: Session, person: Person, role: Role, unit_name: str | None) -> bool:
     unit_id = None
     if role in UNIT_ROLES:
         if not unit_name:
             raise DirectoryError("unit", f"{role.label}须指定所属单位")
-        unit = await repo.unit_by_name(session, unit_name)
+        unit = await directory.unit_by_name(session, unit_name)
         if unit is None:
             raise DirectoryError("unit", f"未知单位“{unit_name}”")
         unit_id = unit.id
-    return await repo.grant_role(session, person.id, role, unit_id)
+    return await directory.grant_role(session, person.id, role, unit_id)
 
 
 async def bootstrap_from_config(deps: Deps) -> None:
@@ -129,14 +125,14 @@ class UnitSummary:
     leaders: list[Person]
 
 
-async def unit_summaries(session: AsyncSession) -> list[UnitSummary]:
+async def unit_summaries(session: Session) -> list[UnitSummary]:
     result = []
-    for unit in await repo.list_units(session):
+    for unit in await directory.list_units(session):
         result.append(
             UnitSummary(
                 unit,
-                await repo.people_with_role(session, Role.HANDLER, unit.id),
-                await repo.people_with_role(session, Role.UNIT_LEADER, unit.id),
+                await directory.people_with_role(session, Role.HANDLER, unit.id),
+                await directory.people_with_role(session, Role.UNIT_LEADER, unit.id),
             )
         )
     return result

@@ -9,15 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
 from bot.domain.lifecycle import Actor, AssignInput, WorkflowError
 from bot.domain.states import Action, Level, State, parse_level
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.workflow import apply_in_session
-from store import repo
+from store import directory, repo
+from store.cases import add_case
+from store.db import ConstraintError, Session
 from store.models import Case
 
 log = logging.getLogger(__name__)
@@ -171,7 +170,7 @@ class Registered:
     created: bool
 
 
-async def _find_duplicate(deps: Deps, session: AsyncSession, new: NewCase) -> Case | None:
+async def _find_duplicate(deps: Deps, session: Session, new: NewCase) -> Case | None:
     window = deps.config.cases.duplicate_window_days
     if window <= 0:
         return None
@@ -197,18 +196,18 @@ async def _find_duplicate(deps: Deps, session: AsyncSession, new: NewCase) -> Ca
     return None
 
 
-async def _register(deps: Deps, session: AsyncSession, new: NewCase, actor: Actor) -> Case:
+async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) -> Case:
     now = deps.clock.now()
     cfg = deps.config
     unit_name = new.unit or (cfg.cases.default_unit.get(new.category) if new.category else None)
     unit = None
     if unit_name:
-        unit = await repo.unit_by_name(session, unit_name)
+        unit = await directory.unit_by_name(session, unit_name)
         if unit is None:
             raise InputError("unit", f"未知承办单位“{unit_name}”")
     co_ids: list[int] = []
     for name in new.co_units:
-        co = await repo.unit_by_name(session, name)
+        co = await directory.unit_by_name(session, name)
         if co is None:
             raise InputError("co_units", f"未知协办单位“{name}”")
         if unit is None or co.id != unit.id:
@@ -242,8 +241,7 @@ async def _register(deps: Deps, session: AsyncSession, new: NewCase, actor: Acto
         created_at=now,
         updated_at=now,
     )
-    session.add(case)
-    await session.flush()
+    await add_case(session, case)
     data: dict[str, Any] = {"source": new.source, "auto_assign": unit is not None}
     if duplicate is not None:
         data["duplicate_of"] = duplicate.number
@@ -278,7 +276,7 @@ async def register_case(deps: Deps, new: NewCase, actor: Actor) -> Registered:
             case = await _register(deps, session, new, actor)
         log.info("registered case %s state=%s", case.number, case.state)
         return Registered(case, created=True)
-    except IntegrityError:
+    except ConstraintError:
         if not new.source_ref:
             raise
         async with deps.sessions() as session:
@@ -296,7 +294,7 @@ async def assign_case(deps: Deps, number: str, unit_name: str, actor: Actor) -> 
             from bot.handlers.workflow import CaseNotFound
 
             raise CaseNotFound(number)
-        unit = await repo.unit_by_name(session, unit_name)
+        unit = await directory.unit_by_name(session, unit_name)
         if unit is None:
             raise WorkflowError("unknown_unit", f"未知承办单位“{unit_name}”。", field="unit")
         action = Action.REASSIGN if case.state == State.RETURNED.value else Action.ASSIGN

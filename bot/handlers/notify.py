@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.calendar.service import CalendarHolder
 from bot.cards import builders as b
 from bot.cards.models import Card
@@ -19,7 +17,8 @@ from bot.domain.states import Action, Role, State
 from bot.handlers.deps import CaseChange
 from bot.handlers.messaging import Outbox
 from bot.links import detail_url, link_secret
-from store import repo
+from store import directory, repo
+from store.db import Session
 from store.models import Case, Person
 
 
@@ -35,8 +34,8 @@ class ChatNotifier:
 
     # --- views and links -------------------------------------------------------------------
 
-    async def view(self, session: AsyncSession, case: Case) -> b.CaseView:
-        names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
+    async def view(self, session: Session, case: Case) -> b.CaseView:
+        names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
         repeated = None
         if case.duplicate_of_id:
             original = await repo.case_by_id(session, case.duplicate_of_id)
@@ -75,17 +74,17 @@ class ChatNotifier:
 
     # --- recipients --------------------------------------------------------------------------
 
-    async def unit_handlers(self, session: AsyncSession, case: Case) -> list[Person]:
+    async def unit_handlers(self, session: Session, case: Case) -> list[Person]:
         if case.unit_id is None:
             return []
-        return await repo.people_with_role(session, Role.HANDLER, case.unit_id)
+        return await directory.people_with_role(session, Role.HANDLER, case.unit_id)
 
-    async def office(self, session: AsyncSession, role: Role) -> list[Person]:
-        return await repo.people_with_role(session, role)
+    async def office(self, session: Session, role: Role) -> list[Person]:
+        return await directory.people_with_role(session, role)
 
     # --- the rules ---------------------------------------------------------------------------
 
-    async def case_changed(self, session: AsyncSession, change: CaseChange) -> None:
+    async def case_changed(self, session: Session, change: CaseChange) -> None:
         case, now = change.case, change.at
         action = change.action
         if isinstance(action, Action) and action not in _KEEPS_CARDS:
@@ -95,7 +94,7 @@ class ChatNotifier:
         if handler is not None:
             await handler(self, session, case, change, now)
 
-    async def _on_register(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_register(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         if change.data.get("auto_assign"):
             return
         text = (
@@ -104,7 +103,7 @@ class ChatNotifier:
         )
         await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
 
-    async def _on_assign(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_assign(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         handlers = await self.unit_handlers(session, case)
         await self.outbox.card(
@@ -116,7 +115,7 @@ class ChatNotifier:
         co_ids = [int(u) for u in case.co_unit_ids or []]
         co_people: list[Person] = []
         for unit_id in co_ids:
-            co_people += await repo.people_with_role(session, Role.HANDLER, unit_id)
+            co_people += await directory.people_with_role(session, Role.HANDLER, unit_id)
         if co_people:
             text = (
                 f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
@@ -124,22 +123,22 @@ class ChatNotifier:
             )
             await self.outbox.text(session, co_people, text, now, case=case)
 
-    async def _on_accept(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_accept(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         accepter = [p for p in await self.unit_handlers(session, case) if p.id == change.actor.person_id]
         await self.outbox.card(
             session, accepter, self._linked(case, lambda url: b.handling_card(view, url)), "handle", case, now
         )
 
-    async def _on_return(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
-        names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
+    async def _on_return(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
         text = (
             f"【退回】{case.number} {b.short(case.title, 40)}\n退回单位：{names.get(case.unit_id or 0, '-')}"
             f"（{change.actor.name}）\n原因：{change.comment}\n请回复“改派 {case.number} 单位名称”重新交办。"
         )
         await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
 
-    async def _on_submit(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_submit(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         await self.outbox.card(
             session,
@@ -150,7 +149,7 @@ class ChatNotifier:
             now,
         )
 
-    async def _on_review_pass(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_review_pass(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         await self.outbox.card(
             session,
@@ -161,7 +160,7 @@ class ChatNotifier:
             now,
         )
 
-    async def _on_approved(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_approved(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         await self.outbox.card(
             session,
@@ -174,7 +173,7 @@ class ChatNotifier:
         if change.action is Action.APPROVE and change.comment:
             await self._tell_unit(session, case, f"【领导批示】{case.number}：{change.comment}", now)
 
-    async def _on_sent_back(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_sent_back(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         who = "督查室" if change.action is Action.REVIEW_REJECT else "领导"
         view = await self.view(session, case)
         note = f"{who}退回修改：{b.short(change.comment, 30)}"
@@ -188,7 +187,7 @@ class ChatNotifier:
         )
         await self.outbox.text(session, handlers, text, now, case=case)
 
-    async def _on_publish(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_publish(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         await self.outbox.card(
             session,
@@ -199,7 +198,7 @@ class ChatNotifier:
             now,
         )
 
-    async def _on_extension(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_extension(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         days = int(change.data.get("days", 0))
         await self.outbox.card(
@@ -211,7 +210,7 @@ class ChatNotifier:
             now,
         )
 
-    async def _on_extension_decided(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_extension_decided(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         if change.action is Action.APPROVE_EXTENSION:
             text = f"【延期已批准】{case.number} 新的办理时限：{b.due_text(view)}。"
@@ -219,27 +218,27 @@ class ChatNotifier:
             text = f"【延期未批准】{case.number} 请按原时限（{b.due_text(view)}）办结。意见：{change.comment}"
         await self._tell_unit(session, case, text, now)
 
-    async def _on_interim(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_interim(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         text = f"【阶段性报告】{case.number} {b.short(case.title, 40)}\n{change.actor.name}：{b.short(change.comment, 300)}"
         await self.outbox.text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
 
-    async def _on_instruction(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_instruction(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【领导批示】{case.number}（{change.actor.name}）：{change.comment}", now)
 
-    async def _on_commendation(self, session: AsyncSession, case: Case, change: CaseChange, now: datetime) -> None:
+    async def _on_commendation(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【表扬】{case.number}（{change.actor.name}）：{change.comment}", now)
 
-    async def _tell_unit(self, session: AsyncSession, case: Case, text: str, now: datetime) -> None:
+    async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
-            people += await repo.people_with_role(session, Role.UNIT_LEADER, case.unit_id)
+            people += await directory.people_with_role(session, Role.UNIT_LEADER, case.unit_id)
         await self.outbox.text(session, people, text, now, case=case)
 
 
 #: steps that leave the open cards as they are (the unit keeps working on the case)
 _KEEPS_CARDS = frozenset({Action.INTERIM_REPORT})
 
-_Rule = Callable[[ChatNotifier, AsyncSession, Case, CaseChange, datetime], Any]
+_Rule = Callable[[ChatNotifier, Session, Case, CaseChange, datetime], Any]
 _RULES: dict[str, _Rule] = {
     "register": ChatNotifier._on_register,
     Action.ASSIGN: ChatNotifier._on_assign,

@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.states import Action, State
-from store import repo
+from store import directory, repo
+from store.db import Session
 from store.models import Case, CaseEvent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -51,9 +50,9 @@ def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
     }
 
 
-async def archive_record(session: AsyncSession, case: Case, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
+async def archive_record(session: Session, case: Case, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
     """The 16 elements, keyed as in ``ARCHIVE_ELEMENTS`` (values as people read them)."""
-    names = await repo.unit_names(session, [case.unit_id] if case.unit_id else [])
+    names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
     return {
         "number": case.number,
         "level": case.level,
@@ -79,7 +78,7 @@ def archive_row(record: dict[str, Any], *, include_personal: bool = True) -> lis
 
 
 async def case_json(
-    session: AsyncSession,
+    session: Session,
     case: Case,
     *,
     include_contact: bool = True,
@@ -88,7 +87,7 @@ async def case_json(
 ) -> dict[str, Any]:
     unit_ids = [case.unit_id] if case.unit_id else []
     unit_ids += [int(u) for u in case.co_unit_ids or []]
-    names = await repo.unit_names(session, unit_ids)
+    names = await directory.unit_names(session, unit_ids)
     duplicate_of = None
     if case.duplicate_of_id:
         original = await repo.case_by_id(session, case.duplicate_of_id)

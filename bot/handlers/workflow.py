@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.archive import missing_elements
 from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end
 from bot.domain.lifecycle import (
@@ -28,6 +26,7 @@ from bot.domain.states import Action, State
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
+from store.db import Session
 from store.models import Case
 
 
@@ -115,7 +114,7 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
     return values
 
 
-async def already_done(session: AsyncSession, case: Case, action: Action) -> WorkflowError | None:
+async def already_done(session: Session, case: Case, action: Action) -> WorkflowError | None:
     """A second click on a step someone already took: say who and when (not just "wrong state")."""
     last = await repo.last_event(session, case.id)
     if last is None or last.action != action.value or last.to_state != case.state:
@@ -123,7 +122,7 @@ async def already_done(session: AsyncSession, case: Case, action: Action) -> Wor
     return await _conflict(session, case.id)
 
 
-async def _conflict(session: AsyncSession, case_id: int) -> WorkflowError:
+async def _conflict(session: Session, case_id: int) -> WorkflowError:
     last = await repo.last_event(session, case_id)
     if last is None:  # pragma: no cover - a case always has its registration event
         return WorkflowError("conflict", "此件刚被他人处理，请刷新后再试。")
@@ -133,7 +132,7 @@ async def _conflict(session: AsyncSession, case_id: int) -> WorkflowError:
 
 
 async def apply_in_session(
-    deps: Deps, session: AsyncSession, case: Case, action: Action, actor: Actor, data: ActionInput
+    deps: Deps, session: Session, case: Case, action: Action, actor: Actor, data: ActionInput
 ) -> Case:
     """The transition inside the caller's transaction. Raises WorkflowError when refused."""
     now = deps.clock.now()
@@ -190,7 +189,7 @@ async def perform(deps: Deps, number: str, action: Action, actor: Actor, data: A
 
 async def add_note_in_session(
     deps: Deps,
-    session: AsyncSession,
+    session: Session,
     case: Case,
     actor: Actor,
     kind: str,

@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bot.reports.compute import Report
+from bot.reports.model import Report
 
 log = logging.getLogger(__name__)
 

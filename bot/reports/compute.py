@@ -21,24 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import (
-    ColumnElement,
-    DateTime,
-    and_,
-    event,
-    func,
-    literal_column,
-    or_,
-    select,
-    type_coerce,
-)
-from sqlalchemy import case as when
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from sqlalchemy.orm import aliased
-from sqlalchemy.pool import NullPool
 
 from bot.config import Config
 from bot.domain.archive import ARCHIVE_ELEMENTS
@@ -46,38 +29,25 @@ from bot.domain.deadlines import OfficeHours, workday_deadline
 from bot.domain.scoring import (
     Occurrence,
     ScoringRules,
-    UnitScore,
     average,
     resolution_bonus,
     score_unit,
 )
 from bot.domain.states import Satisfaction, State
 from bot.domain.statistics import (
-    CountTrend,
     Period,
     UnitStats,
-    compare_counts,
-    ratio,
     trend_months,
 )
 from bot.domain.workcalendar import WorkCalendar
 from bot.handlers.deps import Deps
 from bot.privacy import redact
-from store.models import Case, CaseEvent, Unit
+from bot.reports.model import Breakdown, HotSubject, IncompleteCase, Report, TrendPoint, UnitReport
+from store import reports as queries
+from store.db import Session
+from store.reports import FINISHED_VALUES, STAT_NAMES, EventRow
 
-OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
-#: a reply has been submitted and not (yet) sent back: the unit's part is done
-FINISHED_VALUES = (
-    State.SUBMITTED.value,
-    State.REVIEWED.value,
-    State.APPROVED.value,
-    State.REPLIED.value,
-    State.CLOSED.value,
-    State.ARCHIVED.value,
-)
 NO_DEADLINE_VALUES = (State.REGISTERED.value, State.RETURNED.value)
-STREAM_BATCH = 5000
-ID_CHUNK = 500  # ids per IN (…) list
 HOT_SUBJECTS = 10
 TREND_MONTHS = 12
 UNCATEGORISED = "未分类"
@@ -88,121 +58,6 @@ EVENT_RULES = {
     "supervise": "supervised",
     "commendation": "commendation",
 }
-#: characters that do not make an archive element "filled in" (ASCII and ideographic spaces)
-BLANKS = " \t\r\n\u3000"
-
-
-# --- the report --------------------------------------------------------------------------------
-
-
-@dataclass
-class UnitReport:
-    unit_id: int
-    name: str
-    stats: UnitStats
-    score: UnitScore  # a quarter's or a year's: the mean of ``monthly``
-    monthly: list[tuple[Period, UnitScore]] = field(default_factory=list)  # months begun by the as-of time
-    rank: int = 0
-    active: bool = True
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """One row of a breakdown (category, level or source) of the cohort."""
-
-    key: str
-    received: int
-    finished_on_time: int
-    due_decided: int
-    overdue: int
-    followed: int
-    resolved: int
-    previous: int = 0  # received in the previous period
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return ratio(self.finished_on_time, self.due_decided)
-
-    @property
-    def resolution_rate(self) -> float | None:
-        return ratio(self.resolved, self.followed)
-
-    @property
-    def trend(self) -> CountTrend:
-        return CountTrend(self.key, self.received, self.previous)
-
-
-@dataclass(frozen=True)
-class HotSubject:
-    """A matter raised again and again: the first case of a chain of repeated messages (重复反映)."""
-
-    number: str  # 文号 of the first case
-    title: str | None  # None when it may not be shown (个别回复, or a category kept out of groups)
-    category: str
-    count: int  # messages about it received in the period
-    previous: int  # … in the previous period
-
-    @property
-    def trend(self) -> CountTrend:
-        return CountTrend(self.number, self.count, self.previous)
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    month: Period
-    received: int
-    finished: int
-    finished_on_time: int
-    overdue: int
-    open_overdue: int
-
-    @property
-    def on_time_rate(self) -> float | None:
-        return ratio(self.finished_on_time, self.finished + self.open_overdue)
-
-
-@dataclass
-class Report:
-    period: Period
-    as_of: datetime  # aware; figures are as of this moment
-    tz: ZoneInfo
-    rules: ScoringRules
-    accept_workdays: int
-    office: UnitStats  # every case of the cohort, with or without a unit
-    unassigned: UnitStats  # cases of the cohort not (yet) assigned to a unit
-    units: list[UnitReport]  # ranked: best score first
-    categories: list[Breakdown]
-    levels: list[Breakdown]
-    sources: list[Breakdown]
-    hot_subjects: list[HotSubject]
-    trend: list[TrendPoint]
-    previous_received: int = 0
-
-    @property
-    def as_of_text(self) -> str:
-        return self.as_of.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
-
-    @property
-    def period_text(self) -> str:
-        return f"{self.period.start.isoformat()} 至 {self.period.last_day.isoformat()}"
-
-    def unit(self, name: str) -> UnitReport:
-        for u in self.units:
-            if u.name == name:
-                return u
-        raise KeyError(name)
-
-    @property
-    def hot_categories(self) -> list[CountTrend]:
-        return compare_counts(
-            {b.key: b.received for b in self.categories}, {b.key: b.previous for b in self.categories}
-        )
-
-    def grade_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for u in self.units:
-            counts[u.score.grade] = counts.get(u.score.grade, 0) + 1
-        return counts
 
 
 # --- the query context -------------------------------------------------------------------------
@@ -228,12 +83,6 @@ class Window:
         """False for a period that has not started at the as-of time (nothing can be counted)."""
         return self.limit > self.start
 
-    def cohort(self) -> ColumnElement[bool]:
-        return and_(Case.received_at >= self.start, Case.received_at < self.end)
-
-    def counts(self, column: Any) -> ColumnElement[bool]:
-        return and_(column >= self.start, column < self.limit)
-
     def inside(self, moment: datetime | None) -> bool:
         return moment is not None and self.start <= moment < self.limit
 
@@ -243,80 +92,12 @@ class Window:
         return cls(period, tz, as_of, start, end)
 
 
-def _n(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """COUNT of the rows meeting ``condition`` (0, not NULL, for no rows)."""
-    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
-
-
-def finished_condition() -> ColumnElement[bool]:
-    return and_(Case.state.in_(FINISHED_VALUES), Case.submitted_at.is_not(None))
-
-
-def _stats_columns(as_of: datetime) -> list[Any]:
-    finished = finished_condition()
-    open_ = Case.state.in_(OPEN_VALUES)
-    return [
-        func.count().label("received"),
-        _n(Case.assigned_at.is_not(None)).label("assigned"),
-        _n(Case.accepted_at.is_not(None)).label("accepted"),
-        _n(finished).label("finished"),
-        _n(and_(finished, Case.submitted_at <= Case.due_at)).label("finished_on_time"),
-        _n(and_(finished, Case.submitted_at > Case.due_at)).label("finished_late"),
-        _n(open_).label("open"),
-        _n(and_(open_, Case.due_at < as_of)).label("open_overdue"),
-        _n(Case.replied_at.is_not(None)).label("replied"),
-        _n(and_(Case.replied_at.is_not(None), Case.reply_mode == "public")).label("public"),
-        _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_not(None))).label("followed"),
-        _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_(True))).label("resolved"),
-        _n(Case.satisfaction == Satisfaction.SATISFIED.value).label("satisfied"),
-        _n(Case.satisfaction == Satisfaction.BASICALLY.value).label("basic"),
-        _n(Case.satisfaction == Satisfaction.DISSATISFIED.value).label("dissatisfied"),
-        func.coalesce(func.sum(Case.extension_count), 0).label("extensions"),
-        _n(Case.extension_count > 0).label("extended_cases"),
-        func.coalesce(func.sum(Case.interim_count), 0).label("interims"),
-        _n(Case.interim_count > 0).label("interim_cases"),
-        _n(Case.duplicate_of_id.is_not(None)).label("repeated"),
-    ]
-
-
-_STAT_NAMES = (
-    "received",
-    "assigned",
-    "accepted",
-    "finished",
-    "finished_on_time",
-    "finished_late",
-    "open",
-    "open_overdue",
-    "replied",
-    "public",
-    "followed",
-    "resolved",
-    "satisfied",
-    "basic",
-    "dissatisfied",
-    "extensions",
-    "extended_cases",
-    "interims",
-    "interim_cases",
-    "repeated",
-)
-
-
 def _local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
 def _hm(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%m-%d %H:%M") if moment is not None else ""
-
-
-async def _stream(session: AsyncSession, stmt: Any) -> AsyncIterator[Sequence[Any]]:
-    """Rows of ``stmt`` in batches of STREAM_BATCH (a server-side cursor where the driver has one)."""
-    connection = await session.connection()  # Core rows: no ORM loading machinery per row
-    result = await connection.stream(stmt.execution_options(yield_per=STREAM_BATCH))
-    async for batch in result.partitions(STREAM_BATCH):
-        yield batch
 
 
 class AcceptClock:
@@ -370,18 +151,14 @@ class Cohort:
     by_key: dict[str, dict[str, list[int]]]  # dimension → key → Breakdown figures (without previous)
 
 
-async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, cal: WorkCalendar) -> Cohort:
+async def cohort_stats(session: Session, w: Window, accept: AcceptClock, cal: WorkCalendar) -> Cohort:
     """UnitStats per unit id (None = not assigned) of the cases received in the period, and the
     breakdowns, from one GROUP BY over the cohort plus one streamed pass for the calendar."""
     stats: dict[int | None, UnitStats] = defaultdict(UnitStats)
     by_key: dict[str, dict[str, list[int]]] = {d: {} for d in DIMENSIONS}
-    keys = [Case.category, Case.level, Case.source]
-    rows = await session.execute(
-        select(Case.unit_id, *keys, *_stats_columns(w.as_of)).where(w.cohort()).group_by(Case.unit_id, *keys)
-    )
-    for row in rows:
+    for row in await queries.cohort_groups(session, w.start, w.end, w.as_of):
         s = stats[row.unit_id]
-        values = {name: int(getattr(row, name)) for name in _STAT_NAMES}
+        values = {name: int(getattr(row, name)) for name in STAT_NAMES}
         for name, value in values.items():
             setattr(s, name, getattr(s, name) + value)
         figures = (
@@ -397,13 +174,10 @@ async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, ca
             for i, v in enumerate(figures):
                 into[i] += v
     # the work calendar: 签收 on time, working days to finish (narrow rows, streamed; naive UTC)
-    stmt = select(
-        Case.unit_id, _raw(Case.assigned_at), _raw(Case.accepted_at), _raw(Case.submitted_at), Case.state
-    ).where(w.cohort(), Case.assigned_at.is_not(None), Case.unit_id.is_not(None))
     as_of, day = _naive(w.as_of), accept.clock.day
     finished = set(FINISHED_VALUES)
     assigned_state = State.ASSIGNED.value
-    async for batch in _stream(session, stmt):
+    async for batch in queries.cohort_assignments(session, w.start, w.end):
         for unit_id, assigned_at, accepted_at, submitted_at, state in batch:
             s = stats[unit_id]
             deadline = accept.deadline_naive(assigned_at)
@@ -416,41 +190,16 @@ async def cohort_stats(session: AsyncSession, w: Window, accept: AcceptClock, ca
                 s.workdays_total += max(0, cal.workdays_between(day(assigned_at), day(submitted_at)))
                 s.workdays_count += 1
     # overdue now / during the period: every case of the unit, whenever received.
-    # Open and past due: few rows, found through ix_cases_state_due_at.
-    rows = await session.execute(
-        select(Case.unit_id, func.count().label("now"), _n(Case.due_at < w.limit).label("during"))
-        .where(Case.state.in_(OPEN_VALUES), Case.due_at < w.as_of)
-        .group_by(Case.unit_id)
-    )
-    for row in rows:
+    for row in await queries.open_overdue_by_unit(session, w.as_of, w.limit):
         if row.unit_id is not None:
             stats[row.unit_id].overdue_now = int(row.now)
             stats[row.unit_id].overdue_in_period = int(row.during) if w.active else 0
     if w.active:
-        # finished, late, and still overdue after the period began: a scan of the table (no index
-        # on submitted_at), which SQLite must not walk through an index in unit order
-        dialect = _dialect(session)
-        unit = _plain(Case.unit_id, dialect)
-        rows = await session.execute(
-            select(unit.label("unit_id"), func.count().label("n"))
-            .where(
-                _plain(Case.state, dialect).in_(FINISHED_VALUES),
-                Case.submitted_at > w.start,
-                Case.submitted_at > Case.due_at,
-                _plain(Case.due_at, dialect) < w.limit,
-            )
-            .group_by(unit)
-        )
-        for row in rows:
+        # finished, late, and still overdue after the period began
+        for row in await queries.finished_late_by_unit(session, w.start, w.limit):
             if row.unit_id is not None:
                 stats[row.unit_id].overdue_in_period += int(row.n)
     return Cohort(stats, by_key)
-
-
-def _raw(column: Any) -> Any:
-    """The time column without the UTC-aware conversion of ``UTCDateTime``: naive UTC straight
-    from the driver. For the streamed passes, where a Python call per value would dominate."""
-    return type_coerce(column, DateTime()).label(column.key)
 
 
 def _naive(moment: datetime) -> datetime:
@@ -498,54 +247,13 @@ class LocalClock:
         return f"{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
-def _plain(column: Any, dialect: str) -> Any:
-    """The column, but on SQLite as ``+column``: the same value, which the planner may not look
-    up in an index. For queries that read most of the table, where SQLite would otherwise walk
-    an index range (or an index in GROUP BY order) and fetch every row at random — 5–8× slower
-    than a plain scan on a million cases (bench/bench_report.py)."""
-    if dialect != "sqlite":
-        return column
-    return literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
-
-
-@dataclass(frozen=True)
-class CaseRef:
-    number: str
-    unit_id: int | None
-    received_at: datetime
-
-
-async def case_refs(session: AsyncSession, ids: set[int]) -> dict[int, CaseRef]:
-    """文号, unit and 留言时间 of the cases ``ids`` (primary-key lookups, in chunks)."""
-    refs: dict[int, CaseRef] = {}
-    ordered = sorted(ids)
-    for i in range(0, len(ordered), ID_CHUNK):
-        rows = await session.execute(
-            select(Case.id, Case.number, Case.unit_id, Case.received_at).where(Case.id.in_(ordered[i : i + ID_CHUNK]))
-        )
-        refs.update({r.id: CaseRef(r.number, r.unit_id, r.received_at) for r in rows})
-    return refs
-
-
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    case_id: int
-    action: str
-    at: datetime
-    data: dict[str, Any] | None
-
-
-async def window_events(session: AsyncSession, w: Window) -> list[EventRow]:
+async def window_events(session: Session, w: Window) -> list[EventRow]:
     """The timeline entries a rule counts, and the reassignments, recorded in [start, limit):
     one scan of case_events (there is no index on action or time), no join — the planner would
     otherwise look up every case's events one by one."""
     if not w.active:
         return []
-    stmt = select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action, CaseEvent.at, CaseEvent.data).where(
-        CaseEvent.action.in_((*EVENT_RULES, "reassign")), w.counts(CaseEvent.at)
-    )
-    return [EventRow(*row) async for batch in _stream(session, stmt) for row in batch]
+    return await queries.events_between(session, (*EVENT_RULES, "reassign"), w.start, w.limit)
 
 
 @dataclass
@@ -554,29 +262,17 @@ class _ReturnFacts:
     invalid: list[tuple[int, Occurrence]] = field(default_factory=list)
 
 
-async def return_facts(session: AsyncSession, w: Window, events: Sequence[EventRow]) -> _ReturnFacts:
+async def return_facts(session: Session, w: Window, events: Sequence[EventRow]) -> _ReturnFacts:
     """Returns (退回) of the cohort, counted for the unit that returned, and the returns the
     dispatcher answered by reassigning the case to the same unit within [start, limit)."""
     facts = _ReturnFacts()
-    cohort = select(Case.id).where(w.cohort()).scalar_subquery()
-    returned = select(CaseEvent.case_id).where(CaseEvent.action == "return", CaseEvent.case_id.in_(cohort))
-    relevant = {int(r) for r in (await session.execute(returned)).scalars()}
+    relevant = await queries.returned_in_cohort(session, w.start, w.end)
     relevant |= {e.case_id for e in events if e.action == "reassign"}
-    refs = await case_refs(session, relevant)
-    ordered = sorted(relevant)
-    for i in range(0, len(ordered), ID_CHUNK):
-        stmt = (
-            select(CaseEvent.case_id, CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.data)
-            .where(
-                CaseEvent.case_id.in_(ordered[i : i + ID_CHUNK]),
-                CaseEvent.action.in_(("assign", "reassign", "return")),
-                CaseEvent.at <= w.as_of,
-            )
-            .order_by(CaseEvent.case_id, CaseEvent.id)
-        )
+    refs = await queries.case_refs(session, relevant)
+    async for batch in queries.assignment_history(session, relevant, w.as_of):
         current: tuple[int | None, int | None] = (None, None)  # (case id, unit id)
         pending: tuple[int, datetime, int | None] | None = None  # the last return: (event id, at, unit)
-        for case_id, event_id, action, at, data in await session.execute(stmt):
+        for case_id, event_id, action, at, data in batch:
             ref = refs[case_id]
             if current[0] != case_id:
                 current, pending = (case_id, None), None
@@ -610,56 +306,8 @@ async def return_facts(session: AsyncSession, w: Window, events: Sequence[EventR
 # --- the occurrences the score counts -------------------------------------------------------------
 
 
-def _blank(column: Any, dialect: str) -> ColumnElement[bool]:
-    trimmed = func.btrim(column, BLANKS) if dialect == "postgresql" else func.trim(column, BLANKS)
-    return or_(column.is_(None), trimmed == "")
-
-
-#: archive element key → the column that holds it (``unit`` is the unit id)
-ELEMENT_COLUMNS: dict[str, Any] = {
-    "number": Case.number, "level": Case.level, "source": Case.source, "petitioner": Case.petitioner,
-    "contact": Case.contact, "title": Case.title, "content": Case.content, "received_at": Case.received_at,
-    "unit": Case.unit_id, "due_at": Case.due_at, "category": Case.category, "handling": Case.handling,
-    "resolved": Case.resolved, "evaluation": Case.evaluation, "followed_up_at": Case.followed_up_at,
-    "report_number": Case.report_number,
-}  # fmt: skip
-_TEXT_KEYS = frozenset(
-    {
-        "number",
-        "level",
-        "source",
-        "petitioner",
-        "contact",
-        "title",
-        "content",
-        "category",
-        "handling",
-        "evaluation",
-        "report_number",
-    }
-)
-
-
-def missing_mask(dialect: str) -> ColumnElement[int]:
-    """An integer whose bit i is set when ``ARCHIVE_ELEMENTS[i]`` is empty (same rule as
-    ``bot.domain.archive.missing_elements``: NULL, or only blanks)."""
-    terms = []
-    for i, element in enumerate(ARCHIVE_ELEMENTS):
-        column = ELEMENT_COLUMNS[element.key]
-        empty = _blank(column, dialect) if element.key in _TEXT_KEYS else column.is_(None)
-        terms.append(when((empty, 1 << i), else_=0))
-    total: Any = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total  # type: ignore[no-any-return]
-
-
 def missing_labels(mask: int) -> tuple[str, ...]:
     return tuple(e.label for i, e in enumerate(ARCHIVE_ELEMENTS) if mask & (1 << i))
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 @dataclass
@@ -671,7 +319,7 @@ class _Scoring:
 
 
 async def scoring_occurrences(
-    session: AsyncSession,
+    session: Session,
     w: Window,
     accept: AcceptClock,
     rules: ScoringRules,
@@ -687,27 +335,6 @@ async def scoring_occurrences(
     # one pass over the cases with a deadline, a 签收时限, a follow-up or a closing in the window
     # (naive UTC throughout the loop; only what becomes an occurrence is made aware)
     earliest = accept.earliest_assignment(w.start)
-    stmt = select(
-        Case.number,
-        Case.unit_id,
-        Case.state,
-        _raw(Case.assigned_at),
-        _raw(Case.accepted_at),
-        _raw(Case.due_at),
-        _raw(Case.submitted_at),
-        _raw(Case.followed_up_at),
-        _raw(Case.closed_at),
-        Case.resolved,
-        Case.satisfaction,
-        missing_mask(_dialect(session)).label("missing"),
-    ).where(
-        or_(
-            and_(Case.assigned_at >= earliest, Case.assigned_at < w.limit),
-            w.counts(Case.due_at),
-            w.counts(Case.followed_up_at),
-            w.counts(Case.closed_at),
-        )
-    )
     start, limit = _naive(w.start), _naive(w.limit)
     finished = set(FINISHED_VALUES)
     no_deadline = set(NO_DEADLINE_VALUES)
@@ -715,7 +342,7 @@ async def scoring_occurrences(
 
     hm = accept.clock.hm
 
-    async for batch in _stream(session, stmt):
+    async for batch in queries.scored_cases(session, earliest, w.start, w.limit):
         for (
             number,
             unit,
@@ -784,7 +411,7 @@ async def scoring_occurrences(
                 out.occurrences[unit].extend(found)
     # timeline events recorded in the window
     counted = [e for e in events if e.action in EVENT_RULES]
-    refs = await case_refs(session, {e.case_id for e in counted})
+    refs = await queries.case_refs(session, {e.case_id for e in counted})
     for e in counted:
         ref = refs[e.case_id]
         unit = (e.data or {}).get("unit_id") or ref.unit_id  # a commendation names the unit it was for
@@ -795,13 +422,7 @@ async def scoring_occurrences(
                 )
             )
     if rules.enabled("repeated"):
-        original = aliased(Case)
-        stmt = (
-            select(Case.number, Case.received_at, original.number, original.unit_id)
-            .join(original, original.id == Case.duplicate_of_id)
-            .where(w.counts(Case.received_at), original.unit_id.is_not(None))
-        )
-        async for batch in _stream(session, stmt):
+        async for batch in queries.repeated_messages(session, w.start, w.limit):
             for number, received_at, first, unit in batch:
                 out.occurrences[unit].append(Occurrence("repeated", number, (), received_at, f"重复反映，原件 {first}"))
     return out
@@ -818,11 +439,10 @@ _EVENT_WORDS = {
 # --- breakdowns, hot subjects, trend ----------------------------------------------------------------
 
 
-async def previous_counts(session: AsyncSession, previous: Window) -> dict[str, dict[str, int]]:
+async def previous_counts(session: Session, previous: Window) -> dict[str, dict[str, int]]:
     """Cases received in the previous period per category, level and source (one GROUP BY)."""
-    keys = [Case.category, Case.level, Case.source]
     counts: dict[str, dict[str, int]] = {d: defaultdict(int) for d in DIMENSIONS}
-    for row in await session.execute(select(*keys, func.count().label("n")).where(previous.cohort()).group_by(*keys)):
+    for row in await queries.received_by_key(session, previous.start, previous.end):
         for dimension in DIMENSIONS:
             counts[dimension][getattr(row, dimension) or UNCATEGORISED] += int(row.n)
     return counts
@@ -839,36 +459,15 @@ def breakdown(figures: dict[str, list[int]], before: dict[str, int]) -> list[Bre
 
 
 async def hot_subjects(
-    session: AsyncSession, w: Window, previous: Window, hidden_categories: frozenset[str]
+    session: Session, w: Window, previous: Window, hidden_categories: frozenset[str]
 ) -> list[HotSubject]:
     """The chains of repeated messages (重复反映) with the most messages in the period."""
-    root = func.coalesce(Case.duplicate_of_id, Case.id)
-    count = func.count()
-    rows = (
-        await session.execute(
-            select(root.label("root"), count.label("n"))
-            .where(w.cohort())
-            .group_by(root)
-            .having(_n(Case.duplicate_of_id.is_not(None)) >= 1)
-            .order_by(count.desc(), root)
-            .limit(HOT_SUBJECTS)
-        )
-    ).all()
+    rows = await queries.chain_counts(session, w.start, w.end, HOT_SUBJECTS)
     if not rows:
         return []
     roots = [int(r.root) for r in rows]
-    firsts = {
-        r.id: r
-        for r in await session.execute(
-            select(Case.id, Case.number, Case.title, Case.category, Case.reply_mode).where(Case.id.in_(roots))
-        )
-    }
-    before = {
-        int(k): int(n)
-        for k, n in await session.execute(
-            select(root, func.count()).where(previous.cohort(), root.in_(roots)).group_by(root)
-        )
-    }
+    firsts = await queries.chain_heads(session, roots)
+    before = await queries.chain_sizes(session, previous.start, previous.end, roots)
     result = []
     for r in rows:
         first = firsts[int(r.root)]
@@ -885,34 +484,9 @@ async def hot_subjects(
     return result
 
 
-async def trend(session: AsyncSession, months: Sequence[Period], tz: ZoneInfo, as_of: datetime) -> list[TrendPoint]:
+async def trend(session: Session, months: Sequence[Period], tz: ZoneInfo, as_of: datetime) -> list[TrendPoint]:
     bounds = [m.bounds(tz) for m in months]
-    finished = finished_condition()
-    received = _plain(Case.received_at, _dialect(session))  # a year of cases: scan, not index
-    flags = (
-        select(
-            when(*[(received < end, i) for i, (_, end) in enumerate(bounds[:-1])], else_=len(bounds) - 1).label(
-                "bucket"
-            ),
-            when((finished, 1), else_=0).label("finished"),
-            when((and_(finished, Case.submitted_at <= Case.due_at), 1), else_=0).label("on_time"),
-            when((and_(finished, Case.submitted_at > Case.due_at), 1), else_=0).label("late"),
-            when((and_(Case.state.in_(OPEN_VALUES), Case.due_at < as_of), 1), else_=0).label("open_overdue"),
-        )
-        .where(received >= bounds[0][0], received < bounds[-1][1])
-        .subquery()
-    )
-    # grouped outside the subquery: PostgreSQL would not see two bound CASE expressions as one
-    rows = await session.execute(
-        select(
-            flags.c.bucket,
-            func.count().label("received"),
-            func.sum(flags.c.finished).label("finished"),
-            func.sum(flags.c.on_time).label("on_time"),
-            func.sum(flags.c.late).label("late"),
-            func.sum(flags.c.open_overdue).label("open_overdue"),
-        ).group_by(flags.c.bucket)
-    )
+    rows = await queries.monthly_figures(session, bounds, as_of)
     found = {int(r.bucket): r for r in rows}
     points = []
     for i, month in enumerate(months):
@@ -945,7 +519,7 @@ def _ranked(units: list[UnitReport]) -> list[UnitReport]:
 
 
 async def compute_report(
-    session: AsyncSession, config: Config, cal: WorkCalendar, period: Period, as_of: datetime
+    session: Session, config: Config, cal: WorkCalendar, period: Period, as_of: datetime
 ) -> Report:
     """Statistics, breakdowns, hot topics, trend and scores of ``period`` as of ``as_of`` (aware)."""
     if as_of.tzinfo is None:
@@ -966,7 +540,7 @@ async def compute_report(
         stats[unit_id].returned += n
     scoring = await scoring_occurrences(session, w, accept, rules, returns, events)
 
-    unit_rows = (await session.execute(select(Unit.id, Unit.name, Unit.active))).all()
+    unit_rows = await queries.units(session)
     # each month is scored on its own (its own caps); a quarter or a year averages its months
     months = [m for m in period.months() if m.bounds(tz)[0] < as_of] or [period.months()[0]]
     units: list[UnitReport] = []
@@ -1018,40 +592,11 @@ async def compute_report(
 
 
 @asynccontextmanager
-async def report_session(deps: Deps) -> AsyncIterator[AsyncSession]:
-    """A session for reading a report.
-
-    On SQLite every session of the bot begins with BEGIN IMMEDIATE (store/db.py: the writer lock
-    up front). A report that reads for seconds must not hold that lock — chat callbacks would
-    queue behind it — so on SQLite it reads through its own connection with a plain, deferred
-    BEGIN and ``PRAGMA query_only``: in WAL mode a reader sees one consistent snapshot and never
-    blocks a writer. PostgreSQL (MVCC) uses the ordinary sessions.
-    """
-    bind = deps.sessions.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite" or bind.url.database in (None, "", ":memory:"):
-        async with deps.sessions() as session:
-            yield session
-        return
-    engine = create_async_engine(bind.url, poolclass=NullPool, connect_args={"timeout": 30})
-    event.listen(engine.sync_engine, "connect", _reader_pragmas)
-    event.listen(engine.sync_engine, "begin", _deferred_begin)
-    try:
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        await engine.dispose()
-
-
-def _reader_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _deferred_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+async def report_session(deps: Deps) -> AsyncIterator[Session]:
+    """A session that reads a report in one snapshot without holding SQLite's writer lock
+    (store.reports.snapshot_session)."""
+    async with queries.snapshot_session(deps.sessions) as session:
+        yield session
 
 
 async def build_report(deps: Deps, period: Period, *, now: datetime | None = None) -> Report:
@@ -1061,18 +606,6 @@ async def build_report(deps: Deps, period: Period, *, now: datetime | None = Non
 
 
 # --- the archive check ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IncompleteCase:
-    number: str
-    state: str
-    missing: tuple[str, ...]
-
-    @property
-    def ready(self) -> bool:
-        """Closed or archived: the record should be complete (立卷)."""
-        return self.state in (State.CLOSED.value, State.ARCHIVED.value)
 
 
 async def incomplete_cases(
@@ -1086,10 +619,6 @@ async def incomplete_cases(
     lo = datetime.combine(start, time(), tz)
     hi = datetime.combine(end + timedelta(days=1), time(), tz)
     async with report_session(deps) as session:
-        mask = missing_mask(_dialect(session)).label("missing")
-        stmt = select(Case.number, Case.state, mask).where(Case.received_at >= lo, Case.received_at < hi, mask != 0)
-        if closed_only:
-            stmt = stmt.where(Case.state.in_((State.CLOSED.value, State.ARCHIVED.value)))
-        async for batch in _stream(session, stmt.order_by(Case.number)):
+        async for batch in queries.incomplete_records(session, lo, hi, closed_only=closed_only):
             for number, state, missing in batch:
                 yield IncompleteCase(number, state, missing_labels(int(missing)))

@@ -14,17 +14,15 @@ import base64
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.scoring import GRADES, ScoreLine
 from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
-from bot.reports.compute import Report, UnitReport, compute_report, report_session
-from store import repo
-from store.models import Nudge
+from bot.reports.compute import compute_report, report_session
+from bot.reports.model import Report, UnitReport
+from store import directory, nudges, repo
+from store.db import Session
 
 #: at most this many units in the group's ranking and problem list (the workbook has them all)
 MAX_RANKED = 20
@@ -177,7 +175,7 @@ def image_payload(png: bytes) -> dict[str, str]:
     return {"type": "image", "png_b64": base64.b64encode(png).decode("ascii"), "md5": hashlib.md5(png).hexdigest()}
 
 
-async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Period, now: datetime) -> int:
+async def queue_monthly_summary(deps: Deps, session: Session, period: Period, now: datetime) -> int:
     """Queue the summary of ``period`` (as of ``now``) in the caller's transaction: markdown to the
     supervision group(s), the chart to the WeCom group robot webhook, each unit leader their own
     line. Once per period, even with several processes: a ``nudges`` row (scope ``report``)
@@ -188,20 +186,17 @@ async def queue_monthly_summary(deps: Deps, session: AsyncSession, period: Perio
     # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
     # first statement, and must hold it only for the writes at the end
     async with report_session(deps) as reader:
-        done = (
-            select(Nudge.id)
-            .where(Nudge.scope == CLAIM_SCOPE, Nudge.kind == CLAIM_KIND, Nudge.threshold == period.key)
-            .limit(1)
-        )
-        if (await reader.execute(done)).first() is not None:
+        if await nudges.claimed_any_day(reader, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key):
             return 0
         report = await compute_report(reader, deps.config, deps.calendar.current, period, now)
-        leaders = {u.unit_id: await repo.people_with_role(reader, Role.UNIT_LEADER, u.unit_id) for u in report.units}
+        leaders = {
+            u.unit_id: await directory.people_with_role(reader, Role.UNIT_LEADER, u.unit_id) for u in report.units
+        }
     cfg = deps.config
     webhook = cfg.wecom.enabled and bool(cfg.wecom.supervision_webhook_key)
     # the drawing runs before the first write: SQLite takes its writer lock at the first INSERT
     png = await asyncio.to_thread(render_png, report) if webhook else b""
-    if not await repo.claim_nudge(
+    if not await nudges.claim(
         session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start, now=now
     ):
         return 0  # another process got there first

@@ -21,7 +21,8 @@ from bot.domain.scoring import CATALOGUE, RuleKind, describe
 from bot.domain.statistics import Period, UnitStats
 from bot.exports import ExportError, _check_suffix, cell_text
 from bot.handlers.deps import Deps
-from bot.reports.compute import Breakdown, Report, build_report
+from bot.reports.compute import build_report
+from bot.reports.model import Breakdown, Report
 
 SHEETS = ("汇总", "单位得分", "单位统计", "扣分明细", "分类统计", "趋势", "图表", "评分规则")
 PERCENT = "0.0%"

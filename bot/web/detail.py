@@ -25,8 +25,8 @@ from bot.domain.states import OPEN_STATES, State
 from bot.handlers.read_models import event_label, local_time_text
 from bot.links import LinkError, link_secret, verify_link
 from bot.web.api import DEPS
-from store import repo
-from store.models import Case, CaseEvent, Person
+from store import directory, repo
+from store.models import Case, CaseEvent
 
 log = logging.getLogger(__name__)
 
@@ -257,17 +257,17 @@ async def view_case(request: web.Request) -> web.Response:
         return refusal(403, EXPIRED_TEXT if exc.reason == "expired" else INVALID_TEXT)
     tz = deps.config.office.hours().tz
     async with deps.sessions() as session:
-        person = await session.get(Person, person_id)
+        person = await directory.person_by_id(session, person_id)
         if person is None or not person.active:
             log.info("detail link refused (no active person) for %s person %s", number, person_id)
             return refusal(403, INVALID_TEXT)
         case = await repo.case_by_number(session, number)
         if case is None:
             return refusal(404, f"未找到文号为 {number} 的留言件")
-        viewer = await repo.actor_for(session, person)
+        viewer = await directory.actor_for(session, person)
         ids = [case.unit_id] if case.unit_id else []
         ids += [int(u) for u in case.co_unit_ids or []]
-        names = await repo.unit_names(session, ids)
+        names = await directory.unit_names(session, ids)
         events = await repo.timeline(session, case.id)
         html_text = render_case(
             case,

@@ -8,13 +8,11 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
 
 from bot.domain.workcalendar import coverage_warnings
 from bot.metrics import Metrics
 from bot.web.api import DEPS
-from store.models import Case, OutboxMessage
-from store.repo import is_open
+from store import health
 
 log = logging.getLogger(__name__)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -24,7 +22,7 @@ async def healthz(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     try:
         async with deps.sessions() as session:
-            await session.execute(text("SELECT 1"))
+            await health.ping(session)
         db = "ok"
     except Exception as exc:  # the health check reports every database failure
         log.warning("health check: database unreachable: %s", type(exc).__name__)
@@ -45,19 +43,10 @@ async def metrics(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     now = deps.clock.now()
     async with deps.sessions() as session:
-        m.open_cases.set((await session.execute(select(func.count()).select_from(Case).where(is_open()))).scalar_one())
-        m.overdue_cases.set(
-            (
-                await session.execute(select(func.count()).select_from(Case).where(is_open(), Case.due_at < now))
-            ).scalar_one()
-        )
-        m.outbox_pending.set(
-            (
-                await session.execute(
-                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
-                )
-            ).scalar_one()
-        )
+        gauges = await health.gauges(session, now)
+    m.open_cases.set(gauges.open_cases)
+    m.overdue_cases.set(gauges.overdue_cases)
+    m.outbox_pending.set(gauges.outbox_pending)
     today = now.astimezone(deps.config.office.hours().tz).date()
     m.calendar_uncovered.set(len(coverage_warnings(deps.calendar.current, today)))
     resp = web.Response(body=generate_latest(m.registry))

@@ -1,0 +1,57 @@
+"""Case rows beyond the general look-ups of store/repo.py: writing a new case, the cases the
+scheduled sweeps look at, and who accepted them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.domain.states import State
+from store.db import Session
+from store.models import Case, CaseEvent
+from store.repo import is_open
+
+
+async def add_case(session: Session, case: Case) -> Case:
+    """Insert a new case in the caller's transaction (its id is set on return)."""
+    session.add(case)
+    await session.flush()
+    return case
+
+
+async def nudge_candidates(
+    session: Session, *, due_until: datetime, assigned_before: datetime, replied_before: datetime
+) -> list[Case]:
+    """Cases that may owe a reminder: open and due by ``due_until``, assigned and not accepted
+    since ``assigned_before`` or with their return window closing by ``due_until``, replied and not
+    followed up since ``replied_before``. Four indexed queries, each bounded by what is due."""
+    by_due = select(Case).where(is_open(), Case.due_at <= due_until)
+    unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= assigned_before)
+    window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= due_until)
+    followup = select(Case).where(Case.state == State.REPLIED.value, Case.replied_at <= replied_before)
+    found: dict[int, Case] = {}
+    for stmt in (by_due, unaccepted, window, followup):
+        for case in (await session.execute(stmt)).scalars():
+            found[case.id] = case
+    return list(found.values())
+
+
+async def overdue_cases(session: Session, now: datetime) -> list[Case]:
+    """Open cases past their deadline at ``now``, by unit, then deadline."""
+    stmt = select(Case).where(is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def accepted_by(session: Session, case_ids: Iterable[int]) -> dict[int, str]:
+    """Case id → name of who accepted (签收) it (the last acceptance wins)."""
+    ids = list(case_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(CaseEvent.case_id, CaseEvent.actor_name)
+        .where(CaseEvent.case_id.in_(ids), CaseEvent.action == "accept")
+        .order_by(CaseEvent.id)
+    )
+    return {r.case_id: r.actor_name for r in rows}
