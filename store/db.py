@@ -13,6 +13,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+#: the session type handlers pass around without importing SQLAlchemy
+Session = AsyncSession
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant: serialises concurrent `liuyan serve` starts migrating one PostgreSQL database.
 _PG_MIGRATION_LOCK = 7_412_555_001

@@ -7,13 +7,12 @@ unit that was commended (the case's unit at that moment), which the monthly scor
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.domain.lifecycle import MAX_COMMENT, Actor, WorkflowError, check_text
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.workflow import CaseNotFound, add_note_in_session
 from store import repo
+from store.db import Session
 from store.models import Case
 
 ACTION = "commendation"
@@ -21,7 +20,7 @@ ACTION = "commendation"
 COMMEND_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER})
 
 
-async def commend_in_session(deps: Deps, session: AsyncSession, case: Case, actor: Actor, comment: str) -> None:
+async def commend_in_session(deps: Deps, session: Session, case: Case, actor: Actor, comment: str) -> None:
     """Record a commendation of the unit handling ``case`` in the caller's transaction.
 
     Raises WorkflowError (``forbidden``, ``no_unit``, text checks)."""
