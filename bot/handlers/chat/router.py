@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, PayloadError, Verb
@@ -33,7 +33,6 @@ ClickHandler = Callable[[Turn, Case, CardAction], Awaitable[None]]
 CaseCommandHandler = Callable[[Turn, Case, str], Awaitable[None]]
 PlainCommandHandler = Callable[[Turn, str], Awaitable[None]]
 StepHandler = Callable[[Turn, Case, Pending, str], Awaitable[None]]
-_H = TypeVar("_H")
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -77,19 +76,18 @@ class Router:
     @overload
     def command(self, *words: str, case: Literal[False]) -> Callable[[PlainCommandHandler], PlainCommandHandler]: ...
 
-    def command(self, *words: str, case: bool = True) -> Callable[[_H], _H]:
+    def command(self, *words: str, case: bool = True) -> Callable[[Any], Any]:
         """A text command by its word (bot/handlers/commands.py ``WORDS``). With ``case`` (the
         default) the command names a 文号 and the handler gets the case; without, only the text."""
 
-        def register(handler: _H) -> _H:
+        def register(handler: Any) -> Any:
             for word in words:
                 name = WORDS.get(word)
                 if name is None:
                     raise ValueError(f"{word!r} is not a command word (bot/handlers/commands.py WORDS)")
                 if (name in NEEDS_NUMBER) != case:
                     raise ValueError(f"{word!r}: case={case} disagrees with NEEDS_NUMBER")
-                table: dict[str, _H] = self.commands if case else self.plain_commands  # type: ignore[assignment]
-                _put(table, name, handler)
+                _put(self.commands if case else self.plain_commands, name, handler)
             return handler
 
         return register
