@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-#: the session type handlers pass around without importing SQLAlchemy
+#: The session type use cases pass around (they never import SQLAlchemy themselves).
 Session = AsyncSession
 
 MIGRATIONS = Path(__file__).parent / "migrations"
