@@ -164,6 +164,14 @@ ActionInput = (
 
 Guard = Callable[[CaseFacts, Actor, ActionInput, datetime], None]
 
+#: guards that look only at the case, the actor and the time, never at the input: ``precheck`` runs them
+_FACT_GUARDS: set[Guard] = set()
+
+
+def _facts_only(guard: Guard) -> Guard:
+    _FACT_GUARDS.add(guard)
+    return guard
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -236,6 +244,7 @@ def check_text(value: str, *, field_name: str, label: str, min_len: int = 1, max
 # --- guards ------------------------------------------------------------------------------
 
 
+@_facts_only
 def _within_return_window(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if facts.return_deadline is not None and now > facts.return_deadline:
         end = facts.return_deadline.strftime("%Y-%m-%d %H:%M")
@@ -255,6 +264,7 @@ def _interim_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
     check_text(data.reason, field_name="reason", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
 
 
+@_facts_only
 def _complex_only(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if not facts.complex:
         raise WorkflowError(
@@ -302,11 +312,13 @@ def _comment_optional(facts: CaseFacts, actor: Actor, data: ActionInput, now: da
         raise WorkflowError("too_long", f"意见过长（最多{MAX_COMMENT}字）。", field="comment")
 
 
+@_facts_only
 def _needs_leader(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if not facts.needs_leader:
         raise WorkflowError("no_leader_needed", "此件无须领导审定，请使用“审核通过”直接进入回复。")
 
 
+@_facts_only
 def _no_leader(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if facts.needs_leader:
         raise WorkflowError("leader_needed", "此件须报领导审定。")
@@ -325,6 +337,7 @@ def _follow_up(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime)
     check_text(data.evaluation, field_name="evaluation", label="评价内容", min_len=2, max_len=MAX_COMMENT)
 
 
+@_facts_only
 def _archive_complete(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if facts.missing_archive_elements:
         missing = "、".join(facts.missing_archive_elements)
@@ -438,6 +451,33 @@ def _check_role(t: Transition, facts: CaseFacts, actor: Actor) -> None:
             raise WorkflowError("not_member", "您不是此件承办单位的成员，不能办理。")
 
 
+def _check_state(t: Transition, facts: CaseFacts) -> None:
+    if facts.state is not t.source:
+        raise WorkflowError(
+            "wrong_state",
+            f"此件当前状态为“{facts.state.label}”，不能{t.action.label}。",
+        )
+
+
+def precheck(facts: CaseFacts, action: Action, actor: Actor, now: datetime) -> WorkflowError | None:
+    """The refusal ``decide`` would give before looking at the input, or None.
+
+    Runs only the guards that need no input — state, role and membership, and the guards on the
+    case and the time (the 退回 window, 复杂件, 领导审定) — in ``decide``'s order, so the chat can
+    refuse before asking someone to type a reason in vain.
+    """
+    t = _BY_ACTION[action]
+    try:
+        _check_state(t, facts)
+        _check_role(t, facts, actor)
+        for guard in t.guards:
+            if guard in _FACT_GUARDS:
+                guard(facts, actor, NoInput(), now)
+    except WorkflowError as exc:
+        return exc
+    return None
+
+
 def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, now: datetime) -> Decision:
     """Check everything and say what the transition does; raises WorkflowError when refused.
 
@@ -447,11 +487,7 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
     t = _BY_ACTION.get(action)
     if t is None:  # pragma: no cover - Action is an enum
         raise WorkflowError("unknown_action", "不支持的操作。")
-    if facts.state is not t.source:
-        raise WorkflowError(
-            "wrong_state",
-            f"此件当前状态为“{facts.state.label}”，不能{t.action.label}。",
-        )
+    _check_state(t, facts)
     _check_role(t, facts, actor)
     if not isinstance(data, t.input_type):
         raise WorkflowError("bad_input", f"“{t.action.label}”缺少必要信息。")

@@ -1,8 +1,9 @@
 """The chat dialogue machine ("you pressed 退回, please send the reason").
 
-One pending dialogue per (platform, user), stored in the database with an expiry, so it survives
-a restart and works with several processes. ``EDGES`` is the transition table; ``dialogue.mmd``
-beside this file draws it and a test checks the two agree.
+One pending dialogue per (platform, user), stored with an expiry (store/dialogues.py), so it
+survives a restart and works with several processes. ``EDGES`` is the transition table and the
+chat router moves every dialogue with ``next_step``; ``dialogue.mmd`` beside this file draws the
+table and a test checks the two agree.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from store.models import Dialogue
+from store import dialogues
+from store.db import Session
 
 #: how long the bot waits for the next message of a dialogue
 TTL = timedelta(minutes=30)
@@ -38,15 +37,18 @@ class Step(StrEnum):
     FOLLOWUP_EVALUATION = "followup_evaluation"
 
 
-#: (from, input) → to. Inputs: "btn:<verb>", "text", "text_full" (all four reply parts at once).
-#: Every step also goes back to idle on "cancel" and "timeout" (drawn once in the diagram).
+#: (from, input) → to. Inputs: "btn:<verb>" (a button, or the text or command that stands for it)
+#: and "text" (the answer the step waits for; a message with several labelled reply parts takes
+#: several "text" edges at once). Every step also goes back to idle on "cancel" and "timeout", and
+#: a button that starts a dialogue (an edge from idle) starts it from any step, replacing the
+#: dialogue in progress (both drawn once in the diagram's header). A refused answer does not move.
 EDGES: dict[tuple[Step, str], Step] = {
     (Step.IDLE, "btn:ret"): Step.RETURN_REASON,
     (Step.RETURN_REASON, "text"): Step.IDLE,
     (Step.IDLE, "btn:rep"): Step.REPLY_TRUTH,
     (Step.REPLY_TRUTH, "btn:tru"): Step.REPLY_ATTITUDE,
+    (Step.IDLE, "btn:tru"): Step.REPLY_ATTITUDE,
     (Step.REPLY_ATTITUDE, "text"): Step.REPLY_PROCESS,
-    (Step.REPLY_ATTITUDE, "text_full"): Step.REPLY_PREVIEW,
     (Step.REPLY_PROCESS, "text"): Step.REPLY_VERIFICATION,
     (Step.REPLY_VERIFICATION, "text"): Step.REPLY_FEEDBACK,
     (Step.REPLY_FEEDBACK, "text"): Step.REPLY_PREVIEW,
@@ -63,6 +65,14 @@ EDGES: dict[tuple[Step, str], Step] = {
     (Step.IDLE, "btn:sat"): Step.FOLLOWUP_RESOLVED,
     (Step.FOLLOWUP_RESOLVED, "btn:res"): Step.FOLLOWUP_EVALUATION,
     (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,
+}
+
+#: the reply part each reply step asks for (第十条), in the order the "text" edges visit them
+REPLY_PART: dict[Step, str] = {
+    Step.REPLY_ATTITUDE: "attitude",
+    Step.REPLY_PROCESS: "process",
+    Step.REPLY_VERIFICATION: "verification",
+    Step.REPLY_FEEDBACK: "feedback",
 }
 
 #: what the bot says when a step starts (the prompt for the next message)
@@ -86,13 +96,24 @@ class DialogueError(Exception):
     pass
 
 
+def button(verb: str) -> str:
+    """The dialogue input of a button (``Verb`` values are strings)."""
+    return f"btn:{verb}"
+
+
 def next_step(current: Step, event: str) -> Step:
+    """The step after ``event`` in step ``current``; DialogueError when the step does not take it."""
     if event in ("cancel", "timeout"):
         return Step.IDLE
-    try:
-        return EDGES[(current, event)]
-    except KeyError:
-        raise DialogueError(f"{current} does not take {event}") from None
+    to = EDGES.get((current, event)) or EDGES.get((Step.IDLE, event))
+    if to is None:
+        raise DialogueError(f"{current} does not take {event}")
+    return to
+
+
+def takes(current: Step, event: str) -> bool:
+    """Whether step ``current`` itself has an edge for ``event`` (not counting a fresh start)."""
+    return (current, event) in EDGES
 
 
 @dataclass
@@ -103,21 +124,16 @@ class Pending:
     expires_at: datetime
 
 
-async def load(session: AsyncSession, platform: str, user: str, now: datetime) -> Pending | None:
-    """The person's pending dialogue, or None (an expired one is removed)."""
-    row = (
-        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
-    ).scalar_one_or_none()
+async def load(session: Session, platform: str, user: str, now: datetime) -> Pending | None:
+    """The person's pending dialogue, or None (an expired one is removed: the "timeout" edge)."""
+    row = await dialogues.live(session, platform, user, now)
     if row is None:
-        return None
-    if row.expires_at <= now:
-        await session.delete(row)
         return None
     return Pending(Step(row.kind), str(row.data.get("number", "")), dict(row.data), row.expires_at)
 
 
 async def save(
-    session: AsyncSession,
+    session: Session,
     platform: str,
     user: str,
     step: Step,
@@ -125,24 +141,15 @@ async def save(
     case_id: int | None,
     data: dict[str, Any],
     now: datetime,
-) -> None:
+) -> Pending | None:
+    """Store ``step`` as the person's dialogue (idle removes it); returns what is now pending."""
     if step is Step.IDLE:
         await clear(session, platform, user)
-        return
-    row = (
-        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
-    ).scalar_one_or_none()
+        return None
     payload = {**data, "number": number}
-    if row is None:
-        session.add(
-            Dialogue(
-                platform=platform, user_key=user, kind=step.value, case_id=case_id, data=payload, expires_at=now + TTL
-            )
-        )
-    else:
-        row.kind, row.case_id, row.data, row.expires_at = step.value, case_id, payload, now + TTL
-    await session.flush()
+    await dialogues.put(session, platform, user, kind=step.value, case_id=case_id, data=payload, expires_at=now + TTL)
+    return Pending(step, number, payload, now + TTL)
 
 
-async def clear(session: AsyncSession, platform: str, user: str) -> None:
-    await session.execute(delete(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
+async def clear(session: Session, platform: str, user: str) -> None:
+    await dialogues.drop(session, platform, user)

@@ -15,7 +15,7 @@ from bot.cards.payload import MAX_KEY_BYTES, CardAction, PayloadError, Verb
 from bot.cards.wecom import template_card
 from bot.domain.states import State
 from bot.handlers.commands import parse_command, split_reply
-from bot.handlers.dialogue import EDGES, DialogueError, Step, next_step
+from bot.handlers.dialogue import EDGES, DialogueError, Step, next_step, takes
 
 VIEW = b.CaseView(
     number="LY2026-000001",
@@ -94,8 +94,11 @@ def _diagram() -> set[tuple[str, str, str]]:
 
 
 def test_dialogue_diagram_matches_table() -> None:
+    """dialogue.mmd draws exactly the table ``next_step`` moves every dialogue by."""
     table = {(src.value, ev, dst.value) for (src, ev), dst in EDGES.items()}
     assert _diagram() == table
+    for (src, ev), dst in EDGES.items():
+        assert next_step(src, ev) is dst
 
 
 def test_dialogue_steps() -> None:
@@ -103,6 +106,27 @@ def test_dialogue_steps() -> None:
     assert next_step(Step.REPLY_PREVIEW, "cancel") is Step.IDLE
     with pytest.raises(DialogueError):
         next_step(Step.IDLE, "text")
+
+
+def test_a_starting_button_replaces_the_dialogue_in_progress() -> None:
+    assert next_step(Step.REPLY_PROCESS, "btn:ret") is Step.RETURN_REASON
+    assert next_step(Step.GROUND, "btn:tru") is Step.REPLY_ATTITUDE
+    assert not takes(Step.GROUND, "btn:tru")
+    with pytest.raises(DialogueError):  # a button inside a dialogue does not start one
+        next_step(Step.RETURN_REASON, "btn:sub")
+
+
+def _chat_sources() -> str:
+    folder = Path(__file__).parents[2] / "bot" / "handlers" / "chat"
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.py")))
+
+
+def test_every_button_edge_is_taken_by_the_chat_code_and_no_other() -> None:
+    """The chat modules move dialogues only with ``dlg.button(Verb.X)`` (and "text"): each such
+    button is an edge of the table, and each button edge of the table is moved by some module."""
+    used = {f"btn:{Verb[name].value}" for name in re.findall(r"dlg\.button\(Verb\.(\w+)\)", _chat_sources())}
+    drawn = {ev for (_src, ev) in EDGES if ev.startswith("btn:")}
+    assert used == drawn
 
 
 def test_assignment_card_renders_within_wecom_limits() -> None:

@@ -1,0 +1,61 @@
+"""The chat use cases: a neutral inbound event (a button click or a text) → who is it, what may
+they do, run the transition, answer. Platform-neutral: WeCom and DingTalk both land here.
+
+Each event is handled in one transaction: the transition, the timeline entry, the dialogue
+state and every message to send (replies, card updates, new cards) commit together.
+
+The use cases live one module per group, each registering on its own ``Router`` (router.py);
+``ROUTER`` below includes them all. Where a new button, command or dialogue step goes:
+docs/chat-router.md.
+"""
+
+from __future__ import annotations
+
+from bot.handlers.chat import accept_return, admin, publication, queries, reply, review, supervision
+from bot.handlers.chat.router import Router
+from bot.handlers.chat.turn import Turn
+from bot.handlers.deps import Deps
+from bot.handlers.events import Inbound
+from bot.handlers.notify import ChatNotifier
+from store import repo
+from store.db import Session
+
+ROUTER = Router().include(
+    accept_return.on,
+    reply.on,
+    review.on,
+    publication.on,
+    supervision.on,
+    queries.on,
+    admin.on,
+)
+
+__all__ = ["ROUTER", "ChatHandler", "Turn"]
+
+
+class ChatHandler:
+    """What the inbound worker calls for each stored chat event."""
+
+    def __init__(self, deps: Deps, notifier: ChatNotifier, router: Router = ROUTER) -> None:
+        self.deps = deps
+        self.notifier = notifier
+        self.outbox = notifier.outbox
+        self.router = router
+
+    async def handle(self, session: Session, event: Inbound) -> None:
+        """Handle one event inside the caller's transaction (the inbound worker's)."""
+        if event.kind not in ("text", "click"):
+            return
+        now = self.deps.clock.now()
+        person = await repo.person_by_platform(session, event.platform, event.user)
+        if person is None or not person.active:
+            await self.outbox.reply_raw(
+                session,
+                event.platform,
+                event.user,
+                f"您还没有登记为留言办理系统的用户，请联系管理员登记您的账号（{event.user}）。",
+                now,
+            )
+            return
+        actor = await repo.actor_for(session, person)
+        await self.router.dispatch(Turn(self.deps, self.notifier, session, event, person, actor, now))

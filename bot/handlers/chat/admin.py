@@ -1,0 +1,62 @@
+"""Directory upkeep by an administrator: 添加单位, 添加成员, 单位列表."""
+
+from __future__ import annotations
+
+from bot.domain.states import Role
+from bot.handlers.chat.router import Router
+from bot.handlers.chat.turn import Turn
+from bot.handlers.directory import DirectoryError, ensure_person, ensure_unit, grant, unit_summaries
+
+on = Router()
+
+
+async def _admin_only(t: Turn) -> bool:
+    if Role.ADMIN not in t.actor.roles:
+        await t.say("只有管理员可以配置单位和成员。")
+        return False
+    return True
+
+
+@on.command("单位列表", case=False)
+async def unit_list(t: Turn, rest: str) -> None:
+    if not await _admin_only(t):
+        return
+    summaries = await unit_summaries(t.session)
+    lines = [
+        f"{s.unit.name}：承办人 {'、'.join(p.name for p in s.handlers) or '-'}；"
+        f"负责人 {'、'.join(p.name for p in s.leaders) or '-'}"
+        for s in summaries
+    ]
+    await t.say("\n".join(lines) or "还没有单位。")
+
+
+@on.command("添加单位", case=False)
+async def unit_add(t: Turn, rest: str) -> None:
+    if not await _admin_only(t):
+        return
+    try:
+        _, created = await ensure_unit(t.session, rest, now=t.now)
+    except DirectoryError as exc:
+        await t.say(f"{exc.message}。")
+        return
+    await t.say(f"单位“{rest.strip()}”{'已添加' if created else '已存在'}。")
+
+
+@on.command("添加成员", case=False)
+async def member_add(t: Turn, rest: str) -> None:
+    if not await _admin_only(t):
+        return
+    parts = rest.split()
+    if len(parts) not in (3, 4):
+        await t.say("格式：添加成员 <单位> <姓名> <账号> [承办人|负责人]")
+        return
+    unit_name, name, account = parts[:3]
+    role = Role.UNIT_LEADER if len(parts) == 4 and parts[3] == "负责人" else Role.HANDLER
+    ids = {"wecom_userid": account} if t.event.platform == "wecom" else {"dingtalk_userid": account}
+    try:
+        person, _ = await ensure_person(t.session, name, now=t.now, **ids)
+        changed = await grant(t.session, person, role, unit_name)
+    except DirectoryError as exc:
+        await t.say(f"{exc.message}。")
+        return
+    await t.say(f"{name}（{account}）{'已设为' if changed else '已是'}{unit_name}{role.label}。")

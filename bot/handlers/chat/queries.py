@@ -1,0 +1,57 @@
+"""Questions anyone may ask: 查询 <文号> (state and last steps), 待办 (my open cases), 帮助."""
+
+from __future__ import annotations
+
+from bot.cards import builders as b
+from bot.domain.states import Role, State
+from bot.handlers.chat.router import Router
+from bot.handlers.chat.turn import Turn
+from bot.handlers.commands import HELP
+from bot.handlers.read_models import event_label
+from store import repo
+from store.models import Case
+
+on = Router()
+
+
+@on.command("查询")
+async def show(t: Turn, case: Case, rest: str) -> None:
+    view = await t.view(case)
+    events = await repo.timeline(t.session, case.id)
+    lines = [
+        f"{case.number} {b.short(case.title, 40)}",
+        f"状态：{view.state.label}",
+        f"承办单位：{view.unit or '-'}",
+        f"到期：{b.due_text(view)}",
+    ]
+    lines += [f"{b.hm(e.at)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
+    lines.append(f"详情：{t.notifier.link(case, t.person)}")
+    await t.say("\n".join(lines), case)
+
+
+@on.command("帮助", case=False)
+async def help_(t: Turn, rest: str) -> None:
+    await t.say(HELP)
+
+
+@on.command("待办", case=False)
+async def todo(t: Turn, rest: str) -> None:
+    roles = t.actor.roles
+    wanted: list[tuple[str, int | None]] = []
+    for own_unit in t.actor.unit_ids:
+        wanted += [(s, own_unit) for s in ("assigned", "accepted", "extension_requested")]
+    if Role.SUPERVISOR in roles:
+        wanted += [("submitted", None), ("extension_requested", None)]
+    if Role.LEADER in roles:
+        wanted += [("reviewed", None)]
+    if Role.DISPATCHER in roles:
+        wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
+    lines: list[str] = []
+    for state, unit_id in wanted:
+        for c in await repo.list_cases(t.session, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
+            lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at) or '-'} {b.short(c.title, 20)}")
+    if not lines:
+        await t.say("您当前没有待办件。")
+        return
+    more = f"\n（仅显示前30件，共{len(lines)}件）" if len(lines) > 30 else ""
+    await t.say("您的待办件：\n" + "\n".join(lines[:30]) + more)

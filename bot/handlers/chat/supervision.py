@@ -1,0 +1,66 @@
+"""Pressure and praise from above: 催办 and 督办 of a unit's overdue cases (督查员), 批示 (领导),
+表扬 (督查员, 领导; a scoring bonus for the unit)."""
+
+from __future__ import annotations
+
+from bot.cards.payload import CardAction, Verb
+from bot.domain.lifecycle import WorkflowError
+from bot.domain.states import Role
+from bot.handlers.chat.router import Router
+from bot.handlers.chat.turn import Turn
+from bot.handlers.commendations import commend_in_session
+from bot.handlers.workflow import add_note_in_session
+from store import repo
+from store.models import Case
+
+on = Router()
+
+
+@on.click(Verb.URGE, Verb.SUPERVISE, any_stage=True)
+async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
+    """催办 (an immediate nudge) or 督办 (a formal notice on every overdue case's timeline)."""
+    if Role.SUPERVISOR not in t.actor.roles:
+        await t.say("只有督查员可以催办、督办。")
+        return
+    unit_id = int(action.arg) if action.arg.isdigit() else case.unit_id
+    overdue = [c for c in await repo.due_cases(t.session, t.now) if c.unit_id == unit_id]
+    if not overdue:
+        await t.say("该单位目前没有超期件。")
+        return
+    kind, word = ("urge", "催办") if action.verb is Verb.URGE else ("supervise", "督办")
+    for c in overdue:
+        await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
+    numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
+    people = await repo.people_with_role(t.session, Role.HANDLER, unit_id)
+    if action.verb is Verb.SUPERVISE:
+        people += await repo.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
+        text = (
+            f"【督办通知】督查室（{t.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
+            "请立即办理并报告情况。"
+        )
+    else:
+        text = f"【催办】督查室（{t.actor.name}）催办贵单位{len(overdue)}件超期留言：{numbers}，请抓紧办理。"
+    await t.outbox.text(t.session, people, text, t.now)
+    await t.say(f"已{word}（{len(overdue)}件）。")
+
+
+@on.command("批示")
+async def instruction(t: Turn, case: Case, rest: str) -> None:
+    if Role.LEADER not in t.actor.roles:
+        await t.say("只有领导可以批示。")
+        return
+    if not rest.strip():
+        await t.say("请写明批示内容：批示 <文号> <内容>。")
+        return
+    await add_note_in_session(t.deps, t.session, case, t.actor, "instruction", rest.strip())
+    await t.say(f"{case.number}：批示已转承办单位。", case)
+
+
+@on.command("表扬")
+async def commend(t: Turn, case: Case, rest: str) -> None:
+    try:
+        await commend_in_session(t.deps, t.session, case, t.actor, rest)
+    except WorkflowError as exc:
+        await t.say(f"{case.number}：{exc.message}", case)
+        return
+    await t.say(f"{case.number}：已记录表扬，计入承办单位本月加分。", case)
