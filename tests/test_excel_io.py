@@ -18,7 +18,9 @@ from bot.clock import FrozenClock
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.lifecycle import Actor, CommentInput, NoInput, RejectInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
-from bot.exports import ExportError, archive_rows, export_archive, export_dossier, load_dossier
+from bot.exports.archive import archive_rows, export_archive
+from bot.exports.dossier import export_dossier, load_dossier
+from bot.exports.files import ExportError
 from bot.handlers.deps import Deps
 from bot.handlers.excel_import import ImportFileError, import_cases, match_header, parse_cell_time
 from bot.handlers.intake import InputError, NewCase, register_case

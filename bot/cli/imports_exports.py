@@ -24,7 +24,7 @@ def _io_errors(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports import ExportError
+        from bot.exports.files import ExportError
         from bot.handlers.excel_import import ImportFileError
 
         try:
@@ -103,7 +103,7 @@ def export() -> None:
 @_io_errors
 def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output: Path, no_personal: bool) -> None:
     """The 16 archive elements of every case received from --from to --to, as .xlsx."""
-    from bot.exports import export_archive
+    from bot.exports.archive import export_archive
 
     config = load(config_path)
     done = run_with_runtime(
@@ -127,7 +127,7 @@ def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output
 @_io_errors
 def export_dossier_cmd(config_path: Path, number: str, output: Path) -> None:
     """一工单一档案 of case NUMBER: the 16 elements, the workflow fields and the whole timeline."""
-    from bot.exports import export_dossier
+    from bot.exports.dossier import export_dossier
 
     config = load(config_path)
     path = run_with_runtime(config, lambda rt: export_dossier(rt.deps, number, output))

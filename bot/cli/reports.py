@@ -21,7 +21,7 @@ T = TypeVar("T")
 def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports import ExportError
+        from bot.exports.files import ExportError
 
         try:
             return func(*args, **kwargs)
@@ -154,20 +154,19 @@ def archive_check(config_path: Path, start: datetime, end: datetime, closed_only
     """List the cases received from --from to --to that miss any of the 16 archive elements.
     Exit code 1 when a closed or archived case is incomplete (it cannot be, or should not have
     been, archived)."""
-    from bot.domain.states import State
-    from bot.reports.compute import IncompleteCase, incomplete_cases
+    from bot.domain.archive import ElementCheck
+    from bot.reports.compute import incomplete_cases
 
     config = load(config_path)
     if start > end:
         raise click.ClickException(f"开始日期 {start.date()} 晚于结束日期 {end.date()}")
 
-    async def body(rt: Any) -> list[IncompleteCase]:
+    async def body(rt: Any) -> list[ElementCheck]:
         return [c async for c in incomplete_cases(rt.deps, start.date(), end.date(), closed_only=closed_only)]
 
     found = run_with_runtime(config, body)
     for c in found:
-        label = State(c.state).label if c.state in State._value2member_map_ else c.state
-        click.echo(f"{c.number}\t{label}\t缺少：{'、'.join(c.missing)}")
+        click.echo(f"{c.number}\t{c.state_label}\t缺少：{'、'.join(c.missing)}")
     ready = sum(c.ready for c in found)
     click.echo(f"要素不全 {len(found)} 件，其中已办结或已归档 {ready} 件（{start.date()} 至 {end.date()}）")
     if ready:

@@ -41,7 +41,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
 from bot.config import Config
-from bot.domain.archive import ARCHIVE_ELEMENTS
+from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS, ElementCheck
 from bot.domain.deadlines import OfficeHours, workday_deadline
 from bot.domain.scoring import (
     Occurrence,
@@ -88,8 +88,6 @@ EVENT_RULES = {
     "supervise": "supervised",
     "commendation": "commendation",
 }
-#: characters that do not make an archive element "filled in" (ASCII and ideographic spaces)
-BLANKS = " \t\r\n\u3000"
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -623,21 +621,7 @@ ELEMENT_COLUMNS: dict[str, Any] = {
     "resolved": Case.resolved, "evaluation": Case.evaluation, "followed_up_at": Case.followed_up_at,
     "report_number": Case.report_number,
 }  # fmt: skip
-_TEXT_KEYS = frozenset(
-    {
-        "number",
-        "level",
-        "source",
-        "petitioner",
-        "contact",
-        "title",
-        "content",
-        "category",
-        "handling",
-        "evaluation",
-        "report_number",
-    }
-)
+_TEXT_KEYS = frozenset(e.key for e in ARCHIVE_ELEMENTS if e.is_text)
 
 
 def missing_mask(dialect: str) -> ColumnElement[int]:
@@ -1063,21 +1047,9 @@ async def build_report(deps: Deps, period: Period, *, now: datetime | None = Non
 # --- the archive check ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IncompleteCase:
-    number: str
-    state: str
-    missing: tuple[str, ...]
-
-    @property
-    def ready(self) -> bool:
-        """Closed or archived: the record should be complete (立卷)."""
-        return self.state in (State.CLOSED.value, State.ARCHIVED.value)
-
-
 async def incomplete_cases(
     deps: Deps, start: date, end: date, *, closed_only: bool = False
-) -> AsyncIterator[IncompleteCase]:
+) -> AsyncIterator[ElementCheck]:
     """Cases received from ``start`` to ``end`` (local dates, both included) with any of the 16
     archive elements missing, in 文号 order; streamed."""
     tz = deps.config.office.hours().tz
@@ -1092,4 +1064,4 @@ async def incomplete_cases(
             stmt = stmt.where(Case.state.in_((State.CLOSED.value, State.ARCHIVED.value)))
         async for batch in _stream(session, stmt.order_by(Case.number)):
             for number, state, missing in batch:
-                yield IncompleteCase(number, state, missing_labels(int(missing)))
+                yield ElementCheck(number, state, missing_labels(int(missing)))
