@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.statistics import Period
 from bot.exports.archive import export_archive
 from bot.exports.dossier import export_dossier
@@ -25,7 +25,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-async def world(sqlite_url: str, clock: FrozenClock) -> Any:
+async def world(sqlite_url: str, clock: ManualClock) -> Any:
     deps, engine = await make_deps(sqlite_url, clock, SCORING)
     scenario = await october(deps)
     yield deps, scenario
