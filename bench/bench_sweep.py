@@ -27,7 +27,7 @@ migrations), then ANALYZE.
 
 Measured, each after a reset (claims of ``now``, outbox and case events of the run deleted):
 
-* ``1,000 due``: ``await Jobs.sweep(now)`` with a FrozenClock: wall time (median of --runs),
+* ``1,000 due``: ``await Jobs.sweep(now)`` with a ManualClock: wall time (median of --runs),
   then once more under tracemalloc for the peak of Python memory, and the process RSS before
   and after. Checks: returns --due×handlers… messages to distinct people, nothing twice.
 * ``none due``: the same sweep again at the same ``now`` right after (everything claimed: what
@@ -74,7 +74,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar.service import CalendarHolder, load_calendar
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.config import parse_config
 from bot.domain.deadlines import workday_deadline
 from bot.domain.nudges import Kind, due_now
@@ -490,7 +490,7 @@ def shape(statement: str) -> str:
     return s[:40]
 
 
-async def deliver(deps: Deps, engine: AsyncEngine, users: list[str], clock: FrozenClock) -> dict[str, Any]:
+async def deliver(deps: Deps, engine: AsyncEngine, users: list[str], clock: ManualClock) -> dict[str, Any]:
     """Send everything pending through OutboxSender → WeComTransport → an in-process FakeWeCom."""
     fake = FakeWeCom(users=users, start_time=NOW.timestamp())
     server = TestServer(fake.app())
@@ -587,7 +587,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         size = f", file {path.stat().st_size / 2**20:,.0f} MiB" if path is not None else ""
         print(f"loaded in {load_s:.1f} s{size}", flush=True)
 
-    clock = FrozenClock(NOW)
+    clock = ManualClock(NOW)
     deps = Deps(
         config=config,
         sessions=sessionmaker(engine),

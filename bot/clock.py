@@ -17,19 +17,29 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class FrozenClock:
-    """A clock that only moves when told to."""
+class ManualClock:
+    """A clock that only moves when told to — the one clock of the tests and benchmarks.
 
-    def __init__(self, at: datetime) -> None:
+    ``now()`` serves as the office ``Clock``; calling the clock gives seconds on the same time
+    line, for a platform client's ``monotonic`` (token expiry, pacing)."""
+
+    START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # a Monday morning in the office
+
+    def __init__(self, at: datetime | None = None) -> None:
+        at = self.START if at is None else at
         if at.tzinfo is None:
-            raise ValueError("FrozenClock needs an aware datetime")
+            raise ValueError("ManualClock needs an aware datetime")
         self._now = at.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
 
+    def __call__(self) -> float:
+        return self._now.timestamp()
+
     def set(self, at: datetime) -> None:
         self._now = at.astimezone(UTC)
 
-    def advance(self, **delta: float) -> None:
-        self._now += timedelta(**delta)
+    def advance(self, seconds: float = 0.0, **delta: float) -> None:
+        """Move forward by ``seconds`` and/or ``timedelta`` keywords (``minutes=31``, ``days=3``)."""
+        self._now += timedelta(seconds=seconds, **delta)

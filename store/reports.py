@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
-from bot.domain.archive import ARCHIVE_ELEMENTS
+from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
 from bot.domain.states import Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_file
@@ -51,8 +51,6 @@ FINISHED_VALUES = (
 )
 STREAM_BATCH = 5000
 ID_CHUNK = 500  # ids per IN (…) list
-#: characters that do not make an archive element "filled in" (ASCII and ideographic spaces)
-BLANKS = " \t\r\n\u3000"
 
 Rows = AsyncIterator[Sequence[Any]]
 
@@ -157,21 +155,7 @@ ELEMENT_COLUMNS: dict[str, Any] = {
     "resolved": Case.resolved, "evaluation": Case.evaluation, "followed_up_at": Case.followed_up_at,
     "report_number": Case.report_number,
 }  # fmt: skip
-_TEXT_KEYS = frozenset(
-    {
-        "number",
-        "level",
-        "source",
-        "petitioner",
-        "contact",
-        "title",
-        "content",
-        "category",
-        "handling",
-        "evaluation",
-        "report_number",
-    }
-)
+_TEXT_KEYS = frozenset(e.key for e in ARCHIVE_ELEMENTS if e.is_text)
 
 
 def missing_mask(dialect: str) -> ColumnElement[int]:

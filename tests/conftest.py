@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.calendar.service import CalendarHolder, load_calendar
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.config import Config, parse_config
 from bot.handlers.deps import Deps, Notifier, NullNotifier
 from bot.handlers.directory import bootstrap_from_config
@@ -168,13 +168,13 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
+def clock() -> ManualClock:
     # Monday 2026-11-02 09:00 Asia/Shanghai: an ordinary working morning.
-    return FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
+    return ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))
 
 
 async def make_deps(
-    db_url: str, clock: FrozenClock, extra_config: str = "", notifier: Notifier | None = None
+    db_url: str, clock: ManualClock, extra_config: str = "", notifier: Notifier | None = None
 ) -> tuple[Deps, AsyncEngine]:
     config = make_config(db_url, extra_config)
     engine = db.create_engine(db_url)
@@ -195,7 +195,7 @@ async def make_deps(
 
 
 @pytest.fixture
-async def deps(db_url: str, clock: FrozenClock) -> AsyncIterator[Deps]:
+async def deps(db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     d, engine = await make_deps(db_url, clock)
     yield d
     await engine.dispose()

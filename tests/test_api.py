@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Runtime, build_app
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from tests.conftest import make_config
 
 AUTH = {"Authorization": "Bearer test-token"}
@@ -28,7 +28,7 @@ CASE = {
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FrozenClock) -> AsyncIterator[TestClient]:
+async def client(db_url: str, clock: ManualClock) -> AsyncIterator[TestClient]:
     config = make_config(db_url)
     runtime = await Runtime.start(config, clock=clock)
     if runtime.engine.dialect.name == "postgresql":

@@ -169,3 +169,61 @@ def test_nudges_plan_sends_nothing(config_file: Path) -> None:
     code, out = run(config_file, "nudges", "plan", "--date", day_before.isoformat())
     assert code == 0, out
     assert number in out and "张三" in out and "nothing was sent" in out
+
+
+def test_person_list_lines(config_file: Path) -> None:
+    assert run(config_file, "unit", "add", "区教育局")[0] == 0
+    assert (
+        run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls", "--role", "unit_leader")[0] == 0
+    )
+    assert (
+        run(config_file, "person", "add", "陈老师", "--role", "admin", "--wecom", "chenls", "--dingtalk", "ding-chen")[
+            0
+        ]
+        == 0
+    )
+    assert run(config_file, "person", "add", "刘督查", "--role", "supervisor", "--role", "leader")[0] == 0
+    code, out = run(config_file, "person", "list")
+    assert code == 0, out
+    assert out.splitlines()[-2:] == [
+        "陈老师\twecom=chenls\tdingtalk=ding-chen\tadmin, unit_leader@区教育局",
+        "刘督查\twecom=-\tdingtalk=-\tleader, supervisor",
+    ]
+
+
+def _cli_imports() -> dict[str, list[tuple[str, list[str]]]]:
+    """module name → [(imported module, names)] for every module of bot/cli (also lazy imports)."""
+    import ast
+
+    import bot.cli
+
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for path in sorted(Path(bot.cli.__file__).parent.glob("*.py")):
+        name = "bot.cli" if path.stem == "__init__" else f"bot.cli.{path.stem}"
+        imports: list[tuple[str, list[str]]] = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imports.append((node.module, [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                imports += [(a.name, []) for a in node.names]
+        found[name] = imports
+    return found
+
+
+def test_cli_modules_form_no_circle_and_share_only_public_names() -> None:
+    modules = _cli_imports()
+    assert len(modules) >= 10  # one module per command group, plus base and the assembly
+    for name, imports in modules.items():
+        for module, names in imports:
+            assert not module.startswith("sqlalchemy"), f"{name} imports {module}: SQL belongs in store/"
+            if module.startswith("bot.cli") and name != "bot.cli":
+                assert module != "bot.cli", f"{name} imports the assembly (an import circle)"
+                assert not [n for n in names if n.startswith("_")], f"{name} imports private names of {module}"
+            if name != "bot.cli" and module == "bot.cli":
+                raise AssertionError(f"{name} imports bot.cli")
+    # base is the bottom: it imports no other command module
+    assert not [m for m, _ in modules["bot.cli.base"] if m.startswith("bot.cli")]
+    group_modules = [n for n in modules if n not in ("bot.cli", "bot.cli.base")]
+    for name in group_modules:
+        others = [m for m, _ in modules[name] if m.startswith("bot.cli") and m != "bot.cli.base"]
+        assert not others, f"{name} imports {others}: command modules depend only on bot.cli.base"

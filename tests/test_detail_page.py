@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Runtime, build_app
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.lifecycle import NoInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
 from bot.handlers.workflow import perform
@@ -126,7 +126,7 @@ def test_link_secret_sources(caplog: pytest.LogCaptureFixture) -> None:
 # --- HTTP, on SQLite and PostgreSQL ----------------------------------------------------------
 
 
-async def _start(db_url: str, clock: FrozenClock) -> Runtime:
+async def _start(db_url: str, clock: ManualClock) -> Runtime:
     runtime = await Runtime.start(make_config(db_url), clock=clock)
     if runtime.engine.dialect.name == "postgresql":
         from bot.handlers.directory import bootstrap_from_config
@@ -164,7 +164,7 @@ def _link_expiring(runtime: Runtime, number: str, person_id: int, expires: int) 
 class Site:
     runtime: Runtime
     client: TestClient
-    clock: FrozenClock
+    clock: ManualClock
     number: str
 
     async def link_for(self, wecom_userid: str, number: str | None = None) -> str:
@@ -176,7 +176,7 @@ class Site:
 
 
 @pytest.fixture
-async def site(db_url: str, clock: FrozenClock) -> AsyncIterator[Site]:
+async def site(db_url: str, clock: ManualClock) -> AsyncIterator[Site]:
     runtime = await _start(db_url, clock)
     async with TestClient(TestServer(build_app(runtime))) as client:
         resp = await client.post("/api/cases", json=CASE, headers=AUTH)
@@ -414,7 +414,7 @@ class Served:
 
 
 @pytest.fixture
-async def served(sqlite_url: str, clock: FrozenClock) -> AsyncIterator[Served]:
+async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
     runtime = await _start(sqlite_url, clock)
     runner = web.AppRunner(build_app(runtime), access_log=None)  # as in serve(): no query strings in logs
     await runner.setup()
@@ -490,7 +490,7 @@ async def test_phone_expired_link_shows_refusal(served: Served, phone: Any, tmp_
     pid = await _person_id(served.runtime, "zhangsan")
     url = _link(served.runtime, served.number, pid, served.base)
     clock = served.runtime.deps.clock
-    assert isinstance(clock, FrozenClock)
+    assert isinstance(clock, ManualClock)
     clock.advance(hours=served.runtime.config.server.link_ttl_hours, seconds=1)
     resp = await phone.goto(url)
     assert resp is not None and resp.status == 403

@@ -14,11 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.lifecycle import Actor, CommentInput, NoInput, RejectInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
-from bot.exports import ExportError, archive_rows, export_archive, export_dossier, load_dossier
+from bot.exports.archive import archive_rows, export_archive
+from bot.exports.dossier import export_dossier, load_dossier
+from bot.exports.files import ExportError
 from bot.handlers.deps import Deps
 from bot.handlers.excel_import import ImportFileError, import_cases, match_header, parse_cell_time
 from bot.handlers.intake import InputError, NewCase, register_case
@@ -378,7 +380,7 @@ REPLY = ReplyInput(
 )
 
 
-async def handled_case(deps: Deps, clock: FrozenClock) -> str:
+async def handled_case(deps: Deps, clock: ManualClock) -> str:
     number = await register(
         deps,
         "某公司拖欠工资<b>三个月</b>",
@@ -403,7 +405,7 @@ async def handled_case(deps: Deps, clock: FrozenClock) -> str:
     return number
 
 
-async def test_dossier_html_has_everything_escaped(deps: Deps, clock: FrozenClock, tmp_path: Path) -> None:
+async def test_dossier_html_has_everything_escaped(deps: Deps, clock: ManualClock, tmp_path: Path) -> None:
     number = await handled_case(deps, clock)
     path = await export_dossier(deps, number, tmp_path / "d.html")
     page = path.read_text(encoding="utf-8")
@@ -417,7 +419,7 @@ async def test_dossier_html_has_everything_escaped(deps: Deps, clock: FrozenCloc
     assert "http" not in page.replace("http-equiv", "")  # self-contained: nothing fetched
 
 
-async def test_dossier_timeline_and_workflow(deps: Deps, clock: FrozenClock, tmp_path: Path) -> None:
+async def test_dossier_timeline_and_workflow(deps: Deps, clock: ManualClock, tmp_path: Path) -> None:
     number = await handled_case(deps, clock)
     dossier = await load_dossier(deps, number.lower())
     assert [e.step for e in dossier.timeline] == [

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.statistics import Period
-from bot.exports import export_archive, export_dossier
+from bot.exports.archive import export_archive
+from bot.exports.dossier import export_dossier
 from bot.reports.chart import render_png
 from bot.reports.compute import build_report
 from bot.reports.xlsx import DETAIL_HEADERS, SHEETS, STAT_HEADERS, export_report
@@ -24,7 +25,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-async def world(sqlite_url: str, clock: FrozenClock) -> Any:
+async def world(sqlite_url: str, clock: ManualClock) -> Any:
     deps, engine = await make_deps(sqlite_url, clock, SCORING)
     scenario = await october(deps)
     yield deps, scenario
@@ -155,7 +156,7 @@ async def test_png_with_and_without_a_chinese_font(world: Any, monkeypatch: pyte
 
 
 async def test_refuses_wrong_file_types(world: Any, tmp_path: Path) -> None:
-    from bot.exports import ExportError
+    from bot.exports.files import ExportError
 
     deps, _ = world
     with pytest.raises(ExportError, match=".xlsx"):

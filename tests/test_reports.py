@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
 from bot.domain.statistics import Period, UnitStats
@@ -286,7 +286,7 @@ async def october(deps: Deps) -> October:
 
 
 @pytest.fixture
-async def scenario(db_url: str, clock: FrozenClock) -> Any:
+async def scenario(db_url: str, clock: ManualClock) -> Any:
     deps, engine = await make_deps(db_url, clock, SCORING)
     world = await october(deps)
     yield deps, world
@@ -506,7 +506,7 @@ async def test_quarter_and_year_cover_their_months(scenario: Any) -> None:
     assert year.unit("区人社局").score.score == 98.86  # (9 × 100 + 88.5 + 99) / 11
 
 
-async def test_a_period_in_progress_counts_up_to_now(scenario: Any, clock: FrozenClock) -> None:
+async def test_a_period_in_progress_counts_up_to_now(scenario: Any, clock: ManualClock) -> None:
     deps, world = scenario
     clock.set(t(10, 20, 12))  # midday 20 October
     report = await build_report(deps, OCTOBER)
@@ -535,7 +535,7 @@ async def test_archive_check_lists_missing_elements(scenario: Any) -> None:
     assert [(c.number, c.missing, c.ready) for c in september] == [(world.number("A5"), ("呈报文号",), True)]
 
 
-async def test_commendation_use_case(scenario: Any, clock: FrozenClock) -> None:
+async def test_commendation_use_case(scenario: Any, clock: ManualClock) -> None:
     deps, world = scenario
     async with deps.sessions() as session:
         supervisor = await repo.actor_for(session, (await repo.person_by_name(session, "孙督查"))[0])
@@ -569,7 +569,7 @@ supervision_webhook_key = "hook-key"
 )
 
 
-async def test_queue_monthly_summary(db_url: str, clock: FrozenClock) -> None:
+async def test_queue_monthly_summary(db_url: str, clock: ManualClock) -> None:
     from sqlalchemy import select
 
     from bot.reports.summary import queue_monthly_summary
@@ -605,7 +605,7 @@ async def test_queue_monthly_summary(db_url: str, clock: FrozenClock) -> None:
         await engine.dispose()
 
 
-async def test_a_report_never_holds_the_sqlite_writer_lock(sqlite_url: str, clock: FrozenClock) -> None:
+async def test_a_report_never_holds_the_sqlite_writer_lock(sqlite_url: str, clock: ManualClock) -> None:
     """Every bot session on SQLite begins with BEGIN IMMEDIATE; a report reads for seconds and
     must not make chat callbacks queue behind it."""
     import asyncio

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
 import shutil
 import subprocess
 import warnings
@@ -175,14 +174,6 @@ def render_png(report: Report, *, dpi: int = 100) -> bytes:
 
 def write_png(report: Report, path: Path) -> Path:
     """Render and write atomically (a failed write leaves no half file); ExportError on failure."""
-    from bot.exports import ExportError
+    from bot.exports.files import write_atomically
 
-    data = render_png(report)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"无法写入 {path}：{exc.strerror or exc}") from exc
-    return path
+    return write_atomically(path, render_png(report))

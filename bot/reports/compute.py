@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
-from bot.domain.archive import ARCHIVE_ELEMENTS
+from bot.domain.archive import ARCHIVE_ELEMENTS, ElementCheck
 from bot.domain.deadlines import OfficeHours, workday_deadline
 from bot.domain.scoring import (
     Occurrence,
@@ -42,7 +42,7 @@ from bot.domain.statistics import (
 from bot.domain.workcalendar import WorkCalendar
 from bot.handlers.deps import Deps
 from bot.privacy import redact
-from bot.reports.model import Breakdown, HotSubject, IncompleteCase, Report, TrendPoint, UnitReport
+from bot.reports.model import Breakdown, HotSubject, Report, TrendPoint, UnitReport
 from store import reports as queries
 from store.db import Session
 from store.reports import FINISHED_VALUES, STAT_NAMES, EventRow
@@ -610,7 +610,7 @@ async def build_report(deps: Deps, period: Period, *, now: datetime | None = Non
 
 async def incomplete_cases(
     deps: Deps, start: date, end: date, *, closed_only: bool = False
-) -> AsyncIterator[IncompleteCase]:
+) -> AsyncIterator[ElementCheck]:
     """Cases received from ``start`` to ``end`` (local dates, both included) with any of the 16
     archive elements missing, in 文号 order; streamed."""
     tz = deps.config.office.hours().tz
@@ -621,4 +621,4 @@ async def incomplete_cases(
     async with report_session(deps) as session:
         async for batch in queries.incomplete_records(session, lo, hi, closed_only=closed_only):
             for number, state, missing in batch:
-                yield IncompleteCase(number, state, missing_labels(int(missing)))
+                yield ElementCheck(number, state, missing_labels(int(missing)))

@@ -126,14 +126,3 @@ class Report:
 
 # --- the archive check ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class IncompleteCase:
-    number: str
-    state: str
-    missing: tuple[str, ...]
-
-    @property
-    def ready(self) -> bool:
-        """Closed or archived: the record should be complete (立卷)."""
-        return self.state in (State.CLOSED.value, State.ARCHIVED.value)

@@ -10,7 +10,6 @@ titles of repeated matters only where ``Report.hot_subjects`` allows them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import Any
 
 from bot.domain.scoring import CATALOGUE, RuleKind, describe
 from bot.domain.statistics import Period, UnitStats
-from bot.exports import ExportError, _check_suffix, cell_text
+from bot.exports.files import cell_text, check_suffix, save_workbook
 from bot.handlers.deps import Deps
 from bot.reports.compute import build_report
 from bot.reports.model import Breakdown, Report
@@ -356,7 +355,7 @@ def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None 
     """Write the workbook atomically; returns the number of 扣分明细 rows."""
     from openpyxl import Workbook
 
-    _check_suffix(path, (".xlsx",))
+    check_suffix(path, (".xlsx",))
     wb = Workbook(write_only=True)
     made = (generated or report.as_of).astimezone(report.tz).strftime("%Y-%m-%d %H:%M")
     _summary_sheet(wb, report, made)
@@ -367,13 +366,7 @@ def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None 
     _trend_sheet(wb, report)
     _charts_sheet(wb, report, units, categories)
     _rules_sheet(wb, report)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+    save_workbook(wb, path)
     return details
 
 
@@ -384,9 +377,9 @@ async def export_report(
     import asyncio
 
     if xlsx is not None:
-        _check_suffix(xlsx, (".xlsx",))
+        check_suffix(xlsx, (".xlsx",))
     if png is not None:
-        _check_suffix(png, (".png",))
+        check_suffix(png, (".png",))
     report = await build_report(deps, period, now=now)
     details = 0
     if xlsx is not None:

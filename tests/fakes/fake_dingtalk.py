@@ -57,11 +57,14 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
+
+from bot.clock import ManualClock
 
 __all__ = [
     "CARD_TOPIC",
@@ -364,7 +367,7 @@ class FakeDingTalk:
             )
         }
         self.token_ttl = token_ttl
-        self.now = float(start_time)
+        self.time = ManualClock(datetime.fromtimestamp(start_time, UTC))  # the platform's own clock
         self.qps_per_api = qps_per_api
         self.robot_send_per_minute = robot_send_per_minute
         self.per_user_minute = per_user_minute
@@ -424,16 +427,25 @@ class FakeDingTalk:
 
     # -- clock and knobs --------------------------------------------------------------------------
 
+    @property
+    def now(self) -> float:
+        """The fake's time (unix seconds)."""
+        return self.time()
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.time.set(datetime.fromtimestamp(value, UTC))
+
     def clock(self) -> float:
         """The fake's clock (unix seconds): pass it to clients as ``monotonic``/``wall_clock``."""
-        return self.now
+        return self.time()
 
     @property
     def now_ms(self) -> int:
         return int(self.now * 1000)
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self.time.advance(seconds)
 
     def expire_tokens(self) -> None:
         """Revoke every issued token early: the next API call gets ``InvalidAuthentication``."""

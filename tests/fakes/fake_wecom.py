@@ -41,9 +41,12 @@ import secrets
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+from bot.clock import ManualClock
 
 __all__ = [
     "UNKNOWN_RESPONSE_CODE",
@@ -221,7 +224,7 @@ class FakeWeCom:
         self.users: set[str] = set(users)
         self.webhook_keys: set[str] = set(webhook_keys)
         self.token_ttl = token_ttl
-        self.now = float(start_time)
+        self.time = ManualClock(datetime.fromtimestamp(start_time, UTC))  # the platform's own clock
         self.per_member_minute = per_member_minute
         self.per_member_hour = per_member_hour
         self.webhook_per_minute = webhook_per_minute
@@ -254,13 +257,22 @@ class FakeWeCom:
         """The first (default) agent's secret."""
         return self.agents[self.agent_id]
 
+    @property
+    def now(self) -> float:
+        """The fake's time (unix seconds)."""
+        return self.time()
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.time.set(datetime.fromtimestamp(value, UTC))
+
     def clock(self) -> float:
         """The fake's clock (unix seconds); pass it to the client as ``monotonic`` to share time."""
-        return self.now
+        return self.time()
 
     def advance(self, seconds: float) -> None:
         """Move the fake clock forward."""
-        self.now += seconds
+        self.time.advance(seconds)
 
     def add_user(self, *users: str) -> None:
         self.users.update(users)

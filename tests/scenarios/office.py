@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Runtime, build_app
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.config import Config
 from tests.conftest import make_config
 from tests.fakes.fake_dingtalk import FakeDingTalk
@@ -146,7 +146,7 @@ class DingTalkSide:
 
     platform = "dingtalk"
 
-    def __init__(self, clock: FrozenClock) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self.fake = FakeDingTalk(users=USERS)
         self.clock = clock
         self.base = ""
@@ -215,7 +215,7 @@ class DingTalkSide:
         self.fake.advance(seconds)
 
 
-def make_side(platform: str, clock: FrozenClock) -> Side:
+def make_side(platform: str, clock: ManualClock) -> Side:
     return WeComSide() if platform == "wecom" else DingTalkSide(clock)
 
 
@@ -224,7 +224,7 @@ class Office:
     sides: dict[str, Side]
     runtime: Runtime
     bot: TestClient
-    clock: FrozenClock
+    clock: ManualClock
     http: aiohttp.ClientSession
     platform: str  # the platform people use by default in this office
 
@@ -232,7 +232,7 @@ class Office:
     async def open(
         cls,
         db_url: str,
-        clock: FrozenClock,
+        clock: ManualClock,
         platform: str = "wecom",
         extra_config: str = "",
         *,

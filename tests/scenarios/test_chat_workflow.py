@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from tests.scenarios.office import Office
 
 REPLY = (
@@ -17,7 +17,7 @@ REPLY = (
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])
-async def office(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     o = await Office.open(db_url, clock, request.param)
     yield o
     await o.close()
@@ -173,7 +173,7 @@ async def test_unknown_person_and_unknown_case(office: Office) -> None:
     assert "内容过长" in office.last_text("zhangsan")
 
 
-async def test_return_window_closed(office: Office, clock: FrozenClock) -> None:
+async def test_return_window_closed(office: Office, clock: ManualClock) -> None:
     n = (await office.register())["number"]
     clock.advance(days=3)  # Mon 09:00 + 3 days → past the 2-working-day window (Wed 17:30)
     card = office.card("zhangsan", "assign")
@@ -208,7 +208,7 @@ async def test_extension_by_card(office: Office) -> None:
     assert "延期已批准" in office.last_text("zhangsan")
 
 
-async def test_dialogue_times_out_and_cancel(office: Office, clock: FrozenClock) -> None:
+async def test_dialogue_times_out_and_cancel(office: Office, clock: ManualClock) -> None:
     n = (await office.register())["number"]
     card = office.card("zhangsan", "assign")
     await office.click("zhangsan", card.task_id, "退回")

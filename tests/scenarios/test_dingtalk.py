@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from store.models import InboundEvent
 from tests.scenarios.office import DING_TOKEN, Office, Request
 
 
 @pytest.fixture
-async def office(db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     o = await Office.open(db_url, clock, "dingtalk")
     yield o
     await o.close()
@@ -26,7 +26,7 @@ async def stored(office: Office) -> int:
         return int((await session.execute(select(func.count()).select_from(InboundEvent))).scalar_one())
 
 
-async def test_bad_robot_callbacks_change_nothing(office: Office, clock: FrozenClock) -> None:
+async def test_bad_robot_callbacks_change_nothing(office: Office, clock: ManualClock) -> None:
     fake = office.fake
     now_ms = int(clock.now().timestamp() * 1000)
     message = fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms)
@@ -47,7 +47,7 @@ async def test_bad_robot_callbacks_change_nothing(office: Office, clock: FrozenC
     assert office.texts("zhangsan") == []
 
 
-async def test_replayed_robot_message_is_processed_once(office: Office, clock: FrozenClock) -> None:
+async def test_replayed_robot_message_is_processed_once(office: Office, clock: ManualClock) -> None:
     now_ms = int(clock.now().timestamp() * 1000)
     cb = office.fake.signed_callback(
         office.fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms), timestamp_ms=now_ms
@@ -76,7 +76,7 @@ async def test_card_callbacks_need_token_known_card_and_recipient(office: Office
     assert (await office.case(n))["state"] == "accepted"
 
 
-async def test_stream_mode_end_to_end(sqlite_url: str, clock: FrozenClock) -> None:
+async def test_stream_mode_end_to_end(sqlite_url: str, clock: ManualClock) -> None:
     """The default mode: our own WebSocket client against the fake gateway, persisting before acking."""
     office = await Office.open(sqlite_url, clock, "dingtalk")
     try:
@@ -118,7 +118,7 @@ async def test_stream_mode_end_to_end(sqlite_url: str, clock: FrozenClock) -> No
         await office.close()
 
 
-async def test_mixed_office(db_url: str, clock: FrozenClock) -> None:
+async def test_mixed_office(db_url: str, clock: ManualClock) -> None:
     """The unit works in DingTalk, the office in WeCom; 张三 has both: every copy follows the case."""
     people = {
         "zhangsan": {"wecom": "zhangsan", "dingtalk": "zhangsan"},
@@ -152,7 +152,7 @@ async def test_mixed_office(db_url: str, clock: FrozenClock) -> None:
         await office.close()
 
 
-async def test_unpublished_robot_alerts_the_admins(office: Office, clock: FrozenClock) -> None:
+async def test_unpublished_robot_alerts_the_admins(office: Office, clock: ManualClock) -> None:
     now_ms = int(clock.now().timestamp() * 1000)
     message = office.fake.robot_message("zhangsan", "帮助", create_at_ms=now_ms, published=False)
     cb = office.fake.signed_callback(message, timestamp_ms=now_ms)
@@ -163,7 +163,7 @@ async def test_unpublished_robot_alerts_the_admins(office: Office, clock: Frozen
     assert await stored(office) == 0
 
 
-async def test_monthly_quota_warns_the_admins(db_url: str, clock: FrozenClock) -> None:
+async def test_monthly_quota_warns_the_admins(db_url: str, clock: ManualClock) -> None:
     office = await Office.open(db_url, clock, "dingtalk", "[dingtalk]\nmonthly_api_quota = 4\n")
     try:
         await office.register()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot.app import Runtime
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from store.models import CaseEvent, Nudge
 from tests.conftest import SHANGHAI
 from tests.scenarios.office import Office
@@ -23,7 +23,7 @@ def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])
-async def office(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     clock.set(at(2026, 2, 12, 10))  # Thursday before Spring Festival 2026
     o = await Office.open(db_url, clock, request.param)
     yield o

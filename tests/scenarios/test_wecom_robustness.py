@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime, build_app
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from store.models import InboundEvent, OutboxMessage
 from tests.scenarios.office import Office
 from tests.unit.test_wecom_crypto import (
@@ -27,7 +27,7 @@ from tests.unit.test_wecom_crypto import (
 
 
 @pytest.fixture
-async def office(db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     o = await Office.open(db_url, clock)
     yield o
     await o.close()
@@ -47,7 +47,7 @@ async def test_url_verification(office: Office) -> None:
     assert resp.status == 400
 
 
-async def test_official_samples_through_the_endpoint(sqlite_url: str, clock: FrozenClock) -> None:
+async def test_official_samples_through_the_endpoint(sqlite_url: str, clock: ManualClock) -> None:
     """The documented QDG6eK GET and POST samples verify and decrypt at our route."""
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -127,7 +127,7 @@ async def test_unknown_events_are_acknowledged_and_ignored(office: Office) -> No
     assert await count(office, InboundEvent) == 0
 
 
-async def test_restart_mid_flow_loses_nothing(office: Office, db_url: str, clock: FrozenClock) -> None:
+async def test_restart_mid_flow_loses_nothing(office: Office, db_url: str, clock: ManualClock) -> None:
     """A callback stored but not processed, and cards queued but not sent, when the process dies:
     the next process does both, once."""
     n = (await office.register())["number"]
@@ -148,7 +148,7 @@ async def test_restart_mid_flow_loses_nothing(office: Office, db_url: str, clock
     await later.close()
 
 
-async def test_outbox_survives_platform_faults(office: Office, clock: FrozenClock) -> None:
+async def test_outbox_survives_platform_faults(office: Office, clock: ManualClock) -> None:
     office.fake.fail_next("message/send", errcode=-1, times=2)
     await office.register()
     assert office.cards("zhangsan", "assign") == []  # -1 twice: not delivered yet, waiting to retry
@@ -185,7 +185,7 @@ async def test_dead_letter_after_permanent_error(office: Office) -> None:
     assert "系统告警" in office.last_text("wugl")
 
 
-async def test_per_member_pacing_never_drops(office: Office, clock: FrozenClock) -> None:
+async def test_per_member_pacing_never_drops(office: Office, clock: ManualClock) -> None:
     for i in range(40):
         await office.register(
             title=f"第{i}件：完全不同的问题编号{i}", petitioner=f"人{i}", contact=None, source_ref=f"P{i}"
@@ -223,7 +223,7 @@ async def test_admin_configures_from_chat(office: Office) -> None:
     assert office.card("chenls", "assign").clickable and n
 
 
-async def test_stale_lease_does_not_double_send(office: Office, clock: FrozenClock) -> None:
+async def test_stale_lease_does_not_double_send(office: Office, clock: ManualClock) -> None:
     await office.register()
     before = len(office.fake.messages_to("zhangsan"))
     clock.advance(minutes=5)
@@ -231,7 +231,7 @@ async def test_stale_lease_does_not_double_send(office: Office, clock: FrozenClo
     assert len(office.fake.messages_to("zhangsan")) == before
 
 
-async def test_supervision_group_via_appchat(office: Office, clock: FrozenClock, tmp_path: object) -> None:
+async def test_supervision_group_via_appchat(office: Office, clock: ManualClock, tmp_path: object) -> None:
     """`liuyan wecom create-group` makes the appchat; group posts then go there as markdown."""
     from click.testing import CliRunner
 

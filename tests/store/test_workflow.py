@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.lifecycle import (
     Actor,
     CommentInput,
@@ -91,7 +91,7 @@ async def test_numbers_are_sequential(deps: Deps) -> None:
     assert numbers == ["LY2026-000001", "LY2026-000002", "LY2026-000003"]
 
 
-async def test_full_lifecycle_with_leader(deps: Deps, clock: FrozenClock) -> None:
+async def test_full_lifecycle_with_leader(deps: Deps, clock: ManualClock) -> None:
     case = (await register_case(deps, new_case(level="省级"), Actor.system())).case
     assert case.needs_leader
     n = case.number
@@ -161,7 +161,7 @@ async def test_archive_refused_while_elements_missing(deps: Deps) -> None:
     assert err.value.code == "archive_incomplete" and "呈报文号" in err.value.message
 
 
-async def test_return_and_reassign(deps: Deps, clock: FrozenClock) -> None:
+async def test_return_and_reassign(deps: Deps, clock: ManualClock) -> None:
     n = (await register_case(deps, new_case(), Actor.system())).case.number
     zhang = await actor(deps, "zhangsan")
     returned = await perform(deps, n, Action.RETURN, zhang, ReasonInput("此事属于住建部门职责"))
@@ -179,7 +179,7 @@ async def test_return_and_reassign(deps: Deps, clock: FrozenClock) -> None:
     assert (await perform(deps, n, Action.ACCEPT, zhao, NoInput())).state == "accepted"
 
 
-async def test_return_window_closes_after_two_working_days(deps: Deps, clock: FrozenClock) -> None:
+async def test_return_window_closes_after_two_working_days(deps: Deps, clock: ManualClock) -> None:
     n = (await register_case(deps, new_case(), Actor.system())).case.number
     clock.set(datetime(2026, 11, 4, 17, 31, tzinfo=SHANGHAI))
     with pytest.raises(WorkflowError) as err:
@@ -255,7 +255,7 @@ async def test_extension_moves_the_deadline(deps: Deps) -> None:
     assert refused.due_at == after.due_at
 
 
-async def test_deadline_into_uncovered_year(deps: Deps, clock: FrozenClock) -> None:
+async def test_deadline_into_uncovered_year(deps: Deps, clock: ManualClock) -> None:
     clock.set(datetime(2026, 12, 11, 10, 0, tzinfo=SHANGHAI))
     case = (await register_case(deps, new_case(complex=True, received_at=clock.now()), Actor.system())).case
     assert case.due_at is not None and case.due_at.astimezone(SHANGHAI).year == 2027
@@ -337,7 +337,7 @@ async def test_notes_do_not_change_state(deps: Deps) -> None:
     assert events[-1].action == "instruction" and events[-1].comment == "请人社局限期解决"
 
 
-async def test_due_query(deps: Deps, clock: FrozenClock) -> None:
+async def test_due_query(deps: Deps, clock: ManualClock) -> None:
     for i in range(3):
         await register_case(
             deps, new_case(title=f"问题{i}号很不一样", petitioner=f"P{i}", contact=None), Actor.system()

@@ -30,6 +30,7 @@ from bot.cards.dingtalk import (
     webhook_text,
 )
 from bot.cards.models import Button, Card
+from bot.clock import ManualClock
 from bot.platforms.dingtalk.client import (
     BatchSendResult,
     DingTalkAPIError,
@@ -45,19 +46,6 @@ USERS = ["zhangsan", "lisi", "wangwu"] + [f"u{i:02d}" for i in range(60)]
 GROUP = "cidSUPERVISION0001=="
 WEBHOOK = "fake-webhook-token-0001"
 WEBHOOK_SECRET = "SECfakewebhooksecret0001"
-
-
-class ManualClock:
-    """The client's monotonic clock, moved by hand (independent of the fake's clock)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @dataclass
@@ -89,7 +77,7 @@ async def env() -> AsyncIterator[Env]:
     fake = FakeDingTalk(users=USERS, groups={GROUP: ["zhangsan", "lisi"]})
     base = await fake.start()
     session = aiohttp.ClientSession()
-    clock = ManualClock()
+    clock = ManualClock()  # the client's monotonic clock, independent of the fake's
     client = DingTalkClient(
         session,
         api_base=base,

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.clock import ManualClock
 from bot.platforms.wecom.client import (
     SendResult,
     WeComAPIError,
@@ -22,19 +23,6 @@ from bot.platforms.wecom.client import (
 from tests.fakes.fake_wecom import FakeWeCom
 
 USERS = ["zhangsan", "lisi", "wangwu"] + [f"u{i:02d}" for i in range(60)]
-
-
-class ManualClock:
-    """The client's monotonic clock, moved by hand (independent of the fake's clock)."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @dataclass
@@ -64,7 +52,7 @@ async def env() -> AsyncIterator[Env]:
     server = TestServer(fake.app())
     await server.start_server()
     session = aiohttp.ClientSession()
-    clock = ManualClock()
+    clock = ManualClock()  # the client's monotonic clock, independent of the fake's
     base = str(server.make_url("/"))
     client = WeComClient(
         session,

@@ -1,6 +1,6 @@
-"""`liuyan report monthly|quarterly|yearly` and `liuyan archive check` (registered on ``bot.cli``).
+"""`liuyan report monthly|quarterly|yearly` and `liuyan archive check`.
 
-Importing this module only registers the commands; the report code is imported when one runs.
+The report code is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import _friendly, _load, config_option, main, run_with_runtime
+from bot.cli.base import config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ T = TypeVar("T")
 def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports import ExportError
+        from bot.exports.files import ExportError
 
         try:
             return func(*args, **kwargs)
@@ -47,7 +47,7 @@ def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
     return config_option(func)
 
 
-@main.group("report")
+@click.group("report")
 def report() -> None:
     """Statistics, scores and charts of a month, a quarter or a year (docs/reports.md)."""
 
@@ -63,7 +63,7 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
     from bot.reports.summary import pct, pts, queue_monthly_summary, summary_markdown
     from bot.reports.xlsx import export_report
 
-    config = _load(config_path)
+    config = load(config_path)
     if text:
         try:
             period = parse_period(text)
@@ -110,7 +110,7 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
 @report.command("monthly")
 @click.option("--month", "text", metavar="YYYY-MM", help="the month (default: last month)")
 @_outputs
-@_friendly
+@friendly
 @_report_errors
 def report_monthly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A month's report (--month 2026-10 -o 2026-10.xlsx --png 2026-10.png)."""
@@ -120,7 +120,7 @@ def report_monthly(config_path: Path, text: str | None, output: Path | None, png
 @report.command("quarterly")
 @click.option("--quarter", "text", metavar="YYYY-Qn", help="the quarter, e.g. 2026-Q3 (default: last quarter)")
 @_outputs
-@_friendly
+@friendly
 @_report_errors
 def report_quarterly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A quarter's report."""
@@ -130,14 +130,14 @@ def report_quarterly(config_path: Path, text: str | None, output: Path | None, p
 @report.command("yearly")
 @click.option("--year", "text", metavar="YYYY", help="the year (default: last year)")
 @_outputs
-@_friendly
+@friendly
 @_report_errors
 def report_yearly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A year's report."""
     _run(config_path, text, "year", output, png, post)
 
 
-@main.group("archive")
+@click.group("archive")
 def archive() -> None:
     """立卷归档: checks of the 16 archive elements."""
 
@@ -149,25 +149,24 @@ def archive() -> None:
 )
 @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
 @click.option("--closed", "closed_only", is_flag=True, help="only cases already closed or archived")
-@_friendly
+@friendly
 def archive_check(config_path: Path, start: datetime, end: datetime, closed_only: bool) -> None:
     """List the cases received from --from to --to that miss any of the 16 archive elements.
     Exit code 1 when a closed or archived case is incomplete (it cannot be, or should not have
     been, archived)."""
-    from bot.domain.states import State
-    from bot.reports.compute import IncompleteCase, incomplete_cases
+    from bot.domain.archive import ElementCheck
+    from bot.reports.compute import incomplete_cases
 
-    config = _load(config_path)
+    config = load(config_path)
     if start > end:
         raise click.ClickException(f"开始日期 {start.date()} 晚于结束日期 {end.date()}")
 
-    async def body(rt: Any) -> list[IncompleteCase]:
+    async def body(rt: Any) -> list[ElementCheck]:
         return [c async for c in incomplete_cases(rt.deps, start.date(), end.date(), closed_only=closed_only)]
 
     found = run_with_runtime(config, body)
     for c in found:
-        label = State(c.state).label if c.state in State._value2member_map_ else c.state
-        click.echo(f"{c.number}\t{label}\t缺少：{'、'.join(c.missing)}")
+        click.echo(f"{c.number}\t{c.state_label}\t缺少：{'、'.join(c.missing)}")
     ready = sum(c.ready for c in found)
     click.echo(f"要素不全 {len(found)} 件，其中已办结或已归档 {ready} 件（{start.date()} 至 {end.date()}）")
     if ready:

@@ -1,7 +1,6 @@
-"""Spreadsheet import and archive export commands (registered on the `liuyan` groups).
+"""`liuyan case import` and `liuyan export archive|dossier`: spreadsheets in and out.
 
-Importing this module only registers ``case import`` and the ``export`` group on ``bot.cli``;
-openpyxl and the use cases are imported when a command runs.
+openpyxl and the use cases are imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli import _friendly, _load, case, cli_actor, config_option, main, run_with_runtime
+from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
 
@@ -25,7 +24,7 @@ def _io_errors(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports import ExportError
+        from bot.exports.files import ExportError
         from bot.handlers.excel_import import ImportFileError
 
         try:
@@ -66,17 +65,17 @@ def _echo_import_result(result: Any) -> None:
         click.echo(f"第{error.row}行 {error.field}: {error.message}")
 
 
-@case.command("import")
+@click.command("import")
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_friendly
+@friendly
 @_io_errors
 def case_import(config_path: Path, file: Path) -> None:
     """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
     others fail; exit code 1 when any row failed."""
     from bot.handlers.excel_import import import_cases
 
-    config = _load(config_path)
+    config = load(config_path)
     bar = _ProgressBar()
     try:
         result = run_with_runtime(config, lambda rt: import_cases(rt.deps, file, cli_actor(), progress=bar))
@@ -87,7 +86,7 @@ def case_import(config_path: Path, file: Path) -> None:
         raise click.exceptions.Exit(1)
 
 
-@main.group("export")
+@click.group("export")
 def export() -> None:
     """Export the archive list and one-case dossiers."""
 
@@ -100,13 +99,13 @@ def export() -> None:
 @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
 @click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
-@_friendly
+@friendly
 @_io_errors
 def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output: Path, no_personal: bool) -> None:
     """The 16 archive elements of every case received from --from to --to, as .xlsx."""
-    from bot.exports import export_archive
+    from bot.exports.archive import export_archive
 
-    config = _load(config_path)
+    config = load(config_path)
     done = run_with_runtime(
         config,
         lambda rt: export_archive(rt.deps, start.date(), end.date(), output, include_personal=not no_personal),
@@ -124,12 +123,12 @@ def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output
     type=click.Path(dir_okay=False, path_type=Path),
     help="FILE.xlsx, or FILE.html for a printable page",
 )
-@_friendly
+@friendly
 @_io_errors
 def export_dossier_cmd(config_path: Path, number: str, output: Path) -> None:
     """一工单一档案 of case NUMBER: the 16 elements, the workflow fields and the whole timeline."""
-    from bot.exports import export_dossier
+    from bot.exports.dossier import export_dossier
 
-    config = _load(config_path)
+    config = load(config_path)
     path = run_with_runtime(config, lambda rt: export_dossier(rt.deps, number, output))
     click.echo(f"已导出 {number.strip().upper()} 的档案到 {path}")

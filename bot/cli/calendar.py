@@ -1,0 +1,87 @@
+"""`liuyan calendar import|show|set`: the working-day calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
+
+
+@click.group()
+def calendar() -> None:
+    """Working-day calendar: import a year, show it, override single days."""
+
+
+@calendar.command("import")
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def calendar_import(config_path: Path, file: Path) -> None:
+    """Import one year's State Council holiday arrangement (see docs/calendar.md)."""
+    from bot.calendar.service import save_year
+    from bot.calendar.toml_file import parse_year
+
+    config = load(config_path)
+    spec = parse_year(file.read_text(encoding="utf-8"))
+
+    async def body(rt: Any) -> None:
+        async with rt.deps.sessions() as session, session.begin():
+            await save_year(session, spec, by=cli_actor().name, now=rt.deps.clock.now())
+
+    run_with_runtime(config, body)
+    click.echo(
+        f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
+        + (f" ({spec.note})" if spec.note else "")
+    )
+
+
+@calendar.command("show")
+@config_option
+@click.argument("year", type=click.IntRange(1900, 2200))
+def calendar_show(config_path: Path, year: int) -> None:
+    """Show a year's source, holidays, make-up working days and overrides."""
+    config = load(config_path)
+
+    async def body(rt: Any) -> Any:
+        async with rt.deps.sessions() as session:
+            return await rt.deps.calendar.refresh(session)
+
+    cal = run_with_runtime(config, body)
+    source = cal.source(year)
+    warning = "" if cal.is_covered(year) else f"  (警告：{year}年国务院安排尚未导入)"
+    click.echo(f"{year}: source {source.value}（{source.label}）{warning}")
+    spec = cal.spec(year)
+    if spec is not None:
+        mark = "（暂定 provisional）" if source.provisional else ""
+        days = [f"{d.isoformat()} {spec.names.get(d, '')}".rstrip() for d in sorted(spec.holidays) if d.weekday() < 5]
+        click.echo(f"holidays{mark}: " + ", ".join(days))
+        click.echo("make-up workdays: " + ", ".join(d.isoformat() for d in sorted(spec.workdays)))
+    overrides = sorted((d, w) for d, w in cal.overrides.items() if d.year == year)
+    if overrides:
+        click.echo("overrides: " + ", ".join(f"{d.isoformat()}={'workday' if w else 'holiday'}" for d, w in overrides))
+    count = cal.workdays_between(date(year, 1, 1) - timedelta(days=1), date(year, 12, 31))
+    click.echo(f"working days: {count}")
+
+
+@calendar.command("set")
+@config_option
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["holiday", "workday", "clear"]))
+@click.option("--note", default="", help="why (e.g. the notice)")
+def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None:
+    """Override a single day (holiday or workday), or clear the override."""
+    from bot.calendar.service import set_override
+
+    config = load(config_path)
+    value = None if kind == "clear" else kind == "workday"
+
+    async def body(rt: Any) -> None:
+        async with rt.deps.sessions() as session, session.begin():
+            await set_override(session, day.date(), value, note=note, now=rt.deps.clock.now())
+
+    run_with_runtime(config, body)
+    click.echo(f"{day.date().isoformat()}: {kind}")

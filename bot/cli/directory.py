@@ -1,0 +1,162 @@
+"""`liuyan unit …` and `liuyan person …`: the undertaking units and the people of the office."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.base import config_option, friendly, load, run_with_runtime
+from bot.domain.states import Role
+
+
+@click.group()
+def unit() -> None:
+    """Configure undertaking units and their members."""
+
+
+@unit.command("add")
+@config_option
+@click.argument("name")
+@click.option("--code", help="short code")
+@click.option("--wecom-chatid", help="WeCom appchat id of the unit's group")
+@click.option("--dingtalk-conversation", help="DingTalk openConversationId of the unit's group")
+@friendly
+def unit_add(
+    config_path: Path, name: str, code: str | None, wecom_chatid: str | None, dingtalk_conversation: str | None
+) -> None:
+    """Add (or update) a unit."""
+    from bot.handlers.directory import ensure_unit
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> bool:
+        async with rt.deps.sessions() as session, session.begin():
+            _, created = await ensure_unit(
+                session,
+                name,
+                now=rt.deps.clock.now(),
+                code=code,
+                wecom_chatid=wecom_chatid,
+                dingtalk_conversation_id=dingtalk_conversation,
+            )
+            return created
+
+    created = run_with_runtime(config, body)
+    click.echo(f"unit {name} {'added' if created else 'updated'}")
+
+
+@unit.command("list")
+@config_option
+def unit_list(config_path: Path) -> None:
+    """List units with their handlers and leaders."""
+    from bot.handlers.directory import unit_summaries
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> list[Any]:
+        async with rt.deps.sessions() as session:
+            return await unit_summaries(session)
+
+    for s in run_with_runtime(config, body):
+        handlers = "、".join(p.name for p in s.handlers) or "-"
+        leaders = "、".join(p.name for p in s.leaders) or "-"
+        click.echo(f"{s.unit.name}\t承办人：{handlers}\t负责人：{leaders}")
+
+
+def _member_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--dingtalk", "dingtalk_userid", help="DingTalk userId (staffId)")(func)
+    func = click.option("--wecom", "wecom_userid", help="WeCom UserID")(func)
+    return func
+
+
+@unit.command("member")
+@config_option
+@click.argument("unit_name")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["handler", "unit_leader"]), default="handler", show_default=True)
+@click.option("--remove", is_flag=True, help="remove the role instead of granting it")
+@_member_options
+@friendly
+def unit_member(
+    config_path: Path,
+    unit_name: str,
+    name: str,
+    role: str,
+    remove: bool,
+    wecom_userid: str | None,
+    dingtalk_userid: str | None,
+) -> None:
+    """Make NAME a handler (or unit leader) of UNIT_NAME, or --remove it."""
+    from bot.handlers.directory import DirectoryError, ensure_person, grant
+    from store import repo
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> bool:
+        async with rt.deps.sessions() as session, session.begin():
+            person, _ = await ensure_person(
+                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+            )
+            if remove:
+                found = await repo.unit_by_name(session, unit_name)
+                if found is None:
+                    raise DirectoryError("unit", f"未知单位“{unit_name}”")
+                return await repo.revoke_role(session, person.id, Role(role), found.id)
+            return await grant(session, person, Role(role), unit_name)
+
+    changed = run_with_runtime(config, body)
+    verb = ("removed" if remove else "granted") if changed else "unchanged"
+    click.echo(f"{name}: {role} of {unit_name} {verb}")
+
+
+@click.group()
+def person() -> None:
+    """Configure office-wide people: dispatchers, supervisors, leaders, admins."""
+
+
+@person.command("add")
+@config_option
+@click.argument("name")
+@click.option(
+    "--role", "roles", multiple=True, required=True, type=click.Choice(["dispatcher", "supervisor", "leader", "admin"])
+)
+@_member_options
+@friendly
+def person_add(
+    config_path: Path, name: str, roles: tuple[str, ...], wecom_userid: str | None, dingtalk_userid: str | None
+) -> None:
+    """Add a person with office-wide roles."""
+    from bot.handlers.directory import ensure_person, grant
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> None:
+        async with rt.deps.sessions() as session, session.begin():
+            p, _ = await ensure_person(
+                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+            )
+            for role in roles:
+                await grant(session, p, Role(role), None)
+
+    run_with_runtime(config, body)
+    click.echo(f"{name}: {', '.join(roles)}")
+
+
+@person.command("list")
+@config_option
+def person_list(config_path: Path) -> None:
+    """List people, their platform ids and roles."""
+    from store import listings
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> list[listings.PersonListing]:
+        async with rt.deps.sessions() as session:
+            return await listings.people_with_roles(session)
+
+    for p in run_with_runtime(config, body):
+        role_text = ", ".join(f"{role}@{unit_name}" if unit_name else role for role, unit_name in p.roles)
+        click.echo(f"{p.name}\twecom={p.wecom_userid or '-'}\tdingtalk={p.dingtalk_userid or '-'}\t{role_text}")
