@@ -1,5 +1,5 @@
 """The detail page and the printable dossier laid out for phones and desktops (issue 14), checked in
-a real headless Chromium at 390×844 and 1280×800 by the boxes Chromium lays out:
+a real headless Chromium at 390×844 and 1280×800 (the detail page at 1000×800 too) by the boxes Chromium lays out:
 
 - each of the reply's four parts is (nearly) as wide as its card — not a 5-character column;
 - no text block is narrower than a readable minimum;
@@ -54,6 +54,7 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
         "locale": "zh-CN",
     },
     "desktop": {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1, "locale": "zh-CN"},
+    "laptop": {"viewport": {"width": 1000, "height": 800}, "device_scale_factor": 1, "locale": "zh-CN"},
 }
 MIN_TEXT_WIDTH = 180  # px: about 11 Chinese characters at 16 px, the narrowest readable text block
 REPLY = ReplyInput(
@@ -219,7 +220,7 @@ def _check_layout(m: dict[str, Any], *, parts: int) -> None:
         assert word["lines"] == 1 and word["height"] <= 1.2 * word["lineHeight"], word
 
 
-@pytest.mark.parametrize("kind", ["phone", "desktop"])
+@pytest.mark.parametrize("kind", ["phone", "desktop", "laptop"])  # the issue saw the squeeze at 1,000 px too
 async def test_detail_page_layout(served: Served, browser: Opener, kind: str) -> None:
     page = await browser(kind)
     pid = await _person_id(served.runtime, "zhangsan")
