@@ -39,7 +39,6 @@ EXPIRED_TEXT = "链接已过期"
 INVALID_TEXT = "链接无效"
 EXPIRED_WHY = "为保护留言人信息，详情链接只在签发后 {hours} 小时内有效。"
 INVALID_WHY = "链接不完整或已被改动，或者不是发给您本人的（详情链接只能由收到卡片的人打开）。"
-NOT_FOUND_WHY = "该留言件可能已被撤回或更正了文号。"
 NEW_LINK_TODO = "请在企业微信/钉钉中重新打开该留言件的卡片，或向机器人发送 <kbd>查询 {number}</kbd> 获取新链接。"
 
 SECURITY_HEADERS = {
@@ -232,7 +231,7 @@ async def view_case(request: web.Request) -> web.Response:
             return refusal(403, INVALID_TEXT, INVALID_WHY)
         case = await repo.case_by_number(session, number)
         if case is None:
-            return refusal(404, f"未找到文号为 {number} 的留言件", NOT_FOUND_WHY, number)
+            return refusal(404, f"未找到文号为 {number} 的留言件", number=number)
         viewer = await repo.actor_for(session, person)
         ids = [case.unit_id] if case.unit_id else []
         ids += [int(u) for u in case.co_unit_ids or []]
