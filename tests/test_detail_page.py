@@ -282,6 +282,24 @@ async def test_tampered_links_are_refused(site: Site) -> None:
         assert INVALID_TEXT in html and CONTACT not in html and CASE["content"] not in html
 
 
+async def test_refusals_say_what_happened_and_what_to_do(site: Site) -> None:
+    """Issue 14: not just "链接无效" — what happened, and how to get a new link; nothing about the case."""
+    url = await site.link_for("zhangsan")
+    status, html, _ = await site.get(url.replace("s=", "s=x"))
+    text = _text_of(html)
+    assert status == 403 and INVALID_TEXT in text
+    assert "不完整或已被改动" in text and "企业微信/钉钉中重新打开" in text and "查询 文号" in text
+    assert site.number not in text and CASE["title"] not in text and CONTACT not in text
+    site.clock.advance(hours=site.runtime.config.server.link_ttl_hours, seconds=1)
+    status, html, _ = await site.get(url)
+    text = _text_of(html)
+    assert status == 403 and EXPIRED_TEXT in text and INVALID_TEXT not in text
+    assert f"签发后 {site.runtime.config.server.link_ttl_hours} 小时内有效" in text
+    assert f"查询 {site.number}" in text and "企业微信/钉钉中重新打开" in text
+    assert CASE["title"] not in text and CASE["content"] not in text and CONTACT not in text
+    assert "<kbd>" in html and "<script" not in html
+
+
 async def test_unknown_case_is_404(site: Site) -> None:
     status, html, headers = await site.get(await site.link_for("zhangsan", "LY2026-999999"))
     assert status == 404

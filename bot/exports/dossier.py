@@ -15,6 +15,7 @@ from bot.exports.files import as_text_cell, cell_text, check_suffix, save_workbo
 from bot.handlers.deps import Deps
 from bot.handlers.read_models import archive_record, case_json, local_time_text
 from bot.handlers.workflow import CaseNotFound
+from bot.web.page_style import DOSSIER_CSS
 from store import repo
 
 REPLY_PARTS = (
@@ -215,30 +216,7 @@ def _timeline_sheet(workbook: Any, dossier: Dossier, bold: Any, wrap: Any) -> No
     _print_setup(sheet, landscape=True, title_rows="1:1")
 
 
-HTML_STYLE = """
-@page { size: A4; margin: 16mm 15mm 18mm 15mm; }
-* { box-sizing: border-box; }
-body { font-family: "SimSun", "Songti SC", "Noto Serif CJK SC", serif; font-size: 10.5pt;
-       line-height: 1.5; color: #000; max-width: 180mm; margin: 0 auto; padding: 8mm 0; }
-h1 { font-size: 17pt; text-align: center; margin: 0 0 2mm; letter-spacing: 0.2em; }
-p.sub { text-align: center; margin: 0 0 6mm; }
-@page { @bottom-right { content: "第 " counter(page) " 页"; font-size: 9pt; } }
-h2 { font-size: 12pt; margin: 6mm 0 2mm; border-left: 3pt solid #000; padding-left: 2mm;
-     break-after: avoid-page; page-break-after: avoid; }
-p.check { margin: 1.5mm 0 0; font-weight: bold; }
-p.tools { text-align: right; margin: 0; }
-table { width: 100%; border-collapse: collapse; }
-th, td { border: 0.5pt solid #000; padding: 1.2mm 2mm; vertical-align: top; text-align: left;
-         white-space: pre-wrap; word-break: break-all; }
-th { background: #eee; font-weight: bold; }
-table.fields th { width: 30mm; }
-table.timeline th { white-space: nowrap; }
-tr { page-break-inside: avoid; break-inside: avoid; }
-thead { display: table-header-group; }
-footer { margin-top: 6mm; font-size: 9pt; color: #333; text-align: right; }
-@media print { body { padding: 0; } th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-               .noprint { display: none; } }
-"""
+HTML_STYLE = DOSSIER_CSS  # bot/web/page_style.py: laid out for phones as well as for A4
 
 
 def _e(value: Any) -> str:

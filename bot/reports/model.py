@@ -8,7 +8,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.scoring import ScoringRules, UnitScore
-from bot.domain.states import State
 from bot.domain.statistics import CountTrend, Period, UnitStats, compare_counts, ratio
 
 # --- the report --------------------------------------------------------------------------------
@@ -125,4 +124,3 @@ class Report:
 
 
 # --- the archive check ---------------------------------------------------------------------------
-

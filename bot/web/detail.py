@@ -25,6 +25,7 @@ from bot.domain.states import OPEN_STATES, State
 from bot.handlers.read_models import event_label, local_time_text
 from bot.links import LinkError, link_secret, verify_link
 from bot.web.api import DEPS
+from bot.web.page_style import DETAIL_CSS
 from store import directory, repo
 from store.models import Case, CaseEvent
 
@@ -32,8 +33,13 @@ log = logging.getLogger(__name__)
 
 _INT = re.compile(r"[0-9]{1,19}")
 HIDDEN_CONTACT = "（仅承办单位可见）"
-EXPIRED_TEXT = "链接已过期，请在企业微信/钉钉中重新打开"
+# A refused link says what happened and what to do, and nothing about the case: not even whether
+# the 文号 exists (only an expired link, whose signature is genuine, names it).
+EXPIRED_TEXT = "链接已过期"
 INVALID_TEXT = "链接无效"
+EXPIRED_WHY = "为保护留言人信息，详情链接只在签发后 {hours} 小时内有效。"
+INVALID_WHY = "链接不完整或已被改动，或者不是发给您本人的（详情链接只能由收到卡片的人打开）。"
+NEW_LINK_TODO = "请在企业微信/钉钉中重新打开该留言件的卡片，或向机器人发送 <kbd>查询 {number}</kbd> 获取新链接。"
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -54,43 +60,6 @@ REPLY_PARTS = (
     ("feedback", "网友反馈"),
 )
 
-# Mobile first: one column, system fonts, text wraps anywhere so long numbers or URLs in a
-# message never make the page scroll sideways.
-_CSS = """
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;background:#f3f4f6;color:#1f2328;font:16px/1.65 -apple-system,BlinkMacSystemFont,"PingFang SC",
-"Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",
-system-ui,sans-serif;overflow-wrap:anywhere;word-break:break-word}
-main{max-width:46rem;margin:0 auto;padding:12px}
-header,section,footer{background:#fff;border-radius:10px;padding:14px 16px;margin:0 0 12px}
-h1{font-size:1.25rem;line-height:1.45;margin:.2rem 0 .5rem}
-h2{font-size:1rem;margin:0 0 .6rem;padding-left:.5rem;border-left:4px solid #c0392b}
-.num{margin:0;color:#57606a;font-size:.9rem}
-.badges{margin:0;display:flex;flex-wrap:wrap;gap:6px}
-.badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.85rem;background:#e8f0fe;color:#1a4fa0}
-.badge.warn{background:#fdecea;color:#b42318}
-dl{display:grid;grid-template-columns:5.5em minmax(0,1fr);gap:6px 10px;margin:0}
-dt{color:#57606a}
-dd{margin:0;min-width:0}
-.muted{color:#8c959f}
-.private{display:block;color:#8c959f;font-size:.8rem}
-.text{white-space:pre-wrap;margin:0}
-.reply dt{grid-column:1/-1;color:#1f2328;font-weight:600}
-.reply dd{white-space:pre-wrap}
-ol.timeline{list-style:none;margin:0;padding:0}
-ol.timeline li{position:relative;padding:0 0 12px 18px;border-left:2px solid #d0d7de;margin-left:5px}
-ol.timeline li:last-child{border-left-color:transparent;padding-bottom:0}
-ol.timeline li::before{content:"";position:absolute;left:-7px;top:6px;width:12px;height:12px;border-radius:50%;
-background:#c0392b}
-.when{display:block;color:#57606a;font-size:.85rem}
-.step{font-weight:600}
-.comment{margin:.2rem 0 0;white-space:pre-wrap}
-footer{color:#57606a;font-size:.85rem;background:transparent;padding:4px 16px}
-.refusal{text-align:center;padding:40px 16px}
-.refusal h1{font-size:1.15rem}
-"""
-
 
 def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
@@ -101,7 +70,7 @@ def _page(title: str, body: str) -> str:
         '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{_e(title)}</title><style>{DETAIL_CSS}</style></head>"
         f"<body><main>{body}</main></body></html>\n"
     )
 
@@ -110,8 +79,12 @@ def _html_response(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
-def refusal(status: int, message: str) -> web.Response:
-    body = f'<section class="refusal" role="alert"><h1>{_e(message)}</h1></section>'
+def refusal(status: int, message: str, why: str = "", number: str = "") -> web.Response:
+    """What happened (``message``, ``why``) and how to get a working link; ``number`` only when it
+    may be shown, else the advice says 文号."""
+    todo = NEW_LINK_TODO.format(number=_e(number) if number else "文号")
+    why_html = f"<p>{_e(why)}</p>" if why else ""
+    body = f'<section class="refusal" role="alert"><h1>{_e(message)}</h1>{why_html}<p class="todo">{todo}</p></section>'
     return _html_response(_page(message, body), status)
 
 
@@ -240,7 +213,7 @@ async def view_case(request: web.Request) -> web.Response:
     now = deps.clock.now()
     if not (_INT.fullmatch(p) and _INT.fullmatch(e) and s):
         log.info("detail link refused (malformed) for %s", number)
-        return refusal(403, INVALID_TEXT)
+        return refusal(403, INVALID_TEXT, INVALID_WHY)
     person_id, expires = int(p), int(e)
     try:
         verify_link(
@@ -254,16 +227,19 @@ async def view_case(request: web.Request) -> web.Response:
         )
     except LinkError as exc:
         log.info("detail link refused (%s) for %s person %s", exc.reason, number, person_id)
-        return refusal(403, EXPIRED_TEXT if exc.reason == "expired" else INVALID_TEXT)
+        if exc.reason == "expired":
+            why = EXPIRED_WHY.format(hours=deps.config.server.link_ttl_hours)
+            return refusal(403, EXPIRED_TEXT, why, number)
+        return refusal(403, INVALID_TEXT, INVALID_WHY)
     tz = deps.config.office.hours().tz
     async with deps.sessions() as session:
         person = await directory.person_by_id(session, person_id)
         if person is None or not person.active:
             log.info("detail link refused (no active person) for %s person %s", number, person_id)
-            return refusal(403, INVALID_TEXT)
+            return refusal(403, INVALID_TEXT, INVALID_WHY)
         case = await repo.case_by_number(session, number)
         if case is None:
-            return refusal(404, f"未找到文号为 {number} 的留言件")
+            return refusal(404, f"未找到文号为 {number} 的留言件", number=number)
         viewer = await directory.actor_for(session, person)
         ids = [case.unit_id] if case.unit_id else []
         ids += [int(u) for u in case.co_unit_ids or []]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from tests.scenarios.office import Office
 
 ATTITUDE = "反映问题属实，我局高度重视。"
@@ -15,7 +15,7 @@ PROCESS = "已责令该公司于11月10日前结清全部欠薪，并约谈负�
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])
-async def office(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     o = await Office.open(db_url, clock, request.param)
     yield o
     await o.close()
@@ -37,7 +37,7 @@ async def test_parts_sent_with_the_command_are_walked_past(office: Office) -> No
     assert (await office.case(n))["state"] == "submitted"
 
 
-async def test_a_truth_button_after_a_timeout_starts_the_reply_again(office: Office, clock: FrozenClock) -> None:
+async def test_a_truth_button_after_a_timeout_starts_the_reply_again(office: Office, clock: ManualClock) -> None:
     n = (await office.register())["number"]
     await office.say("zhangsan", f"签收 {n}")
     await office.click("zhangsan", office.card("zhangsan", "handle").task_id, "填报办理结果")

@@ -12,9 +12,9 @@ from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS, ElementCheck, is_blank,
 from bot.handlers.deps import Deps
 from bot.handlers.read_models import archive_record
 from bot.reports.compute import missing_labels
-from store.reports import missing_mask
 from store.dialect import dialect_name
 from store.models import Case, Unit
+from store.reports import missing_mask
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 COMPLETE: dict[str, Any] = {
