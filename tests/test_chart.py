@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.statistics import Period
 from bot.reports import chart
 from bot.reports.compute import build_report
@@ -22,7 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-async def deps(sqlite_url: str, clock: FrozenClock) -> Any:
+async def deps(sqlite_url: str, clock: ManualClock) -> Any:
     deps, engine = await make_deps(sqlite_url, clock, SCORING)
     yield deps
     await engine.dispose()

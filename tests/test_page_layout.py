@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Runtime, build_app
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.domain.lifecycle import NoInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
 from bot.exports import Dossier, TimelineEntry, render_dossier_html
@@ -172,7 +172,7 @@ class Served:
 
 
 @pytest.fixture
-async def served(sqlite_url: str, clock: FrozenClock) -> AsyncIterator[Served]:
+async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
     """A case with a long message and a submitted four-part reply, served on a real port."""
     runtime = await _start(sqlite_url, clock)
     runner = web.AppRunner(build_app(runtime), access_log=None)
@@ -316,7 +316,7 @@ async def test_refusals_on_a_phone_say_what_to_do(served: Served, browser: Opene
     await page.screenshot(path=str(_shot_path("invalid-link-phone")))
 
     clock = served.runtime.deps.clock
-    assert isinstance(clock, FrozenClock)
+    assert isinstance(clock, ManualClock)
     clock.advance(hours=served.runtime.config.server.link_ttl_hours, seconds=1)
     resp = await page.goto(url)
     assert resp is not None and resp.status == 403
