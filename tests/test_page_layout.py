@@ -28,7 +28,7 @@ from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from bot.domain.lifecycle import NoInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
-from bot.exports import Dossier, TimelineEntry, render_dossier_html
+from bot.exports.dossier import Dossier, TimelineEntry, render_dossier_html
 from bot.handlers.workflow import perform
 from bot.web.detail import EXPIRED_TEXT, INVALID_TEXT
 from store import repo
