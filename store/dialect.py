@@ -40,3 +40,25 @@ def insert_ignore(
         table: Table = target if isinstance(target, Table) else target.__table__
         stmt = stmt.returning(*(table.c[name] for name in returning))
     return stmt
+
+
+def sqlite_file(bind: Any) -> str | None:
+    """The file of the SQLite database ``bind`` (an engine or connection) works on; None for
+    PostgreSQL and for an in-memory SQLite database."""
+    url = getattr(bind, "url", None)
+    if url is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return str(url.database)
+
+
+def sqlite_insert_ignore_sql(
+    table: str, columns: Sequence[str], conflict: Sequence[str], returning: Sequence[str], rows: int
+) -> str:
+    """The qmark SQL of a ``rows``-row INSERT … ON CONFLICT DO NOTHING RETURNING, for a raw
+    ``sqlite3`` connection (the inbound store's fast path, ``store.inbox.InlineSQLite``)."""
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        + ", ".join([one] * rows)
+        + f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}"
+    )

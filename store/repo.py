@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
 from bot.domain.states import UNIT_ROLES, Role, State
 from store import dialect
+from store import outbox as _outbox
 from store.models import (
     Case,
     CaseEvent,
     Counter,
     Nudge,
-    OutboxMessage,
     Person,
     PersonRole,
     Unit,
@@ -285,43 +285,11 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[str, int
     return [(r.role, r.unit_id) for r in rows]
 
 
-# --- outbox and nudges ------------------------------------------------------------------------
+#: moved to store/outbox.py; kept here for the callers not updated yet
+enqueue = _outbox.enqueue
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    platform: str,
-    channel: str,
-    recipient: str,
-    payload: dict[str, Any],
-    now: datetime,
-    case_id: int | None = None,
-    person_id: int | None = None,
-    dedupe_key: str | None = None,
-    not_before: datetime | None = None,
-) -> int | None:
-    """Queue one outgoing message in the caller's transaction; returns its id. With a dedupe
-    key, a second enqueue of the same key is ignored (returns None)."""
-    values = dict(
-        platform=platform,
-        channel=channel,
-        recipient=recipient,
-        payload=payload,
-        case_id=case_id,
-        person_id=person_id,
-        dedupe_key=dedupe_key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=not_before or now,
-        created_at=now,
-    )
-    if dedupe_key is None:
-        stmt = insert(OutboxMessage).values(**values)
-    else:
-        stmt = insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
-    result = await session.execute(stmt.returning(OutboxMessage.id))
-    return result.scalar_one_or_none()
+# --- nudges ------------------------------------------------------------------------------------
 
 
 async def claim_nudge(

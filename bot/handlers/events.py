@@ -1,28 +1,7 @@
-"""The neutral inbound event: what a platform adapter hands to the chat handlers."""
+"""Kept so that older imports work: the neutral inbound event lives in :mod:`bot.ports`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from bot.ports import Inbound, Kind
 
-Kind = Literal["text", "click", "enter", "other"]
-
-
-@dataclass(frozen=True)
-class Inbound:
-    platform: str  # "wecom" | "dingtalk"
-    user: str  # the platform's user id
-    kind: Kind
-    at: int  # unix seconds
-    text: str = ""
-    key: str = ""  # the clicked button's key (a packed CardAction)
-    task_id: str = ""  # the card's task id (WeCom) / out track id (DingTalk)
-    response_code: str = ""  # WeCom: single-use code to update the clicked card
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_payload(cls, data: dict[str, Any]) -> Inbound:
-        return cls(**data)
+__all__ = ["Inbound", "Kind"]

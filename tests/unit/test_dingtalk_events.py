@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bot.handlers.events import Inbound
 from bot.platforms.dingtalk.events import (
     CardCallback,
     DingTalkEventError,
@@ -18,6 +17,7 @@ from bot.platforms.dingtalk.events import (
     parse_robot_message,
     to_inbound,
 )
+from bot.ports import Inbound
 from tests.fakes.fake_dingtalk import FakeCard, FakeDingTalk
 
 # spec §b.1: the documented example (text, group)
