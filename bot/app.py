@@ -27,11 +27,10 @@ from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.ports import Transport
-from bot.runtime.inbound import EventStore, InboundWorker, store_one
+from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, ops
 from store import db
-from store import outbox as outbox_store
 
 log = logging.getLogger(__name__)
 
@@ -246,17 +245,13 @@ def _wire_dingtalk(
     )
     transports["dingtalk"] = DingTalkTransport(client, ding)
 
-    async def card_recipient(platform: str, task_id: str) -> str | None:
-        async with deps.sessions() as session:
-            return await outbox_store.card_recipient(session, platform, task_id)
-
     edge = DingTalkInbound(
         metrics,
         secret=ding.client_secret,
         token=ding.callback_token,
         store=store_one(deps),
         wake=channels.worker.wake.set,
-        card_recipient=card_recipient,
+        card_recipient=card_recipient(deps),
         now=lambda: deps.clock.now().timestamp(),
         alerts=channels.pending_alerts,
     )

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.deps import Deps
-from bot.ports import Inbound, StoreEvent
+from bot.ports import CardRecipient, Inbound, StoreEvent
 from bot.runtime.loop import work_forever
 from store import inbox
 from store import outbox as outbox_store
@@ -45,6 +45,16 @@ def store_one(deps: Deps) -> StoreEvent:
             return await store_event(session, event.platform, dedupe_key, event, deps.clock.now())
 
     return store
+
+
+def card_recipient(deps: Deps) -> CardRecipient:
+    """Who a card we sent went to: the look-up behind DingTalk's card-click authorisation."""
+
+    async def lookup(platform: str, task_id: str) -> str | None:
+        async with deps.sessions() as session:
+            return await outbox_store.card_recipient(session, platform, task_id)
+
+    return lookup
 
 
 class WriteGate:
