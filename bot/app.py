@@ -26,8 +26,9 @@ from bot.handlers.directory import bootstrap_from_config
 from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
-from bot.runtime.inbound import InboundWorker
-from bot.runtime.outbox import OutboxSender, Transport
+from bot.ports import Transport
+from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
+from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, ops
 from store import db
 
@@ -198,8 +199,20 @@ def _wire_wecom(
     crypto = WeComCrypto(
         cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id, max_body_bytes=cfg.server.max_body_kb * 1024
     )
-    callback = WeComCallback(deps, crypto, metrics, agent_id=cfg.wecom.agent_id, wake=channels.worker.wake.set)
-    channels.routes.append(callback.add_routes)
+    events = EventStore(deps)  # group commit; on a SQLite file, written on the loop's thread
+    callback = WeComCallback(
+        crypto, metrics, agent_id=cfg.wecom.agent_id, store=events.store, wake=channels.worker.wake.set
+    )
+
+    def routes(app: web.Application) -> None:
+        callback.add_routes(app)
+
+        async def close_store(_: web.Application) -> None:
+            events.close()
+
+        app.on_cleanup.append(close_store)
+
+    channels.routes.append(routes)
 
 
 def _wire_dingtalk(
@@ -231,12 +244,14 @@ def _wire_dingtalk(
         wall_clock=lambda: deps.clock.now().timestamp(),
     )
     transports["dingtalk"] = DingTalkTransport(client, ding)
+
     edge = DingTalkInbound(
-        deps,
         metrics,
         secret=ding.client_secret,
         token=ding.callback_token,
+        store=store_one(deps),
         wake=channels.worker.wake.set,
+        card_recipient=card_recipient(deps),
         now=lambda: deps.clock.now().timestamp(),
         alerts=channels.pending_alerts,
     )

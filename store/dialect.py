@@ -9,7 +9,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -43,10 +43,23 @@ def insert_ignore(
     return stmt
 
 
-def sqlite_file(sessions: async_sessionmaker[AsyncSession]) -> URL | None:
-    """The URL of the SQLite database file ``sessions`` open, or None (PostgreSQL, in-memory SQLite)."""
-    bind = sessions.kw.get("bind")
-    if bind is None or bind.dialect.name != "sqlite" or bind.url.database in (None, "", ":memory:"):
+def sqlite_url(bind: Any) -> URL | None:
+    """The URL of the SQLite database file ``bind`` (an engine or connection) works on; None for
+    PostgreSQL and for an in-memory SQLite database."""
+    url: URL | None = getattr(bind, "url", None)
+    if url is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    url: URL = bind.url
     return url
+
+
+def sqlite_insert_ignore_sql(
+    table: str, columns: Sequence[str], conflict: Sequence[str], returning: Sequence[str], rows: int
+) -> str:
+    """The qmark SQL of a ``rows``-row INSERT … ON CONFLICT DO NOTHING RETURNING, for a raw
+    ``sqlite3`` connection (the inbound store's fast path, ``store.inbox.InlineSQLite``)."""
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        + ", ".join([one] * rows)
+        + f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}"
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
@@ -31,7 +31,6 @@ from store.models import (
     Case,
     CaseEvent,
     Counter,
-    OutboxMessage,
 )
 
 # --- dialect helpers -------------------------------------------------------------------------
@@ -208,42 +207,3 @@ async def due_cases(session: AsyncSession, until: datetime, limit: int = 10_000)
     """Open cases whose deadline is at or before ``until`` (uses ix_cases_state_due_at)."""
     stmt = select(Case).where(is_open(), Case.due_at <= until).order_by(Case.due_at).limit(limit)
     return list((await session.execute(stmt)).scalars())
-
-
-# --- outbox and nudges ------------------------------------------------------------------------
-
-
-async def enqueue(
-    session: AsyncSession,
-    *,
-    platform: str,
-    channel: str,
-    recipient: str,
-    payload: dict[str, Any],
-    now: datetime,
-    case_id: int | None = None,
-    person_id: int | None = None,
-    dedupe_key: str | None = None,
-    not_before: datetime | None = None,
-) -> int | None:
-    """Queue one outgoing message in the caller's transaction; returns its id. With a dedupe
-    key, a second enqueue of the same key is ignored (returns None)."""
-    values = dict(
-        platform=platform,
-        channel=channel,
-        recipient=recipient,
-        payload=payload,
-        case_id=case_id,
-        person_id=person_id,
-        dedupe_key=dedupe_key,
-        status="pending",
-        attempts=0,
-        next_attempt_at=not_before or now,
-        created_at=now,
-    )
-    if dedupe_key is None:
-        stmt = insert(OutboxMessage).values(**values)
-    else:
-        stmt = insert_ignore(session, OutboxMessage, values, ["dedupe_key"])
-    result = await session.execute(stmt.returning(OutboxMessage.id))
-    return result.scalar_one_or_none()

@@ -36,7 +36,7 @@ from sqlalchemy.pool import NullPool
 from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
 from bot.domain.states import Satisfaction, State
 from store.db import Session, Sessions
-from store.dialect import dialect_name, sqlite_file
+from store.dialect import dialect_name, sqlite_url
 from store.models import Case, CaseEvent, Unit
 
 OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
@@ -68,7 +68,7 @@ async def snapshot_session(sessions: Sessions) -> AsyncIterator[Session]:
     BEGIN and ``PRAGMA query_only``: in WAL mode a reader sees one consistent snapshot and never
     blocks a writer. PostgreSQL (MVCC) uses the ordinary sessions.
     """
-    url = sqlite_file(sessions)
+    url = sqlite_url(sessions.kw.get("bind"))
     if url is None:
         async with sessions() as session:
             yield session

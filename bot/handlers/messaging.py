@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.cards.builders import closed
 from bot.cards.models import Card, card_payload, markdown_payload, text_payload
 from bot.config import Config
-from store import repo
-from store.models import CardTask, Case, OutboxMessage, Person
+from store import outbox as outbox_store
+from store.db import Session
+from store.models import Case, Person
 
 PLATFORMS = ("wecom", "dingtalk")
 
@@ -45,7 +43,7 @@ class Outbox:
 
     async def text(
         self,
-        session: AsyncSession,
+        session: Session,
         people: Iterable[Person],
         text: str,
         now: datetime,
@@ -57,7 +55,7 @@ class Outbox:
 
     async def markdown(
         self,
-        session: AsyncSession,
+        session: Session,
         people: Iterable[Person],
         text: str,
         now: datetime,
@@ -69,7 +67,7 @@ class Outbox:
 
     async def _each(
         self,
-        session: AsyncSession,
+        session: Session,
         people: Iterable[Person],
         payload: dict[str, Any],
         now: datetime,
@@ -84,7 +82,7 @@ class Outbox:
                 if not user:
                     continue
                 key = f"{dedupe}:{platform}:{user}" if dedupe else None
-                queued = await repo.enqueue(
+                queued = await outbox_store.enqueue(
                     session,
                     platform=platform,
                     channel="user",
@@ -98,7 +96,7 @@ class Outbox:
                 count += queued is not None
         return count
 
-    async def supervision(self, session: AsyncSession, chunks: list[str], now: datetime, *, dedupe: str) -> int:
+    async def supervision(self, session: Session, chunks: list[str], now: datetime, *, dedupe: str) -> int:
         """Post markdown to the supervision group of every enabled platform (appchat/group, or the
         group robot webhook). Groups never get contact details: callers pass redacted text."""
         count = 0
@@ -108,7 +106,7 @@ class Outbox:
                 continue
             channel, recipient = target
             for i, chunk in enumerate(chunks):
-                queued = await repo.enqueue(
+                queued = await outbox_store.enqueue(
                     session,
                     platform=platform,
                     channel=channel,
@@ -131,19 +129,19 @@ class Outbox:
             return "group", ding.supervision_conversation_id
         return ("webhook", "supervision") if ding.supervision_webhook else None
 
-    async def reply_raw(self, session: AsyncSession, platform: str, user: str, text: str, now: datetime) -> None:
+    async def reply_raw(self, session: Session, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
-        await repo.enqueue(
+        await outbox_store.enqueue(
             session, platform=platform, channel="user", recipient=user, payload=text_payload(text), now=now
         )
 
     async def reply(
-        self, session: AsyncSession, platform: str, person: Person, text: str, now: datetime, case: Case | None = None
+        self, session: Session, platform: str, person: Person, text: str, now: datetime, case: Case | None = None
     ) -> None:
         """Answer a person on the platform they wrote from."""
         user = address(person, platform)
         if user:
-            await repo.enqueue(
+            await outbox_store.enqueue(
                 session,
                 platform=platform,
                 channel="user",
@@ -156,7 +154,7 @@ class Outbox:
 
     async def card(
         self,
-        session: AsyncSession,
+        session: Session,
         people: Iterable[Person],
         make: Any,
         kind: str,
@@ -176,7 +174,7 @@ class Outbox:
                     continue
                 task_id = f"{case.number}-{kind}-{secrets.token_hex(6)}"
                 payload = card_payload(built, kind) | {"task_id": task_id}
-                outbox_id = await repo.enqueue(
+                outbox_id = await outbox_store.enqueue(
                     session,
                     platform=p,
                     channel="user",
@@ -186,19 +184,18 @@ class Outbox:
                     case_id=case.id,
                     person_id=person.id,
                 )
-                session.add(
-                    CardTask(
-                        task_id=task_id,
-                        platform=p,
-                        case_id=case.id,
-                        person_id=person.id,
-                        recipient=user,
-                        kind=kind,
-                        stage=case.version,
-                        card=built.to_dict(),
-                        outbox_id=outbox_id,
-                        created_at=now,
-                    )
+                await outbox_store.add_card_task(
+                    session,
+                    task_id=task_id,
+                    platform=p,
+                    case_id=case.id,
+                    person_id=person.id,
+                    recipient=user,
+                    kind=kind,
+                    stage=case.version,
+                    card=built.to_dict(),
+                    outbox_id=outbox_id,
+                    now=now,
                 )
                 count += 1
         await session.flush()
@@ -206,7 +203,7 @@ class Outbox:
 
     async def close_cards(
         self,
-        session: AsyncSession,
+        session: Session,
         case: Case,
         text: str,
         now: datetime,
@@ -216,25 +213,16 @@ class Outbox:
     ) -> int:
         """Grey out every open card of the case (optionally only some kinds) for every recipient.
         A card whose send is still queued is simply not sent."""
-        stmt = select(CardTask).where(CardTask.case_id == case.id, CardTask.closed.is_(False))
-        if kinds is not None:
-            stmt = stmt.where(CardTask.kind.in_(list(kinds)))
         keep = set(keep)
         count = 0
-        for task in (await session.execute(stmt)).scalars():
+        for task in await outbox_store.open_card_tasks(session, case.id, kinds):
             if task.task_id in keep:
                 continue
             task.closed = True
-            if task.outbox_id is not None:
-                cancelled = await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == task.outbox_id, OutboxMessage.status == "pending")
-                    .values(status="cancelled")
-                )
-                if cancelled.rowcount:  # type: ignore[attr-defined]
-                    continue
+            if task.outbox_id is not None and await outbox_store.cancel_pending(session, task.outbox_id):
+                continue
             card = closed(Card.from_dict(task.card), text)
-            await repo.enqueue(
+            await outbox_store.enqueue(
                 session,
                 platform=task.platform,
                 channel="card_update",

@@ -7,22 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from bot.handlers.deps import Deps
-from bot.handlers.events import Inbound
+from bot.ports import CardRecipient, Inbound, StoreEvent
 from bot.runtime.loop import work_forever
-from store.models import InboundEvent
+from store import inbox
+from store import outbox as outbox_store
+from store.db import Session
 
 log = logging.getLogger(__name__)
 
@@ -30,129 +26,34 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 
 
-def _row(platform: str, dedupe_key: str, event: Inbound, now: datetime) -> dict[str, Any]:
-    return {
-        "platform": platform,
-        "dedupe_key": dedupe_key[:300],
-        "kind": event.kind,
-        "payload": event.to_payload(),
-        "status": "pending",
-        "attempts": 0,
-        "received_at": now,
-    }
+def _row(dedupe_key: str, event: Inbound, now: datetime) -> dict[str, Any]:
+    return inbox.event_row(event.platform, dedupe_key, event.kind, event.to_payload(), now)
 
 
-async def store_event(session: AsyncSession, platform: str, dedupe_key: str, event: Inbound, now: datetime) -> bool:
+async def store_event(session: Session, platform: str, dedupe_key: str, event: Inbound, now: datetime) -> bool:
     """Insert the event; False when it was seen before (a platform retry)."""
-    return (await store_events(session, [_row(platform, dedupe_key, event, now)]))[0]
+    row = inbox.event_row(platform, dedupe_key, event.kind, event.to_payload(), now)
+    return (await inbox.store_events(session, [row]))[0]
 
 
-async def store_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[bool]:
-    """Insert several events with one statement (Core, no ORM objects); per row, False when its
-    (platform, dedupe_key) was stored before or appears earlier in ``rows``."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    unique, fresh = _dedupe(rows)
-    return fresh({(r.platform, r.dedupe_key) for r in await session.execute(_insert(dialect), unique)})
+def store_one(deps: Deps) -> StoreEvent:
+    """Storing an event in a transaction of its own (no group commit): DingTalk's edges."""
+
+    async def store(event: Inbound, dedupe_key: str) -> bool:
+        async with deps.sessions() as session, session.begin():
+            return await store_event(session, event.platform, dedupe_key, event, deps.clock.now())
+
+    return store
 
 
-def _dedupe(
-    rows: Sequence[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], Callable[[set[tuple[str, str]]], list[bool]]]:
-    """(the rows to insert: first occurrences only, how to tell each row's freshness from the keys inserted)."""
-    first: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(rows):
-        first.setdefault((row["platform"], row["dedupe_key"]), i)
+def card_recipient(deps: Deps) -> CardRecipient:
+    """Who a card we sent went to: the look-up behind DingTalk's card-click authorisation."""
 
-    def fresh(inserted: set[tuple[str, str]]) -> list[bool]:
-        return [
-            first[key] == i and key in inserted
-            for i, key in enumerate((row["platform"], row["dedupe_key"]) for row in rows)
-        ]
+    async def lookup(platform: str, task_id: str) -> str | None:
+        async with deps.sessions() as session:
+            return await outbox_store.card_recipient(session, platform, task_id)
 
-    return [rows[i] for i in first.values()], fresh
-
-
-def _insert(dialect: str) -> Any:
-    # ON CONFLICT DO NOTHING … RETURNING yields only the rows really inserted; with a list of
-    # parameter sets SQLAlchemy sends them as one multi-row INSERT ("insertmanyvalues").
-    table = cast(Table, InboundEvent.__table__)
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        maker(table)
-        .on_conflict_do_nothing(index_elements=["platform", "dedupe_key"])
-        .returning(table.c.platform, table.c.dedupe_key)
-    )
-
-
-class _InlineSQLite:
-    """The callback writes on a SQLite file, done synchronously on the event loop's thread.
-
-    Through aiosqlite one group commit is about ten round trips to the connection's thread
-    (cursor, execute, fetch, close for BEGIN and INSERT; COMMIT), and while the loop is busy each
-    return waits for the GIL (up to the 5 ms switch interval): the commit pipeline, not the CPU,
-    then bounds callback throughput. The same BEGIN IMMEDIATE / INSERT … RETURNING / COMMIT on a
-    plain sqlite3 connection takes well under a millisecond, values converted by the columns' own
-    SQLAlchemy types (the rows are byte for byte what the ORM would write). It must never wait for
-    the lock on the loop (the holder may need the loop to finish), so its busy timeout is 0: when
-    another connection holds the write lock, ``write`` returns None and the caller takes the async
-    path. Same file, WAL, synchronous=NORMAL: committed (durable across a process crash) on return.
-    """
-
-    COLUMNS = ("platform", "dedupe_key", "kind", "payload", "status", "attempts", "received_at")
-
-    def __init__(self, path: str, dialect: Any) -> None:
-        table = cast(Table, InboundEvent.__table__)
-        self.path = path
-        self.convert = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.COLUMNS]
-        self._conn: sqlite3.Connection | None = None
-        self._sql: dict[int, str] = {}
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=0, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0"):
-            conn.execute(f"PRAGMA {pragma}")
-        return conn
-
-    def _statement(self, rows: int) -> str:
-        sql = self._sql.get(rows)
-        if sql is None:
-            one = "(" + ", ".join("?" * len(self.COLUMNS)) + ")"
-            sql = self._sql[rows] = (
-                f"INSERT INTO {InboundEvent.__tablename__} ({', '.join(self.COLUMNS)}) VALUES "
-                + ", ".join([one] * rows)
-                + " ON CONFLICT (platform, dedupe_key) DO NOTHING RETURNING platform, dedupe_key"
-            )
-        return sql
-
-    def write(self, rows: Sequence[dict[str, Any]]) -> list[bool] | None:
-        unique, fresh = _dedupe(rows)
-        params = [
-            f(row[name]) if f is not None else row[name]
-            for row in unique
-            for name, f in zip(self.COLUMNS, self.convert, strict=True)
-        ]
-        if self._conn is None:
-            self._conn = self._connect()
-        conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                return None  # someone else writes: wait for the lock off the loop
-            raise
-        try:
-            inserted = {(platform, key) for platform, key in conn.execute(self._statement(len(unique)), params)}
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return fresh(inserted)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    return lookup
 
 
 class WriteGate:
@@ -230,16 +131,7 @@ class EventStore:
         self._queue: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.gate = write_gate(deps)
-        self._inline: _InlineSQLite | None = None
-        bind = deps.sessions.kw.get("bind")
-        url = getattr(bind, "url", None)
-        if (
-            bind is not None
-            and url is not None
-            and url.get_backend_name() == "sqlite"
-            and url.database not in (None, "", ":memory:")
-        ):
-            self._inline = _InlineSQLite(url.database, bind.dialect)
+        self._inline = inbox.InlineSQLite.for_sessions(deps.sessions)
 
     def close(self) -> None:
         """Release the inline SQLite connection (the async path needs no closing)."""
@@ -254,12 +146,13 @@ class EventStore:
                 if fresh is not None:
                     return fresh
             async with self.deps.sessions() as session, session.begin():
-                return await store_events(session, rows)
+                return await inbox.store_events(session, rows)
 
-    async def store(self, platform: str, dedupe_key: str, event: Inbound, now: datetime) -> bool:
-        """True when the event is new (and now committed), False for a retry of a stored one."""
+    async def store(self, event: Inbound, dedupe_key: str) -> bool:
+        """True when the event is new (and now committed), False for a retry of a stored one
+        (a :data:`bot.ports.StoreEvent`)."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((_row(platform, dedupe_key, event, now), future))
+        self._queue.append((_row(dedupe_key, event, self.deps.clock.now()), future))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain(), name="inbound-event-store")
         self.gate.arrive()
@@ -308,7 +201,7 @@ def _settle(future: asyncio.Future[bool], value: bool = False, *, exc: BaseExcep
         future.set_result(value)
 
 
-Handler = Callable[[AsyncSession, Inbound], Awaitable[None]]
+Handler = Callable[[Session, Inbound], Awaitable[None]]
 
 
 class InboundWorker:
@@ -348,40 +241,28 @@ class InboundWorker:
     async def _claim(self) -> list[int]:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
-            due = (
-                select(InboundEvent.id)
-                .where(
-                    InboundEvent.status == "pending",
-                    or_(InboundEvent.locked_until.is_(None), InboundEvent.locked_until < now),
-                )
-                .order_by(InboundEvent.id)
-                .limit(self.batch)
-            )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list((await session.execute(due)).scalars())
-            if ids:
-                await session.execute(
-                    update(InboundEvent)
-                    .where(InboundEvent.id.in_(ids))
-                    .values(locked_until=now + LEASE, attempts=InboundEvent.attempts + 1)
-                )
-        return ids
+            return await inbox.claim(session, now=now, lease_until=now + LEASE, limit=self.batch)
 
     async def _process(self, event_id: int) -> None:
         try:
             async with self.deps.sessions() as session, session.begin():
-                row = await session.get(InboundEvent, event_id)
-                if row is None or row.status != "pending":
+                row = await inbox.pending(session, event_id)
+                if row is None:
                     return
-                await self.handle(session, Inbound.from_payload(row.payload))
-                row.status, row.processed_at, row.locked_until = "done", self.deps.clock.now(), None
+                event = Inbound.from_payload(row.payload)
+                if event.kind == "click" and event.task_id and event.reply_ref:
+                    # the click's reference is fresher than the send's (WeCom spec §3.6)
+                    await outbox_store.refresh_card_ref(session, event.task_id, event.reply_ref)
+                await self.handle(session, event)
+                inbox.mark_done(row, self.deps.clock.now())
         except Exception as exc:
             log.exception("inbound event %s failed", event_id)
             async with self.deps.sessions() as session, session.begin():
-                row = await session.get(InboundEvent, event_id)
-                if row is not None:
-                    row.error = f"{type(exc).__name__}: {exc}"[:500]
-                    row.locked_until = self.deps.clock.now() + timedelta(seconds=30 * row.attempts)
-                    if row.attempts >= MAX_ATTEMPTS:
-                        row.status = "failed"
+                now = self.deps.clock.now()
+                await inbox.mark_failed(
+                    session,
+                    event_id,
+                    f"{type(exc).__name__}: {exc}",
+                    retry_after=lambda attempts: now + timedelta(seconds=30 * attempts),
+                    max_attempts=MAX_ATTEMPTS,
+                )

@@ -8,23 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
-
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
+from bot.ports import Delivery, Outgoing, Transport
 from bot.runtime.loop import work_forever
+from store import outbox as outbox_store
 from store import repo
+from store.db import Session
 from store.models import OutboxMessage
 
-log = logging.getLogger(__name__)
+__all__ = ["OutboxSender", "backoff"]
 
-Outcome = Literal["sent", "retry", "defer", "dead"]
+log = logging.getLogger(__name__)
 
 #: WeCom drops messages beyond 30/min and 1000/h per member silently (spec §3.8); keep a margin.
 PER_MINUTE = 25
@@ -33,40 +31,10 @@ MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=2)
 
 
-@dataclass
-class Delivery:
-    """What a transport says about one message."""
-
-    outcome: Outcome
-    result: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
-    delay: float = 0.0  # seconds, for "retry"/"defer" when the transport knows better
-    unreachable: tuple[str, ...] = ()  # recipients the platform says did not get it
-
-
-class Transport(Protocol):
-    """A platform's way of sending. The network call runs outside any database transaction
-    (SQLite has one writer: never hold its lock across a slow HTTP call)."""
-
-    platform: str
-
-    async def prepare(self, session: AsyncSession, row: OutboxMessage) -> dict[str, Any] | None:
-        """Database reads the send needs (e.g. a card's update code); None = not yet, defer."""
-        ...
-
-    async def deliver(self, row: OutboxMessage, context: dict[str, Any]) -> Delivery:
-        """Send one row. Must not raise for platform errors; classify them instead."""
-        ...
-
-    async def finish(self, session: AsyncSession, row: OutboxMessage, delivery: Delivery, now: datetime) -> None:
-        """Database writes after the send (e.g. store the card's update code)."""
-        ...
-
-
 def backoff(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1-based): 5 s, 10 s, 20 s … capped at 1 h, ±20 % jitter."""
     base = min(3600.0, 5.0 * 2 ** (attempt - 1))
-    return base * random.uniform(0.8, 1.2)
+    return float(base * random.uniform(0.8, 1.2))
 
 
 class OutboxSender:
@@ -95,15 +63,9 @@ class OutboxSender:
         sem = asyncio.Semaphore(self.concurrency)
         by_recipient: dict[tuple[str, str], list[int]] = {}
         async with self.deps.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.recipient)
-                    .where(OutboxMessage.id.in_(ids))
-                    .order_by(OutboxMessage.id)
-                )
-            ).all()
-        for row in rows:
-            by_recipient.setdefault((row.platform, row.recipient), []).append(row.id)
+            rows = await outbox_store.recipients(session, ids)
+        for row_id, platform, recipient in rows:
+            by_recipient.setdefault((platform, recipient), []).append(row_id)
 
         async def one_recipient(row_ids: list[int]) -> None:
             async with sem:
@@ -116,92 +78,119 @@ class OutboxSender:
     async def _claim(self) -> list[int]:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
-            due = (
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-                    OutboxMessage.platform.in_(list(self.transports)),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(self.batch)
+            return await outbox_store.claim(
+                session, now=now, lease_until=now + LEASE, limit=self.batch, platforms=self.transports
             )
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list((await session.execute(due)).scalars())
-            if ids:
-                await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE)
-                )
-        return ids
 
     # --- one message ------------------------------------------------------------------------
 
     async def _deliver(self, row_id: int) -> None:
-        transport: Transport | None = None
         async with self.deps.sessions() as session, session.begin():
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status != "pending":
+            row = await outbox_store.pending(session, row_id)
+            if row is None:
                 return
             now = self.deps.clock.now()
             wait = await self._pace(session, row, now)
             if wait is not None:
-                row.next_attempt_at, row.locked_until = wait, None
+                outbox_store.postpone(row, wait)
                 return
             transport = self.transports[row.platform]
-            context = await transport.prepare(session, row)
-            if context is None:
+            card_ref = await self._card_ref(session, row, transport)
+            if card_ref is None:  # the card is not sent yet: its reference comes with the send
                 await self._record(session, row, Delivery("defer", delay=5), now)
                 return
+            platform, channel, recipient = row.platform, row.channel, row.recipient
+            payload, attempts = row.payload, row.attempts
+        message: Outgoing | None = None
         try:
-            delivery = await transport.deliver(row, context)
+            message = Outgoing.from_payload(
+                payload,
+                platform=platform,
+                channel=channel,
+                recipient=recipient,
+                attempts=attempts,
+                card_ref=card_ref,
+                id=row_id,
+            )
+            if channel == "card_update" and transport.needs_card_ref and not card_ref:
+                delivery = Delivery("sent", {"skipped": "card code unavailable"})  # spent, or no such card
+            else:
+                delivery = await transport.deliver(message)
         except Exception as exc:  # a transport bug: keep the message, retry later
-            log.exception("transport %s failed on outbox %s", row.platform, row.id)
+            log.exception("transport %s failed on outbox %s", platform, row_id)
             delivery = Delivery("retry", error=f"internal: {type(exc).__name__}")
         async with self.deps.sessions() as session, session.begin():
-            fresh = await session.get(OutboxMessage, row_id)
+            fresh = await outbox_store.message(session, row_id)
             if fresh is None:
                 return
             now = self.deps.clock.now()
-            await transport.finish(session, fresh, delivery, now)
+            if message is not None:
+                await self._references(session, fresh, message, delivery, now)
             await self._record(session, fresh, delivery, now)
 
-    async def _pace(self, session: AsyncSession, row: OutboxMessage, now: datetime) -> datetime | None:
+    async def _card_ref(self, session: Session, row: OutboxMessage, transport: Transport) -> str | None:
+        """The reference a card update needs ("" when none is needed or it is gone), or None when
+        the card has not been sent yet (try again later)."""
+        if row.channel != "card_update" or not transport.needs_card_ref:
+            return ""
+        found = await outbox_store.card_ref(session, row.payload["task_id"])
+        if found is None:
+            return ""
+        return None if found.ref is None else "" if found.used else found.ref
+
+    async def _references(
+        self, session: Session, row: OutboxMessage, message: Outgoing, d: Delivery, now: datetime
+    ) -> None:
+        """Record what the platform said about the card: its reference for changing it later,
+        that the reference was used up, or that it is gone (then the person is told in text)."""
+        if d.outcome != "sent":
+            return
+        if message.channel == "user" and message.kind == "card":
+            if d.card_ref:
+                await outbox_store.keep_card_ref(session, message.task_id, d.card_ref)
+        elif message.channel == "card_update":
+            if d.ref_spent:
+                await outbox_store.spend_card_ref(session, message.task_id)
+            if d.ref_gone and message.card is not None:
+                # the card cannot be changed any more: tell the person in a line of text
+                await outbox_store.enqueue(
+                    session,
+                    platform=message.platform,
+                    channel="user",
+                    recipient=message.recipient,
+                    payload={"type": "text", "text": f"{message.card.title}：{message.card.closed}"},
+                    now=now,
+                    case_id=row.case_id,
+                    person_id=row.person_id,
+                )
+
+    async def _pace(self, session: Session, row: OutboxMessage, now: datetime) -> datetime | None:
         """When this person got too many messages lately, the time to try again (else None)."""
         if row.channel not in ("user", "card_update"):
             return None
         for window, limit in ((timedelta(minutes=1), PER_MINUTE), (timedelta(hours=1), PER_HOUR)):
-            recent = select(func.count(), func.min(OutboxMessage.sent_at)).where(
-                OutboxMessage.platform == row.platform,
-                OutboxMessage.recipient == row.recipient,
-                OutboxMessage.status == "sent",
-                OutboxMessage.sent_at > now - window,
-            )
-            count, oldest = (await session.execute(recent)).one()
+            count, oldest = await outbox_store.sent_since(session, row.platform, row.recipient, now - window)
             if count >= limit:
                 return (oldest or now) + window + timedelta(seconds=1)
         return None
 
-    async def _record(self, session: AsyncSession, row: OutboxMessage, d: Delivery, now: datetime) -> None:
-        row.locked_until = None
+    async def _record(self, session: Session, row: OutboxMessage, d: Delivery, now: datetime) -> None:
         if d.outcome == "defer":  # not an attempt (e.g. waiting for the card to be sent first)
-            row.next_attempt_at = now + timedelta(seconds=d.delay or 5)
+            outbox_store.postpone(row, now + timedelta(seconds=d.delay or 5))
             return
-        row.attempts += 1
         if d.outcome == "sent":
-            row.status, row.sent_at, row.result, row.last_error = "sent", now, d.result or None, None
+            outbox_store.mark_sent(row, now, d.result or None)
             if d.unreachable:
                 await self._unreachable(session, row, d.unreachable, now)
             return
-        row.last_error = d.error[:500]
-        if d.outcome == "retry" and row.attempts < MAX_ATTEMPTS:
-            row.next_attempt_at = now + timedelta(seconds=d.delay or backoff(row.attempts))
+        attempts = row.attempts + 1
+        if d.outcome == "retry" and attempts < MAX_ATTEMPTS:
+            outbox_store.mark_failed(row, d.error, retry_at=now + timedelta(seconds=d.delay or backoff(attempts)))
             log.warning(
                 "outbox %s to %s failed (attempt %s), retrying: %s", row.id, row.platform, row.attempts, d.error
             )
             return
-        row.status = "dead"
+        outbox_store.mark_failed(row, d.error, retry_at=None)
         log.error("outbox %s to %s dead after %s attempts: %s", row.id, row.platform, row.attempts, d.error)
         if d.unreachable:
             await self._unreachable(session, row, d.unreachable, now)
@@ -214,9 +203,7 @@ class OutboxSender:
                 row,
             )
 
-    async def _unreachable(
-        self, session: AsyncSession, row: OutboxMessage, users: tuple[str, ...], now: datetime
-    ) -> None:
+    async def _unreachable(self, session: Session, row: OutboxMessage, users: tuple[str, ...], now: datetime) -> None:
         names = []
         for user in users:
             person = await repo.person_by_platform(session, row.platform, user)
@@ -231,7 +218,7 @@ class OutboxSender:
             row,
         )
 
-    async def _alert(self, session: AsyncSession, text: str, key: str, now: datetime, row: OutboxMessage) -> None:
+    async def _alert(self, session: Session, text: str, key: str, now: datetime, row: OutboxMessage) -> None:
         if row.payload.get("alert"):
             return  # never alert about an alert
         admins = await repo.people_with_role(session, Role.ADMIN)
@@ -241,7 +228,7 @@ class OutboxSender:
             for platform in self.outbox.platforms:
                 user = person.wecom_userid if platform == "wecom" else person.dingtalk_userid
                 if user:
-                    await repo.enqueue(
+                    await outbox_store.enqueue(
                         session,
                         platform=platform,
                         channel="user",

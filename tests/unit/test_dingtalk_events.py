@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bot.handlers.events import Inbound
 from bot.platforms.dingtalk.events import (
     CardCallback,
     DingTalkEventError,
@@ -18,6 +17,7 @@ from bot.platforms.dingtalk.events import (
     parse_robot_message,
     to_inbound,
 )
+from bot.ports import Inbound
 from tests.fakes.fake_dingtalk import FakeCard, FakeDingTalk
 
 # spec §b.1: the documented example (text, group)
@@ -106,7 +106,7 @@ def test_official_sample_to_inbound() -> None:
         1695199269,
         "签收 2024-0012",
     )
-    assert inbound.key == inbound.task_id == inbound.response_code == ""
+    assert inbound.key == inbound.task_id == inbound.reply_ref == ""
     assert inbound.extra["conversation_type"] == "2"
     assert inbound.extra["conversation_id"] == "cidjMOsz******AhS4Jg=="
     assert inbound.extra["session_webhook"].startswith("https://oapi.dingtalk.com/robot/sendBySession")

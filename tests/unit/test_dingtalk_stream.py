@@ -14,9 +14,9 @@ import pytest
 
 from bot.cards.dingtalk import card_params
 from bot.cards.models import Button, Card
-from bot.handlers.events import Inbound
 from bot.platforms.dingtalk.client import DingTalkAPIError, DingTalkClient
 from bot.platforms.dingtalk.stream import DingTalkStream, ack_frame
+from bot.ports import Inbound
 from tests.fakes.fake_dingtalk import CARD_TOPIC, DEFAULT_TEMPLATE_ID, ROBOT_TOPIC, FakeDingTalk
 
 

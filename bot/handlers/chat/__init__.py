@@ -15,8 +15,8 @@ from bot.handlers.chat import accept_return, admin, publication, queries, reply,
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
-from bot.handlers.events import Inbound
 from bot.handlers.notify import ChatNotifier
+from bot.ports import Inbound
 from store import repo
 from store.db import Session
 

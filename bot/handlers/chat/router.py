@@ -26,7 +26,7 @@ from bot.handlers.chat.turn import Turn
 from bot.handlers.commands import MAX_TEXT, NEEDS_NUMBER, WORDS, Command, parse_command
 from bot.handlers.dialogue import Pending, Step
 from bot.handlers.read_models import event_label
-from store import card_clicks, repo
+from store import repo
 from store.models import Case
 
 ClickHandler = Callable[[Turn, Case, CardAction], Awaitable[None]]
@@ -130,8 +130,6 @@ class Router:
         except PayloadError:
             await t.say("无法识别的按钮，请使用最新的卡片，或发送“帮助”查看文字指令。")
             return
-        if event.task_id and event.response_code:
-            await card_clicks.refresh_response_code(t.session, event.task_id, event.response_code)
         case = await t.find_case(action.number)
         if case is None:
             return

@@ -13,10 +13,10 @@ from bot.domain.lifecycle import ActionInput, Actor, WorkflowError, precheck
 from bot.domain.states import Action
 from bot.handlers import dialogue as dlg
 from bot.handlers.deps import Deps
-from bot.handlers.events import Inbound
 from bot.handlers.messaging import Outbox
 from bot.handlers.notify import ChatNotifier
 from bot.handlers.workflow import already_done, apply_in_session, facts_of
+from bot.ports import Inbound
 from store import repo
 from store.db import Session
 from store.models import Case, Person

@@ -16,8 +16,6 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.handlers.deps import Deps
-from bot.handlers.events import Inbound
 from bot.metrics import Metrics
 from bot.platforms.dingtalk.events import (
     CardCallback,
@@ -28,8 +26,7 @@ from bot.platforms.dingtalk.events import (
     to_inbound,
 )
 from bot.platforms.dingtalk.sign import DingTalkSignError, verify_callback
-from bot.runtime.inbound import store_event
-from store.models import CardTask
+from bot.ports import CardRecipient, Inbound, StoreEvent, Wake
 
 log = logging.getLogger(__name__)
 _EMPTY = {"msgtype": "empty"}
@@ -38,20 +35,22 @@ _EMPTY = {"msgtype": "empty"}
 class DingTalkInbound:
     def __init__(
         self,
-        deps: Deps,
         metrics: Metrics,
         *,
         secret: str,
         token: str,
-        wake: Callable[[], None],
+        store: StoreEvent,
+        wake: Wake,
+        card_recipient: CardRecipient,
         now: Callable[[], float] = time.time,
         alerts: list[str] | None = None,
     ) -> None:
-        self.deps = deps
         self.metrics = metrics
         self.secret = secret
         self.token = token
+        self._store = store
         self.wake = wake
+        self.card_recipient = card_recipient  # who a card we sent went to (card-click authorisation)
         self.now = now
         self.alerts = alerts if alerts is not None else []  # flushed to the admins by the next tick
 
@@ -59,8 +58,7 @@ class DingTalkInbound:
         app.router.add_post("/dingtalk/callback", self.receive)
 
     async def store(self, inbound: Inbound, key: str) -> bool:
-        async with self.deps.sessions() as session, session.begin():
-            fresh = await store_event(session, "dingtalk", key, inbound, self.deps.clock.now())
+        fresh = await self._store(inbound, key)
         self.metrics.inbound.labels("dingtalk", "stored" if fresh else "duplicate").inc()
         if fresh:
             self.wake()
@@ -123,6 +121,5 @@ class DingTalkInbound:
         given = request.query.get("k", "")
         if not self.token or not hmac.compare_digest(given.encode(), self.token.encode()):
             return False
-        async with self.deps.sessions() as session:
-            task = await session.get(CardTask, event.out_track_id)
-        return task is not None and task.platform == "dingtalk" and task.recipient == event.user_id
+        recipient = await self.card_recipient("dingtalk", event.out_track_id)
+        return recipient is not None and recipient == event.user_id

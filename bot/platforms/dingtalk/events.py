@@ -5,7 +5,7 @@ HTTP mode (the request body) and Stream mode (the frame's ``data`` string), so o
 both transports. Anything that is not a JSON object of the expected shape raises
 :class:`DingTalkEventError`; message kinds liuyan does not act on parse fine and map to ``None``.
 
-Mapping to :class:`~bot.handlers.events.Inbound` (``platform="dingtalk"``):
+Mapping to :class:`~bot.ports.Inbound` (``platform="dingtalk"``):
 
 * text message → ``kind="text"``, ``user`` = ``senderStaffId`` (the org userId, spec §0.3/§b.1),
   ``text`` stripped (groups keep a leading space after the @-mention), ``at`` = ``createAt``
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
-from bot.handlers.events import Inbound
+from bot.ports import Inbound
 
 __all__ = [
     "CARD_TOPIC",

@@ -44,7 +44,6 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from bot.handlers.events import Inbound
 from bot.platforms.dingtalk.client import DingTalkAPIError, ErrorKind, error_kind
 from bot.platforms.dingtalk.events import (
     CARD_TOPIC,
@@ -55,6 +54,7 @@ from bot.platforms.dingtalk.events import (
     parse_robot_message,
     to_inbound,
 )
+from bot.ports import Inbound
 
 __all__ = ["SUBSCRIPTIONS", "DingTalkStream", "OnEvent", "ack_frame"]
 

@@ -7,16 +7,13 @@ the inbound worker does the work afterwards (spec §1.6, §1.7: 5 s limit, up to
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from aiohttp import web
 
-from bot.handlers.deps import Deps
-from bot.handlers.events import Inbound
 from bot.metrics import Metrics
 from bot.platforms.wecom.crypto import WeComCrypto, WeComCryptoError
 from bot.platforms.wecom.events import CardClick, EnterAgent, TextMessage, WeComEvent, dedupe_key, parse_event
-from bot.runtime.inbound import EventStore
+from bot.ports import Inbound, StoreEvent, Wake
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +30,7 @@ def to_inbound(event: WeComEvent) -> Inbound | None:
             event.create_time,
             key=event.event_key,
             task_id=event.task_id,
-            response_code=event.response_code,
+            reply_ref=event.response_code,
             extra={"selected": {k: list(v) for k, v in event.selected.items()}} if event.selected else {},
         )
     if isinstance(event, EnterAgent):
@@ -42,24 +39,16 @@ def to_inbound(event: WeComEvent) -> Inbound | None:
 
 
 class WeComCallback:
-    def __init__(
-        self, deps: Deps, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int, wake: Callable[[], None]
-    ) -> None:
-        self.deps = deps
+    def __init__(self, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int, store: StoreEvent, wake: Wake) -> None:
         self.crypto = crypto
         self.metrics = metrics
         self.agent_id = agent_id
+        self.store = store  # committed before it returns (the runtime groups concurrent callbacks)
         self.wake = wake
-        self.store = EventStore(deps)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/wecom/callback", self.verify)
         app.router.add_post("/wecom/callback", self.receive)
-
-        async def close_store(_: web.Application) -> None:
-            self.store.close()
-
-        app.on_cleanup.append(close_store)
 
     def _refuse(self, exc: WeComCryptoError) -> web.Response:
         # never log the body, the signature or any secret: the code and reason are enough
@@ -98,7 +87,7 @@ class WeComCallback:
             self.metrics.inbound.labels("wecom", "ignored").inc()
             return web.Response(text="")
         # committed before the 200 (group commit with the callbacks arriving meanwhile)
-        fresh = await self.store.store("wecom", dedupe_key(event), inbound, self.deps.clock.now())
+        fresh = await self.store(inbound, dedupe_key(event))
         self.metrics.inbound.labels("wecom", "stored" if fresh else "duplicate").inc()
         if fresh:
             self.wake()
