@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cards.markdown import escape_markdown, group_excerpt
 from bot.domain.scoring import GRADES, ScoreLine
 from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
@@ -132,7 +133,7 @@ def summary_sections(report: Report) -> list[Section]:
             (
                 "**重复反映事项**",
                 [
-                    f"> {s.number} {s.title or '不公开事项'}（{s.category}，本期 {s.count} 件）"
+                    f"> {s.number} {group_excerpt(s.title, 40) if s.title else '不公开事项'}（{escape_markdown(s.category)}，本期 {s.count} 件）"
                     for s in report.hot_subjects[:5]
                 ],
             )
