@@ -31,7 +31,7 @@ _BREAKS = re.compile(r"[\r\n\t\v\f\x00-\x08\x0e-\x1f\x7f\x85\u2028\u2029]+")
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _URL = re.compile(
     r"(?i)(?:(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://|(?<![a-z0-9-])www\.)[^\s\u3000-\u303f\uff00-\uffef]*"
-    r"|(?<![a-z0-9-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|org|gov|edu|int|io|top|xyz|cc|info|me|co|vip|site|"
+    r"|(?<![a-z0-9.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|org|gov|edu|int|io|top|xyz|cc|info|me|co|vip|site|"
     r"online|shop|app|link|ly|tk|ru|biz|club|ltd|tv|ai|dev)(?![a-z0-9-])[^\s\u3000-\u303f\uff00-\uffef]*"
 )
 _LIST_START = re.compile(r"^(?:[-+=](?=\s|$|[-=])|\d+\.(?=\s|$))")  # list item, rule, setext line

@@ -4,6 +4,7 @@ font tag, heading, quote, code, list or image, in either dialect."""
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -171,3 +172,10 @@ def test_dingtalk_card_markdown_has_only_our_own_markup() -> None:
     assert [ln[:2] for ln in lines if ln.startswith("- ")] == ["- "] * len(card.fields)
     assert live(lines[0].removeprefix("#### "), DINGTALK_LIVE) == []
     assert live(body.replace("\n\n- ", "\n\n"), DINGTALK_LIVE) == []
+
+
+@pytest.mark.parametrize("text", ["a." * 50_000, "http://" + "a" * 100_000, "a-" * 50_000 + ".cn", "&a" * 50_000])
+def test_linear_time_on_long_input(text: str) -> None:
+    started = time.perf_counter()
+    escape_markdown(text)
+    assert time.perf_counter() - started < 5

@@ -4,6 +4,7 @@ address is masked; case numbers, dates, times, amounts and years are left as the
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from datetime import date
 
@@ -230,3 +231,11 @@ def test_ordinary_numbers_are_kept(parts: list[tuple[str, str]]) -> None:
 
 def test_mask_is_no_markup() -> None:
     assert not re.search(r"[\[\]<>*_`#]", MASK)
+
+
+@pytest.mark.parametrize("text", ["0" * 100_000, "a" * 100_000 + "@", "1 " * 50_000, "１" * 100_000, "QQ1" * 30_000])
+def test_linear_time_on_long_input(text: str) -> None:
+    # a citizen's 100k-character message must not stall a log line or a card (quadratic: minutes)
+    started = time.perf_counter()
+    redact(text)
+    assert time.perf_counter() - started < 5
