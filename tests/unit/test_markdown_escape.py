@@ -20,9 +20,9 @@ from bot.cards.markdown import escape_dingtalk, escape_markdown, escape_wecom, g
 from bot.cards.models import Card
 from bot.domain.scoring import ScoringRules
 from bot.domain.states import State
-from bot.domain.statistics import Period
+from bot.domain.statistics import Period, UnitStats
 from bot.privacy import MASK
-from bot.reports.compute import HotSubject, Report, UnitStats
+from bot.reports.compute import HotSubject, Report
 from bot.reports.summary import summary_markdown
 
 HOSTILE = [
