@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.cards import builders as b
+from bot.cards.markdown import group_excerpt
 from bot.cards.models import Button, Card
 from bot.cards.payload import CardAction, Verb
 from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
@@ -21,7 +22,6 @@ from bot.domain.states import Role, State
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
-from bot.privacy import redact
 from store import cases as case_rows
 from store import directory, nudges, repo
 from store.db import Session
@@ -254,7 +254,7 @@ class Jobs:
         entries = []
         for c in rows:
             assert c.due_at is not None
-            title = "（标题不公开）" if c.category in hidden else redact(b.short(c.title, 18))
+            title = "（标题不公开）" if c.category in hidden else group_excerpt(c.title, 18)
             entries.append(
                 _Entry(
                     c.number,

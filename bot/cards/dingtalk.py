@@ -36,6 +36,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from bot.cards.markdown import escape_dingtalk
 from bot.cards.models import Card
 
 __all__ = [
@@ -160,14 +161,15 @@ def markdown_message(text: str, title: str | None = None) -> tuple[str, dict[str
 def card_markdown(card: Card) -> tuple[str, str]:
     """``(title, markdown)`` of a card, for places without interactive cards (groups through
     a webhook, fallbacks). Buttons cannot call back here: they are left out."""
-    lines = [f"#### {card.title}"]
+    esc = escape_dingtalk  # titles and excerpts carry a citizen's words: never markup
+    lines = [f"#### {esc(card.title)}"]
     if card.desc:
-        lines.append(card.desc)
+        lines.append(esc(card.desc))
     if card.body:
-        lines.append(card.body)
-    lines.extend(f"- {k}：{v}" for k, v in card.fields)
+        lines.append(esc(card.body))
+    lines.extend(f"- {esc(k)}：{esc(v)}" for k, v in card.fields)
     if card.closed:
-        lines.append(f"**{card.closed}**")
+        lines.append(f"**{esc(card.closed)}**")
     if card.url:
         lines.append(f"[查看详情]({card.url})")
     return _clip(card.title, 30), "\n\n".join(lines)

@@ -16,6 +16,7 @@ from typing import Any
 from bot.cards.builders import closed
 from bot.cards.models import Card, card_payload, markdown_payload, text_payload
 from bot.config import Config
+from bot.privacy import redact
 from store import outbox as outbox_store
 from store.db import Session
 from store.models import Case, Person
@@ -98,7 +99,8 @@ class Outbox:
 
     async def supervision(self, session: Session, chunks: list[str], now: datetime, *, dedupe: str) -> int:
         """Post markdown to the supervision group of every enabled platform (appchat/group, or the
-        group robot webhook). Groups never get contact details: callers pass redacted text."""
+        group robot webhook). Groups never get contact details: callers pass citizen text through
+        ``bot.cards.markdown.group_excerpt``; the post is masked once more here, whatever it holds."""
         count = 0
         for platform in self.platforms:
             target = self._supervision_target(platform)
@@ -111,7 +113,7 @@ class Outbox:
                     platform=platform,
                     channel=channel,
                     recipient=recipient,
-                    payload={"type": "markdown", "text": chunk},
+                    payload={"type": "markdown", "text": redact(chunk)},
                     now=now,
                     dedupe_key=f"{dedupe}:{platform}:{i}",
                 )

@@ -14,6 +14,7 @@ import base64
 import hashlib
 from datetime import datetime
 
+from bot.cards.markdown import escape_markdown, group_excerpt
 from bot.domain.scoring import GRADES, ScoreLine
 from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
@@ -130,7 +131,7 @@ def summary_sections(report: Report) -> list[Section]:
             (
                 "**重复反映事项**",
                 [
-                    f"> {s.number} {s.title or '不公开事项'}（{s.category}，本期 {s.count} 件）"
+                    f"> {s.number} {group_excerpt(s.title, 40) if s.title else '不公开事项'}（{escape_markdown(s.category)}，本期 {s.count} 件）"
                     for s in report.hot_subjects[:5]
                 ],
             )
