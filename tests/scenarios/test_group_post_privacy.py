@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.handlers.messaging import Outbox
 from tests.conftest import SHANGHAI
 from tests.scenarios.office import Office
@@ -22,7 +22,7 @@ def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])
-async def office(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock) -> AsyncIterator[Office]:
+async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
     clock.set(at(2026, 2, 12, 10))
     o = await Office.open(db_url, clock, request.param)
     yield o

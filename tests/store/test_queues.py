@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.handlers.deps import Deps
 from bot.ports import Inbound
 from bot.runtime.inbound import EventStore, InboundWorker, store_one
@@ -21,7 +21,7 @@ def click(user: str, task_id: str, ref: str = "", at: int = 1_790_000_000) -> In
     return Inbound("wecom", user, "click", at, key="k", task_id=task_id, reply_ref=ref)
 
 
-async def test_inbound_events_are_stored_once_and_claimed_under_a_lease(deps: Deps, clock: FrozenClock) -> None:
+async def test_inbound_events_are_stored_once_and_claimed_under_a_lease(deps: Deps, clock: ManualClock) -> None:
     now = clock.now()
     rows = [inbox.event_row("wecom", key, "text", {"n": i}, now) for i, key in enumerate(["a", "b", "a", "c", "d"])]
     async with deps.sessions() as session, session.begin():
@@ -46,7 +46,7 @@ async def test_inbound_events_are_stored_once_and_claimed_under_a_lease(deps: De
         assert await inbox.pending(session, first[0]) is None
 
 
-async def test_outbox_claims_only_due_messages_of_the_given_platforms(deps: Deps, clock: FrozenClock) -> None:
+async def test_outbox_claims_only_due_messages_of_the_given_platforms(deps: Deps, clock: ManualClock) -> None:
     now = clock.now()
     async with deps.sessions() as session, session.begin():
         queued = [
@@ -82,7 +82,7 @@ async def test_outbox_claims_only_due_messages_of_the_given_platforms(deps: Deps
         assert retry is not None and retry.attempts == 1 and len(retry.last_error or "") == 500
 
 
-async def test_card_references(deps: Deps, clock: FrozenClock) -> None:
+async def test_card_references(deps: Deps, clock: ManualClock) -> None:
     now = clock.now()
     async with deps.sessions() as session, session.begin():
         await outbox.add_card_task(
@@ -112,7 +112,7 @@ async def test_card_references(deps: Deps, clock: FrozenClock) -> None:
         assert await outbox.card_ref(session, "T1") == outbox.CardRef("click-code", False)
 
 
-async def test_the_worker_records_a_clicks_reference_for_its_card(deps: Deps, clock: FrozenClock) -> None:
+async def test_the_worker_records_a_clicks_reference_for_its_card(deps: Deps, clock: ManualClock) -> None:
     """The click's reference is fresher than the send's (WeCom spec §3.6): the runtime records
     it before the handler runs, so no handler needs to know about platform references."""
     now = clock.now()
@@ -153,7 +153,7 @@ async def test_the_worker_records_a_clicks_reference_for_its_card(deps: Deps, cl
     assert [(e.dedupe_key, e.status) for e in events] == [("k1", "done"), ("k2", "done")]
 
 
-async def test_a_failing_event_is_retried_then_given_up(deps: Deps, clock: FrozenClock) -> None:
+async def test_a_failing_event_is_retried_then_given_up(deps: Deps, clock: ManualClock) -> None:
     async def handle(session: object, event: Inbound) -> None:
         raise RuntimeError("boom")
 

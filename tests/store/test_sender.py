@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.cards.models import Card
-from bot.clock import FrozenClock
+from bot.clock import ManualClock
 from bot.handlers.deps import Deps
 from bot.ports import Delivery, Outgoing
 from bot.runtime.outbox import OutboxSender
@@ -33,7 +33,7 @@ class StubTransport:
         return Delivery("sent")
 
 
-async def queue(deps: Deps, clock: FrozenClock, channel: str, payload: dict[str, object]) -> None:
+async def queue(deps: Deps, clock: ManualClock, channel: str, payload: dict[str, object]) -> None:
     async with deps.sessions() as session, session.begin():
         await outbox.enqueue(
             session, platform="wecom", channel=channel, recipient="zhangsan", payload=payload, now=clock.now()
@@ -55,7 +55,7 @@ async def ref(deps: Deps) -> outbox.CardRef | None:
         return await outbox.card_ref(session, "T1")
 
 
-async def test_the_sender_owns_card_references(deps: Deps, clock: FrozenClock) -> None:
+async def test_the_sender_owns_card_references(deps: Deps, clock: ManualClock) -> None:
     transport = StubTransport()
     sender = OutboxSender(deps, {"wecom": transport})
     async with deps.sessions() as session, session.begin():
