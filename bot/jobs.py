@@ -302,15 +302,15 @@ class Jobs:
         if period is None:
             return 0
         day = now.astimezone(self.hours.tz).date()
-        key = dict(scope="group:supervision", kind="monthly_summary", threshold=period.key, day=day)
+        scope, kind = "group:supervision", "monthly_summary"
         async with self.deps.sessions() as session:
-            if await nudges.exists(session, **key):
+            if await nudges.exists(session, scope=scope, kind=kind, threshold=period.key, day=day):
                 return 0  # posted already today: do not recompute the report every tick
         # one transaction for the messages and the record; the messages' dedupe keys keep a
         # second process from posting twice even if both got here
         async with self.deps.sessions() as session, session.begin():
             queued = await queue_monthly_summary(self.deps, session, period, now)
-            await nudges.claim(session, now=now, **key)
+            await nudges.claim(session, scope=scope, kind=kind, threshold=period.key, day=day, now=now)
         return queued
 
     async def flush_alerts(self, now: datetime) -> int:

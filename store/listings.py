@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.directory import unit_names
 from store.models import Case, Person, PersonRole, Unit
-from store.repo import CaseFilter, list_cases, unit_names
+from store.repo import CaseFilter, list_cases
 
 
 async def cases_with_unit_names(session: AsyncSession, f: CaseFilter) -> list[tuple[Case, str]]:

@@ -13,20 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.lifecycle import Actor
 from bot.domain.states import State
 from store import dialect
-
-# Units, people and roles live in store/directory.py; still importable from here for older callers.
-from store.directory import (  # noqa: F401
-    actor_for,
-    grant_role,
-    list_units,
-    people_with_role,
-    person_by_name,
-    person_by_platform,
-    revoke_role,
-    roles_of,
-    unit_by_name,
-    unit_names,
-)
 from store.models import (
     Case,
     CaseEvent,
@@ -118,7 +104,7 @@ async def compare_and_set(
         .values(version=Case.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return getattr(result, "rowcount", 0) == 1  # a CursorResult: rows the UPDATE matched
 
 
 async def add_event(

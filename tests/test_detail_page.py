@@ -28,7 +28,7 @@ from bot.domain.states import Action, Truthfulness
 from bot.handlers.workflow import perform
 from bot.links import LinkError, detail_url, link_secret, sign_link, verify_link
 from bot.web.detail import EXPIRED_TEXT, HIDDEN_CONTACT, INVALID_TEXT
-from store import repo
+from store import directory
 from tests.conftest import make_config
 
 AUTH = {"Authorization": "Bearer test-token"}
@@ -139,7 +139,7 @@ async def _start(db_url: str, clock: ManualClock) -> Runtime:
 
 async def _person_id(runtime: Runtime, wecom_userid: str) -> int:
     async with runtime.deps.sessions() as session:
-        person = await repo.person_by_platform(session, "wecom", wecom_userid)
+        person = await directory.person_by_platform(session, "wecom", wecom_userid)
         assert person is not None
         return person.id
 
@@ -327,9 +327,9 @@ async def test_html_is_escaped(site: Site) -> None:
 
 async def test_reply_parts_and_timeline(site: Site) -> None:
     async with site.runtime.deps.sessions() as session:
-        person = await repo.person_by_platform(session, "wecom", "zhangsan")
+        person = await directory.person_by_platform(session, "wecom", "zhangsan")
         assert person is not None
-        actor = await repo.actor_for(session, person)
+        actor = await directory.actor_for(session, person)
     await perform(site.runtime.deps, site.number, Action.ACCEPT, actor, NoInput())
     reply = ReplyInput(
         Truthfulness.MOSTLY,

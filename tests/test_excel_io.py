@@ -26,7 +26,7 @@ from bot.handlers.excel_import import ImportFileError, import_cases, match_heade
 from bot.handlers.intake import InputError, NewCase, register_case
 from bot.handlers.read_models import archive_record, archive_row
 from bot.handlers.workflow import CaseNotFound, add_note, perform
-from store import repo
+from store import directory, repo
 from tests.conftest import BASE_CONFIG, SHANGHAI
 
 LABELS = [e.label for e in ARCHIVE_ELEMENTS]
@@ -392,9 +392,9 @@ async def handled_case(deps: Deps, clock: ManualClock) -> str:
     )
     async with deps.sessions() as session:
         people = {
-            u: await repo.actor_for(session, p)
+            u: await directory.actor_for(session, p)
             for u in ("zhangsan", "sundc", "zhousj")
-            if (p := await repo.person_by_platform(session, "wecom", u)) is not None
+            if (p := await directory.person_by_platform(session, "wecom", u)) is not None
         }
     await perform(deps, number, Action.ACCEPT, people["zhangsan"], NoInput())
     clock.advance(days=1)

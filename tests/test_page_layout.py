@@ -31,7 +31,7 @@ from bot.domain.states import Action, Truthfulness
 from bot.exports.dossier import Dossier, TimelineEntry, render_dossier_html
 from bot.handlers.workflow import perform
 from bot.web.detail import EXPIRED_TEXT, INVALID_TEXT
-from store import repo
+from store import directory
 from tests.test_detail_page import (
     AUTH,
     CASE,
@@ -194,9 +194,9 @@ async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
         assert resp.status == 201
         number = (await resp.json())["number"]
     async with runtime.deps.sessions() as session:
-        person = await repo.person_by_platform(session, "wecom", "zhangsan")
+        person = await directory.person_by_platform(session, "wecom", "zhangsan")
         assert person is not None
-        actor = await repo.actor_for(session, person)
+        actor = await directory.actor_for(session, person)
     await perform(runtime.deps, number, Action.ACCEPT, actor, NoInput())
     await perform(runtime.deps, number, Action.SUBMIT, actor, REPLY)
     try:

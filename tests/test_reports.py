@@ -21,7 +21,7 @@ from bot.domain.statistics import Period, UnitStats
 from bot.handlers.commendations import commend
 from bot.handlers.deps import Deps
 from bot.reports.compute import Report, build_report, incomplete_cases
-from store import repo
+from store import directory
 from store.models import Case, CaseEvent, OutboxMessage
 from tests.conftest import SHANGHAI, make_deps
 
@@ -57,7 +57,7 @@ class October:
 async def october(deps: Deps) -> October:
     """The month (labels A… 区人社局, B… 区住建局, S… September, A7 unassigned, A8 November)."""
     async with deps.sessions() as session, session.begin():
-        units = {u.name: u.id for u in await repo.list_units(session)}
+        units = {u.name: u.id for u in await directory.list_units(session)}
         rsj, zjj = units["区人社局"], units["区住建局"]
         world = October(units)
 
@@ -538,7 +538,7 @@ async def test_archive_check_lists_missing_elements(scenario: Any) -> None:
 async def test_commendation_use_case(scenario: Any, clock: ManualClock) -> None:
     deps, world = scenario
     async with deps.sessions() as session:
-        supervisor = await repo.actor_for(session, (await repo.person_by_name(session, "孙督查"))[0])
+        supervisor = await directory.actor_for(session, (await directory.person_by_name(session, "孙督查"))[0])
     with pytest.raises(WorkflowError) as denied:
         await commend(deps, world.number("B4"), Actor("张三", frozenset({Role.HANDLER})), "办理认真细致，群众满意")
     assert denied.value.code == "forbidden"

@@ -61,7 +61,7 @@ def case_add(config_path: Path, complex_: bool, **fields: Any) -> None:
 def case_list(config_path: Path, state: str | None, unit: str | None, overdue: bool, limit: int) -> None:
     """List cases (文号, state, unit, due date, title)."""
     from bot.handlers.read_models import local_time_text
-    from store import listings, repo
+    from store import directory, listings, repo
 
     config = load(config_path)
 
@@ -69,7 +69,7 @@ def case_list(config_path: Path, state: str | None, unit: str | None, overdue: b
         async with rt.deps.sessions() as session:
             unit_id = None
             if unit:
-                found = await repo.unit_by_name(session, unit)
+                found = await directory.unit_by_name(session, unit)
                 if found is None:
                     raise click.ClickException(f"unit: 未知单位“{unit}”")
                 unit_id = found.id

@@ -91,7 +91,7 @@ def unit_member(
 ) -> None:
     """Make NAME a handler (or unit leader) of UNIT_NAME, or --remove it."""
     from bot.handlers.directory import DirectoryError, ensure_person, grant
-    from store import repo
+    from store import directory
 
     config = load(config_path)
 
@@ -101,10 +101,10 @@ def unit_member(
                 session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
             )
             if remove:
-                found = await repo.unit_by_name(session, unit_name)
+                found = await directory.unit_by_name(session, unit_name)
                 if found is None:
                     raise DirectoryError("unit", f"未知单位“{unit_name}”")
-                return await repo.revoke_role(session, person.id, Role(role), found.id)
+                return await directory.revoke_role(session, person.id, Role(role), found.id)
             return await grant(session, person, Role(role), unit_name)
 
     changed = run_with_runtime(config, body)

@@ -16,7 +16,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.read_models import archive_record, case_json, local_time_text
 from bot.handlers.workflow import CaseNotFound
 from bot.web.page_style import DOSSIER_CSS
-from store import repo
+from store import directory, repo
 
 REPLY_PARTS = (
     ("attitude", "表明态度"),
@@ -135,7 +135,7 @@ async def load_dossier(deps: Deps, number: str) -> Dossier:
         record = await archive_record(session, case, tz)
         data = await case_json(session, case, tz=tz)
         unit_ids = [e["data"]["unit_id"] for e in data["timeline"] if (e.get("data") or {}).get("unit_id")]
-        units = await repo.unit_names(session, unit_ids)
+        units = await directory.unit_names(session, unit_ids)
         extensions, interims = case.extension_count, case.interim_count
     timeline = [
         TimelineEntry(

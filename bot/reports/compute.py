@@ -414,9 +414,9 @@ async def scoring_occurrences(
     refs = await queries.case_refs(session, {e.case_id for e in counted})
     for e in counted:
         ref = refs[e.case_id]
-        unit = (e.data or {}).get("unit_id") or ref.unit_id  # a commendation names the unit it was for
-        if unit is not None:
-            out.occurrences[int(unit)].append(
+        named = (e.data or {}).get("unit_id") or ref.unit_id  # a commendation names the unit it was for
+        if named is not None:
+            out.occurrences[int(named)].append(
                 Occurrence(
                     EVENT_RULES[e.action], ref.number, (e.id,), e.at, f"{_hm(e.at, tz)} {_EVENT_WORDS[e.action]}"
                 )
@@ -452,7 +452,7 @@ def breakdown(figures: dict[str, list[int]], before: dict[str, int]) -> list[Bre
     """One breakdown: this period's figures per key, with last period's count; a key asked about
     last period and not at all in this one is listed too (a trend)."""
     before = dict(before)
-    result = [Breakdown(k, *v, previous=before.pop(k, 0)) for k, v in figures.items()]
+    result = [Breakdown(k, v[0], v[1], v[2], v[3], v[4], v[5], before.pop(k, 0)) for k, v in figures.items()]
     result += [Breakdown(k, 0, 0, 0, 0, 0, 0, n) for k, n in before.items() if n]
     result.sort(key=lambda b: (-b.received, -b.previous, b.key))
     return result

@@ -23,6 +23,7 @@ from bot.handlers.messaging import Outbox, split_markdown
 from bot.reports.compute import compute_report, report_session
 from bot.reports.model import Report, UnitReport
 from store import directory, nudges
+from store import outbox as outbox_store
 from store.db import Session
 
 #: at most this many units in the group's ranking and problem list (the workbook has them all)
@@ -205,7 +206,7 @@ async def queue_monthly_summary(deps: Deps, session: Session, period: Period, no
     key = f"report:{period.key}"
     queued = await outbox.supervision(session, summary_markdown(report), now, dedupe=key)
     if webhook and 0 < len(png) <= WEBHOOK_IMAGE_MAX:
-        sent = await outbox.enqueue(
+        sent = await outbox_store.enqueue(
             session,
             platform="wecom",
             channel="webhook",

@@ -176,7 +176,8 @@ def _score_sheet(wb: Any, report: Report) -> None:
             line = u.score.line(r.key)
             values.append(line.points if line is not None else 0)
         values += [u.stats.received, u.stats.on_time_rate, u.stats.overdue, u.stats.overdue_now]
-        formats: list[str | None] = [None] * (len(values) - 3) + [PERCENT, None, None]
+        formats: list[str | None] = [None for _ in values[:-3]]
+        formats += [PERCENT, None, None]
         w.row(values, formats)
 
 

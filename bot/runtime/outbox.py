@@ -15,8 +15,8 @@ from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
 from bot.ports import Delivery, Outgoing, Transport
 from bot.runtime.loop import work_forever
+from store import directory
 from store import outbox as outbox_store
-from store import repo
 from store.db import Session
 from store.models import OutboxMessage
 
@@ -206,7 +206,7 @@ class OutboxSender:
     async def _unreachable(self, session: Session, row: OutboxMessage, users: tuple[str, ...], now: datetime) -> None:
         names = []
         for user in users:
-            person = await repo.person_by_platform(session, row.platform, user)
+            person = await directory.person_by_platform(session, row.platform, user)
             names.append(f"{person.name}（{user}）" if person else user)
         what = f"，涉及{_kind(row)}" if row.case_id else ""
         await self._alert(
@@ -221,7 +221,7 @@ class OutboxSender:
     async def _alert(self, session: Session, text: str, key: str, now: datetime, row: OutboxMessage) -> None:
         if row.payload.get("alert"):
             return  # never alert about an alert
-        admins = await repo.people_with_role(session, Role.ADMIN)
+        admins = await directory.people_with_role(session, Role.ADMIN)
         day = now.date().isoformat()
         payload_text = f"【系统告警】{text}"
         for person in admins:

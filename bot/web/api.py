@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
@@ -35,7 +36,7 @@ def _authorised(request: web.Request) -> bool:
 
 
 @web.middleware
-async def api_guard(request: web.Request, handler: Any) -> web.StreamResponse:
+async def api_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith("/api/"):
         return await handler(request)
     if not _authorised(request):

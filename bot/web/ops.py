@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.domain.workcalendar import coverage_warnings
@@ -55,7 +55,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 @web.middleware
-async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
+async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
     m = request.app[METRICS]
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     start = time.perf_counter()

@@ -27,7 +27,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.intake import NewCase, assign_case, register_case
 from bot.handlers.read_models import case_json
 from bot.handlers.workflow import CaseNotFound, add_note, perform
-from store import repo
+from store import directory, repo
 from store.models import Case, CaseEvent
 from tests.conftest import SHANGHAI
 
@@ -42,9 +42,9 @@ REPLY = ReplyInput(
 
 async def actor(deps: Deps, wecom_userid: str) -> Actor:
     async with deps.sessions() as session:
-        person = await repo.person_by_platform(session, "wecom", wecom_userid)
+        person = await directory.person_by_platform(session, "wecom", wecom_userid)
         assert person is not None
-        return await repo.actor_for(session, person)
+        return await directory.actor_for(session, person)
 
 
 def new_case(**kw: object) -> NewCase:

@@ -17,7 +17,7 @@ from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
 from bot.handlers.notify import ChatNotifier
 from bot.ports import Inbound
-from store import repo
+from store import directory
 from store.db import Session
 
 ROUTER = Router().include(
@@ -47,7 +47,7 @@ class ChatHandler:
         if event.kind not in ("text", "click"):
             return
         now = self.deps.clock.now()
-        person = await repo.person_by_platform(session, event.platform, event.user)
+        person = await directory.person_by_platform(session, event.platform, event.user)
         if person is None or not person.active:
             await self.outbox.reply_raw(
                 session,
@@ -57,5 +57,5 @@ class ChatHandler:
                 now,
             )
             return
-        actor = await repo.actor_for(session, person)
+        actor = await directory.actor_for(session, person)
         await self.router.dispatch(Turn(self.deps, self.notifier, session, event, person, actor, now))

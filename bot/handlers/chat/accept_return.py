@@ -9,7 +9,7 @@ from bot.domain.states import Action, State
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
-from store import repo
+from store import directory
 from store.models import Case
 
 on = Router()
@@ -50,7 +50,7 @@ async def return_command(t: Turn, case: Case, rest: str) -> None:
 
 @on.command("交办", "改派")
 async def assign(t: Turn, case: Case, rest: str) -> None:
-    unit = await repo.unit_by_name(t.session, rest) if rest else None
+    unit = await directory.unit_by_name(t.session, rest) if rest else None
     if unit is None:
         await t.say(f"{case.number}：请写明已登记的承办单位名称，例如：交办 {case.number} 区人社局。", case)
         return

@@ -10,7 +10,7 @@ from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
 from bot.handlers.workflow import add_note_in_session
-from store import repo
+from store import directory, repo
 from store.models import Case
 
 on = Router()
@@ -31,9 +31,9 @@ async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
     for c in overdue:
         await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
     numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
-    people = await repo.people_with_role(t.session, Role.HANDLER, unit_id)
+    people = await directory.people_with_role(t.session, Role.HANDLER, unit_id)
     if action.verb is Verb.SUPERVISE:
-        people += await repo.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
+        people += await directory.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
         text = (
             f"【督办通知】督查室（{t.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
             "请立即办理并报告情况。"
