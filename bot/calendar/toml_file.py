@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.errors import UserError
 from bot.domain.workcalendar import CalendarSource, YearSpec
 
 __all__ = ["CalendarFileError", "dump_year", "load_year", "parse_year"]
@@ -46,14 +47,14 @@ _HOLIDAY_KEYS = ("name", "from", "to", "days")
 _WORKDAY_KEYS = ("name", "date")
 
 
-class CalendarFileError(ValueError):
+class CalendarFileError(UserError, ValueError):
     """An import file that cannot be used. ``str(err)`` is for the admin: one line per problem.
 
     ``errors`` holds the individual lines.
     """
 
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
-        super().__init__(message)
+        super().__init__("calendar_file", message, field="file")
         self.errors: list[str] = errors if errors is not None else [message]
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Config, ConfigError, load_config
+from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
 from bot.runtime.log_setup import setup_logging
@@ -49,23 +50,22 @@ def load(config_path: Path) -> Config:
         raise click.ClickException(f"{config_path}: {exc}") from exc
 
 
+def user_error_line(exc: UserError) -> str:
+    """The one line a refused command prints: the input at fault first, when that helps."""
+    if exc.field and exc.field != "file" and not isinstance(exc, WorkflowError):
+        return f"{exc.field}: {exc.message}"
+    return exc.message
+
+
 def friendly(func: Callable[..., T]) -> Callable[..., T]:
     """Turn our errors into one readable line and a non-zero exit."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.calendar.toml_file import CalendarFileError
-        from bot.handlers.directory import DirectoryError
-        from bot.handlers.intake import InputError
-
         try:
             return func(*args, **kwargs)
-        except (InputError, DirectoryError) as exc:
-            raise click.ClickException(f"{exc.field}: {exc.message}") from exc
-        except WorkflowError as exc:
-            raise click.ClickException(exc.message) from exc
-        except CalendarFileError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except UserError as exc:
+            raise click.ClickException(user_error_line(exc)) from exc
 
     return wrapper
 

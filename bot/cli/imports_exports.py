@@ -5,9 +5,7 @@ openpyxl and the use cases are imported only when a command runs.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,22 +15,6 @@ import click
 from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
-
-
-def _io_errors(func: Callable[..., T]) -> Callable[..., T]:
-    """File problems (bad spreadsheet, unwritable output) as one readable line."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports.files import ExportError
-        from bot.handlers.excel_import import ImportFileError
-
-        try:
-            return func(*args, **kwargs)
-        except (ImportFileError, ExportError) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 class _ProgressBar:
@@ -69,7 +51,6 @@ def _echo_import_result(result: Any) -> None:
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly
-@_io_errors
 def case_import(config_path: Path, file: Path) -> None:
     """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
     others fail; exit code 1 when any row failed."""
@@ -100,7 +81,6 @@ def export() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
 @click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
 @friendly
-@_io_errors
 def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output: Path, no_personal: bool) -> None:
     """The 16 archive elements of every case received from --from to --to, as .xlsx."""
     from bot.exports.archive import export_archive
@@ -124,7 +104,6 @@ def export_archive_cmd(config_path: Path, start: datetime, end: datetime, output
     help="FILE.xlsx, or FILE.html for a printable page",
 )
 @friendly
-@_io_errors
 def export_dossier_cmd(config_path: Path, number: str, output: Path) -> None:
     """一工单一档案 of case NUMBER: the 16 elements, the workflow fields and the whole timeline."""
     from bot.exports.dossier import export_dossier

@@ -5,7 +5,6 @@ The report code is imported only when a command runs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,19 +15,6 @@ import click
 from bot.cli.base import config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
-
-
-def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        from bot.exports.files import ExportError
-
-        try:
-            return func(*args, **kwargs)
-        except ExportError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
 
 
 def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -111,7 +97,6 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
 @click.option("--month", "text", metavar="YYYY-MM", help="the month (default: last month)")
 @_outputs
 @friendly
-@_report_errors
 def report_monthly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A month's report (--month 2026-10 -o 2026-10.xlsx --png 2026-10.png)."""
     _run(config_path, text, "month", output, png, post)
@@ -121,7 +106,6 @@ def report_monthly(config_path: Path, text: str | None, output: Path | None, png
 @click.option("--quarter", "text", metavar="YYYY-Qn", help="the quarter, e.g. 2026-Q3 (default: last quarter)")
 @_outputs
 @friendly
-@_report_errors
 def report_quarterly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A quarter's report."""
     _run(config_path, text, "quarter", output, png, post)
@@ -131,7 +115,6 @@ def report_quarterly(config_path: Path, text: str | None, output: Path | None, p
 @click.option("--year", "text", metavar="YYYY", help="the year (default: last year)")
 @_outputs
 @friendly
-@_report_errors
 def report_yearly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
     """A year's report."""
     _run(config_path, text, "year", output, png, post)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.errors import UserError
 from bot.domain.states import (
     ROLE_LABELS,
     UNIT_ROLES,
@@ -32,14 +33,8 @@ MAX_COMMENT = 1000
 MIN_REASON = 4
 
 
-class WorkflowError(Exception):
+class WorkflowError(UserError):
     """A refused transition. ``code`` is stable for programs, ``message`` is for people (中文)."""
-
-    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.domain.errors import UserError
+
 EXCEL_CELL_MAX = 32767  # characters Excel accepts in one cell
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The export cannot be written (bad period, unsupported file type, unwritable path)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("export", message)
 
 
 def write_atomically(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config
+from bot.domain.errors import UserError
 from bot.domain.states import UNIT_ROLES, Role
 from bot.handlers.deps import Deps
 from store import directory
@@ -13,11 +14,11 @@ from store.db import Session
 from store.models import Person, Unit
 
 
-class DirectoryError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+class DirectoryError(UserError):
+    """A directory change that cannot be made (unknown unit, duplicate id …)."""
+
+    def __init__(self, field: str, message: str, code: str = "directory") -> None:
+        super().__init__(code, message, field=field)
 
 
 async def ensure_unit(

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.duplicates import normalise_title
+from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, NewCase, parse_time, register_case, validate_new_case
@@ -50,12 +51,12 @@ Progress = Callable[[int, int | None], None]
 """Called after each data row with (rows done, estimated total rows or None)."""
 
 
-class ImportFileError(Exception):
+class ImportFileError(UserError):
     """The file as a whole cannot be imported (not an .xlsx, corrupt, no usable header row).
     ``row`` is where reading failed, when it failed after the start."""
 
     def __init__(self, message: str, row: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__("import_file", message, field="file")
         self.row = row
 
 

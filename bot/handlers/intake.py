@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
+from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor, AssignInput, WorkflowError
 from bot.domain.states import Action, Level, State, parse_level
 from bot.handlers.deps import CaseChange, Deps
@@ -50,13 +51,11 @@ LIMITS = {
 }
 
 
-class InputError(Exception):
+class InputError(UserError):
     """Bad intake input; ``field`` names the offending field."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__(code, message, field=field)
 
 
 @dataclass(frozen=True)

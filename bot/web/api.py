@@ -10,12 +10,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.domain.lifecycle import Actor, WorkflowError
+from bot.domain.errors import UserError
+from bot.domain.lifecycle import Actor
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
-from bot.web.errors import json_error
+from bot.web.errors import json_error, user_error
 from store import repo
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def _json_body(request: web.Request) -> Any:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise InputError("body", "请求体过大") from exc
+        raise InputError("body", "请求体过大", code="too_large") from exc
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -68,13 +69,8 @@ async def create_case(request: web.Request) -> web.Response:
             body, now=deps.clock.now(), tz=deps.config.office.hours().tz, categories=deps.config.cases.categories
         )
         result = await register_case(deps, new, API_ACTOR)
-    except InputError as exc:
-        status = 413 if exc.message == "请求体过大" else 415 if exc.field == "Content-Type" else 422
-        if exc.field == "body" and status == 422:
-            status = 400
-        return json_error(status, exc.field, exc.message)
-    except WorkflowError as exc:
-        return json_error(422, exc.field or "state", exc.message, exc.code)
+    except UserError as exc:
+        return user_error(exc)
     async with deps.sessions() as session:
         case = await repo.case_by_id(session, result.case.id)
         assert case is not None
@@ -101,11 +97,8 @@ async def assign(request: web.Request) -> web.Response:
         if not isinstance(body, dict) or not isinstance(body.get("unit"), str) or not body["unit"].strip():
             raise InputError("unit", "必填")
         case = await assign_case(deps, number, body["unit"], API_ACTOR)
-    except InputError as exc:
-        return json_error(400 if exc.field == "body" else 422, exc.field, exc.message)
-    except WorkflowError as exc:
-        status = 404 if exc.code == "not_found" else 409 if exc.code in ("wrong_state", "conflict") else 422
-        return json_error(status, exc.field or "state", exc.message, exc.code)
+    except UserError as exc:
+        return user_error(exc)
     async with deps.sessions() as session:
         fresh = await repo.case_by_id(session, case.id)
         assert fresh is not None
