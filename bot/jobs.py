@@ -18,7 +18,7 @@ from bot.cards.payload import CardAction, Verb
 from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
 from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
-from bot.domain.states import Role, State
+from bot.domain.states import Note, Role, State
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
@@ -163,7 +163,7 @@ class Jobs:
                 session,
                 case.id,
                 now,
-                "supervise",
+                Note.SUPERVISE,
                 _SYSTEM,
                 comment=f"超期{nudge.info.get('overdue_days', '')}个工作日，系统发出督办通知",
             )

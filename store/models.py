@@ -24,6 +24,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from bot.domain.states import OPEN_STATES, State
+
 # Integer on SQLite so the key is the rowid alias (autoincrement), BIGINT elsewhere.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -96,7 +98,8 @@ class PersonRole(Base):
 
 
 #: the open states, as SQL (the partial index and the queries must spell it the same way)
-OPEN_PREDICATE = "state IN ('assigned', 'accepted', 'extension_requested')"
+OPEN_VALUES: tuple[str, ...] = tuple(s.value for s in State if s in OPEN_STATES)  # in the enum's order
+OPEN_PREDICATE = "state IN (" + ", ".join(f"'{v}'" for v in OPEN_VALUES) + ")"
 
 
 class Case(Base):

@@ -11,9 +11,10 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
-from bot.domain.states import State
+from bot.domain.states import TimelineKind
 from store import dialect
 from store.models import (
+    OPEN_VALUES,
     Case,
     CaseEvent,
     Counter,
@@ -111,7 +112,7 @@ async def add_event(
     session: AsyncSession,
     case_id: int,
     at: datetime,
-    action: str,
+    action: TimelineKind,
     actor: Actor,
     *,
     from_state: str | None = None,
@@ -153,9 +154,6 @@ class CaseFilter:
     received_to: datetime | None = None
     limit: int = 100
     offset: int = 0
-
-
-OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
 
 
 def is_open() -> Any:

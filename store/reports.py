@@ -37,9 +37,8 @@ from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
 from bot.domain.states import Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_url
-from store.models import Case, CaseEvent, Unit
+from store.models import OPEN_VALUES, Case, CaseEvent, Unit
 
-OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
 #: a reply has been submitted and not (yet) sent back: the unit's part is done
 FINISHED_VALUES = (
     State.SUBMITTED.value,

@@ -122,6 +122,44 @@ ACTION_LABELS: dict[Action, str] = {
 }
 
 
+class Note(StrEnum):
+    """Timeline entries that are not transitions (the timeline's other kinds are the Actions)."""
+
+    REGISTER = "register"  # 登记
+    NOTE = "note"  # 备注
+    INSTRUCTION = "instruction"  # 批示
+    URGE = "urge"  # 催办
+    SUPERVISE = "supervise"  # 督办
+    DUPLICATE = "duplicate"  # 重复件关联
+    COMMENDATION = "commendation"  # 表扬
+
+    @property
+    def label(self) -> str:
+        return NOTE_LABELS[self]
+
+
+NOTE_LABELS: dict[Note, str] = {
+    Note.REGISTER: "登记",
+    Note.NOTE: "备注",
+    Note.INSTRUCTION: "批示",
+    Note.URGE: "催办",
+    Note.SUPERVISE: "督办",
+    Note.DUPLICATE: "重复件关联",
+    Note.COMMENDATION: "表扬",
+}
+
+#: What a timeline entry can be: a transition or a note.
+TimelineKind = Action | Note
+
+
+def timeline_label(kind: str) -> str:
+    """The Chinese label of a stored timeline kind (the raw value when it is unknown)."""
+    for vocabulary in (Action, Note):
+        if kind in vocabulary._value2member_map_:
+            return vocabulary(kind).label
+    return kind
+
+
 class Truthfulness(StrEnum):
     """属实程度 (第十条: 表明态度)."""
 

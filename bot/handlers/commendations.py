@@ -8,14 +8,14 @@ unit that was commended (the case's unit at that moment), which the monthly scor
 from __future__ import annotations
 
 from bot.domain.lifecycle import MAX_COMMENT, Actor, WorkflowError, check_text
-from bot.domain.states import Role
+from bot.domain.states import Note, Role
 from bot.handlers.deps import Deps
 from bot.handlers.workflow import CaseNotFound, add_note_in_session
 from store import repo
 from store.db import Session
 from store.models import Case
 
-ACTION = "commendation"
+ACTION = Note.COMMENDATION
 #: who may commend (design.md "People": supervisors; leaders too)
 COMMEND_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER})
 

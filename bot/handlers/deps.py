@@ -10,7 +10,7 @@ from bot.calendar.service import CalendarHolder
 from bot.clock import Clock
 from bot.config import Config
 from bot.domain.lifecycle import Actor
-from bot.domain.states import Action, State
+from bot.domain.states import State, TimelineKind
 from store.db import Session, Sessions
 from store.models import Case
 
@@ -20,7 +20,7 @@ class CaseChange:
     """One recorded step of a case, handed to the notifier inside the same transaction."""
 
     case: Case
-    action: Action | str
+    action: TimelineKind
     actor: Actor
     at: datetime
     from_state: State | None = None

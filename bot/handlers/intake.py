@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor, AssignInput, WorkflowError
-from bot.domain.states import Action, Level, State, parse_level
+from bot.domain.states import Action, Level, Note, State, parse_level
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.workflow import apply_in_session
 from store import directory, repo
@@ -248,14 +248,14 @@ async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) ->
         session,
         case.id,
         now,
-        "register",
+        Note.REGISTER,
         actor,
         to_state=State.REGISTERED.value,
         comment="重复反映，关联" + duplicate.number if duplicate else None,
         data=data,
     )
     await deps.notifier.case_changed(
-        session, CaseChange(case=case, action="register", actor=actor, at=now, to_state=State.REGISTERED, data=data)
+        session, CaseChange(case=case, action=Note.REGISTER, actor=actor, at=now, to_state=State.REGISTERED, data=data)
     )
     if unit is not None:
         await apply_in_session(deps, session, case, Action.ASSIGN, actor, AssignInput(unit_id=unit.id))

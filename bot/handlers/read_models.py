@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ARCHIVE_ELEMENTS
-from bot.domain.states import Action, State
+from bot.domain.states import State, timeline_label
 from store import directory, repo
 from store.db import Session
 from store.models import Case, CaseEvent
@@ -24,17 +24,7 @@ def local_time_text(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str:
 
 
 def event_label(action: str) -> str:
-    if action in Action._value2member_map_:
-        return Action(action).label
-    return {
-        "register": "登记",
-        "note": "备注",
-        "instruction": "批示",
-        "urge": "催办",
-        "supervise": "督办",
-        "duplicate": "重复件关联",
-        "commendation": "表扬",
-    }.get(action, action)
+    return timeline_label(action)
 
 
 def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:

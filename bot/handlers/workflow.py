@@ -22,7 +22,7 @@ from bot.domain.lifecycle import (
     WorkflowError,
     decide,
 )
-from bot.domain.states import Action, State
+from bot.domain.states import Action, Note, State
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
@@ -154,7 +154,7 @@ async def apply_in_session(
         session,
         case.id,
         now,
-        action.value,
+        action,
         actor,
         from_state=decision.from_state.value,
         to_state=decision.to_state.value,
@@ -192,7 +192,7 @@ async def add_note_in_session(
     session: Session,
     case: Case,
     actor: Actor,
-    kind: str,
+    kind: Note,
     comment: str,
     data: dict[str, Any] | None = None,
 ) -> None:
@@ -205,7 +205,7 @@ async def add_note_in_session(
 
 
 async def add_note(
-    deps: Deps, number: str, actor: Actor, kind: str, comment: str, data: dict[str, Any] | None = None
+    deps: Deps, number: str, actor: Actor, kind: Note, comment: str, data: dict[str, Any] | None = None
 ) -> Case:
     async with deps.sessions() as session, session.begin():
         case = await repo.case_by_number(session, number)

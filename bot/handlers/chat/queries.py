@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.cards import builders as b
-from bot.domain.states import Role, State
+from bot.domain.states import OPEN_STATES, Role, State
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commands import HELP
@@ -39,7 +39,7 @@ async def todo(t: Turn, rest: str) -> None:
     roles = t.actor.roles
     wanted: list[tuple[str, int | None]] = []
     for own_unit in t.actor.unit_ids:
-        wanted += [(s, own_unit) for s in ("assigned", "accepted", "extension_requested")]
+        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES]
     if Role.SUPERVISOR in roles:
         wanted += [("submitted", None), ("extension_requested", None)]
     if Role.LEADER in roles:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.cards.payload import CardAction, Verb
 from bot.domain.lifecycle import WorkflowError
-from bot.domain.states import Role
+from bot.domain.states import Note, Role
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
@@ -27,7 +27,8 @@ async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
     if not overdue:
         await t.say("该单位目前没有超期件。")
         return
-    kind, word = ("urge", "催办") if action.verb is Verb.URGE else ("supervise", "督办")
+    kind = Note.URGE if action.verb is Verb.URGE else Note.SUPERVISE
+    word = kind.label
     for c in overdue:
         await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
     numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
@@ -52,7 +53,7 @@ async def instruction(t: Turn, case: Case, rest: str) -> None:
     if not rest.strip():
         await t.say("请写明批示内容：批示 <文号> <内容>。")
         return
-    await add_note_in_session(t.deps, t.session, case, t.actor, "instruction", rest.strip())
+    await add_note_in_session(t.deps, t.session, case, t.actor, Note.INSTRUCTION, rest.strip())
     await t.say(f"{case.number}：批示已转承办单位。", case)
 
 
