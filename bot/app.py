@@ -34,6 +34,16 @@ from store import db
 log = logging.getLogger(__name__)
 
 
+class ListenError(Exception):
+    """The HTTP port cannot be opened (in use, no permission)."""
+
+    def __init__(self, host: str, port: int, detail: str) -> None:
+        super().__init__(f"{host}:{port}: {detail}")
+        self.host = host
+        self.port = port
+        self.detail = detail
+
+
 @dataclass
 class Channels:
     """The chat side: who sends (outbox), who processes callbacks (worker), the platform edges."""
@@ -73,6 +83,11 @@ class Runtime:
         workers are not started here: ``start_workers`` does that (tests step them by hand)."""
         url = db.resolve_url(config.database.url, config.base_dir)
         engine = db.create_engine(url, echo=config.database.echo, pool_size=config.database.pool_size)
+        try:
+            await db.check_reachable(engine)
+        except db.DatabaseUnreachable:
+            await engine.dispose()
+            raise
         if migrate:
             await db.upgrade(engine)
         sessions = db.sessionmaker(engine)
@@ -280,7 +295,12 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await runtime.close()
+        raise ListenError(config.server.host, config.server.port, exc.strerror or str(exc)) from exc
     runtime.start_workers()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     log.info("liuyan listening on http://%s:%s", config.server.host, port)

@@ -23,10 +23,10 @@ def calendar() -> None:
 def calendar_import(config_path: Path, file: Path) -> None:
     """Import one year's State Council holiday arrangement (see docs/calendar.md)."""
     from bot.calendar.service import save_year
-    from bot.calendar.toml_file import parse_year
+    from bot.calendar.toml_file import load_year
 
     config = load(config_path)
-    spec = parse_year(file.read_text(encoding="utf-8"))
+    spec = load_year(file)
 
     async def body(rt: Any) -> None:
         async with rt.deps.sessions() as session, session.begin():

@@ -26,6 +26,7 @@ def db_upgrade(config_path: Path) -> None:
     async def go() -> tuple[str | None, str | None]:
         engine = store_db.create_engine(store_db.resolve_url(config.database.url, config.base_dir))
         try:
+            await store_db.check_reachable(engine)
             await store_db.upgrade(engine)
             return await store_db.revision_status(engine)
         finally:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
+from bot.cli.base import DAY, cli_actor, config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
 
@@ -93,10 +93,8 @@ def export() -> None:
 
 @export.command("archive")
 @config_option
-@click.option(
-    "--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="first day (留言时间, local date)"
-)
-@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
+@click.option("--from", "start", required=True, type=DAY, help="first day (留言时间, local date)")
+@click.option("--to", "end", required=True, type=DAY, help="last day, included")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
 @click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
 @friendly

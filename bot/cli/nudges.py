@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.base import config_option, load, run_with_runtime
+from bot.cli.base import DAY, config_option, load, run_with_runtime
 
 
 @click.group()
@@ -21,7 +21,7 @@ def nudges() -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     required=True,
     help="the day to plan (local office date)",
 )

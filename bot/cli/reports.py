@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli.base import config_option, friendly, load, run_with_runtime
+from bot.cli.base import DAY, BadValue, config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
 
@@ -65,13 +65,17 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
 
     config = load(config_path)
     if text:
+        option, word, example = {
+            "month": ("--month", "月份", "2026-10"),
+            "quarter": ("--quarter", "季度", "2026-Q3"),
+            "year": ("--year", "年份", "2026"),
+        }[kind]
         try:
             period = parse_period(text)
         except ValueError as exc:
-            raise click.BadParameter(str(exc)) from exc
+            raise BadValue(f"{option} {text}：不是有效的{word}（例：{example}）") from exc
         if period.kind != kind:
-            word = {"month": "月份", "quarter": "季度", "year": "年份"}[kind]
-            raise click.BadParameter(f"{text} 不是{word}（例：2026-10、2026-Q3、2026）")
+            raise BadValue(f"{option} {text}：不是{word}（例：{example}）")
     else:
         period = None
 
@@ -144,10 +148,8 @@ def archive() -> None:
 
 @archive.command("check")
 @config_option
-@click.option(
-    "--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="first day (留言时间, local date)"
-)
-@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
+@click.option("--from", "start", required=True, type=DAY, help="first day (留言时间, local date)")
+@click.option("--to", "end", required=True, type=DAY, help="last day, included")
 @click.option("--closed", "closed_only", is_flag=True, help="only cases already closed or archived")
 @friendly
 def archive_check(config_path: Path, start: datetime, end: datetime, closed_only: bool) -> None:
