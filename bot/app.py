@@ -83,23 +83,30 @@ class Runtime:
         workers are not started here: ``start_workers`` does that (tests step them by hand)."""
         url = db.resolve_url(config.database.url, config.base_dir)
         engine = db.create_engine(url, echo=config.database.echo, pool_size=config.database.pool_size)
+        own_http = None
         try:
             await db.check_reachable(engine)
-        except db.DatabaseUnreachable:
+            if migrate:
+                await db.upgrade(engine)
+            sessions = db.sessionmaker(engine)
+            async with sessions() as session:
+                calendar = await load_calendar(session, config.calendar.overrides())
+            clock = clock or SystemClock()
+            holder = CalendarHolder(calendar, config.calendar.overrides())
+            notifier = ChatNotifier(config, holder, clock)
+            deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
+            await bootstrap_from_config(deps)
+            metrics = Metrics()
+            if (config.wecom.enabled or config.dingtalk.enabled) and http is None:
+                http = own_http = aiohttp.ClientSession()
+            channels = build_channels(deps, notifier, metrics, http)
+            channels.http = own_http
+        except BaseException:
+            # a failed start leaves nothing open behind it (the caller prints one line)
+            if own_http is not None:
+                await own_http.close()
             await engine.dispose()
             raise
-        if migrate:
-            await db.upgrade(engine)
-        sessions = db.sessionmaker(engine)
-        async with sessions() as session:
-            calendar = await load_calendar(session, config.calendar.overrides())
-        clock = clock or SystemClock()
-        holder = CalendarHolder(calendar, config.calendar.overrides())
-        notifier = ChatNotifier(config, holder, clock)
-        deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
-        await bootstrap_from_config(deps)
-        metrics = Metrics()
-        channels = build_channels(deps, notifier, metrics, http)
         if announce:
             today = clock.now().astimezone(config.office.hours().tz).date()
             for warning in coverage_warnings(calendar, today):

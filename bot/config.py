@@ -316,7 +316,7 @@ def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}") from exc
+        raise ConfigError(f"不是有效的 TOML（invalid TOML: {exc}）") from exc
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:

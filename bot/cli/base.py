@@ -127,6 +127,7 @@ def describe_error(exc: BaseException) -> str | None:
     from bot.handlers.directory import DirectoryError
     from bot.handlers.excel_import import ImportFileError
     from bot.handlers.intake import InputError
+    from bot.platforms.wecom.crypto import WeComCryptoError
     from bot.textfile import TextFileError
     from store.db import DatabaseUnreachable
 
@@ -140,6 +141,8 @@ def describe_error(exc: BaseException) -> str | None:
         return f"配置有误：{exc}"
     if isinstance(exc, (CalendarFileError, ExportError, ImportFileError, TextFileError)):
         return " ".join(str(exc).split("\n"))
+    if isinstance(exc, WeComCryptoError):
+        return f"[wecom] 配置有误，请检查 token 和 encoding_aes_key（{exc}）"
     if isinstance(exc, OverflowError):
         return f"日期或数值超出可处理的范围（{exc}）"
     return None

@@ -33,10 +33,16 @@ def _report_errors(func: Callable[..., T]) -> Callable[..., T]:
 
 def _outputs(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
+        "--dry-run",
+        is_flag=True,
+        help="print the messages --post would queue (recipients and text), queue nothing",
+    )(func)
+    func = click.option("--force", is_flag=True, help="with --post: post again although the period was posted")(func)
+    func = click.option(
         "--post",
         is_flag=True,
         help="queue the summary for the supervision group and the unit leaders "
-        "(sent by the running server; once per period)",
+        "(sent by the running server; once per period, recorded only when a message was queued)",
     )(func)
     func = click.option(
         "--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="also write the chart as FILE.png"
@@ -58,9 +64,18 @@ def _default(kind: str, now: datetime) -> Any:
     return Period.containing(now.date(), kind).previous()  # type: ignore[arg-type]
 
 
-def _run(config_path: Path, text: str | None, kind: str, output: Path | None, png: Path | None, post: bool) -> None:
+def _run(
+    config_path: Path,
+    text: str | None,
+    kind: str,
+    output: Path | None,
+    png: Path | None,
+    post: bool,
+    force: bool = False,
+    dry_run: bool = False,
+) -> None:
     from bot.domain.statistics import parse_period
-    from bot.reports.summary import pct, pts, queue_monthly_summary, summary_markdown
+    from bot.reports.summary import pct, plan_monthly_summary, pts, queue_monthly_summary, summary_markdown
     from bot.reports.xlsx import export_report
 
     config = load(config_path)
@@ -78,18 +93,22 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
             raise BadValue(f"{option} {text}：不是{word}（例：{example}）")
     else:
         period = None
+    if force and not post:
+        raise BadValue("--force 只能与 --post 一起使用（--force needs --post）")
 
-    async def body(rt: Any) -> tuple[Any, int]:
+    async def body(rt: Any) -> tuple[Any, int, Any]:
         now = rt.deps.clock.now()
         chosen = period or _default(kind, now.astimezone(config.office.hours().tz))
         files = await export_report(rt.deps, chosen, xlsx=output, png=png, now=now)
-        queued = 0
-        if post:
+        queued, plan = 0, None
+        if dry_run:
+            plan = await plan_monthly_summary(rt.deps, chosen, now)
+        elif post:
             async with rt.deps.sessions() as session, session.begin():
-                queued = await queue_monthly_summary(rt.deps, session, chosen, now)
-        return files, queued
+                queued = await queue_monthly_summary(rt.deps, session, chosen, now, force=force)
+        return files, queued, plan
 
-    files, queued = run_with_runtime(config, body)
+    files, queued, plan = run_with_runtime(config, body)
     r = files.report
     o = r.office
     click.echo(
@@ -102,13 +121,34 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
         click.echo(f"已写入 {files.xlsx}（扣分明细 {files.details} 条）")
     if files.png is not None:
         click.echo(f"已写入 {files.png}")
-    if post:
+    if plan is not None:
+        _echo_plan(plan)
+    elif post:
         click.echo(
-            f"已排队发送 {queued} 条消息" if queued else "本期通报已发送过（或未配置督查群/单位负责人），未重复排队"
+            f"已排队发送 {queued} 条消息（由运行中的 liuyan serve 发出）"
+            if queued
+            else "未排队任何消息：本期通报已发送过（要再发一次用 --post --force），"
+            "或未配置督查群且没有可联系的单位负责人（本期仍记为未发送）"
         )
-    if output is None and png is None and not post:
+    if output is None and png is None and not post and plan is None:
         click.echo("")
         click.echo("\n\n".join(summary_markdown(r, limit_bytes=1 << 30)))
+
+
+def _echo_plan(plan: Any) -> None:
+    """What --post would queue, one block per message (the chart by its size only)."""
+    platform_names = {"wecom": "企业微信", "dingtalk": "钉钉"}
+    if not plan.messages:
+        click.echo("试运行：不会发送任何消息（未配置督查群，也没有可联系的单位负责人）")
+        return
+    click.echo(f"试运行：--post 将排队 {len(plan.messages)} 条消息（本次未排队、未记录）")
+    for m in plan.messages:
+        where = f"{platform_names.get(m.platform, m.platform)} {m.channel}:{m.recipient}"
+        click.echo(f"\n→ {m.who}（{where}）")
+        if m.payload.get("type") == "image":
+            click.echo(f"[图表 PNG，{len(m.payload['png_b64']) * 3 // 4 // 1024} KB]")
+        else:
+            click.echo(m.payload.get("text", ""))
 
 
 @report.command("monthly")
@@ -116,9 +156,9 @@ def _run(config_path: Path, text: str | None, kind: str, output: Path | None, pn
 @_outputs
 @friendly
 @_report_errors
-def report_monthly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+def report_monthly(config_path: Path, text: str | None, **outputs: Any) -> None:
     """A month's report (--month 2026-10 -o 2026-10.xlsx --png 2026-10.png)."""
-    _run(config_path, text, "month", output, png, post)
+    _run(config_path, text, "month", **outputs)
 
 
 @report.command("quarterly")
@@ -126,9 +166,9 @@ def report_monthly(config_path: Path, text: str | None, output: Path | None, png
 @_outputs
 @friendly
 @_report_errors
-def report_quarterly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+def report_quarterly(config_path: Path, text: str | None, **outputs: Any) -> None:
     """A quarter's report."""
-    _run(config_path, text, "quarter", output, png, post)
+    _run(config_path, text, "quarter", **outputs)
 
 
 @report.command("yearly")
@@ -136,9 +176,9 @@ def report_quarterly(config_path: Path, text: str | None, output: Path | None, p
 @_outputs
 @friendly
 @_report_errors
-def report_yearly(config_path: Path, text: str | None, output: Path | None, png: Path | None, post: bool) -> None:
+def report_yearly(config_path: Path, text: str | None, **outputs: Any) -> None:
     """A year's report."""
-    _run(config_path, text, "year", output, png, post)
+    _run(config_path, text, "year", **outputs)
 
 
 @click.group("archive")
