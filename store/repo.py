@@ -168,6 +168,7 @@ class CaseFilter:
     received_to: datetime | None = None
     limit: int = 100
     offset: int = 0
+    newest_first: bool = False
 
 
 OPEN_VALUES = (State.ASSIGNED.value, State.ACCEPTED.value, State.EXTENSION_REQUESTED.value)
@@ -195,7 +196,8 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
 
 
 async def list_cases(session: AsyncSession, f: CaseFilter) -> list[Case]:
-    stmt = select(Case).where(*_filter_conditions(f)).order_by(Case.id).limit(f.limit).offset(f.offset)
+    order = Case.id.desc() if f.newest_first else Case.id
+    stmt = select(Case).where(*_filter_conditions(f)).order_by(order).limit(f.limit).offset(f.offset)
     return list((await session.execute(stmt)).scalars())
 
 

@@ -33,4 +33,5 @@ def db_upgrade(config_path: Path) -> None:
             await engine.dispose()
 
     current, head = asyncio.run(go())
-    click.echo(f"database at revision {current} (newest {head})")
+    state = "已是最新" if current == head else "不是最新"
+    click.echo(f"数据库结构版本 {current}（最新 {head}，{state}）")

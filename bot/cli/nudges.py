@@ -38,4 +38,4 @@ def nudges_plan(config_path: Path, day: datetime) -> None:
     tz = config.office.hours().tz
     for at, who, line in rows:
         click.echo(f"{at.astimezone(tz):%H:%M}\t{who}\t{line}")
-    click.echo(f"({len(rows)} planned on {day.date().isoformat()}; nothing was sent)", err=True)
+    click.echo(f"{day.date().isoformat()} 计划发送 {len(rows)} 条（仅预览，未发送任何消息）", err=True)
