@@ -28,7 +28,7 @@ from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.runtime.inbound import InboundWorker
 from bot.runtime.outbox import OutboxSender, Transport
-from bot.web import api, detail, ops
+from bot.web import api, detail, errors, ops
 from store import db
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ def _wire_dingtalk(
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(
         client_max_size=runtime.config.server.max_body_kb * 1024,
-        middlewares=[ops.measure, api.api_guard],
+        middlewares=[ops.measure, errors.json_errors, api.api_guard],
     )
     app[api.DEPS] = runtime.deps
     app[ops.METRICS] = runtime.metrics
