@@ -296,7 +296,21 @@ def build_app(runtime: Runtime) -> web.Application:
 
 
 async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
-    """Run the server until SIGTERM/SIGINT; then stop accepting, finish background work, close."""
+    """Run the server until SIGTERM/SIGINT; then stop accepting, finish background work, close.
+    On SQLite the server holds the database's serve lock, so that `liuyan db restore` waits for
+    it to stop (store/backup.py)."""
+    from store.backup import BackupError, server_lock, sqlite_file
+
+    try:
+        database = sqlite_file(db.resolve_url(config.database.url, config.base_dir))
+    except BackupError:  # an in-memory database: nothing to restore into
+        database = None
+    lock = server_lock(database, exclusive=False) if database is not None else contextlib.nullcontext()
+    with lock:
+        await _serve(config, ready=ready)
+
+
+async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
     runtime = await Runtime.start(config, announce=True)
     app = build_app(runtime)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

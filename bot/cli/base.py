@@ -129,6 +129,7 @@ def describe_error(exc: BaseException) -> str | None:
     from bot.handlers.intake import InputError
     from bot.platforms.wecom.crypto import WeComCryptoError
     from bot.textfile import TextFileError
+    from store.backup import BackupError
     from store.db import DatabaseUnreachable
 
     if isinstance(exc, DatabaseUnreachable):
@@ -139,7 +140,7 @@ def describe_error(exc: BaseException) -> str | None:
         return exc.message
     if isinstance(exc, ConfigError):
         return f"配置有误：{exc}"
-    if isinstance(exc, (CalendarFileError, ExportError, ImportFileError, TextFileError)):
+    if isinstance(exc, (CalendarFileError, ExportError, ImportFileError, TextFileError, BackupError)):
         return " ".join(str(exc).split("\n"))
     if isinstance(exc, WeComCryptoError):
         return f"[wecom] 配置有误，请检查 token 和 encoding_aes_key（{exc}）"
