@@ -50,7 +50,11 @@ def _sqlite_database(config_path: Path, verb: str) -> Path:
     if path is None:
         u = make_url(url)
         target = f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} -d {u.database}"
-        tool = f"pg_dump -Fc {target} -f FILE.dump" if verb == "backup" else f"pg_restore --clean {target} FILE.dump"
+        tool = (
+            f"pg_dump -Fc {target} -f FILE.dump"
+            if verb == "backup"
+            else f"pg_restore --clean --if-exists {target} FILE.dump"
+        )
         raise click.ClickException(
             f"PostgreSQL 数据库请用它自己的工具{('备份' if verb == 'backup' else '恢复')}：{tool}（见 README“备份与恢复”）"
         )
