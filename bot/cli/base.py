@@ -95,7 +95,7 @@ class BadValue(click.ClickException):
     exit_code = 2
 
 
-class Day(click.ParamType):
+class Day(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     """A local date ``YYYY-MM-DD`` between 1900 and 2999 (as a datetime at midnight): a far-off
     date would overflow the day arithmetic of exports and reports."""
 
@@ -164,7 +164,7 @@ class LiuyanGroup(click.Group):
     errors without click's usage block, our errors in Chinese, and an unexpected exception as
     its type and message (the traceback only with ``LIUYAN_DEBUG=1``)."""
 
-    def main(  # type: ignore[override]
+    def main(  # type: ignore[override,unused-ignore]
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

@@ -281,8 +281,10 @@ async def queue_monthly_summary(
     plan = await plan_monthly_summary(deps, period, now, again=f"{now:%Y%m%dT%H%M%S.%f}" if force else "")
     if not plan.messages:
         return 0
-    claim = dict(scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start)
-    if not await nudges.claim(session, now=now, **claim) and not force:
+    claimed = await nudges.claim(
+        session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start, now=now
+    )
+    if not claimed and not force:
         return 0  # another process got there first
     queued = 0
     for m in plan.messages:
@@ -298,7 +300,8 @@ async def queue_monthly_summary(
         )
         queued += sent is not None
     if not queued and not force:
-        await nudges.release(session, **claim)  # nothing went out: the period is still to post
+        # nothing went out: the period is still to post
+        await nudges.release(session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start)
     return queued
 
 
