@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -13,7 +13,9 @@ def json_error(status: int, field: str, message: str, code: str | None = None) -
 
 
 @web.middleware
-async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     """Every 4xx that aiohttp raises (no such route, wrong method, body too large …) in the same
     JSON shape as the API's own errors, instead of aiohttp's plain text."""
     try:
