@@ -118,3 +118,8 @@ def test_bad_spreadsheet_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "cases.xlsx"
     bad.write_bytes(b"this is not a workbook")
     one_line(*invoke("case", "import", str(bad), "-c", cfg), "cases.xlsx")
+
+
+def test_a_group_alone_shows_its_help() -> None:
+    result = CliRunner().invoke(main, ["case"])
+    assert "错误" not in result.output and "Commands:" in result.output and "list" in result.output

@@ -176,6 +176,9 @@ class LiuyanGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `liuyan` or `liuyan case` alone: the help
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
             _fail(_usage_line(exc), exc.exit_code)
         except click.ClickException as exc:
