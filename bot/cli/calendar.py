@@ -53,7 +53,7 @@ def calendar_show(config_path: Path, year: int) -> None:
     cal = run_with_runtime(config, body)
     source = cal.source(year)
     warning = "" if cal.is_covered(year) else f"  (警告：{year}年国务院安排尚未导入)"
-    click.echo(f"{year}: source {source.value}（{source.label}）{warning}")
+    click.echo(f"{year}年 日历来源：{source.label}（{source.value}）{warning}")
     spec = cal.spec(year)
     if spec is not None:
         mark = "（暂定 provisional）" if source.provisional else ""
