@@ -29,10 +29,20 @@ from bot.metrics import Metrics
 from bot.ports import Transport
 from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
-from bot.web import api, detail, ops
+from bot.web import api, detail, errors, ops
 from store import db
 
 log = logging.getLogger(__name__)
+
+
+class ListenError(Exception):
+    """The HTTP port cannot be opened (in use, no permission)."""
+
+    def __init__(self, host: str, port: int, detail: str) -> None:
+        super().__init__(f"{host}:{port}: {detail}")
+        self.host = host
+        self.port = port
+        self.detail = detail
 
 
 @dataclass
@@ -74,18 +84,30 @@ class Runtime:
         workers are not started here: ``start_workers`` does that (tests step them by hand)."""
         url = db.resolve_url(config.database.url, config.base_dir)
         engine = db.create_engine(url, echo=config.database.echo, pool_size=config.database.pool_size)
-        if migrate:
-            await db.upgrade(engine)
-        sessions = db.sessionmaker(engine)
-        async with sessions() as session:
-            calendar = await load_calendar(session, config.calendar.overrides())
-        clock = clock or SystemClock()
-        holder = CalendarHolder(calendar, config.calendar.overrides())
-        notifier = ChatNotifier(config, holder, clock)
-        deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
-        await bootstrap_from_config(deps)
-        metrics = Metrics()
-        channels = build_channels(deps, notifier, metrics, http)
+        own_http = None
+        try:
+            await db.check_reachable(engine)
+            if migrate:
+                await db.upgrade(engine)
+            sessions = db.sessionmaker(engine)
+            async with sessions() as session:
+                calendar = await load_calendar(session, config.calendar.overrides())
+            clock = clock or SystemClock()
+            holder = CalendarHolder(calendar, config.calendar.overrides())
+            notifier = ChatNotifier(config, holder, clock)
+            deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
+            await bootstrap_from_config(deps)
+            metrics = Metrics()
+            if (config.wecom.enabled or config.dingtalk.enabled) and http is None:
+                http = own_http = aiohttp.ClientSession()
+            channels = build_channels(deps, notifier, metrics, http)
+            channels.http = own_http
+        except BaseException:
+            # a failed start leaves nothing open behind it (the caller prints one line)
+            if own_http is not None:
+                await own_http.close()
+            await engine.dispose()
+            raise
         if announce:
             today = clock.now().astimezone(config.office.hours().tz).date()
             for warning in coverage_warnings(calendar, today):
@@ -276,7 +298,7 @@ def _wire_dingtalk(
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(
         client_max_size=runtime.config.server.max_body_kb * 1024,
-        middlewares=[ops.measure, api.api_guard],
+        middlewares=[ops.measure, errors.json_errors, api.api_guard],
     )
     app[api.DEPS] = runtime.deps
     app[ops.METRICS] = runtime.metrics
@@ -289,13 +311,32 @@ def build_app(runtime: Runtime) -> web.Application:
 
 
 async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
-    """Run the server until SIGTERM/SIGINT; then stop accepting, finish background work, close."""
+    """Run the server until SIGTERM/SIGINT; then stop accepting, finish background work, close.
+    On SQLite the server holds the database's serve lock, so that `liuyan db restore` waits for
+    it to stop (store/backup.py)."""
+    from store.backup import BackupError, server_lock, sqlite_file
+
+    try:
+        database = sqlite_file(db.resolve_url(config.database.url, config.base_dir))
+    except BackupError:  # an in-memory database: nothing to restore into
+        database = None
+    lock = server_lock(database, exclusive=False) if database is not None else contextlib.nullcontext()
+    with lock:
+        await _serve(config, ready=ready)
+
+
+async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
     runtime = await Runtime.start(config, announce=True)
     app = build_app(runtime)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await runtime.close()
+        raise ListenError(config.server.host, config.server.port, exc.strerror or str(exc)) from exc
     runtime.start_workers()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     log.info("liuyan listening on http://%s:%s", config.server.host, port)

@@ -37,10 +37,29 @@ class ServerConfig(_Section):
     link_ttl_hours: int = Field(72, ge=1, le=24 * 30)
 
 
+#: backend name → the async driver we ship; a URL naming no driver gets it
+DATABASE_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
 class DatabaseConfig(_Section):
     url: str = "sqlite+aiosqlite:///data/liuyan.db"
     echo: bool = False
     pool_size: int = Field(5, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        backend, _, driver = scheme.partition("+")
+        backend = {"postgres": "postgresql"}.get(backend.lower(), backend.lower())
+        expected = DATABASE_DRIVERS.get(backend)
+        if not sep or expected is None or driver not in ("", expected):
+            raise ValueError(
+                f"不支持的数据库 {scheme or value!r}：只支持 SQLite（sqlite+aiosqlite:///文件路径）和 "
+                "PostgreSQL（postgresql+asyncpg://用户:密码@主机:5432/库名）"
+                "（supported backends: sqlite+aiosqlite, postgresql+asyncpg）"
+            )
+        return f"{backend}+{expected}://{rest}"
 
 
 class ApiConfig(_Section):
@@ -288,7 +307,8 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
-        lines.append(f"{path}: {err['msg']}")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{path}: {msg}")
     return "; ".join(lines)
 
 
@@ -296,7 +316,7 @@ def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}") from exc
+        raise ConfigError(f"不是有效的 TOML（invalid TOML: {exc}）") from exc
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
@@ -306,11 +326,13 @@ def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
 
 
 def load_config(path: str | Path) -> Config:
+    from bot.textfile import TextFileError, read_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        text = read_text(path)
+    except TextFileError as exc:
+        raise ConfigError(str(exc)) from exc
     return parse_config(text, base_dir=path.resolve().parent)
 
 

@@ -293,7 +293,7 @@ class Jobs:
     async def monthly_summary(self, now: datetime) -> int:
         """分析通报: on the configured working day of the month, last month's summary, once."""
         from bot.domain.statistics import summary_period_due
-        from bot.reports.summary import queue_monthly_summary
+        from bot.reports.summary import queue_monthly_summary, summary_reachable
 
         cfg = self.deps.config.scoring
         period = summary_period_due(
@@ -306,11 +306,15 @@ class Jobs:
         async with self.deps.sessions() as session:
             if await nudges.exists(session, scope=scope, kind=kind, threshold=period.key, day=day):
                 return 0  # posted already today: do not recompute the report every tick
+            if not await summary_reachable(self.deps, session):
+                return 0  # no group, no unit leader: nothing to post, and the month stays unposted
         # one transaction for the messages and the record; the messages' dedupe keys keep a
-        # second process from posting twice even if both got here
+        # second process from posting twice even if both got here. The day is recorded only when
+        # a message was queued (issue 14: an unconfigured office must not use up the month).
         async with self.deps.sessions() as session, session.begin():
             queued = await queue_monthly_summary(self.deps, session, period, now)
-            await nudges.claim(session, scope=scope, kind=kind, threshold=period.key, day=day, now=now)
+            if queued:
+                await nudges.claim(session, scope=scope, kind=kind, threshold=period.key, day=day, now=now)
         return queued
 
     async def flush_alerts(self, now: datetime) -> int:

@@ -25,6 +25,35 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_412_555_001
 
 
+class DatabaseUnreachable(Exception):
+    """The database cannot be opened; ``target`` names it (PostgreSQL host:port/name or the
+    SQLite file) so that a start-up failure blames the database, not the listening port."""
+
+    def __init__(self, target: str, detail: str) -> None:
+        super().__init__(f"{target}: {detail}")
+        self.target = target
+        self.detail = detail
+
+
+def describe_target(url: str) -> str:
+    """``PostgreSQL 127.0.0.1:5432/liuyan`` or ``SQLite /path/liuyan.db`` (never the password)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite {parsed.database or ':memory:'}"
+    return f"PostgreSQL {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+
+
+async def check_reachable(engine: AsyncEngine) -> None:
+    """Open one connection; DatabaseUnreachable naming the database when that fails (refused,
+    unknown host, wrong password, missing database, unwritable SQLite folder …)."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split()) or type(exc).__name__
+        raise DatabaseUnreachable(describe_target(engine.url.render_as_string()), detail) from exc
+
+
 def resolve_url(url: str, base_dir: Path | None = None) -> str:
     """Make a relative SQLite path absolute (against the config file's folder) and create its folder."""
     parsed = make_url(url)
@@ -32,7 +61,10 @@ def resolve_url(url: str, base_dir: Path | None = None) -> str:
         path = Path(parsed.database)
         if not path.is_absolute() and base_dir is not None:
             path = (base_dir / path).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnreachable(f"SQLite {path}", f"cannot create {path.parent}: {exc.strerror}") from exc
         parsed = parsed.set(database=str(path))
     return parsed.render_as_string(hide_password=False)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 
 from store.db import Session
 from store.dialect import insert_ignore
@@ -25,6 +25,13 @@ async def claim(
     values = dict(scope=scope, kind=kind, threshold=threshold, day=day, case_id=case_id, created_at=now)
     result = await session.execute(insert_ignore(session, Nudge, ["scope", "kind", "threshold", "day"], values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(session: Session, *, scope: str, kind: str, threshold: str, day: Any) -> None:
+    """Withdraw a claim made in the same transaction (the work it stood for did not happen)."""
+    await session.execute(
+        delete(Nudge).where(Nudge.scope == scope, Nudge.kind == kind, Nudge.threshold == threshold, Nudge.day == day)
+    )
 
 
 async def exists(session: Session, *, scope: str, kind: str, threshold: str, day: Any) -> bool:

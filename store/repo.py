@@ -154,6 +154,7 @@ class CaseFilter:
     received_to: datetime | None = None
     limit: int = 100
     offset: int = 0
+    newest_first: bool = False
 
 
 def is_open() -> Any:
@@ -178,7 +179,8 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
 
 
 async def list_cases(session: AsyncSession, f: CaseFilter) -> list[Case]:
-    stmt = select(Case).where(*_filter_conditions(f)).order_by(Case.id).limit(f.limit).offset(f.offset)
+    order = Case.id.desc() if f.newest_first else Case.id
+    stmt = select(Case).where(*_filter_conditions(f)).order_by(order).limit(f.limit).offset(f.offset)
     return list((await session.execute(stmt)).scalars())
 
 

@@ -144,7 +144,7 @@ def test_bad_config_file(tmp_path: Path) -> None:
 
 def test_db_upgrade(config_file: Path) -> None:
     code, out = run(config_file, "db", "upgrade")
-    assert code == 0 and "revision 0002" in out
+    assert code == 0 and "数据库结构版本 0002" in out
 
 
 def test_python_dash_m_bot() -> None:
@@ -168,7 +168,7 @@ def test_nudges_plan_sends_nothing(config_file: Path) -> None:
     day_before = workday_before(package_calendar(), due, 1)
     code, out = run(config_file, "nudges", "plan", "--date", day_before.isoformat())
     assert code == 0, out
-    assert number in out and "张三" in out and "nothing was sent" in out
+    assert number in out and "张三" in out and "未发送任何消息" in out
 
 
 def test_person_list_lines(config_file: Path) -> None:

@@ -323,12 +323,27 @@ async def test_export_archive_headers_rows_and_notes(deps: Deps, tmp_path: Path)
             case = await repo.case_by_number(session, values[0])
             assert case is not None
             expected = archive_row(await archive_record(session, case))
-            assert [v if v is not None else None for v in values] == [e if e != "" else None for e in expected]
+            # date elements are Excel date-times now (issue 14): compare them as the sheet shows them
+            shown = [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in values]
+            assert [v if v is not None else None for v in shown] == [e if e != "" else None for e in expected]
     formula_cell = sheet.cell(3, LABELS.index("留言标题") + 1)
     assert formula_cell.data_type == "s" and formula_cell.value.startswith("=HYPERLINK")
     notes = dict(workbook["说明"].iter_rows(values_only=True))
     assert "2026-10-01 至 2026-10-31" in notes["统计期间"] and notes["件数"] == "3"
     assert notes["生成时间"] == "2026-11-02 09:00"
+
+
+async def test_export_archive_dates_are_excel_dates_in_office_time(deps: Deps, tmp_path: Path) -> None:
+    numbers = await october_cases(deps)
+    await export_archive(deps, date(2026, 10, 1), date(2026, 10, 31), tmp_path / "a.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "a.xlsx")["留言档案"]
+    column = LABELS.index("留言时间") + 1
+    rows = {sheet.cell(r, 1).value: sheet.cell(r, column) for r in range(2, sheet.max_row + 1)}
+    last = rows[numbers["last"]]  # 2026-10-31 23:30 in Shanghai is 15:30 UTC: the office's day and hour
+    assert last.is_date and last.value == datetime(2026, 10, 31, 23, 30)
+    assert last.number_format == "yyyy-mm-dd hh:mm"
+    due = sheet.cell(2, LABELS.index("到期时间") + 1)
+    assert due.value is None or due.is_date
 
 
 async def test_export_no_personal_blanks_contact(deps: Deps, tmp_path: Path) -> None:

@@ -62,16 +62,13 @@ class CalendarFileError(UserError, ValueError):
 
 
 def load_year(path: str | os.PathLike[str]) -> YearSpec:
-    """Read and validate an import file (UTF-8, a BOM is tolerated)."""
+    """Read and validate an import file (UTF-8 with or without BOM, UTF-16 with BOM, GB18030)."""
+    from bot.textfile import TextFileError, read_text
+
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise CalendarFileError(f"无法读取文件 {os.fspath(path)}：{exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CalendarFileError(f"文件不是 UTF-8 编码（第 {exc.start + 1} 个字节）：请用 UTF-8 另存后再导入") from exc
+        text = read_text(path)
+    except TextFileError as exc:
+        raise CalendarFileError(str(exc)) from exc
     return parse_year(text)
 
 

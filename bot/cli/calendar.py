@@ -23,10 +23,10 @@ def calendar() -> None:
 def calendar_import(config_path: Path, file: Path) -> None:
     """Import one year's State Council holiday arrangement (see docs/calendar.md)."""
     from bot.calendar.service import save_year
-    from bot.calendar.toml_file import parse_year
+    from bot.calendar.toml_file import load_year
 
     config = load(config_path)
-    spec = parse_year(file.read_text(encoding="utf-8"))
+    spec = load_year(file)
 
     async def body(rt: Any) -> None:
         async with rt.deps.sessions() as session, session.begin():
@@ -53,7 +53,7 @@ def calendar_show(config_path: Path, year: int) -> None:
     cal = run_with_runtime(config, body)
     source = cal.source(year)
     warning = "" if cal.is_covered(year) else f"  (警告：{year}年国务院安排尚未导入)"
-    click.echo(f"{year}: source {source.value}（{source.label}）{warning}")
+    click.echo(f"{year}年 日历来源：{source.label}（{source.value}）{warning}")
     spec = cal.spec(year)
     if spec is not None:
         mark = "（暂定 provisional）" if source.provisional else ""

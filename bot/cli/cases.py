@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
-from bot.domain.states import State
+from bot.cli.base import BadValue, cli_actor, config_option, friendly, load, run_with_runtime
+from bot.domain.states import STATE_LABELS, State
+
+#: what --state accepts: the English key or the Chinese name people see (已交办, 办理中 …)
+STATE_WORDS: dict[str, State] = {s.value: s for s in State} | {label: s for s, label in STATE_LABELS.items()}
+
+
+def parse_state(text: str) -> State:
+    found = STATE_WORDS.get(text.strip()) or STATE_WORDS.get(text.strip().lower())
+    if found is None:
+        names = "、".join(f"{label}（{s.value}）" for s, label in STATE_LABELS.items())
+        raise BadValue(f"--state {text}：未知状态，可用：{names}")
+    return found
+
+
+def state_text(state: str) -> str:
+    """``已交办（assigned）``: the name people know, the key scripts use."""
+    return f"{State(state).label}（{state}）" if state in State._value2member_map_ else state
 
 
 @click.group()
@@ -40,32 +57,50 @@ def case_add(config_path: Path, complex_: bool, **fields: Any) -> None:
     data = {k: v for k, v in fields.items() if v is not None}
     data["complex"] = complex_
 
-    async def body(rt: Any) -> Any:
+    from store import repo
+
+    async def body(rt: Any) -> tuple[Any, str | None]:
         new = validate_new_case(
             data, now=rt.deps.clock.now(), tz=config.office.hours().tz, categories=config.cases.categories
         )
-        return await register_case(rt.deps, new, cli_actor())
+        result = await register_case(rt.deps, new, cli_actor())
+        original = None
+        if result.case.duplicate_of_id:
+            async with rt.deps.sessions() as session:
+                found = await repo.case_by_id(session, result.case.duplicate_of_id)
+                original = found.number if found else None
+        return result, original
 
-    result = run_with_runtime(config, body)
-    verb = "registered" if result.created else "already registered"
-    click.echo(f"{result.case.number} {verb}, state {result.case.state}")
+    result, original = run_with_runtime(config, body)
+    verb = "已登记" if result.created else "此前已登记（同一来源编号），未重复登记"
+    click.echo(f"{result.case.number} {verb}，状态：{state_text(result.case.state)}")
+    if original:
+        click.echo(f"重复反映：与 {original} 反映的是同一事项，已关联")
 
 
 @case.command("list")
 @config_option
-@click.option("--state", type=click.Choice([s.value for s in State]))
+@click.option(
+    "--state",
+    metavar="STATE",
+    help="状态：中文名（已交办、办理中、待审核 …）或英文键（assigned、accepted …）",
+)
 @click.option("--unit", help="unit name")
 @click.option("--overdue", is_flag=True, help="only open cases past their deadline")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--oldest-first", is_flag=True, help="oldest first (default: newest first)")
 @friendly
-def case_list(config_path: Path, state: str | None, unit: str | None, overdue: bool, limit: int) -> None:
-    """List cases (文号, state, unit, due date, title)."""
+def case_list(
+    config_path: Path, state: str | None, unit: str | None, overdue: bool, limit: int, oldest_first: bool
+) -> None:
+    """List cases, newest first (文号, state, unit, due date, title)."""
     from bot.handlers.read_models import local_time_text
     from store import directory, listings, repo
 
     config = load(config_path)
+    chosen = parse_state(state).value if state else None
 
-    async def body(rt: Any) -> list[tuple[Any, str]]:
+    async def body(rt: Any) -> tuple[list[tuple[Any, str]], int]:
         async with rt.deps.sessions() as session:
             unit_id = None
             if unit:
@@ -74,16 +109,21 @@ def case_list(config_path: Path, state: str | None, unit: str | None, overdue: b
                     raise click.ClickException(f"unit: 未知单位“{unit}”")
                 unit_id = found.id
             f = repo.CaseFilter(
-                state=state, unit_id=unit_id, overdue_at=rt.deps.clock.now() if overdue else None, limit=limit
+                state=chosen,
+                unit_id=unit_id,
+                overdue_at=rt.deps.clock.now() if overdue else None,
+                limit=limit,
+                newest_first=not oldest_first,
             )
-            return await listings.cases_with_unit_names(session, f)
+            return await listings.cases_with_unit_names(session, f), await repo.count_cases(session, f)
 
-    rows = run_with_runtime(config, body)
+    rows, total = run_with_runtime(config, body)
     tz = config.office.hours().tz
     for c, unit_name in rows:
         due = local_time_text(c.due_at, tz) or "-"
         click.echo(f"{c.number}\t{State(c.state).label}\t{unit_name or '-'}\t{due}\t{c.title}")
-    click.echo(f"({len(rows)} cases)", err=True)
+    order = "最早的在前" if oldest_first else "最新的在前"
+    click.echo(f"共 {total} 件，显示前 {len(rows)} 件（{order}；--limit 可调）", err=True)
 
 
 @case.command("show")
@@ -99,34 +139,63 @@ def case_show(config_path: Path, number: str, as_json: bool) -> None:
 
     config = load(config_path)
 
-    async def body(rt: Any) -> dict[str, Any]:
+    from store import directory
+
+    async def body(rt: Any) -> tuple[dict[str, Any], dict[int, str]]:
         async with rt.deps.sessions() as session:
             found = await repo.case_by_number(session, number)
             if found is None:
                 raise CaseNotFound(number)
-            return await case_json(session, found, tz=config.office.hours().tz)
+            data = await case_json(session, found, tz=config.office.hours().tz)
+            ids = [_event_unit(e) for e in data.get("timeline", [])]
+            return data, await directory.unit_names(session, [i for i in ids if i is not None])
 
-    data = run_with_runtime(config, body)
+    data, units = run_with_runtime(config, body)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo(render_case_text(data))
+    click.echo(render_case_text(data, units))
 
 
-def render_case_text(data: dict[str, Any]) -> str:
+def _event_unit(event: dict[str, Any]) -> int | None:
+    """The unit a 交办/改派 event names (its ``data.unit_id``)."""
+    value = (event.get("data") or {}).get("unit_id")
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+def _local(iso_text: str | None) -> str:
+    """``2026-11-02T09:30:00+08:00`` → ``2026-11-02 09:30`` (already in the office time zone)."""
+    if not iso_text:
+        return "-"
+    return datetime.fromisoformat(iso_text).strftime("%Y-%m-%d %H:%M")
+
+
+def _calendar_label(source: str) -> str:
+    from bot.domain.workcalendar import CalendarSource
+
+    return CalendarSource(source).label if source in CalendarSource._value2member_map_ else source
+
+
+def render_case_text(data: dict[str, Any], units: dict[int, str] | None = None) -> str:
+    units = units or {}
+    source = data["calendar_source"]
     lines = [
         f"{data['number']}  {data['title']}",
-        f"状态：{data['state_label']} ({data['state']})",
+        f"状态：{state_text(data['state'])}",
         f"级别：{data['level']}    来源：{data['source']}    类型：{data['category'] or '-'}",
-        f"承办单位：{data['unit'] or '-'}    到期：{data['due_at'] or '-'}  ({data['calendar_source'] or '-'})",
+        f"留言时间：{_local(data['received_at'])}    登记时间：{_local(data['created_at'])}",
+        f"承办单位：{data['unit'] or '-'}    到期：{_local(data['due_at'])}"
+        + (f"（按{_calendar_label(source)}计算）" if source else ""),
         f"反映人：{data['petitioner'] or '-'}    联系方式：{data.get('contact') or '-'}",
     ]
     if data.get("duplicate_of"):
         lines.append(f"重复反映：关联 {data['duplicate_of']}")
     lines += ["", "主要诉求：", data["content"], "", "办理记录："]
     for e in data.get("timeline", []):
+        unit_id = _event_unit(e)
+        unit = f" → {units.get(unit_id, '单位#' + str(unit_id))}" if unit_id is not None else ""
         comment = f" — {e['comment']}" if e["comment"] else ""
-        lines.append(f"  {e['at']}  {e['label']}  {e['actor']}{comment}")
+        lines.append(f"  {_local(e['at'])}  {e['label']}{unit}  {e['actor']}{comment}")
     return "\n".join(lines)
 
 
@@ -141,4 +210,4 @@ def case_assign(config_path: Path, number: str, unit: str) -> None:
 
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: assign_case(rt.deps, number, unit, cli_actor()))
-    click.echo(f"{found.number} assigned to {unit}, state {found.state}")
+    click.echo(f"{found.number} 已交办给 {unit}，状态：{state_text(found.state)}")

@@ -12,17 +12,21 @@ from typing import Any, TypeVar
 
 import click
 
-from bot.cli.base import cli_actor, config_option, friendly, load, run_with_runtime
+from bot.cli.base import DAY, BadValue, cli_actor, config_option, friendly, load, run_with_runtime
 
 T = TypeVar("T")
 
 
 class _ProgressBar:
-    """A click progress bar on stderr, opened when the first row reports the total."""
+    """A click progress bar on stderr, opened when the first row reports the total; a workbook
+    that declares no size (no ``<dimension>``) gets a count of the rows read instead."""
+
+    EVERY = 500  # rows between two counts when nothing can be redrawn in place
 
     def __init__(self) -> None:
         self._bar: Any = None
         self._done = 0
+        self._tty = sys.stderr.isatty()
 
     def __call__(self, done: int, total: int | None) -> None:
         if self._bar is None and total:
@@ -30,14 +34,22 @@ class _ProgressBar:
             self._bar.__enter__()
         if self._bar is not None:
             self._bar.update(done - self._done)
+        elif self._tty:
+            click.echo(f"\r已读取 {done} 行", nl=False, err=True)
+        elif done % self.EVERY == 0:
+            click.echo(f"已读取 {done} 行", err=True)
         self._done = done
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+        elif self._tty and self._done:
+            click.echo("", err=True)
 
 
 def _echo_import_result(result: Any) -> None:
+    if result.sheet:
+        click.echo(f"读取工作表“{result.sheet}”，共 {result.rows} 行数据", err=True)
     for warning in result.warnings:
         click.echo(f"警告：{warning}", err=True)
     numbers = [r.number for r in result.imported]
@@ -45,17 +57,38 @@ def _echo_import_result(result: Any) -> None:
     click.echo(f"新登记 {len(numbers)} 件{span}，已登记跳过 {len(result.skipped)} 件，失败 {len(result.errors)} 行")
     for error in result.errors:
         click.echo(f"第{error.row}行 {error.field}: {error.message}")
+    if result.repeats:
+        # on stderr like the warnings: stdout keeps its one summary line and the failed rows
+        click.echo(f"提示：新登记的件中有 {len(result.repeats)} 件是重复反映（已与此前的留言关联）：", err=True)
+        for r in result.repeats:
+            click.echo(f"第{r.row}行 {r.number} 与 {r.duplicate_of} 反映同一事项", err=True)
 
 
 @click.command("import")
 @config_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    "template",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write an empty FILE.xlsx with the 16 columns to fill in, and import nothing",
+)
 @friendly
-def case_import(config_path: Path, file: Path) -> None:
+def case_import(config_path: Path, file: Path | None, template: Path | None) -> None:
     """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
-    others fail; exit code 1 when any row failed."""
+    others fail; exit code 1 when any row failed. ``--template FILE`` writes an empty one."""
     from bot.handlers.excel_import import import_cases
 
+    if template is not None:
+        from bot.exports.import_template import write_import_template
+
+        path = write_import_template(template)
+        click.echo(f"已写入导入模板 {path}（16 列，填好后用 liuyan case import {path.name} 导入）")
+        return
+    if file is None:
+        raise BadValue("缺少要导入的文件：liuyan case import FILE.xlsx（或 --template FILE.xlsx 生成模板）")
+    if not file.exists():
+        raise BadValue(f"文件不存在：{file}")
     config = load(config_path)
     bar = _ProgressBar()
     try:
@@ -74,10 +107,8 @@ def export() -> None:
 
 @export.command("archive")
 @config_option
-@click.option(
-    "--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="first day (留言时间, local date)"
-)
-@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="last day, included")
+@click.option("--from", "start", required=True, type=DAY, help="first day (留言时间, local date)")
+@click.option("--to", "end", required=True, type=DAY, help="last day, included")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx")
 @click.option("--no-personal", is_flag=True, help="leave 联系方式 empty (for a file shared with a group)")
 @friendly

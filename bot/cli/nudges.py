@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bot.cli.base import config_option, load, run_with_runtime
+from bot.cli.base import DAY, config_option, load, run_with_runtime
 
 
 @click.group()
@@ -21,7 +21,7 @@ def nudges() -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     required=True,
     help="the day to plan (local office date)",
 )
@@ -38,4 +38,4 @@ def nudges_plan(config_path: Path, day: datetime) -> None:
     tz = config.office.hours().tz
     for at, who, line in rows:
         click.echo(f"{at.astimezone(tz):%H:%M}\t{who}\t{line}")
-    click.echo(f"({len(rows)} planned on {day.date().isoformat()}; nothing was sent)", err=True)
+    click.echo(f"{day.date().isoformat()} 计划发送 {len(rows)} 条（仅预览，未发送任何消息）", err=True)

@@ -15,13 +15,14 @@ from bot.runtime.log_setup import setup_logging
 @config_option
 def serve(config_path: Path) -> None:
     """Run the server: HTTP callbacks, the intake API and the scheduler."""
+    from bot.app import ListenError
     from bot.app import serve as serve_app
 
     config = load(config_path)
     setup_logging(config.logging.level)
     try:
         asyncio.run(serve_app(config))
-    except OSError as exc:
+    except ListenError as exc:
         raise click.ClickException(
-            f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
+            f"无法监听 {exc.host}:{exc.port}：{exc.detail}（端口被占用或无权限；cannot listen on {exc.host}:{exc.port}）"
         ) from exc

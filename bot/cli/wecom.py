@@ -29,9 +29,9 @@ def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], o
 
     config = load(config_path)
     if not config.wecom.enabled:
-        raise click.ClickException("[wecom] enabled is false in the configuration")
+        raise click.ClickException("配置中 [wecom] enabled 为 false，请先启用企业微信")
     if len(set(members)) < 2:
-        raise click.ClickException("--member: a group needs at least two members")
+        raise click.ClickException("--member：群聊至少需要两名成员")
 
     async def go() -> str:
         async with aiohttp.ClientSession() as http:
@@ -47,5 +47,5 @@ def wecom_create_group(config_path: Path, name: str, members: tuple[str, ...], o
     try:
         chatid = asyncio.run(go())
     except WeComAPIError as exc:
-        raise click.ClickException(f"WeCom refused: errcode {exc.errcode} ({exc.errmsg})") from exc
+        raise click.ClickException(f"企业微信拒绝了请求：errcode {exc.errcode}（{exc.errmsg}）") from exc
     click.echo(chatid)

@@ -25,6 +25,10 @@ CHECK_SHEET = "要素检查"
 CHECK_HEADERS = ("留言文号", "状态", "要素检查", "可立卷")
 NOTE_SHEET = "说明"
 BATCH_SIZE = 500
+#: Elements written as Excel date-times (office local time; Excel cells have no time zone).
+DATE_KEYS = ("received_at", "due_at", "followed_up_at")
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+_DATE_INDEXES = [i for i, e in enumerate(ARCHIVE_ELEMENTS) if e.key in DATE_KEYS]
 #: Column widths (characters) of the archive sheet, by element key.
 WIDTHS: dict[str, int] = {
     "number": 18,
@@ -83,16 +87,22 @@ async def _archive_batches(
             batch = []
             for c in cases:
                 record = await archive_record(session, c, tz)
-                batch.append(
-                    (
-                        archive_row(record, include_personal=include_personal),
-                        ElementCheck(c.number, c.state, missing_elements(record)),
-                    )
-                )
+                row = archive_row(record, include_personal=include_personal)
+                for index in _DATE_INDEXES:
+                    row[index] = local_datetime(getattr(c, ARCHIVE_ELEMENTS[index].key), tz)
+                batch.append((row, ElementCheck(c.number, c.state, missing_elements(record))))
         if not batch:
             return
         yield batch
         offset += len(batch)
+
+
+def local_datetime(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """An instant as the office's wall-clock time, without zone (what an Excel date cell holds),
+    to the minute as the sheet shows it."""
+    if value is None:
+        return None
+    return value.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def _archive_sheet(workbook: Any) -> Any:
@@ -136,6 +146,11 @@ def _append_row(sheet: Any, values: Sequence[Any]) -> None:
 
     cells: list[Any] = []
     for value in values:
+        if isinstance(value, datetime):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.number_format = DATE_FORMAT
+            cells.append(cell)
+            continue
         value = cell_text(value)
         if isinstance(value, str) and value.startswith("="):
             value = as_text_cell(WriteOnlyCell(sheet, value=value))
@@ -192,6 +207,7 @@ async def export_archive(
     made = local_time_text(deps.clock.now(), tz)
     notes = [
         ("统计期间", f"{start.isoformat()} 至 {end.isoformat()}（按留言时间，{tz.key}）"),
+        ("时间", f"留言时间、到期时间、回访时间为 Excel 日期时间，均为办公地时间（{tz.key}）"),
         ("件数", str(count)),
         ("生成时间", made),
         (

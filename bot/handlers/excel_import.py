@@ -65,6 +65,18 @@ class RowCase(NamedTuple):
     number: str  # 留言文号
 
 
+class Repeat(NamedTuple):
+    """A newly registered row linked to an earlier case as 重复反映."""
+
+    row: int
+    number: str
+    duplicate_of: str
+
+
+class HeaderNotFound(ImportFileError):
+    """No header row among the first rows of a sheet."""
+
+
 class RowError(NamedTuple):
     row: int
     field: str  # the column header (Chinese), or "行" for the row as a whole
@@ -77,6 +89,8 @@ class ImportResult:
     skipped: list[RowCase] = field(default_factory=list)  # already registered
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
+    sheet: str = ""  # the worksheet read
 
     @property
     def ok(self) -> bool:
@@ -152,14 +166,15 @@ def parse_header(values: Sequence[Any], row: int) -> Header:
     return Header(row, tuple(columns), tuple(warnings_))
 
 
-def find_header(rows: Iterator[tuple[int, Sequence[Any]]]) -> Header:
+def find_header(rows: Iterator[tuple[int, Sequence[Any]]], sheet: str = "") -> Header:
     """The first row (among the first few) that names at least one known column."""
     for row, values in rows:
         if any(match_header(v) for v in values if v is not None):
             return parse_header(values, row)
         if row >= HEADER_SEARCH_ROWS:
             break
-    raise ImportFileError(f"前{HEADER_SEARCH_ROWS}行中未找到表头行（应含“留言标题”“主要诉求”等列名）")
+    where = f"工作表“{sheet}”" if sheet else ""
+    raise HeaderNotFound(f"{where}前{HEADER_SEARCH_ROWS}行中未找到表头行（应含“留言标题”“主要诉求”等列名）")
 
 
 # --- cell values -------------------------------------------------------------------------------
@@ -237,13 +252,15 @@ def is_blank(values: Sequence[Any]) -> bool:
 @dataclass
 class Sheet:
     rows: Iterator[tuple[int, Sequence[Any]]]  # (row number, cell values)
-    total_rows: int | None  # as the file declares it (an estimate)
+    total_rows: int | None  # as the file declares it (an estimate; None without <dimension>)
     close: Callable[[], None]
+    name: str = ""  # the worksheet's title
+    others: tuple[str, ...] = ()  # the workbook's other data sheets, in order
 
 
-def open_sheet(path: Path) -> Sheet:
-    """Open the first (active) worksheet for streaming; ImportFileError when that is impossible.
-    The caller must call ``Sheet.close``."""
+def open_sheet(path: Path, name: str | None = None) -> Sheet:
+    """Open the worksheet ``name`` (default: the active one) for streaming; ImportFileError when
+    that is impossible. The caller must call ``Sheet.close``."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -258,10 +275,14 @@ def open_sheet(path: Path) -> Sheet:
         raise ImportFileError(f"{path}：无法打开（{exc.strerror or exc}）") from exc
     try:
         workbook = _load(handle, path.name)
-        sheet = workbook.active if workbook.active is not None else workbook.worksheets[0]
+        if name is not None:
+            sheet = workbook[name]
+        else:
+            sheet = workbook.active if workbook.active is not None else workbook.worksheets[0]
         if not hasattr(sheet, "iter_rows"):
             workbook.close()
             raise ImportFileError(f"{path.name}：第一个工作表不是数据表")
+        others = tuple(ws.title for ws in workbook.worksheets if ws.title != sheet.title and hasattr(ws, "iter_rows"))
     except BaseException:
         handle.close()  # openpyxl leaves its archive open when reading fails
         raise
@@ -275,7 +296,13 @@ def open_sheet(path: Path) -> Sheet:
         workbook.close()
         handle.close()
 
-    return Sheet(rows=_guarded(enumerate(source, start=1), path.name), total_rows=total, close=close)
+    return Sheet(
+        rows=_guarded(enumerate(source, start=1), path.name),
+        total_rows=total,
+        close=close,
+        name=str(sheet.title),
+        others=others,
+    )
 
 
 def _load(handle: BinaryIO, name: str) -> Any:
@@ -358,6 +385,14 @@ async def import_row(deps: Deps, data: dict[str, Any], actor: Actor) -> tuple[Ca
     return registered.case, registered.created
 
 
+async def _duplicate_number(deps: Deps, case: Case) -> str | None:
+    if not case.duplicate_of_id:
+        return None
+    async with deps.sessions() as session:
+        original = await repo.case_by_id(session, case.duplicate_of_id)
+    return original.number if original else None
+
+
 async def _import_rows(
     deps: Deps, sheet: Sheet, header: Header, actor: Actor, result: ImportResult, progress: Progress | None
 ) -> None:
@@ -376,8 +411,40 @@ async def _import_rows(
                 result.errors.append(RowError(row, _label(exc.field), exc.message))
             else:
                 (result.imported if created else result.skipped).append(RowCase(row, case.number))
+                original = await _duplicate_number(deps, case) if created else None
+                if original:
+                    result.repeats.append(Repeat(row, case.number, original))
         if progress is not None:
             progress(done, max(total, done) if total is not None else None)
+
+
+def _sheet_with_header(path: Path) -> tuple[Sheet, Header, list[str]]:
+    """The active sheet when its header row is found, else the first other sheet that has one
+    (data pasted onto a second sheet is common); ImportFileError naming the sheets otherwise."""
+    sheet = open_sheet(path)
+    active, others = sheet.name, sheet.others
+    try:
+        return sheet, find_header(sheet.rows, sheet.name), []
+    except HeaderNotFound as exc:
+        first_error: HeaderNotFound = exc
+        sheet.close()
+    except BaseException:
+        sheet.close()
+        raise
+    for name in others:
+        other = open_sheet(path, name)
+        try:
+            header = find_header(other.rows, other.name)
+        except HeaderNotFound:
+            other.close()
+            continue
+        except BaseException:
+            other.close()
+            raise
+        return other, header, [f"工作表“{active}”中没有表头行，读取的是工作表“{other.name}”"]
+    if others:
+        raise HeaderNotFound(f"{first_error}；其他工作表（{'、'.join(others)}）中也没有")
+    raise first_error
 
 
 async def import_cases(deps: Deps, path: Path, actor: Actor, *, progress: Progress | None = None) -> ImportResult:
@@ -387,10 +454,9 @@ async def import_cases(deps: Deps, path: Path, actor: Actor, *, progress: Progre
     imported then). Bad rows do not raise: they are in ``ImportResult.errors``; so is damage found
     after some rows went in (those rows stay registered).
     """
-    sheet = open_sheet(path)
+    sheet, header, notes = _sheet_with_header(path)
     try:
-        header = find_header(sheet.rows)
-        result = ImportResult(warnings=list(header.warnings))
+        result = ImportResult(warnings=[*notes, *header.warnings], sheet=sheet.name)
         try:
             await _import_rows(deps, sheet, header, actor, result, progress)
         except ImportFileError as exc:

@@ -103,7 +103,7 @@ class Outbox:
         ``bot.cards.markdown.group_excerpt``; the post is masked once more here, whatever it holds."""
         count = 0
         for platform in self.platforms:
-            target = self._supervision_target(platform)
+            target = self.supervision_target(platform)
             if target is None:
                 continue
             channel, recipient = target
@@ -120,7 +120,8 @@ class Outbox:
                 count += queued is not None
         return count
 
-    def _supervision_target(self, platform: str) -> tuple[str, str] | None:
+    def supervision_target(self, platform: str) -> tuple[str, str] | None:
+        """(channel, recipient) of the supervision group on ``platform``, or None."""
         if platform == "wecom":
             wecom = self.config.wecom
             if wecom.supervision_chatid:

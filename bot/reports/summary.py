@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.cards.markdown import escape_markdown, group_excerpt
+from bot.cards.models import markdown_payload
 from bot.domain.scoring import GRADES, ScoreLine
 from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
-from bot.handlers.messaging import Outbox, split_markdown
+from bot.handlers.messaging import Outbox, address, split_markdown
+from bot.privacy import redact
 from bot.reports.compute import compute_report, report_session
 from bot.reports.model import Report, UnitReport
 from store import directory, nudges
@@ -177,50 +181,130 @@ def image_payload(png: bytes) -> dict[str, str]:
     return {"type": "image", "png_b64": base64.b64encode(png).decode("ascii"), "md5": hashlib.md5(png).hexdigest()}
 
 
-async def queue_monthly_summary(deps: Deps, session: Session, period: Period, now: datetime) -> int:
-    """Queue the summary of ``period`` (as of ``now``) in the caller's transaction: markdown to the
-    supervision group(s), the chart to the WeCom group robot webhook, each unit leader their own
-    line. Once per period, even with several processes: a ``nudges`` row (scope ``report``)
-    is claimed with the writes, and a call that finds it returns 0 before computing anything.
-    Returns the number of messages queued."""
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One message of the summary: where it goes and what it says (``who`` is for people)."""
+
+    platform: str
+    channel: str  # "group", "webhook" or "user"
+    recipient: str
+    who: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SummaryPlan:
+    period: Period
+    messages: tuple[PlannedMessage, ...]
+
+
+async def summary_reachable(deps: Deps, session: Session) -> bool:
+    """Whether the summary would reach anyone: a supervision group on an enabled platform, or a
+    unit leader with an id on one (a cheap check before computing the report)."""
+    outbox = Outbox(deps.config)
+    if any(outbox.supervision_target(p) for p in outbox.platforms):
+        return True
+    leaders = await directory.people_with_role(session, Role.UNIT_LEADER)
+    return any(address(person, p) for person in leaders for p in outbox.platforms)
+
+
+async def plan_monthly_summary(deps: Deps, period: Period, now: datetime, *, again: str = "") -> SummaryPlan:
+    """What the summary of ``period`` (as of ``now``) would send: markdown to the supervision
+    group(s), the chart to the WeCom group robot webhook, each unit leader their own line. Reads in
+    a snapshot of its own and writes nothing. ``again`` makes the dedupe keys of a forced re-post
+    differ from the first post's."""
     from bot.reports.chart import render_png
 
-    # read in a snapshot of its own: the caller's session takes SQLite's writer lock at its
-    # first statement, and must hold it only for the writes at the end
+    cfg = deps.config
+    outbox = Outbox(cfg)
+    platforms = outbox.platforms
     async with report_session(deps) as reader:
-        if await nudges.claimed_any_day(reader, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key):
-            return 0
-        report = await compute_report(reader, deps.config, deps.calendar.current, period, now)
+        report = await compute_report(reader, cfg, deps.calendar.current, period, now)
         leaders = {
             u.unit_id: await directory.people_with_role(reader, Role.UNIT_LEADER, u.unit_id) for u in report.units
         }
-    cfg = deps.config
-    webhook = cfg.wecom.enabled and bool(cfg.wecom.supervision_webhook_key)
-    # the drawing runs before the first write: SQLite takes its writer lock at the first INSERT
-    png = await asyncio.to_thread(render_png, report) if webhook else b""
-    if not await nudges.claim(
+    key = f"report:{period.key}" + (f":again:{again}" if again else "")
+    messages: list[PlannedMessage] = []
+    chunks = summary_markdown(report)
+    for platform in platforms:
+        target = outbox.supervision_target(platform)
+        if target is None:
+            continue
+        channel, recipient = target
+        for i, chunk in enumerate(chunks):
+            payload = {"type": "markdown", "text": redact(chunk)}  # a group post: masked once more
+            messages.append(PlannedMessage(platform, channel, recipient, "督查群", payload, f"{key}:{platform}:{i}"))
+    if cfg.wecom.enabled and cfg.wecom.supervision_webhook_key:
+        # the drawing runs before the caller's first write: SQLite takes its writer lock there
+        png = await asyncio.to_thread(render_png, report)
+        if 0 < len(png) <= WEBHOOK_IMAGE_MAX:
+            messages.append(
+                PlannedMessage(
+                    "wecom", "webhook", "supervision", "督查群（图表）", image_payload(png), f"{key}:chart:wecom"
+                )
+            )
+    for u in report.units:
+        line = unit_line(report, u)
+        seen: set[int] = set()
+        for person in leaders[u.unit_id]:
+            if person.id in seen:
+                continue
+            seen.add(person.id)
+            for platform in platforms:
+                user = address(person, platform)
+                if user:
+                    messages.append(
+                        PlannedMessage(
+                            platform,
+                            "user",
+                            user,
+                            f"{person.name}（{u.name}负责人）",
+                            markdown_payload(line),
+                            f"{key}:unit:{u.unit_id}:{platform}:{user}",
+                            person.id,
+                        )
+                    )
+    return SummaryPlan(period, tuple(messages))
+
+
+async def queue_monthly_summary(
+    deps: Deps, session: Session, period: Period, now: datetime, *, force: bool = False
+) -> int:
+    """Queue the summary of ``period`` in the caller's transaction and return the number of
+    messages queued. Once per period, even with several processes: a ``nudges`` row (scope
+    ``report``) is claimed with the writes — and only when a message was queued, so that a post
+    with no group and no unit leader configured does not use up the period. ``force`` posts
+    again although the period was posted (fresh dedupe keys)."""
+    if not force:
+        async with report_session(deps) as reader:
+            if await nudges.claimed_any_day(reader, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key):
+                return 0
+    plan = await plan_monthly_summary(deps, period, now, again=f"{now:%Y%m%dT%H%M%S.%f}" if force else "")
+    if not plan.messages:
+        return 0
+    claimed = await nudges.claim(
         session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start, now=now
-    ):
+    )
+    if not claimed and not force:
         return 0  # another process got there first
-    outbox = Outbox(cfg)
-    key = f"report:{period.key}"
-    queued = await outbox.supervision(session, summary_markdown(report), now, dedupe=key)
-    if webhook and 0 < len(png) <= WEBHOOK_IMAGE_MAX:
+    queued = 0
+    for m in plan.messages:
         sent = await outbox_store.enqueue(
             session,
-            platform="wecom",
-            channel="webhook",
-            recipient="supervision",
-            payload=image_payload(png),
+            platform=m.platform,
+            channel=m.channel,
+            recipient=m.recipient,
+            payload=m.payload,
             now=now,
-            dedupe_key=f"{key}:chart:wecom",
+            person_id=m.person_id,
+            dedupe_key=m.dedupe_key,
         )
         queued += sent is not None
-    for u in report.units:
-        if leaders[u.unit_id]:
-            queued += await outbox.markdown(
-                session, leaders[u.unit_id], unit_line(report, u), now, dedupe=f"{key}:unit:{u.unit_id}"
-            )
+    if not queued and not force:
+        # nothing went out: the period is still to post
+        await nudges.release(session, scope=CLAIM_SCOPE, kind=CLAIM_KIND, threshold=period.key, day=period.start)
     return queued
 
 

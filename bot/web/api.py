@@ -17,6 +17,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
 from bot.web.errors import json_error, user_error
+from bot.web.limits import api_body_limit, read_body
 from store import repo
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,9 @@ async def api_guard(request: web.Request, handler: Handler) -> web.StreamRespons
 async def _json_body(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise InputError("Content-Type", "应为 application/json")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise InputError("body", "请求体过大", code="too_large") from exc
+    raw = await read_body(request, api_body_limit(request.app[DEPS].config.server.max_body_kb))
+    if raw is None:
+        raise InputError("body", "请求体过大", code="too_large")
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
