@@ -19,8 +19,14 @@ def serve(config_path: Path) -> None:
 
     config = load(config_path)
     setup_logging(config.logging.level)
+    from bot.config_check import ConfigProblems
+
     try:
         asyncio.run(serve_app(config))
+    except ConfigProblems as exc:
+        raise click.ClickException(
+            "\n".join(f"{config_path}: {line}" for line in exc.lines) + "\n(liuyan config check)"
+        ) from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"

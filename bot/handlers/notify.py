@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
 from bot.handlers.deps import CaseChange
+from bot.handlers.directory import reachable, unreachable_audience, unreachable_text
 from bot.handlers.messaging import Outbox
 from bot.links import detail_url, link_secret
 from store import directory, repo
@@ -109,9 +110,10 @@ class ChatNotifier:
         await self.outbox.card(
             session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)), "assign", case, now
         )
-        if not handlers:
-            text = f"【无人接收】{case.number} 已交办给{view.unit}，但该单位没有登记承办人，请管理员配置。"
-            await self.outbox.text(session, await self.office(session, Role.ADMIN), text, now, case=case)
+        if not reachable(handlers, self.outbox.platforms):
+            await self.outbox.text(
+                session, await unreachable_audience(session), unreachable_text(case, view.unit), now, case=case
+            )
         co_ids = [int(u) for u in case.co_unit_ids or []]
         co_people: list[Person] = []
         for unit_id in co_ids:
