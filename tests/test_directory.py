@@ -244,3 +244,13 @@ async def test_reachable() -> None:
     assert reachable([alive], ("wecom",)) and not reachable([alive], ("dingtalk",))
     assert not reachable([gone], ("wecom",)) and not reachable([], ())
     assert reachable([alive], ())
+
+
+async def test_the_config_declares_people_by_their_ids(deps: Deps) -> None:
+    """A configured person whose ids nobody has is someone new, even when the name is taken."""
+    zhang = deps.config.people[0]
+    assert zhang.name == "张三"
+    zhang.wecom_userid, zhang.dingtalk_userid = "zhangsan2", None
+    assert await bootstrap_from_config(deps) is True
+    async with deps.sessions() as session:
+        assert [p.wecom_userid for p in await directory.person_by_name(session, "张三")] == ["zhangsan", "zhangsan2"]

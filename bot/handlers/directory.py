@@ -85,13 +85,16 @@ async def ensure_person(
     dingtalk_userid: str | None = None,
     rename: bool = False,
     new: bool = False,
+    namesakes_are_others: bool = False,
 ) -> tuple[Person, bool]:
     """The person these platform ids (or, without ids, this name) identify, or a new one.
 
     Ids are unique and identify a person: an id that belongs to someone of another name is refused
     with that person shown, unless ``rename``. Names need not be unique: a name that matches a
     person whose ids differ from the given ones is refused with the match shown, unless ``new``
-    (another person of the same name). A person without ids of their own gets the given ones."""
+    (another person of the same name) or ``namesakes_are_others`` (then such a name is simply
+    someone else: the config, which declares people by their ids). A person without ids of their
+    own gets the given ones."""
     name = name.strip()
     wecom_userid = (wecom_userid or "").strip() or None
     dingtalk_userid = (dingtalk_userid or "").strip() or None
@@ -120,7 +123,7 @@ async def ensure_person(
             listed = "；".join(describe_person(p) for p in same)
             raise DirectoryError("name", f"有{len(same)}位“{name}”：{listed}。请用平台账号指明是哪一位")
         fitting = [p for p in same if not _contradicts(p, wecom_userid, dingtalk_userid)]
-        if same and not fitting:
+        if same and not fitting and not namesakes_are_others:
             listed = "；".join(describe_person(p) for p in same)
             raise DirectoryError("name", f"已有同名人员{listed}，账号与所给不同；如是另一位同名人员，请加 --new")
         if len(fitting) > 1:
@@ -213,7 +216,13 @@ async def bootstrap_from_config(deps: Deps, *, force: bool = False) -> bool:
             )
         for p in cfg.people:
             person, _ = await ensure_person(
-                session, p.name, now=now, wecom_userid=p.wecom_userid, dingtalk_userid=p.dingtalk_userid, rename=True
+                session,
+                p.name,
+                now=now,
+                wecom_userid=p.wecom_userid,
+                dingtalk_userid=p.dingtalk_userid,
+                rename=True,
+                namesakes_are_others=bool(p.wecom_userid or p.dingtalk_userid),
             )
             for role in p.roles:
                 if role in UNIT_ROLES:

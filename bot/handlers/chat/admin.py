@@ -65,9 +65,10 @@ async def member_add(t: Turn, rest: str) -> None:
         return
     unit_name, name, account = parts[:3]
     role = Role.UNIT_LEADER if len(parts) == 4 and parts[3] == "负责人" else Role.HANDLER
-    ids = {"wecom_userid": account} if t.event.platform == "wecom" else {"dingtalk_userid": account}
+    wecom = account if t.event.platform == "wecom" else None
+    ding = None if t.event.platform == "wecom" else account
     try:
-        person, _ = await ensure_person(t.session, name, now=t.now, **ids)
+        person, _ = await ensure_person(t.session, name, now=t.now, wecom_userid=wecom, dingtalk_userid=ding)
         changed = await grant(t.session, person, role, unit_name)
     except DirectoryError as exc:
         await t.say(f"{exc.message}。")
