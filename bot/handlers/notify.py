@@ -230,6 +230,11 @@ class ChatNotifier:
     async def _on_commendation(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【表扬】{case.number}（{change.actor.name}）：{change.comment}", now)
 
+    async def _on_deadline_recomputed(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        await self._tell_unit(
+            session, case, f"【期限调整】{case.number} {b.short(case.title, 40)}\n{change.comment}", now
+        )
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -260,4 +265,5 @@ _RULES: dict[str, _Rule] = {
     Action.INTERIM_REPORT: ChatNotifier._on_interim,
     "instruction": ChatNotifier._on_instruction,
     "commendation": ChatNotifier._on_commendation,
+    "deadline_recomputed": ChatNotifier._on_deadline_recomputed,
 }

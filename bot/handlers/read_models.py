@@ -34,6 +34,7 @@ def event_label(action: str) -> str:
         "supervise": "督办",
         "duplicate": "重复件关联",
         "commendation": "表扬",
+        "deadline_recomputed": "期限重算",
     }.get(action, action)
 
 

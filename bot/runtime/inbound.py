@@ -374,6 +374,7 @@ class InboundWorker:
                 row = await session.get(InboundEvent, event_id)
                 if row is None or row.status != "pending":
                     return
+                await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
                 await self.handle(session, Inbound.from_payload(row.payload))
                 row.status, row.processed_at, row.locked_until = "done", self.deps.clock.now(), None
         except Exception as exc:
