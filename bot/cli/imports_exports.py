@@ -68,17 +68,23 @@ def _echo_import_result(result: Any) -> None:
 @click.command("import")
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--history", is_flag=True, help="past cases, closed or archived: no cards, no reminders, no new deadlines"
+)
 @friendly
 @_io_errors
-def case_import(config_path: Path, file: Path) -> None:
+def case_import(config_path: Path, file: Path, history: bool) -> None:
     """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
-    others fail; exit code 1 when any row failed."""
+    others fail; exit code 1 when any row failed. --history brings in past cases with their own
+    dates and states, for statistics and the archive only."""
     from bot.handlers.excel_import import import_cases
+    from bot.handlers.history_import import import_history
 
     config = load(config_path)
     bar = _ProgressBar()
+    use = import_history if history else import_cases
     try:
-        result = run_with_runtime(config, lambda rt: import_cases(rt.deps, file, cli_actor(), progress=bar))
+        result = run_with_runtime(config, lambda rt: use(rt.deps, file, cli_actor(), progress=bar))
     finally:
         bar.close()
     _echo_import_result(result)
