@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.config_check import ConfigProblems, platform_problems, problems, reference_problems
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.chat import ChatHandler
 from bot.handlers.deps import Deps
@@ -31,6 +32,7 @@ from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, errors, ops
 from store import db
+from store.directory import unit_names_and_codes
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +315,12 @@ def build_app(runtime: Runtime) -> web.Application:
 async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
     """Run the server until SIGTERM/SIGINT; then stop accepting, finish background work, close.
     On SQLite the server holds the database's serve lock, so that `liuyan db restore` waits for
-    it to stop (store/backup.py)."""
+    it to stop (store/backup.py). Refuses to start (ConfigProblems, one line per problem) when
+    ``config check`` would fail."""
+    lines = reference_problems(config) + platform_problems(config)
+    if lines:  # before touching the database (the default units are checked once it is open)
+        raise ConfigProblems(lines)
+
     from store.backup import BackupError, server_lock, sqlite_file
 
     try:
@@ -327,6 +334,11 @@ async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -
 
 async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:
     runtime = await Runtime.start(config, announce=True)
+    async with runtime.deps.sessions() as session:
+        lines = problems(config, await unit_names_and_codes(session))
+    if lines:
+        await runtime.close()
+        raise ConfigProblems(lines)
     app = build_app(runtime)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()

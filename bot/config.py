@@ -337,12 +337,10 @@ def load_config(path: str | Path) -> Config:
 
 
 def _check_references(config: Config) -> None:
-    units = {u.name for u in config.units}
-    if len(units) != len(config.units):
-        raise ConfigError("units: duplicate unit name")
-    for i, person in enumerate(config.people):
-        for unit in person.units:
-            if unit not in units:
-                raise ConfigError(f"people[{i}].units: unknown unit {unit!r}")
-        if {Role.HANDLER, Role.UNIT_LEADER} & set(person.roles) and not person.units:
-            raise ConfigError(f"people[{i}].units: a handler or unit leader needs a unit")
+    """Units and people must fit together for the file to be usable at all (``config check``
+    reports these and the rest, one line each)."""
+    from bot.config_check import reference_problems
+
+    lines = reference_problems(config)
+    if lines:
+        raise ConfigError("; ".join(lines))

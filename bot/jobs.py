@@ -87,7 +87,7 @@ class Jobs:
         """Everything that is due now; safe to call as often as you like."""
         now = self.deps.clock.now()
         async with self.deps.sessions() as session:
-            await self.deps.calendar.refresh(session)
+            await self.deps.calendar.ensure_fresh(session)  # a change elsewhere counts at once
         queued = 0
         if self.deps.config.nudges.enabled:
             queued += await self.sweep(now)

@@ -20,6 +20,18 @@ async def unit_named(session: Session, name: str) -> Unit | None:
     return (await session.execute(select(Unit).where(Unit.name == name))).scalar_one_or_none()
 
 
+async def units_named_or_coded(session: Session, text: str) -> list[Unit]:
+    """Every unit whose name or code is ``text`` (a new name or code must not collide with any)."""
+    stmt = select(Unit).where(or_(Unit.name == text, Unit.code == text)).order_by(Unit.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unit_names_and_codes(session: Session) -> set[str]:
+    """Every unit name and code in the database (what a case may be routed to)."""
+    rows = await session.execute(select(Unit.name, Unit.code))
+    return {v for row in rows for v in row if v}
+
+
 def add_unit(session: Session, name: str, *, now: datetime) -> Unit:
     """A new active unit in ``session`` (written at the next flush)."""
     unit = Unit(name=name, active=True, created_at=now)
@@ -64,7 +76,28 @@ async def person_by_platform(session: Session, platform: str, user_id: str) -> P
 
 
 async def person_by_name(session: Session, name: str) -> list[Person]:
-    return list((await session.execute(select(Person).where(Person.name == name))).scalars())
+    return list((await session.execute(select(Person).where(Person.name == name).order_by(Person.id))).scalars())
+
+
+async def people_by_name_or_id(session: Session, text: str) -> list[Person]:
+    """The people named ``text`` or having it as a WeCom or DingTalk id."""
+    stmt = (
+        select(Person)
+        .where(or_(Person.name == text, Person.wecom_userid == text, Person.dingtalk_userid == text))
+        .order_by(Person.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def members_of(session: Session, unit_id: int) -> list[tuple[Person, str]]:
+    """The unit's people with their unit role (active or not), by role then id."""
+    stmt = (
+        select(Person, PersonRole.role)
+        .join(PersonRole, PersonRole.person_id == Person.id)
+        .where(PersonRole.unit_id == unit_id)
+        .order_by(PersonRole.role, Person.id)
+    )
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
 
 
 async def actor_for(session: Session, person: Person) -> Actor:

@@ -70,7 +70,7 @@ class Unit(Base):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    code: Mapped[str | None] = mapped_column(String(50))
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)  # 简称: cases are routed by it
     wecom_chatid: Mapped[str | None] = mapped_column(String(64))
     dingtalk_conversation_id: Mapped[str | None] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

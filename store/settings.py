@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from store.db import Session
 from store.dialect import insert_ignore
@@ -21,6 +21,24 @@ async def get_or_create(session: Session, name: str, make: Callable[[], str], no
 
 async def get(session: Session, name: str) -> str | None:
     return (await session.execute(select(Setting.value).where(Setting.name == name))).scalar_one_or_none()
+
+
+async def put(session: Session, name: str, value: str, now: datetime) -> None:
+    """Store ``value`` under ``name`` (insert or replace)."""
+    await session.execute(insert_ignore(session, Setting, ["name"], {"name": name, "value": value, "created_at": now}))
+    await session.execute(update(Setting).where(Setting.name == name).values(value=value))
+
+
+async def claim_change(session: Session, name: str, value: str, now: datetime) -> bool:
+    """Store ``value`` under ``name`` when it differs from the stored one; True for the one caller
+    that changed it (race-safe: a concurrent caller waits for the row and then finds it equal)."""
+    stmt = insert_ignore(session, Setting, ["name"], {"name": name, "value": value, "created_at": now}, ["name"])
+    if (await session.execute(stmt)).first() is not None:
+        return True
+    result = await session.execute(
+        update(Setting).where(Setting.name == name, Setting.value != value).values(value=value)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 async def first_use(session: Session, scope: str, token: str, expires_at: datetime) -> bool:

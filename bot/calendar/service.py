@@ -11,6 +11,7 @@ from bot.calendar.package_data import package_years
 from bot.calendar.statutory import statutory_year
 from bot.domain.workcalendar import CalendarSource, WorkCalendar, YearSpec
 from store import calendar as rows
+from store import deadlines as deadline_rows
 from store.db import Session
 from store.models import CalendarYear
 
@@ -53,13 +54,41 @@ async def set_override(session: Session, day: date, workday: bool | None, *, not
 
 
 class CalendarHolder:
-    """Holds the current WorkCalendar; ``refresh`` reloads it after an import or on a timer
-    (several processes: each refreshes from the database)."""
+    """Holds the current WorkCalendar for one process. Every calendar change (``calendar import``,
+    ``calendar set``, from any process) bumps the ``calendar`` counter in its transaction;
+    ``ensure_fresh`` — one primary-key read, called at the start of every unit of work that
+    computes deadlines (inbound event, API request, tick) — reloads when the counter moved, so a
+    change is used at once by every process."""
 
-    def __init__(self, calendar: WorkCalendar, config_overrides: Mapping[date, bool]) -> None:
+    def __init__(
+        self, calendar: WorkCalendar, config_overrides: Mapping[date, bool], version: int | None = None
+    ) -> None:
         self.current = calendar
         self._config_overrides = dict(config_overrides)
+        #: the counter value ``current`` was loaded at (None: unknown, the first check reloads)
+        self.version = version
 
     async def refresh(self, session: Session) -> WorkCalendar:
+        """Reload unconditionally."""
+        version = await deadline_rows.calendar_version(session)
         self.current = await load_calendar(session, self._config_overrides)
+        self.version = version
         return self.current
+
+    async def ensure_fresh(self, session: Session) -> WorkCalendar:
+        """The current calendar, reloaded first when another process (or this one) changed it."""
+        version = await deadline_rows.calendar_version(session)
+        if version != self.version:
+            self.current = await load_calendar(session, self._config_overrides)
+            self.version = version
+            log.info("calendar reloaded (change %s)", version)
+        return self.current
+
+    async def load_pending(self, session: Session) -> WorkCalendar:
+        """The calendar as ``session`` sees it (with its own uncommitted change), not kept."""
+        return await load_calendar(session, self._config_overrides)
+
+    def adopt(self, calendar: WorkCalendar, version: int) -> None:
+        """Use ``calendar`` (loaded at ``version``) from now on: after this process changed it."""
+        self.current = calendar
+        self.version = version

@@ -5,11 +5,13 @@ Each group lives in its own module; this one only assembles them.
 
 from __future__ import annotations
 
-from bot.cli import calendar, cases, db, directory, imports_exports, nudges, reports, serve, wecom
+from bot.cli import calendar, cases, db, directory, imports_exports, nudges, reports, serve, setup, wecom
 from bot.cli.base import main
 
 main.add_command(serve.serve)
 main.add_command(db.db)
+db.db.add_command(setup.db_seed)
+main.add_command(setup.config_group)
 main.add_command(cases.case)
 cases.case.add_command(imports_exports.case_import)
 main.add_command(directory.unit)

@@ -21,22 +21,37 @@ def calendar() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @friendly
 def calendar_import(config_path: Path, file: Path) -> None:
-    """Import one year's State Council holiday arrangement (see docs/calendar.md)."""
-    from bot.calendar.service import save_year
+    """Import one year's State Council holiday arrangement (see docs/calendar.md). Open cases'
+    deadlines are recomputed and their units told; running servers use it at once."""
     from bot.calendar.toml_file import load_year
+    from bot.handlers.calendar_change import import_year
 
     config = load(config_path)
     spec = load_year(file)
 
-    async def body(rt: Any) -> None:
-        async with rt.deps.sessions() as session, session.begin():
-            await save_year(session, spec, by=cli_actor().name, now=rt.deps.clock.now())
+    async def body(rt: Any) -> Any:
+        return await import_year(rt.deps, spec, cli_actor())
 
-    run_with_runtime(config, body)
+    change = run_with_runtime(config, body)
     click.echo(
         f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
         + (f" ({spec.note})" if spec.note else "")
     )
+    _echo_moved(change)
+
+
+def _echo_moved(change: Any) -> None:
+    from bot.handlers.read_models import local_time_text
+
+    if not change.moved:
+        click.echo("no open case's deadline moved")
+        return
+    click.echo(f"deadlines recomputed for {len(change.moved)} open case(s), their units told:")
+    for moved in change.moved:
+        parts = ", ".join(
+            f"{key} {local_time_text(a) or '-'} -> {local_time_text(b) or '-'}" for key, (a, b) in moved.moved.items()
+        )
+        click.echo(f"  {moved.number}: {parts}")
 
 
 @calendar.command("show")
@@ -73,15 +88,16 @@ def calendar_show(config_path: Path, year: int) -> None:
 @click.argument("kind", type=click.Choice(["holiday", "workday", "clear"]))
 @click.option("--note", default="", help="why (e.g. the notice)")
 def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None:
-    """Override a single day (holiday or workday), or clear the override."""
-    from bot.calendar.service import set_override
+    """Override a single day (holiday or workday), or clear the override. Open cases' deadlines
+    are recomputed and their units told; running servers use it at once."""
+    from bot.handlers.calendar_change import override_day
 
     config = load(config_path)
     value = None if kind == "clear" else kind == "workday"
 
-    async def body(rt: Any) -> None:
-        async with rt.deps.sessions() as session, session.begin():
-            await set_override(session, day.date(), value, note=note, now=rt.deps.clock.now())
+    async def body(rt: Any) -> Any:
+        return await override_day(rt.deps, day.date(), value, note, cli_actor())
 
-    run_with_runtime(config, body)
+    change = run_with_runtime(config, body)
     click.echo(f"{day.date().isoformat()}: {kind}")
+    _echo_moved(change)

@@ -51,8 +51,9 @@ def unit_add(
 @unit.command("list")
 @config_option
 def unit_list(config_path: Path) -> None:
-    """List units with their handlers and leaders."""
-    from bot.handlers.directory import unit_summaries
+    """List units with their code, group chats and members (role, platform ids)."""
+    from bot.handlers.directory import member_text, unit_summaries
+    from bot.handlers.messaging import enabled_platforms
 
     config = load(config_path)
 
@@ -63,10 +64,18 @@ def unit_list(config_path: Path) -> None:
     for s in run_with_runtime(config, body):
         handlers = "、".join(p.name for p in s.handlers) or "-"
         leaders = "、".join(p.name for p in s.leaders) or "-"
-        click.echo(f"{s.unit.name}\t承办人：{handlers}\t负责人：{leaders}")
+        members = "、".join(member_text(p, role) for p, role in s.members) or "-"
+        groups = "/".join(g for g in (s.unit.wecom_chatid, s.unit.dingtalk_conversation_id) if g) or "-"
+        warning = "" if s.reachable(enabled_platforms(config)) else "\t警告：无可接收消息的承办人"
+        click.echo(
+            f"{s.unit.name}\t承办人：{handlers}\t负责人：{leaders}\t简称：{s.unit.code or '-'}"
+            f"\t群：{groups}\t成员：{members}{warning}"
+        )
 
 
 def _member_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--new", "new", is_flag=True, help="another person of the same name as someone listed")(func)
+    func = click.option("--rename", is_flag=True, help="give the person these ids identify the new NAME")(func)
     func = click.option("--dingtalk", "dingtalk_userid", help="DingTalk userId (staffId)")(func)
     func = click.option("--wecom", "wecom_userid", help="WeCom UserID")(func)
     return func
@@ -88,6 +97,8 @@ def unit_member(
     remove: bool,
     wecom_userid: str | None,
     dingtalk_userid: str | None,
+    rename: bool,
+    new: bool,
 ) -> None:
     """Make NAME a handler (or unit leader) of UNIT_NAME, or --remove it."""
     from bot.handlers.directory import DirectoryError, ensure_person, grant
@@ -98,7 +109,13 @@ def unit_member(
     async def body(rt: Any) -> bool:
         async with rt.deps.sessions() as session, session.begin():
             person, _ = await ensure_person(
-                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+                session,
+                name,
+                now=rt.deps.clock.now(),
+                wecom_userid=wecom_userid,
+                dingtalk_userid=dingtalk_userid,
+                rename=rename,
+                new=new and not remove,
             )
             if remove:
                 found = await directory.unit_by_name(session, unit_name)
@@ -126,9 +143,18 @@ def person() -> None:
 @_member_options
 @friendly
 def person_add(
-    config_path: Path, name: str, roles: tuple[str, ...], wecom_userid: str | None, dingtalk_userid: str | None
+    config_path: Path,
+    name: str,
+    roles: tuple[str, ...],
+    wecom_userid: str | None,
+    dingtalk_userid: str | None,
+    rename: bool,
+    new: bool,
 ) -> None:
-    """Add a person with office-wide roles."""
+    """Add a person with office-wide roles (or give roles to the person these ids identify).
+
+    An id that belongs to someone of another name is refused (--rename renames them); a name
+    that matches someone with other ids is refused (--new adds another person of that name)."""
     from bot.handlers.directory import ensure_person, grant
 
     config = load(config_path)
@@ -136,7 +162,13 @@ def person_add(
     async def body(rt: Any) -> None:
         async with rt.deps.sessions() as session, session.begin():
             p, _ = await ensure_person(
-                session, name, now=rt.deps.clock.now(), wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid
+                session,
+                name,
+                now=rt.deps.clock.now(),
+                wecom_userid=wecom_userid,
+                dingtalk_userid=dingtalk_userid,
+                rename=rename,
+                new=new,
             )
             for role in roles:
                 await grant(session, p, Role(role), None)
@@ -159,4 +191,41 @@ def person_list(config_path: Path) -> None:
 
     for p in run_with_runtime(config, body):
         role_text = ", ".join(f"{role}@{unit_name}" if unit_name else role for role, unit_name in p.roles)
-        click.echo(f"{p.name}\twecom={p.wecom_userid or '-'}\tdingtalk={p.dingtalk_userid or '-'}\t{role_text}")
+        inactive = "" if p.active else "\t(已停用 inactive)"
+        click.echo(
+            f"{p.name}\twecom={p.wecom_userid or '-'}\tdingtalk={p.dingtalk_userid or '-'}\t{role_text}{inactive}"
+        )
+
+
+def _set_active(config_path: Path, who: str, active: bool) -> None:
+    from bot.handlers.directory import describe_person, set_active
+
+    config = load(config_path)
+
+    async def body(rt: Any) -> tuple[str, bool]:
+        async with rt.deps.sessions() as session, session.begin():
+            person, changed = await set_active(session, who, active)
+            return describe_person(person), changed
+
+    text, changed = run_with_runtime(config, body)
+    state = "activated" if active else "deactivated"
+    click.echo(f"{text}: {state if changed else 'unchanged'}")
+
+
+@person.command("deactivate")
+@config_option
+@click.argument("who")
+@friendly
+def person_deactivate(config_path: Path, who: str) -> None:
+    """Deactivate a person (by name or platform id): no more cards or reminders, no actions.
+    Their roles and past records stay."""
+    _set_active(config_path, who, False)
+
+
+@person.command("activate")
+@config_option
+@click.argument("who")
+@friendly
+def person_activate(config_path: Path, who: str) -> None:
+    """Activate a deactivated person again (by name or platform id)."""
+    _set_active(config_path, who, True)

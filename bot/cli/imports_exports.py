@@ -73,11 +73,17 @@ def _echo_import_result(result: Any) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="write an empty FILE.xlsx with the 16 columns to fill in, and import nothing",
 )
+@click.option(
+    "--history", is_flag=True, help="past cases, closed or archived: no cards, no reminders, no new deadlines"
+)
 @friendly
-def case_import(config_path: Path, file: Path | None, template: Path | None) -> None:
+def case_import(config_path: Path, file: Path | None, template: Path | None, history: bool) -> None:
     """Register cases from an .xlsx (columns: see docs/import.md). Good rows go in even when
-    others fail; exit code 1 when any row failed. ``--template FILE`` writes an empty one."""
+    others fail; exit code 1 when any row failed. ``--template FILE`` writes an empty one;
+    ``--history`` brings in past cases with their own dates and states, for statistics and the
+    archive only."""
     from bot.handlers.excel_import import import_cases
+    from bot.handlers.history_import import import_history
 
     if template is not None:
         from bot.exports.import_template import write_import_template
@@ -91,8 +97,9 @@ def case_import(config_path: Path, file: Path | None, template: Path | None) -> 
         raise BadValue(f"文件不存在：{file}")
     config = load(config_path)
     bar = _ProgressBar()
+    use = import_history if history else import_cases
     try:
-        result = run_with_runtime(config, lambda rt: import_cases(rt.deps, file, cli_actor(), progress=bar))
+        result = run_with_runtime(config, lambda rt: use(rt.deps, file, cli_actor(), progress=bar))
     finally:
         bar.close()
     _echo_import_result(result)

@@ -20,8 +20,14 @@ def serve(config_path: Path) -> None:
 
     config = load(config_path)
     setup_logging(config.logging.level)
+    from bot.config_check import ConfigProblems
+
     try:
         asyncio.run(serve_app(config))
+    except ConfigProblems as exc:
+        raise click.ClickException(
+            "\n".join(f"{config_path}: {line}" for line in exc.lines) + "\n(liuyan config check)"
+        ) from exc
     except ListenError as exc:
         raise click.ClickException(
             f"无法监听 {exc.host}:{exc.port}：{exc.detail}（端口被占用或无权限；cannot listen on {exc.host}:{exc.port}）"

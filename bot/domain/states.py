@@ -132,6 +132,8 @@ class Note(StrEnum):
     SUPERVISE = "supervise"  # 督办
     DUPLICATE = "duplicate"  # 重复件关联
     COMMENDATION = "commendation"  # 表扬
+    DEADLINE_RECOMPUTED = "deadline_recomputed"  # 期限重算 (the calendar changed)
+    HISTORY_IMPORT = "history_import"  # 历史数据导入
 
     @property
     def label(self) -> str:
@@ -146,6 +148,8 @@ NOTE_LABELS: dict[Note, str] = {
     Note.SUPERVISE: "督办",
     Note.DUPLICATE: "重复件关联",
     Note.COMMENDATION: "表扬",
+    Note.DEADLINE_RECOMPUTED: "期限重算",
+    Note.HISTORY_IMPORT: "历史数据导入",
 }
 
 #: What a timeline entry can be: a transition or a note.

@@ -15,7 +15,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -124,11 +124,11 @@ def normalise_header(value: object) -> str:
     return re.sub(r"\s+", "", text).strip("*")
 
 
-def match_header(value: object) -> str | None:
+def match_header(value: object, columns: Mapping[str, str | None] = COLUMNS) -> str | None:
     """The canonical header a cell names — ``留言标题（必填）`` counts as 留言标题 — or None."""
     text = normalise_header(value)
     for candidate in (text, re.sub(r"\(.*\)$", "", text)):
-        if candidate in COLUMNS:
+        if candidate in columns:
             return candidate
         if candidate in ALIASES:
             return ALIASES[candidate]
@@ -141,7 +141,7 @@ def column_letter(index: int) -> str:
     return str(get_column_letter(index + 1))
 
 
-def parse_header(values: Sequence[Any], row: int) -> Header:
+def parse_header(values: Sequence[Any], row: int, columns_: Mapping[str, str | None] = COLUMNS) -> Header:
     """Map the header cells to fields; unknown columns become warnings, a missing required column
     or a repeated column is an ImportFileError."""
     columns: list[Column] = []
@@ -150,7 +150,7 @@ def parse_header(values: Sequence[Any], row: int) -> Header:
     for index, value in enumerate(values):
         if value is None or not str(value).strip():
             continue
-        header = match_header(value)
+        header = match_header(value, columns_)
         if header is None:
             warnings_.append(f"未知列“{str(value).strip()}”（第{column_letter(index)}列）已忽略")
             continue
@@ -159,18 +159,20 @@ def parse_header(values: Sequence[Any], row: int) -> Header:
                 f"第{row}行表头中“{header}”列重复（第{column_letter(seen[header])}列和第{column_letter(index)}列）"
             )
         seen[header] = index
-        columns.append(Column(index, header, COLUMNS[header]))
+        columns.append(Column(index, header, columns_[header]))
     missing = [h for h in REQUIRED if h not in seen]
     if missing:
         raise ImportFileError(f"缺少必填列：{'、'.join(missing)}（表头在第{row}行）")
     return Header(row, tuple(columns), tuple(warnings_))
 
 
-def find_header(rows: Iterator[tuple[int, Sequence[Any]]], sheet: str = "") -> Header:
+def find_header(
+    rows: Iterator[tuple[int, Sequence[Any]]], sheet: str = "", columns: Mapping[str, str | None] = COLUMNS
+) -> Header:
     """The first row (among the first few) that names at least one known column."""
     for row, values in rows:
-        if any(match_header(v) for v in values if v is not None):
-            return parse_header(values, row)
+        if any(match_header(v, columns) for v in values if v is not None):
+            return parse_header(values, row, columns)
         if row >= HEADER_SEARCH_ROWS:
             break
     where = f"工作表“{sheet}”" if sheet else ""

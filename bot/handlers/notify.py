@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
 from bot.handlers.deps import CaseChange
+from bot.handlers.directory import reachable, unreachable_audience, unreachable_text
 from bot.handlers.messaging import Outbox
 from bot.links import detail_url, link_secret
 from store import directory, repo
@@ -109,9 +110,10 @@ class ChatNotifier:
         await self.outbox.card(
             session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)), "assign", case, now
         )
-        if not handlers:
-            text = f"【无人接收】{case.number} 已交办给{view.unit}，但该单位没有登记承办人，请管理员配置。"
-            await self.outbox.text(session, await self.office(session, Role.ADMIN), text, now, case=case)
+        if not reachable(handlers, self.outbox.platforms):
+            await self.outbox.text(
+                session, await unreachable_audience(session), unreachable_text(case, view.unit), now, case=case
+            )
         co_ids = [int(u) for u in case.co_unit_ids or []]
         co_people: list[Person] = []
         for unit_id in co_ids:
@@ -228,6 +230,11 @@ class ChatNotifier:
     async def _on_commendation(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【表扬】{case.number}（{change.actor.name}）：{change.comment}", now)
 
+    async def _on_deadline_recomputed(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        await self._tell_unit(
+            session, case, f"【期限调整】{case.number} {b.short(case.title, 40)}\n{change.comment}", now
+        )
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -258,4 +265,5 @@ _RULES: dict[str, _Rule] = {
     Action.INTERIM_REPORT: ChatNotifier._on_interim,
     "instruction": ChatNotifier._on_instruction,
     "commendation": ChatNotifier._on_commendation,
+    "deadline_recomputed": ChatNotifier._on_deadline_recomputed,
 }

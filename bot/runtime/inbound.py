@@ -249,6 +249,7 @@ class InboundWorker:
                 row = await inbox.pending(session, event_id)
                 if row is None:
                     return
+                await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
                 event = Inbound.from_payload(row.payload)
                 if event.kind == "click" and event.task_id and event.reply_ref:
                     # the click's reference is fresher than the send's (WeCom spec §3.6)
