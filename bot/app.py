@@ -27,6 +27,7 @@ from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.ports import Transport
+from bot.runtime import seen
 from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, ops
@@ -252,6 +253,7 @@ def _wire_dingtalk(
         store=store_one(deps),
         wake=channels.worker.wake.set,
         card_recipient=card_recipient(deps),
+        first_use=seen.first_use(deps),
         now=lambda: deps.clock.now().timestamp(),
         alerts=channels.pending_alerts,
     )

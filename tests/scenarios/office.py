@@ -150,6 +150,7 @@ class DingTalkSide:
         self.fake = FakeDingTalk(users=USERS)
         self.clock = clock
         self.base = ""
+        self._last_ms = 0
 
     async def start(self) -> None:
         self.base = await self.fake.start()
@@ -198,6 +199,9 @@ class DingTalkSide:
 
     def text_request(self, user: str, text: str) -> Request:
         now_ms = int(self.clock.now().timestamp() * 1000)  # DingTalk's clock agrees with ours
+        # DingTalk stamps each delivery when it sends it; under the frozen test clock successive
+        # messages get successive milliseconds (a header pair is accepted once)
+        self._last_ms = now_ms = max(now_ms, self._last_ms + 1)
         cb = self.fake.signed_callback(self.fake.robot_message(user, text, create_at_ms=now_ms), timestamp_ms=now_ms)
         return Request(cb.url, cb.body, cb.headers)
 
