@@ -202,7 +202,12 @@ def _wire_wecom(
     )
     events = EventStore(deps)  # group commit; on a SQLite file, written on the loop's thread
     callback = WeComCallback(
-        crypto, metrics, agent_id=cfg.wecom.agent_id, store=events.store, wake=channels.worker.wake.set
+        crypto,
+        metrics,
+        agent_id=cfg.wecom.agent_id,
+        store=events.store,
+        wake=channels.worker.wake.set,
+        now=lambda: deps.clock.now().timestamp(),
     )
 
     def routes(app: web.Application) -> None:

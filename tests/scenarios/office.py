@@ -68,12 +68,11 @@ class Side(Protocol):
 class WeComSide:
     platform = "wecom"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self.fake = FakeWeCom(users=USERS)
         self.server = TestServer(self.fake.app())
-        self.callbacks = WeComCallbacks(
-            TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=self.fake.clock
-        )
+        # the URL timestamp is WeCom's wall clock, which agrees with ours (the bot checks it)
+        self.callbacks = WeComCallbacks(TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=clock)
 
     async def start(self) -> None:
         await self.server.start_server()
@@ -220,7 +219,7 @@ class DingTalkSide:
 
 
 def make_side(platform: str, clock: ManualClock) -> Side:
-    return WeComSide() if platform == "wecom" else DingTalkSide(clock)
+    return WeComSide(clock) if platform == "wecom" else DingTalkSide(clock)
 
 
 @dataclass
