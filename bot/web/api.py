@@ -15,6 +15,7 @@ from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
 from bot.web.errors import json_error
+from bot.web.json_input import parse_strict
 from store import repo
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,7 @@ async def _json_body(request: web.Request) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise InputError("body", "请求体过大") from exc
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError("body", f"不是有效的 JSON：{exc}") from exc
+    return parse_strict(raw)
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -64,14 +62,18 @@ async def create_case(request: web.Request) -> web.Response:
     try:
         body = await _json_body(request)
         new = validate_new_case(
-            body, now=deps.clock.now(), tz=deps.config.office.hours().tz, categories=deps.config.cases.categories
+            body,
+            now=deps.clock.now(),
+            tz=deps.config.office.hours().tz,
+            categories=deps.config.cases.categories,
+            strict=True,
         )
         result = await register_case(deps, new, API_ACTOR)
     except InputError as exc:
         status = 413 if exc.message == "请求体过大" else 415 if exc.field == "Content-Type" else 422
         if exc.field == "body" and status == 422:
             status = 400
-        return json_error(status, exc.field, exc.message)
+        return json_error(status, exc.field, exc.message, exc.code)
     except WorkflowError as exc:
         return json_error(422, exc.field or "state", exc.message, exc.code)
     async with deps.sessions() as session:
@@ -101,7 +103,7 @@ async def assign(request: web.Request) -> web.Response:
             raise InputError("unit", "必填")
         case = await assign_case(deps, number, body["unit"], API_ACTOR)
     except InputError as exc:
-        return json_error(400 if exc.field == "body" else 422, exc.field, exc.message)
+        return json_error(400 if exc.field == "body" else 422, exc.field, exc.message, exc.code)
     except WorkflowError as exc:
         status = 404 if exc.code == "not_found" else 409 if exc.code in ("wrong_state", "conflict") else 422
         return json_error(status, exc.field or "state", exc.message, exc.code)
