@@ -148,18 +148,18 @@ def validate_new_case(
     if unknown:
         raise InputError(unknown[0], "未知字段")
 
-    def text(name: str, *, required: bool = False) -> str | None:
+    def text_field(name: str, *, required: bool = False) -> str | None:
         return _text(data, name, required=required, strict=strict)
 
-    title = text("title", required=True)
-    content = text("content", required=True)
+    title = text_field("title", required=True)
+    content = text_field("content", required=True)
     assert title is not None and content is not None
-    level_text = text("level")
+    level_text = text_field("level")
     try:
         level = parse_level(level_text).value if level_text else Level.COUNTY.value
     except ValueError as exc:
         raise InputError("level", str(exc)) from exc
-    category = text("category")
+    category = text_field("category")
     if category is not None and categories and category not in categories:
         raise InputError("category", f"未知类型“{category}”（可选：{'、'.join(categories)}）")
     received_at = parse_time(data["received_at"], tz) if data.get("received_at") else now
@@ -176,16 +176,16 @@ def validate_new_case(
         content=content,
         received_at=received_at,
         level=level,
-        source=text("source") or "其他",
-        source_ref=text("source_ref"),
-        petitioner=text("petitioner"),
-        contact=text("contact"),
+        source=text_field("source") or "其他",
+        source_ref=text_field("source_ref"),
+        petitioner=text_field("petitioner"),
+        contact=text_field("contact"),
         category=category,
-        unit=text("unit"),
+        unit=text_field("unit"),
         co_units=tuple(co_units),
         complex=_bool(data, "complex", strict=strict),
         urgent=_bool(data, "urgent", strict=strict),
-        report_number=text("report_number"),
+        report_number=text_field("report_number"),
     )
 
 
