@@ -16,6 +16,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.api_token import GENERATE
 from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -27,7 +28,7 @@ from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.ports import Transport
-from bot.runtime import seen
+from bot.runtime import api_token, seen
 from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, ops
@@ -78,9 +79,11 @@ class Runtime:
         if migrate:
             await db.upgrade(engine)
         sessions = db.sessionmaker(engine)
+        clock = clock or SystemClock()
+        if config.api.token == GENERATE:  # before anything derives from it
+            config.api.token = await api_token.stored_or_new(sessions, clock.now())
         async with sessions() as session:
             calendar = await load_calendar(session, config.calendar.overrides())
-        clock = clock or SystemClock()
         holder = CalendarHolder(calendar, config.calendar.overrides())
         notifier = ChatNotifier(config, holder, clock)
         deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
