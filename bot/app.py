@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -35,6 +36,7 @@ from bot.web import api, detail, ops
 from store import db
 
 log = logging.getLogger(__name__)
+WEB_LOCK_TIMEOUT = 3.0  # seconds an HTTP request's write waits for SQLite's write lock
 
 
 @dataclass
@@ -86,7 +88,14 @@ class Runtime:
             calendar = await load_calendar(session, config.calendar.overrides())
         holder = CalendarHolder(calendar, config.calendar.overrides())
         notifier = ChatNotifier(config, holder, clock)
-        deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
+        deps = Deps(
+            config=config,
+            sessions=sessions,
+            clock=clock,
+            calendar=holder,
+            notifier=notifier,
+            reads=db.read_sessionmaker(engine),
+        )
         await bootstrap_from_config(deps)
         metrics = Metrics()
         channels = build_channels(deps, notifier, metrics, http)
@@ -288,7 +297,11 @@ def build_app(runtime: Runtime) -> web.Application:
         client_max_size=runtime.config.server.max_body_kb * 1024,
         middlewares=[ops.measure, api.api_guard],
     )
-    app[api.DEPS] = runtime.deps
+    # HTTP requests wait a few seconds for SQLite's write lock, then answer 503 (Retry-After)
+    # instead of holding the client for the default 30 s
+    app[api.DEPS] = dataclasses.replace(
+        runtime.deps, sessions=db.sessionmaker(runtime.engine, lock_timeout=WEB_LOCK_TIMEOUT)
+    )
     app[ops.METRICS] = runtime.metrics
     ops.add_routes(app)
     api.add_routes(app)

@@ -66,7 +66,7 @@ def case_list(config_path: Path, state: str | None, unit: str | None, overdue: b
     config = load(config_path)
 
     async def body(rt: Any) -> list[tuple[Any, str]]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             unit_id = None
             if unit:
                 found = await repo.unit_by_name(session, unit)
@@ -100,7 +100,7 @@ def case_show(config_path: Path, number: str, as_json: bool) -> None:
     config = load(config_path)
 
     async def body(rt: Any) -> dict[str, Any]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             found = await repo.case_by_number(session, number)
             if found is None:
                 raise CaseNotFound(number)

@@ -17,9 +17,11 @@ from bot.handlers.read_models import case_json
 from bot.web.errors import json_error
 from bot.web.json_input import parse_strict
 from store import repo
+from store.db import is_locked
 
 log = logging.getLogger(__name__)
 DEPS: web.AppKey[Deps] = web.AppKey("deps", Deps)
+RETRY_AFTER_SECONDS = 5
 API_ACTOR = Actor(name="接口登记", roles=frozenset({Role.SYSTEM, Role.DISPATCHER}))
 
 
@@ -45,6 +47,13 @@ async def api_guard(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, "body", "请求体过大")
+    except Exception as exc:
+        if not is_locked(exc):
+            raise
+        log.warning("api: database busy (the write lock was not free in time)")
+        resp = json_error(503, "database", "数据库正忙，请稍后重试", "busy")
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -86,7 +95,7 @@ async def create_case(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     number = request.match_info["number"]
-    async with deps.sessions() as session:
+    async with deps.read_sessions() as session:
         case = await repo.case_by_number(session, number)
         if case is None:
             return json_error(404, "number", f"未找到文号为 {number} 的留言件")
