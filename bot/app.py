@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.api_token import GENERATE
 from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import Clock, SystemClock
 from bot.config import Config
@@ -28,6 +30,7 @@ from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
 from bot.ports import Transport
+from bot.runtime import api_token, seen
 from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, errors, ops
@@ -35,6 +38,7 @@ from store import db
 from store.directory import unit_names_and_codes
 
 log = logging.getLogger(__name__)
+WEB_LOCK_TIMEOUT = 3.0  # seconds an HTTP request's write waits for SQLite's write lock
 
 
 class ListenError(Exception):
@@ -92,12 +96,21 @@ class Runtime:
             if migrate:
                 await db.upgrade(engine)
             sessions = db.sessionmaker(engine)
+            clock = clock or SystemClock()
+            if config.api.token == GENERATE:  # before anything derives from it
+                config.api.token = await api_token.stored_or_new(sessions, clock.now())
             async with sessions() as session:
                 calendar = await load_calendar(session, config.calendar.overrides())
-            clock = clock or SystemClock()
             holder = CalendarHolder(calendar, config.calendar.overrides())
             notifier = ChatNotifier(config, holder, clock)
-            deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
+            deps = Deps(
+                config=config,
+                sessions=sessions,
+                clock=clock,
+                calendar=holder,
+                notifier=notifier,
+                reads=db.read_sessionmaker(engine),
+            )
             await bootstrap_from_config(deps)
             metrics = Metrics()
             if (config.wecom.enabled or config.dingtalk.enabled) and http is None:
@@ -225,7 +238,12 @@ def _wire_wecom(
     )
     events = EventStore(deps)  # group commit; on a SQLite file, written on the loop's thread
     callback = WeComCallback(
-        crypto, metrics, agent_id=cfg.wecom.agent_id, store=events.store, wake=channels.worker.wake.set
+        crypto,
+        metrics,
+        agent_id=cfg.wecom.agent_id,
+        store=events.store,
+        wake=channels.worker.wake.set,
+        now=lambda: deps.clock.now().timestamp(),
     )
 
     def routes(app: web.Application) -> None:
@@ -276,6 +294,7 @@ def _wire_dingtalk(
         store=store_one(deps),
         wake=channels.worker.wake.set,
         card_recipient=card_recipient(deps),
+        first_use=seen.first_use(deps),
         now=lambda: deps.clock.now().timestamp(),
         alerts=channels.pending_alerts,
     )
@@ -302,7 +321,11 @@ def build_app(runtime: Runtime) -> web.Application:
         client_max_size=runtime.config.server.max_body_kb * 1024,
         middlewares=[ops.measure, errors.json_errors, api.api_guard],
     )
-    app[api.DEPS] = runtime.deps
+    # HTTP requests wait a few seconds for SQLite's write lock, then answer 503 (Retry-After)
+    # instead of holding the client for the default 30 s
+    app[api.DEPS] = dataclasses.replace(
+        runtime.deps, sessions=db.sessionmaker(runtime.engine, lock_timeout=WEB_LOCK_TIMEOUT)
+    )
     app[ops.METRICS] = runtime.metrics
     ops.add_routes(app)
     api.add_routes(app)

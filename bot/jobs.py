@@ -20,6 +20,7 @@ from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
 from bot.domain.states import Note, Role, State
 from bot.domain.workcalendar import coverage_warnings
+from bot.handlers import retention
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
 from store import cases as case_rows
@@ -88,6 +89,7 @@ class Jobs:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session:
             await self.deps.calendar.ensure_fresh(session)  # a change elsewhere counts at once
+        await retention.prune(self.deps)  # first: housekeeping does not wait on the sweeps below
         queued = 0
         if self.deps.config.nudges.enabled:
             queued += await self.sweep(now)

@@ -60,6 +60,11 @@ Wake = Callable[[], None]
 #: The recipient of the card ``task_id`` sent on ``platform``; None when we sent no such card.
 CardRecipient = Callable[[str, str], Awaitable[str | None]]
 
+#: ``(scope, token, binding, expires_at)``: record the one-time token as used until ``expires_at``
+#: (unix seconds), in storage every process shares. True on its first use and on a repeat with the
+#: same ``binding`` (a redelivery of the same request); False when it comes with anything else.
+FirstUse = Callable[[str, str, str, float], Awaitable[bool]]
+
 
 # --- outbound --------------------------------------------------------------------------------
 

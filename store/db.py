@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 #: What the use cases pass around: they hold a session, they never build a query with it.
@@ -84,13 +84,31 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
     return engine
 
 
+#: execution option: pure reads (SQLite: deferred BEGIN on a query-only connection)
+READ_ONLY = "liuyan_read_only"
+#: execution option: how long a write may wait for SQLite's write lock, in milliseconds
+LOCK_TIMEOUT_MS = "liuyan_lock_timeout_ms"
+DEFAULT_LOCK_TIMEOUT_MS = 30_000
+_STATE = "liuyan_sqlite_state"  # (query_only, busy_timeout) of a pooled connection
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    # BEGIN IMMEDIATE: take the write lock up front so two processes never both read a case
-    # and then fail to upgrade to a writer (SQLITE_BUSY_SNAPSHOT); busy_timeout makes them queue.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writes: BEGIN IMMEDIATE takes the write lock up front so two processes never both read a
+    # case and then fail to upgrade to a writer (SQLITE_BUSY_SNAPSHOT); busy_timeout makes them
+    # queue. Reads: a deferred BEGIN never takes it (WAL readers see the last commit and do not
+    # wait for a writer), and query_only makes a write slipped into a read session fail loudly.
+    options = conn.get_execution_options()
+    read = bool(options.get(READ_ONLY, False))
+    timeout = int(options.get(LOCK_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS))
+    info = conn.connection.info  # kept with the pooled DBAPI connection
+    if info.get(_STATE) != (read, timeout):  # pragmas only when this connection's role changes
+        conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read else 'OFF'}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={timeout}")
+        info[_STATE] = (read, timeout)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite/aiosqlite would defer it).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -98,12 +116,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={DEFAULT_LOCK_TIMEOUT_MS}")
     cur.close()
+    record.info[_STATE] = (False, DEFAULT_LOCK_TIMEOUT_MS)
 
 
-def sessionmaker(engine: AsyncEngine) -> Sessions:
+def sessionmaker(engine: AsyncEngine, *, lock_timeout: float | None = None) -> Sessions:
+    """Sessions for work that writes. ``lock_timeout`` (seconds): how long a transaction may wait
+    for SQLite's write lock before failing with a "database is locked" error (see
+    :func:`is_locked`); default 30 s. PostgreSQL ignores it."""
+    if lock_timeout is not None:
+        engine = engine.execution_options(**{LOCK_TIMEOUT_MS: int(lock_timeout * 1000)})
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_sessionmaker(engine: AsyncEngine) -> Sessions:
+    """Sessions for pure reads (listings, pages, health): on SQLite they never wait for the write
+    lock another process holds, and refuse to write."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked/busy": the write lock was not free in time."""
+    if not isinstance(exc, OperationalError):
+        return False
+    message = str(exc.orig if exc.orig is not None else exc).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:

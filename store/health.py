@@ -17,6 +17,12 @@ async def ping(session: Session) -> None:
     await session.execute(text("SELECT 1"))
 
 
+async def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction as a writer (SQLite: BEGIN IMMEDIATE, waiting at most the
+    session's lock timeout); raises a "database is locked" error when the lock is held."""
+    await session.connection()
+
+
 @dataclass(frozen=True)
 class Gauges:
     open_cases: int

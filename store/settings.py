@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 
 from store.db import Session
 from store.dialect import insert_ignore
@@ -47,6 +48,18 @@ async def first_use(session: Session, scope: str, token: str, expires_at: dateti
         session, SeenToken, ["scope", "token"], {"scope": scope, "token": token, "expires_at": expires_at}, ["id"]
     )
     return (await session.execute(stmt)).first() is not None
+
+
+async def first_use_bound(session: Session, scope: str, token: str, binding: str, expires_at: datetime) -> bool:
+    """Like :func:`first_use`, but a repeat of ``token`` together with the ``binding`` it was first
+    used with (e.g. the same request body: a redelivery) is accepted again; with anything else
+    it is refused. Only an accepted first use records the binding."""
+    bound = hashlib.sha256(f"{token}\n{binding}".encode()).hexdigest()
+    if await first_use(session, scope, token, expires_at):
+        await first_use(session, f"{scope}/bound", bound, expires_at)
+        return True
+    seen = exists().where(SeenToken.scope == f"{scope}/bound", SeenToken.token == bound)
+    return bool((await session.execute(select(seen))).scalar())
 
 
 async def prune_seen(session: Session, now: datetime) -> int:

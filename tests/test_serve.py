@@ -21,7 +21,7 @@ def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
     config.write_text(
         BASE_CONFIG.replace(
             "[api]", '[server]\nport = 0\n\n[database]\nurl = "sqlite+aiosqlite:///data/x.db"\n\n[api]', 1
-        ),
+        ).replace('token = "test-token"', 'token = "test-token-long-enough-for-serve"'),  # serve refuses weak ones
         encoding="utf-8",
     )
     proc = subprocess.Popen(

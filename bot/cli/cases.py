@@ -101,7 +101,7 @@ def case_list(
     chosen = parse_state(state).value if state else None
 
     async def body(rt: Any) -> tuple[list[tuple[Any, str]], int]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             unit_id = None
             if unit:
                 found = await directory.unit_by_name(session, unit)
@@ -142,7 +142,7 @@ def case_show(config_path: Path, number: str, as_json: bool) -> None:
     from store import directory
 
     async def body(rt: Any) -> tuple[dict[str, Any], dict[int, str]]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             found = await repo.case_by_number(session, number)
             if found is None:
                 raise CaseNotFound(number)

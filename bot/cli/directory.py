@@ -58,7 +58,7 @@ def unit_list(config_path: Path) -> None:
     config = load(config_path)
 
     async def body(rt: Any) -> list[Any]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             return await unit_summaries(session)
 
     for s in run_with_runtime(config, body):
@@ -186,7 +186,7 @@ def person_list(config_path: Path) -> None:
     config = load(config_path)
 
     async def body(rt: Any) -> list[listings.PersonListing]:
-        async with rt.deps.sessions() as session:
+        async with rt.deps.read_sessions() as session:
             return await listings.people_with_roles(session)
 
     for p in run_with_runtime(config, body):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.api_token import refusal
 from bot.cli.base import config_option, load
 from bot.runtime.log_setup import setup_logging
 
@@ -19,6 +20,9 @@ def serve(config_path: Path) -> None:
     from bot.app import serve as serve_app
 
     config = load(config_path)
+    weak = refusal(config.api.token)
+    if weak is not None:  # before the database or the port is touched
+        raise click.ClickException(f"{config_path}: {weak}")
     setup_logging(config.logging.level)
     from bot.config_check import ConfigProblems
 

@@ -21,22 +21,33 @@ class ExportError(UserError):
         super().__init__("export", message)
 
 
+#: exports, dossiers and reports carry petitioners' names and contacts: owner only
+PRIVATE_MODE = 0o600
+
+
 def write_atomically(
-    path: Path | str, content: bytes | str | Callable[[Path], object], *, encoding: str = "utf-8"
+    path: Path | str,
+    content: bytes | str | Callable[[Path], object],
+    *,
+    encoding: str = "utf-8",
+    mode: int = PRIVATE_MODE,
 ) -> Path:
     """Write ``content`` (bytes, text, or a callback that writes the file it is given) next to
     ``path``, flush it to disk, then rename it over ``path``: a reader sees the old file or the
     whole new one, and a failed write leaves neither half a file nor the temporary one behind.
-    An OS error becomes ExportError naming ``path``."""
+    The file gets ``mode`` (default owner read/write only, whatever the umask, also when it
+    replaces a more open file). An OS error becomes ExportError naming ``path``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        # created with the mode from the start: no moment in which others may open it
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as file:
+            if not callable(content):
+                file.write(content.encode(encoding) if isinstance(content, str) else content)
         if callable(content):
             content(tmp)
-        else:
-            data = content.encode(encoding) if isinstance(content, str) else content
-            with open(tmp, "wb") as file:
-                file.write(data)
+        os.chmod(tmp, mode)  # a callback may have made the file anew
         with open(tmp, "rb+") as file:
             os.fsync(file.fileno())
         os.replace(tmp, path)

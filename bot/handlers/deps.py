@@ -47,3 +47,9 @@ class Deps:
     clock: Clock
     calendar: CalendarHolder
     notifier: Notifier = field(default_factory=NullNotifier)
+    #: pure reads (SQLite: never wait for another process's write lock); default ``sessions``
+    reads: Sessions | None = None
+
+    @property
+    def read_sessions(self) -> Sessions:
+        return self.reads if self.reads is not None else self.sessions

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ARCHIVE_ELEMENTS
@@ -49,6 +49,13 @@ HEADER_SEARCH_ROWS = 10  # a title line or two above the header row is common in
 
 Progress = Callable[[int, int | None], None]
 """Called after each data row with (rows done, estimated total rows or None)."""
+
+
+#: An xlsx is a zip; these bound what its parts may unpack to (docs/import.md). A workbook of
+#: 100 000 cases is far below them; a "zip bomb" (a small file that unpacks to gigabytes) is not.
+MAX_PART_BYTES: Final = 50 * 1024 * 1024
+MAX_TOTAL_BYTES: Final = 200 * 1024 * 1024
+MAX_PARTS: Final = 10_000
 
 
 class ImportFileError(UserError):
@@ -276,6 +283,7 @@ def open_sheet(path: Path, name: str | None = None) -> Sheet:
     except OSError as exc:
         raise ImportFileError(f"{path}：无法打开（{exc.strerror or exc}）") from exc
     try:
+        _check_unpacked_size(handle, path.name)
         workbook = _load(handle, path.name)
         if name is not None:
             sheet = workbook[name]
@@ -305,6 +313,35 @@ def open_sheet(path: Path, name: str | None = None) -> Sheet:
         name=str(sheet.title),
         others=others,
     )
+
+
+def _check_unpacked_size(handle: BinaryIO, name: str) -> None:
+    """Refuse a workbook whose parts declare more than the limits, before openpyxl reads it.
+    Python's zipfile never unpacks a part beyond its declared size (a part that lies is cut
+    short and fails its CRC check), so the declared sizes bound the memory openpyxl can use."""
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ImportFileError(f"{name}：不是有效的 .xlsx 文件（文件已损坏或格式不符）") from exc
+    finally:
+        handle.seek(0)
+    mb = 1024 * 1024
+    if len(parts) > MAX_PARTS:
+        raise ImportFileError(f"{name}：文件内部件过多（{len(parts)} 个，最多 {MAX_PARTS} 个），不导入")
+    biggest = max(parts, key=lambda p: p.file_size, default=None)
+    if biggest is not None and biggest.file_size > MAX_PART_BYTES:
+        raise ImportFileError(
+            f"{name}：文件中的 {_printable(biggest.filename[:80])} 解压后 {biggest.file_size // mb} MB，"
+            f"超过每部分 {MAX_PART_BYTES // mb} MB 的上限，不导入"
+        )
+    total = sum(p.file_size for p in parts)
+    if total > MAX_TOTAL_BYTES:
+        raise ImportFileError(f"{name}：文件解压后共 {total // mb} MB，超过 {MAX_TOTAL_BYTES // mb} MB 的上限，不导入")
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _load(handle: BinaryIO, name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,10 +52,15 @@ LIMITS = {
 }
 
 
-class InputError(UserError):
-    """Bad intake input; ``field`` names the offending field."""
+#: most co-units one case may name (duplicates are merged first)
+MAX_CO_UNITS = 20
 
-    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+
+class InputError(UserError):
+    """Bad intake input; ``field`` names the offending field, ``code`` (optional) says what kind
+    of problem it is for a program (``wrong_type``, ``too_many`` …)."""
+
+    def __init__(self, field: str, message: str, *, code: str = "") -> None:
         super().__init__(code, message, field=field)
 
 
@@ -76,14 +82,19 @@ class NewCase:
     report_number: str | None = None
 
 
-def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+def _text(data: Mapping[str, Any], name: str, *, required: bool = False, strict: bool = False) -> str | None:
+    """A text field; ``strict`` (JSON): it must be a string, not a number that reads like one."""
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise InputError(name, "必填")
         return None
+    if strict and not isinstance(value, str):
+        raise InputError(name, "应为文本（JSON 字符串）", code="wrong_type")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InputError(name, "应为文本")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(name, "应为文本", code="not_a_number")  # never stored as "nan"
     text = str(value).strip()
     if "\x00" in text:
         raise InputError(name, "含有非法字符")
@@ -92,10 +103,12 @@ def _text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str 
     return text
 
 
-def _bool(data: Mapping[str, Any], name: str) -> bool:
+def _bool(data: Mapping[str, Any], name: str, *, strict: bool = False) -> bool:
     value = data.get(name, False)
     if isinstance(value, bool):
         return value
+    if strict and value is not None:
+        raise InputError(name, "应为 true 或 false", code="wrong_type")
     if isinstance(value, str) and value.strip().lower() in {"是", "true", "1", "yes", "y"}:
         return True
     if isinstance(value, str) and value.strip().lower() in {"否", "false", "0", "no", "n", ""}:
@@ -121,22 +134,30 @@ def parse_time(value: Any, tz: ZoneInfo, name: str = "received_at") -> datetime:
     return result
 
 
-def validate_new_case(data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, categories: list[str]) -> NewCase:
-    """Check an intake body; raises InputError naming the first bad field."""
+def validate_new_case(
+    data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, categories: list[str], strict: bool = False
+) -> NewCase:
+    """Check an intake body; raises InputError naming the first bad field. ``strict`` (the JSON
+    API): every field has its JSON type — text is a string, flags are true/false; spreadsheet
+    rows (not strict) may carry numbers in text columns and 是/否 in flag columns."""
     if not isinstance(data, Mapping):
         raise InputError("body", "应为 JSON 对象")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise InputError(unknown[0], "未知字段")
-    title = _text(data, "title", required=True)
-    content = _text(data, "content", required=True)
+
+    def text_field(name: str, *, required: bool = False) -> str | None:
+        return _text(data, name, required=required, strict=strict)
+
+    title = text_field("title", required=True)
+    content = text_field("content", required=True)
     assert title is not None and content is not None
-    level_text = _text(data, "level")
+    level_text = text_field("level")
     try:
         level = parse_level(level_text).value if level_text else Level.COUNTY.value
     except ValueError as exc:
         raise InputError("level", str(exc)) from exc
-    category = _text(data, "category")
+    category = text_field("category")
     if category is not None and categories and category not in categories:
         raise InputError("category", f"未知类型“{category}”（可选：{'、'.join(categories)}）")
     received_at = parse_time(data["received_at"], tz) if data.get("received_at") else now
@@ -145,21 +166,24 @@ def validate_new_case(data: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, c
     co_units = data.get("co_units") or []
     if not isinstance(co_units, list) or not all(isinstance(u, str) and u.strip() for u in co_units):
         raise InputError("co_units", "应为单位名称列表")
+    co_units = list(dict.fromkeys(u.strip() for u in co_units))  # each unit once, in order
+    if len(co_units) > MAX_CO_UNITS:
+        raise InputError("co_units", f"协办单位过多（{len(co_units)} 个，最多 {MAX_CO_UNITS} 个）", code="too_many")
     return NewCase(
         title=title,
         content=content,
         received_at=received_at,
         level=level,
-        source=_text(data, "source") or "其他",
-        source_ref=_text(data, "source_ref"),
-        petitioner=_text(data, "petitioner"),
-        contact=_text(data, "contact"),
+        source=text_field("source") or "其他",
+        source_ref=text_field("source_ref"),
+        petitioner=text_field("petitioner"),
+        contact=text_field("contact"),
         category=category,
-        unit=_text(data, "unit"),
-        co_units=tuple(u.strip() for u in co_units),
-        complex=_bool(data, "complex"),
-        urgent=_bool(data, "urgent"),
-        report_number=_text(data, "report_number"),
+        unit=text_field("unit"),
+        co_units=tuple(co_units),
+        complex=_bool(data, "complex", strict=strict),
+        urgent=_bool(data, "urgent", strict=strict),
+        report_number=text_field("report_number"),
     )
 
 

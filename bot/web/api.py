@@ -17,11 +17,14 @@ from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
 from bot.web.errors import json_error, user_error
+from bot.web.json_input import parse_strict
 from bot.web.limits import api_body_limit, read_body
 from store import repo
+from store.db import is_locked
 
 log = logging.getLogger(__name__)
 DEPS: web.AppKey[Deps] = web.AppKey("deps", Deps)
+RETRY_AFTER_SECONDS = 5
 API_ACTOR = Actor(name="接口登记", roles=frozenset({Role.SYSTEM, Role.DISPATCHER}))
 
 
@@ -50,6 +53,13 @@ async def api_guard(request: web.Request, handler: Handler) -> web.StreamRespons
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, "body", "请求体过大")
+    except Exception as exc:
+        if not is_locked(exc):
+            raise
+        log.warning("api: database busy (the write lock was not free in time)")
+        resp = json_error(503, "database", "数据库正忙，请稍后重试", "busy")
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return resp
 
 
 async def _json_body(request: web.Request) -> Any:
@@ -58,10 +68,7 @@ async def _json_body(request: web.Request) -> Any:
     raw = await read_body(request, api_body_limit(request.app[DEPS].config.server.max_body_kb))
     if raw is None:
         raise InputError("body", "请求体过大", code="too_large")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError("body", f"不是有效的 JSON：{exc}") from exc
+    return parse_strict(raw)
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -69,7 +76,11 @@ async def create_case(request: web.Request) -> web.Response:
     try:
         body = await _json_body(request)
         new = validate_new_case(
-            body, now=deps.clock.now(), tz=deps.config.office.hours().tz, categories=deps.config.cases.categories
+            body,
+            now=deps.clock.now(),
+            tz=deps.config.office.hours().tz,
+            categories=deps.config.cases.categories,
+            strict=True,
         )
         result = await register_case(deps, new, API_ACTOR)
     except UserError as exc:
@@ -84,7 +95,7 @@ async def create_case(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     number = request.match_info["number"]
-    async with deps.sessions() as session:
+    async with deps.read_sessions() as session:
         case = await repo.case_by_number(session, number)
         if case is None:
             return json_error(404, "number", f"未找到文号为 {number} 的留言件")

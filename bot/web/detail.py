@@ -232,7 +232,7 @@ async def view_case(request: web.Request) -> web.Response:
             return refusal(403, EXPIRED_TEXT, why, number)
         return refusal(403, INVALID_TEXT, INVALID_WHY)
     tz = deps.config.office.hours().tz
-    async with deps.sessions() as session:
+    async with deps.read_sessions() as session:
         person = await directory.person_by_id(session, person_id)
         if person is None or not person.active:
             log.info("detail link refused (no active person) for %s person %s", number, person_id)

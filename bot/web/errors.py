@@ -24,7 +24,7 @@ def user_error(exc: UserError) -> web.Response:
         status = 413 if exc.code == "too_large" else 400
     else:
         status = 415 if exc.field == "Content-Type" else 422
-    return json_error(status, exc.field or "body", exc.message)
+    return json_error(status, exc.field or "body", exc.message, exc.code or None)
 
 
 @web.middleware

@@ -13,6 +13,7 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.metrics import Metrics
 from bot.web.api import DEPS
 from store import health
+from store.db import is_locked
 
 log = logging.getLogger(__name__)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -21,12 +22,19 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 async def healthz(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     try:
-        async with deps.sessions() as session:
+        async with deps.read_sessions() as session:
             await health.ping(session)
+        # a writer must get in too: another process holding SQLite's write lock makes us "busy"
+        async with deps.sessions() as session, session.begin():
+            await health.take_write_lock(session)
         db = "ok"
     except Exception as exc:  # the health check reports every database failure
-        log.warning("health check: database unreachable: %s", type(exc).__name__)
-        db = "unreachable"
+        if is_locked(exc):
+            log.warning("health check: database busy (another process holds the write lock)")
+            db = "busy"
+        else:
+            log.warning("health check: database unreachable: %s", type(exc).__name__)
+            db = "unreachable"
     today = deps.clock.now().astimezone(deps.config.office.hours().tz).date()
     body = {
         "status": "ok" if db == "ok" else "degraded",
@@ -42,7 +50,7 @@ async def metrics(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     m = request.app[METRICS]
     now = deps.clock.now()
-    async with deps.sessions() as session:
+    async with deps.read_sessions() as session:
         gauges = await health.gauges(session, now)
     m.open_cases.set(gauges.open_cases)
     m.overdue_cases.set(gauges.overdue_cases)

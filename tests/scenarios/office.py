@@ -68,12 +68,11 @@ class Side(Protocol):
 class WeComSide:
     platform = "wecom"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         self.fake = FakeWeCom(users=USERS)
         self.server = TestServer(self.fake.app())
-        self.callbacks = WeComCallbacks(
-            TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=self.fake.clock
-        )
+        # the URL timestamp is WeCom's wall clock, which agrees with ours (the bot checks it)
+        self.callbacks = WeComCallbacks(TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=clock)
 
     async def start(self) -> None:
         await self.server.start_server()
@@ -150,6 +149,7 @@ class DingTalkSide:
         self.fake = FakeDingTalk(users=USERS)
         self.clock = clock
         self.base = ""
+        self._last_ms = 0
 
     async def start(self) -> None:
         self.base = await self.fake.start()
@@ -198,6 +198,9 @@ class DingTalkSide:
 
     def text_request(self, user: str, text: str) -> Request:
         now_ms = int(self.clock.now().timestamp() * 1000)  # DingTalk's clock agrees with ours
+        # DingTalk stamps each delivery when it sends it; under the frozen test clock successive
+        # messages get successive milliseconds (a header pair is accepted once)
+        self._last_ms = now_ms = max(now_ms, self._last_ms + 1)
         cb = self.fake.signed_callback(self.fake.robot_message(user, text, create_at_ms=now_ms), timestamp_ms=now_ms)
         return Request(cb.url, cb.body, cb.headers)
 
@@ -216,7 +219,7 @@ class DingTalkSide:
 
 
 def make_side(platform: str, clock: ManualClock) -> Side:
-    return WeComSide() if platform == "wecom" else DingTalkSide(clock)
+    return WeComSide(clock) if platform == "wecom" else DingTalkSide(clock)
 
 
 @dataclass

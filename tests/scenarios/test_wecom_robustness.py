@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -57,6 +57,7 @@ async def test_official_samples_through_the_endpoint(sqlite_url: str, clock: Man
     config.wecom.enabled = True
     config.wecom.corp_id, config.wecom.agent_id = "wx5823bf96d3bd56c7", 218
     config.wecom.token, config.wecom.encoding_aes_key = "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+    clock.set(datetime.fromtimestamp(int(POST_TIMESTAMP), UTC))  # the samples' own time (2014)
     runtime = await Runtime.start(config, clock=clock)
     try:
         async with TestClient(TestServer(build_app(runtime))) as client:

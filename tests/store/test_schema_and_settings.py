@@ -48,3 +48,15 @@ async def test_a_token_is_accepted_once_until_pruned(deps: Deps) -> None:
     async with deps.sessions() as session, session.begin():
         assert await settings.prune_seen(session, NOW + timedelta(hours=2)) == 2
     assert await use("1700000000000:abc") is True
+
+
+async def test_a_bound_token_repeats_only_with_its_first_binding(deps: Deps) -> None:
+    async def use(token: str, binding: str) -> bool:
+        async with deps.sessions() as session, session.begin():
+            return await settings.first_use_bound(session, "dingtalk", token, binding, NOW + timedelta(hours=1))
+
+    assert await use("1700000000000:abc", "body-1") is True
+    assert await use("1700000000000:abc", "body-1") is True  # the same request again
+    assert await use("1700000000000:abc", "body-2") is False  # the token with something else
+    assert await use("1700000000000:abc", "body-2") is False  # … stays refused
+    assert await use("1700000000000:abc", "body-1") is True

@@ -49,3 +49,26 @@ def test_suffix_check() -> None:
     assert check_suffix(Path("A.XLSX"), (".xlsx",)) == ".xlsx"
     with pytest.raises(ExportError, match="x.pdf：文件名应以 .xlsx 或 .html 结尾"):
         check_suffix(Path("x.pdf"), (".xlsx", ".html"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"bytes", "text", lambda p: p.write_text("callback", encoding="utf-8")],
+    ids=["bytes", "text", "callback"],
+)
+def test_files_are_readable_by_the_owner_only(tmp_path: Path, content: object) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)  # the usual umask, which would give 0644
+    try:
+        path = write_atomically(tmp_path / "dossier.html", content)  # type: ignore[arg-type]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        (tmp_path / "old.xlsx").write_bytes(b"old")
+        (tmp_path / "old.xlsx").chmod(0o644)
+        again = write_atomically(tmp_path / "old.xlsx", content)  # type: ignore[arg-type]
+        assert stat.S_IMODE(again.stat().st_mode) == 0o600
+        shared = write_atomically(tmp_path / "chart.png", b"png", mode=0o640)
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)

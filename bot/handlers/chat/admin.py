@@ -20,9 +20,20 @@ from bot.handlers.messaging import enabled_platforms
 on = Router()
 
 
+#: DingTalk HTTP mode signs only a timestamp, not the sender or the text: a leaked header pair
+#: could speak as anyone for an hour, so directory changes are not taken that way.
+HTTP_MODE_REFUSAL = (
+    "钉钉 HTTP 回调模式只对时间戳签名，无法确认发送人，为安全起见不受理管理命令。"
+    "请改用钉钉 Stream 模式或企业微信，或由管理员在服务器上用 liuyan 命令配置。"
+)
+
+
 async def _admin_only(t: Turn) -> bool:
     if Role.ADMIN not in t.actor.roles:
         await t.say("只有管理员可以配置单位和成员。")
+        return False
+    if t.event.platform == "dingtalk" and t.event.extra.get("via") == "http":
+        await t.say(HTTP_MODE_REFUSAL)
         return False
     return True
 

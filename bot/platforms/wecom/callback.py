@@ -2,11 +2,18 @@
 
 Verify → decrypt → parse → store under the dedupe key (committed) → answer an empty 200 at once;
 the inbound worker does the work afterwards (spec §1.6, §1.7: 5 s limit, up to 4 deliveries).
+
+The signed ``timestamp`` must lie within :data:`MAX_SKEW_SECONDS` of our clock: WeCom documents
+no window, but its retries come within seconds, so 15 minutes either way covers them and any
+sane clock skew, while a callback captured yesterday (or in 2017) is refused.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from typing import Final
 
 from aiohttp import web
 
@@ -16,6 +23,9 @@ from bot.platforms.wecom.events import CardClick, EnterAgent, TextMessage, WeCom
 from bot.ports import Inbound, StoreEvent, Wake
 
 log = logging.getLogger(__name__)
+
+#: how far the signed ``timestamp`` may be from our clock, either way (documented in the README)
+MAX_SKEW_SECONDS: Final = 15 * 60
 
 
 def to_inbound(event: WeComEvent) -> Inbound | None:
@@ -39,12 +49,22 @@ def to_inbound(event: WeComEvent) -> Inbound | None:
 
 
 class WeComCallback:
-    def __init__(self, crypto: WeComCrypto, metrics: Metrics, *, agent_id: int, store: StoreEvent, wake: Wake) -> None:
+    def __init__(
+        self,
+        crypto: WeComCrypto,
+        metrics: Metrics,
+        *,
+        agent_id: int,
+        store: StoreEvent,
+        wake: Wake,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.crypto = crypto
         self.metrics = metrics
         self.agent_id = agent_id
         self.store = store  # committed before it returns (the runtime groups concurrent callbacks)
         self.wake = wake
+        self.now = now  # unix seconds
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/wecom/callback", self.verify)
@@ -78,6 +98,15 @@ class WeComCallback:
             event = parse_event(plain)
         except WeComCryptoError as exc:
             return self._refuse(exc)
+        # the timestamp is covered by the signature just checked
+        timestamp = q.get("timestamp", "")
+        if (
+            not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12)
+            or abs(int(timestamp) - self.now()) > MAX_SKEW_SECONDS
+        ):
+            log.warning("wecom callback refused: timestamp outside the %d-minute window", MAX_SKEW_SECONDS // 60)
+            self.metrics.inbound.labels("wecom", "refused").inc()
+            return web.Response(status=400, text="bad request")
         if event.agent_id is not None and event.agent_id != self.agent_id:
             log.warning("wecom callback for agent %s ignored (ours is %s)", event.agent_id, self.agent_id)
             return web.Response(text="")
