@@ -23,6 +23,7 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.chat import ChatHandler
 from bot.handlers.deps import Deps
 from bot.handlers.directory import bootstrap_from_config
+from bot.handlers.link_secret import load_link_secret
 from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -81,8 +82,11 @@ class Runtime:
             calendar = await load_calendar(session, config.calendar.overrides())
         clock = clock or SystemClock()
         holder = CalendarHolder(calendar, config.calendar.overrides())
-        notifier = ChatNotifier(config, holder, clock)
-        deps = Deps(config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier)
+        secret = await load_link_secret(config, sessions, clock)  # once; shared through the database
+        notifier = ChatNotifier(config, holder, clock, secret)
+        deps = Deps(
+            config=config, sessions=sessions, clock=clock, calendar=holder, notifier=notifier, link_secret=secret
+        )
         await bootstrap_from_config(deps)
         metrics = Metrics()
         channels = build_channels(deps, notifier, metrics, http)

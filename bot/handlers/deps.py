@@ -47,3 +47,5 @@ class Deps:
     clock: Clock
     calendar: CalendarHolder
     notifier: Notifier = field(default_factory=NullNotifier)
+    #: the key of detail links, loaded once at start (bot/handlers/link_secret.py); empty: no links
+    link_secret: bytes = b""
