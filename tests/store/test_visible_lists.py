@@ -6,11 +6,14 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+from bot.domain.nudges import Audience
 from bot.domain.states import Role
 from bot.domain.visibility import Sight, Viewer, in_scope, list_scope, sight
 from bot.handlers.access import scope_of
 from bot.handlers.deps import Deps
-from store import visible
+from bot.handlers.messaging import Outbox
+from bot.jobs import Jobs
+from store import directory, visible
 from store.models import Case, Unit
 from store.repo import CaseFilter
 
@@ -66,3 +69,21 @@ async def test_sql_filter_agrees_with_the_rule(deps: Deps) -> None:
         scope = list_scope(Viewer.of([Role.HANDLER], [a]), SENSITIVE)
         some = await visible.visible_cases(session, scope, CaseFilter(unit_id=b, limit=10_000))
         assert some and all(x.unit_id == b and a in x.co_unit_ids for x in some)
+
+
+async def test_reminders_to_dispatchers_skip_sensitive_cases(deps: Deps) -> None:
+    """A nudge addressed to the dispatchers (e.g. 回访 overdue) names the case and its title: not
+    for a category the dispatchers may not see."""
+    jobs = Jobs(deps, Outbox(deps.config))
+    async with deps.sessions() as session:
+        found = await directory.unit_by_name(session, "区人社局")
+        assert found is not None
+        unit = found.id
+        plain = Case(number="N-1", state="replied", unit_id=unit, category="欠薪欠资")
+        hidden = Case(number="N-2", state="replied", unit_id=unit, category="党风廉政")
+        told_plain = await jobs._people(session, plain, Audience.DISPATCHERS)
+        told_hidden = await jobs._people(session, hidden, Audience.DISPATCHERS, {})
+        supervisors = await jobs._people(session, hidden, Audience.SUPERVISORS)
+    assert [p.name for p in told_plain] == ["钱登记"]
+    assert told_hidden == []
+    assert [p.name for p in supervisors] == ["孙督查"]
