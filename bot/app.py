@@ -26,6 +26,7 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.handlers.chat import ChatHandler
 from bot.handlers.deps import Deps
 from bot.handlers.directory import bootstrap_from_config
+from bot.handlers.link_secret import load_link_secret
 from bot.handlers.notify import ChatNotifier
 from bot.jobs import Jobs
 from bot.metrics import Metrics
@@ -102,7 +103,8 @@ class Runtime:
             async with sessions() as session:
                 calendar = await load_calendar(session, config.calendar.overrides())
             holder = CalendarHolder(calendar, config.calendar.overrides())
-            notifier = ChatNotifier(config, holder, clock)
+            secret = await load_link_secret(config, sessions, clock)  # once; shared through the database
+            notifier = ChatNotifier(config, holder, clock, secret)
             deps = Deps(
                 config=config,
                 sessions=sessions,
@@ -110,6 +112,7 @@ class Runtime:
                 calendar=holder,
                 notifier=notifier,
                 reads=db.read_sessionmaker(engine),
+                link_secret=secret,
             )
             await bootstrap_from_config(deps)
             metrics = Metrics()

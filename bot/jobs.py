@@ -21,6 +21,7 @@ from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon
 from bot.domain.states import Note, Role, State
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers import retention
+from bot.handlers.access import may_see
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
 from store import cases as case_rows
@@ -191,6 +192,8 @@ class Jobs:
             )
         if cache is not None:
             cache[key] = found
+        if audience is Audience.DISPATCHERS:  # office-wide, but not for the sensitive categories
+            return [p for p in found if may_see(self.deps.config, await directory.actor_for(session, p), case)]
         return found
 
     def _line(self, case: Case, nudge: Nudge, now: datetime) -> str:

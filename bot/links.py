@@ -5,8 +5,9 @@ signature covers the case number, the recipient's person id and the expiry insta
 forwarded to someone else still shows only what its recipient may see, and a changed number,
 person or expiry is refused. ``expires`` is a Unix timestamp (seconds, UTC).
 
-Pure apart from ``hmac``/``hashlib`` and, for the fallback secret, ``secrets``: the current time is
-always a parameter.
+Pure apart from ``hmac``/``hashlib``: the secret and the current time are always parameters. The
+secret is its own (bot/handlers/link_secret.py: ``[server] link_secret`` or a value generated at
+first start and kept in the database), never derived from the API token.
 """
 
 from __future__ import annotations
@@ -14,22 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
-import secrets
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
-
-if TYPE_CHECKING:
-    from bot.config import Config
-
-log = logging.getLogger(__name__)
 
 #: Domain separation: a signature for this page cannot be replayed as any other token.
 _SIGN_CONTEXT = b"liuyan/detail-link/v1"
-#: Context for deriving the link secret from ``[api] token`` (the token itself is never the key).
-_DERIVE_CONTEXT = b"liuyan/link-secret-from-api-token/v1"
-
-_process_secret: bytes | None = None
 
 
 class LinkError(Exception):
@@ -80,27 +69,3 @@ def detail_url(public_url: str, secret: bytes, number: str, person_id: int, now:
     expires = int(now) + int(ttl_hours) * 3600
     query = urlencode({"p": int(person_id), "e": expires, "s": sign_link(secret, number, person_id, expires)})
     return f"{public_url.rstrip('/')}/cases/{quote(number, safe='')}/view?{query}"
-
-
-def link_secret(config: Config) -> bytes:
-    """The key for detail links.
-
-    1. ``[server] link_secret`` when set;
-    2. else derived from ``[api] token`` with HMAC-SHA256 under a fixed context string (rotating
-       the API token therefore invalidates links already sent);
-    3. else a random secret for this process, with a warning: links then stop working after a
-       restart and are refused by any other bot process behind the same load balancer — set
-       ``link_secret`` (the same on every process) in production.
-    """
-    if config.server.link_secret:
-        return config.server.link_secret.encode("utf-8")
-    if config.api.token:
-        return hmac.new(config.api.token.encode("utf-8"), _DERIVE_CONTEXT, hashlib.sha256).digest()
-    global _process_secret
-    if _process_secret is None:
-        _process_secret = secrets.token_bytes(32)
-        log.warning(
-            "neither [server] link_secret nor [api] token is set: detail links use a random per-process "
-            "secret and stop working after a restart or on another process"
-        )
-    return _process_secret

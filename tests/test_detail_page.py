@@ -25,9 +25,10 @@ from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from bot.domain.lifecycle import NoInput, ReplyInput
 from bot.domain.states import Action, Truthfulness
+from bot.domain.visibility import NOT_VISIBLE
 from bot.handlers.workflow import perform
-from bot.links import LinkError, detail_url, link_secret, sign_link, verify_link
-from bot.web.detail import EXPIRED_TEXT, HIDDEN_CONTACT, INVALID_TEXT
+from bot.links import LinkError, detail_url, sign_link, verify_link
+from bot.web.detail import EXPIRED_TEXT, HIDDEN_CONTACT, HIDDEN_PETITIONER, INVALID_TEXT
 from store import directory
 from tests.conftest import make_config
 
@@ -105,24 +106,6 @@ def test_detail_url_shape_and_roundtrip() -> None:
     verify_link(SECRET, "LY2026-000001", 7, int(q["e"]), q["s"], now=NOW, max_ttl_hours=72)
 
 
-def test_link_secret_sources(caplog: pytest.LogCaptureFixture) -> None:
-    explicit = make_config("sqlite://", '[server]\nlink_secret = "s3cret"')
-    assert link_secret(explicit) == b"s3cret"
-    derived = make_config("sqlite://")  # [api] token = "test-token"
-    key = link_secret(derived)
-    assert key == link_secret(make_config("sqlite://")) and len(key) == 32
-    assert b"test-token" not in key
-    other = make_config("sqlite://")
-    other.api.token = "another-token"
-    assert link_secret(other) != key
-    bare = make_config("sqlite://")
-    bare.api.token = ""
-    with caplog.at_level(logging.WARNING, logger="bot.links"):
-        first = link_secret(bare)
-    assert first == link_secret(bare) and len(first) == 32  # stable within the process
-    assert first not in (key, b"")
-
-
 # --- HTTP, on SQLite and PostgreSQL ----------------------------------------------------------
 
 
@@ -148,14 +131,14 @@ def _link(runtime: Runtime, number: str, person_id: int, base: str = "") -> str:
     """The link a card would carry (relative to ``base``), made at the runtime clock's now."""
     cfg = runtime.config
     now = int(runtime.deps.clock.now().timestamp())
-    url = detail_url("http://bot.invalid", link_secret(cfg), number, person_id, now, cfg.server.link_ttl_hours)
+    url = detail_url("http://bot.invalid", runtime.deps.link_secret, number, person_id, now, cfg.server.link_ttl_hours)
     return base + url.removeprefix("http://bot.invalid")
 
 
 def _link_expiring(runtime: Runtime, number: str, person_id: int, expires: int) -> str:
     """A correctly signed link with a chosen expiry (as a holder of the secret could make)."""
     query = urlencode(
-        {"p": person_id, "e": expires, "s": sign_link(link_secret(runtime.config), number, person_id, expires)}
+        {"p": person_id, "e": expires, "s": sign_link(runtime.deps.link_secret, number, person_id, expires)}
     )
     return f"/cases/{number}/view?{query}"
 
@@ -222,9 +205,9 @@ async def test_unit_handler_sees_everything(site: Site) -> None:
     assert HIDDEN_CONTACT not in text
 
 
-async def test_unit_leader_and_co_unit_handler_see_contact(site: Site) -> None:
+async def test_unit_leader_sees_contact_co_unit_the_matter_only(site: Site) -> None:
     status, html, _ = await site.get(await site.link_for("wangkz"))  # 王科长, unit leader of 区人社局
-    assert status == 200 and CONTACT in html
+    assert status == 200 and CONTACT in html and "李四" in html
     resp = await site.client.post(
         "/api/cases",
         headers=AUTH,
@@ -232,17 +215,43 @@ async def test_unit_leader_and_co_unit_handler_see_contact(site: Site) -> None:
     )
     number = (await resp.json())["number"]
     status, html, _ = await site.get(await site.link_for("zhaozj", number))  # co-handling unit
-    assert status == 200 and "13900139000" in html
-    assert "区人社局（牵头）" in _text_of(html) and "协办：区住建局" in _text_of(html)
+    text = _text_of(html)
+    assert status == 200 and CASE["content"] in text  # the matter, to work on
+    assert "13900139000" not in html and "李四" not in html  # not the person (docs/visibility.md)
+    assert HIDDEN_CONTACT in text and HIDDEN_PETITIONER in text
+    assert "区人社局（牵头）" in text and "协办：区住建局" in text
 
 
-@pytest.mark.parametrize("who", ["sundc", "zhaozj", "zhousj", "qiandj"])
-async def test_others_do_not_see_contact(site: Site, who: str) -> None:
+@pytest.mark.parametrize("who", ["sundc", "zhousj", "qiandj", "wugl"])
+async def test_office_roles_see_petitioner_and_contact(site: Site, who: str) -> None:
     status, html, _ = await site.get(await site.link_for(who))
     assert status == 200
-    assert CONTACT not in html
-    assert HIDDEN_CONTACT in html
-    assert CASE["content"] in _text_of(html)  # the message itself is readable
+    assert CONTACT in html and "李四" in html and HIDDEN_CONTACT not in html
+    assert CASE["content"] in _text_of(html)
+
+
+async def test_another_units_handler_sees_nothing(site: Site) -> None:
+    """Issue 10: a genuine link of 区住建局's handler to a case of 区人社局 shows nothing."""
+    status, html, headers = await site.get(await site.link_for("zhaozj"))
+    text = _text_of(html)
+    assert status == 403 and NOT_VISIBLE in text and headers["Cache-Control"] == "no-store"
+    for secret in (CASE["title"], CASE["content"].splitlines()[0], "李四", CONTACT, "区人社局", site.number):
+        assert secret not in text, secret
+
+
+async def test_sensitive_case_hidden_from_dispatcher_and_other_units(site: Site) -> None:
+    resp = await site.client.post(
+        "/api/cases",
+        headers=AUTH,
+        json={**CASE, "source_ref": "RMW-7009", "category": "党风廉政", "title": "举报某局长", "petitioner": "王五"},
+    )
+    number = (await resp.json())["number"]
+    for who in ("qiandj", "zhaozj"):
+        status, html, _ = await site.get(await site.link_for(who, number))
+        assert status == 403 and "举报某局长" not in html and "王五" not in html, who
+    for who in ("sundc", "zhousj", "zhangsan"):
+        status, html, _ = await site.get(await site.link_for(who, number))
+        assert status == 200 and "王五" in html, who
 
 
 async def test_expired_link_is_refused(site: Site) -> None:
@@ -445,7 +454,13 @@ async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
         resp = await api.post(
             "/api/cases",
             headers=AUTH,
-            json={**CASE, "title": "小区物业违规收费、电梯停运问题", "content": content, "source_ref": "RMW-8001"},
+            json={
+                **CASE,
+                "title": "小区物业违规收费、电梯停运问题",
+                "content": content,
+                "source_ref": "RMW-8001",
+                "co_units": ["区住建局"],
+            },
         )
         assert resp.status == 201
         number = (await resp.json())["number"]
@@ -494,8 +509,8 @@ async def test_phone_handler_reads_full_text_and_contact(served: Served, phone: 
     await phone.screenshot(path=str(tmp_path / "detail-handler-phone.png"), full_page=True)
 
 
-async def test_phone_supervisor_sees_no_contact(served: Served, phone: Any) -> None:
-    pid = await _person_id(served.runtime, "sundc")
+async def test_phone_co_unit_handler_sees_no_contact(served: Served, phone: Any) -> None:
+    pid = await _person_id(served.runtime, "zhaozj")  # 区住建局, the co-handling unit
     resp = await phone.goto(_link(served.runtime, served.number, pid, served.base))
     assert resp is not None and resp.status == 200
     assert (await phone.locator("p.text").inner_text()).strip() == served.content

@@ -47,6 +47,8 @@ class Deps:
     clock: Clock
     calendar: CalendarHolder
     notifier: Notifier = field(default_factory=NullNotifier)
+    #: the key of detail links, loaded once at start (bot/handlers/link_secret.py); empty: no links
+    link_secret: bytes = b""
     #: pure reads (SQLite: never wait for another process's write lock); default ``sessions``
     reads: Sessions | None = None
 

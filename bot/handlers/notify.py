@@ -3,7 +3,7 @@ the transaction of the change, so nothing is lost and nothing is sent for a chan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,11 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
+from bot.handlers.access import may_see
 from bot.handlers.deps import CaseChange
 from bot.handlers.directory import reachable, unreachable_audience, unreachable_text
 from bot.handlers.messaging import Outbox
-from bot.links import detail_url, link_secret
+from bot.links import detail_url
 from store import directory, repo
 from store.db import Session
 from store.models import Case, Person
@@ -26,12 +27,12 @@ from store.models import Case, Person
 class ChatNotifier:
     """The notifier of the chat channels (WeCom, DingTalk)."""
 
-    def __init__(self, config: Config, calendar: CalendarHolder, clock: Clock) -> None:
+    def __init__(self, config: Config, calendar: CalendarHolder, clock: Clock, link_secret: bytes) -> None:
         self.config = config
         self.calendar = calendar
         self.clock = clock
         self.outbox = Outbox(config)
-        self._secret = link_secret(config)
+        self._secret = link_secret
 
     # --- views and links -------------------------------------------------------------------
 
@@ -73,6 +74,31 @@ class ChatNotifier:
     def _linked(self, case: Case, make: Callable[[str], Card]) -> Callable[[Person], Card]:
         return lambda person: make(self.link(case, person))
 
+    # --- who may be told (docs/visibility.md) -----------------------------------------------
+
+    async def may_see(self, session: Session, case: Case, people: Iterable[Person]) -> list[Person]:
+        """Those of ``people`` who may see ``case``: nobody else gets a card, a link or a notice
+        about it."""
+        kept = []
+        for person in people:
+            if may_see(self.config, await directory.actor_for(session, person), case):
+                kept.append(person)
+        return kept
+
+    async def _card(
+        self,
+        session: Session,
+        people: Iterable[Person],
+        make: Callable[[Person], Card],
+        kind: str,
+        case: Case,
+        now: datetime,
+    ) -> int:
+        return await self.outbox.card(session, await self.may_see(session, case, people), make, kind, case, now)
+
+    async def _text(self, session: Session, people: Iterable[Person], text: str, now: datetime, *, case: Case) -> int:
+        return await self.outbox.text(session, await self.may_see(session, case, people), text, now, case=case)
+
     # --- recipients --------------------------------------------------------------------------
 
     async def unit_handlers(self, session: Session, case: Case) -> list[Person]:
@@ -102,12 +128,15 @@ class ChatNotifier:
             f"【新留言待交办】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
             f"　级别：{case.level}\n请回复“交办 {case.number} 单位名称”。"
         )
-        await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
+        dispatchers = await self.may_see(session, case, await self.office(session, Role.DISPATCHER))
+        # a sensitive case is not the dispatchers' to see: the admins (who may 交办 too) get it
+        people = dispatchers or await self.office(session, Role.ADMIN)
+        await self._text(session, people, text, now, case=case)
 
     async def _on_assign(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         handlers = await self.unit_handlers(session, case)
-        await self.outbox.card(
+        await self._card(
             session, handlers, self._linked(case, lambda url: b.assignment_card(view, url)), "assign", case, now
         )
         if not reachable(handlers, self.outbox.platforms):
@@ -123,12 +152,12 @@ class ChatNotifier:
                 f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
                 f"\n到期：{b.due_text(view)}"
             )
-            await self.outbox.text(session, co_people, text, now, case=case)
+            await self._text(session, co_people, text, now, case=case)
 
     async def _on_accept(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         accepter = [p for p in await self.unit_handlers(session, case) if p.id == change.actor.person_id]
-        await self.outbox.card(
+        await self._card(
             session, accepter, self._linked(case, lambda url: b.handling_card(view, url)), "handle", case, now
         )
 
@@ -138,11 +167,11 @@ class ChatNotifier:
             f"【退回】{case.number} {b.short(case.title, 40)}\n退回单位：{names.get(case.unit_id or 0, '-')}"
             f"（{change.actor.name}）\n原因：{change.comment}\n请回复“改派 {case.number} 单位名称”重新交办。"
         )
-        await self.outbox.text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
+        await self._text(session, await self.office(session, Role.DISPATCHER), text, now, case=case)
 
     async def _on_submit(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(
+        await self._card(
             session,
             await self.office(session, Role.SUPERVISOR),
             self._linked(case, lambda url: b.review_card(view, url)),
@@ -153,7 +182,7 @@ class ChatNotifier:
 
     async def _on_review_pass(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(
+        await self._card(
             session,
             await self.office(session, Role.LEADER),
             self._linked(case, lambda url: b.approval_card(view, url)),
@@ -164,7 +193,7 @@ class ChatNotifier:
 
     async def _on_approved(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(
+        await self._card(
             session,
             await self.office(session, Role.DISPATCHER),
             self._linked(case, lambda url: b.publish_card(view, url)),
@@ -180,18 +209,18 @@ class ChatNotifier:
         view = await self.view(session, case)
         note = f"{who}退回修改：{b.short(change.comment, 30)}"
         handlers = await self.unit_handlers(session, case)
-        await self.outbox.card(
+        await self._card(
             session, handlers, self._linked(case, lambda url: b.handling_card(view, url, note)), "handle", case, now
         )
         text = (
             f"【退回修改】{case.number} {b.short(case.title, 40)}\n{who}（{change.actor.name}）意见："
             f"{change.comment}\n请修改后重新提交办理情况。"
         )
-        await self.outbox.text(session, handlers, text, now, case=case)
+        await self._text(session, handlers, text, now, case=case)
 
     async def _on_publish(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
-        await self.outbox.card(
+        await self._card(
             session,
             await self.office(session, Role.DISPATCHER),
             self._linked(case, lambda url: b.followup_card(view, url)),
@@ -203,7 +232,7 @@ class ChatNotifier:
     async def _on_extension(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
         days = int(change.data.get("days", 0))
-        await self.outbox.card(
+        await self._card(
             session,
             await self.office(session, Role.SUPERVISOR),
             self._linked(case, lambda url: b.extension_card(view, change.comment, days, url)),
@@ -222,7 +251,7 @@ class ChatNotifier:
 
     async def _on_interim(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         text = f"【阶段性报告】{case.number} {b.short(case.title, 40)}\n{change.actor.name}：{b.short(change.comment, 300)}"
-        await self.outbox.text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
+        await self._text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
 
     async def _on_instruction(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【领导批示】{case.number}（{change.actor.name}）：{change.comment}", now)
@@ -239,7 +268,7 @@ class ChatNotifier:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
             people += await directory.people_with_role(session, Role.UNIT_LEADER, case.unit_id)
-        await self.outbox.text(session, people, text, now, case=case)
+        await self._text(session, people, text, now, case=case)
 
 
 #: steps that leave the open cards as they are (the unit keeps working on the case)

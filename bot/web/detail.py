@@ -1,10 +1,12 @@
 """The case detail page: GET /cases/{number}/view?p=&e=&s= (a signed link from a card).
 
 One self-contained, mobile-first HTML page: no scripts, no external assets, everything escaped.
-It shows the full 主要诉求, the reply if submitted and the timeline; the petitioner's 联系方式 only
-to handlers and unit leaders of the case's lead or co-handling units (design.md: contact details
-are personal data). The link is bound to its recipient (bot.links), so a forwarded link shows
-only what the recipient may see, and it expires after ``[server] link_ttl_hours``.
+It shows the full 主要诉求, the reply if submitted and the timeline to whoever may see the case
+(bot/domain/visibility.py, docs/visibility.md); the petitioner's name and 联系方式 only at
+``Sight.FULL`` (the lead unit's handlers and leader, the office roles that see the case); nothing
+at all ("无权查看此件", 403) to anyone else. The link is bound to its recipient (bot.links), so a
+forwarded link shows only what the recipient may see, and it expires after
+``[server] link_ttl_hours``.
 
 Never logged: the contact and the signature (the query string is not logged either).
 """
@@ -22,8 +24,10 @@ from aiohttp import web
 
 from bot.domain.lifecycle import Actor
 from bot.domain.states import OPEN_STATES, State
+from bot.domain.visibility import NOT_VISIBLE, Sight
+from bot.handlers.access import sight_of
 from bot.handlers.read_models import event_label, local_time_text
-from bot.links import LinkError, link_secret, verify_link
+from bot.links import LinkError, verify_link
 from bot.web.api import DEPS
 from bot.web.page_style import DETAIL_CSS
 from store import directory, repo
@@ -33,6 +37,9 @@ log = logging.getLogger(__name__)
 
 _INT = re.compile(r"[0-9]{1,19}")
 HIDDEN_CONTACT = "（仅承办单位可见）"
+HIDDEN_PETITIONER = "（不公开）"
+NOT_VISIBLE_WHY = "此件不属于您所在单位，也不在您的职责范围内。"
+NOT_VISIBLE_TODO = "如确因工作需要查看，请联系督查室。"
 # A refused link says what happened and what to do, and nothing about the case: not even whether
 # the 文号 exists (only an expired link, whose signature is genuine, names it).
 EXPIRED_TEXT = "链接已过期"
@@ -79,20 +86,13 @@ def _html_response(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
-def refusal(status: int, message: str, why: str = "", number: str = "") -> web.Response:
-    """What happened (``message``, ``why``) and how to get a working link; ``number`` only when it
-    may be shown, else the advice says 文号."""
-    todo = NEW_LINK_TODO.format(number=_e(number) if number else "文号")
+def refusal(status: int, message: str, why: str = "", number: str = "", todo: str = "") -> web.Response:
+    """What happened (``message``, ``why``) and how to get a working link (or ``todo``, HTML);
+    ``number`` only when it may be shown, else the advice says 文号."""
+    todo = todo or NEW_LINK_TODO.format(number=_e(number) if number else "文号")
     why_html = f"<p>{_e(why)}</p>" if why else ""
     body = f'<section class="refusal" role="alert"><h1>{_e(message)}</h1>{why_html}<p class="todo">{todo}</p></section>'
     return _html_response(_page(message, body), status)
-
-
-def may_see_contact(viewer: Actor, case: Case) -> bool:
-    """Handlers and unit leaders of the lead unit or a co-handling unit (Actor.unit_ids holds only
-    the units of those roles)."""
-    units = {case.unit_id, *(int(u) for u in case.co_unit_ids or [])} - {None}
-    return bool(viewer.unit_ids & units)
 
 
 def _row(label: str, value_html: str) -> str:
@@ -155,13 +155,15 @@ def render_case(
     case: Case,
     *,
     viewer: Actor,
+    sight: Sight,
     unit_names: dict[int, str],
     events: Iterable[CaseEvent],
     now: datetime,
     expires_at: datetime,
     tz: ZoneInfo,
 ) -> str:
-    """The detail page HTML for ``viewer`` (pure: everything it shows is passed in)."""
+    """The detail page HTML for ``viewer``, who sees ``sight`` of the case (CASE or FULL; pure:
+    everything it shows is passed in)."""
     state = State(case.state)
     badges = [f'<span class="badge">{_e(state.label)}</span>']
     if case.urgent:
@@ -170,13 +172,15 @@ def render_case(
         badges.append('<span class="badge">复杂件</span>')
     if case.duplicate_of_id:
         badges.append('<span class="badge warn">重复反映</span>')
-    if may_see_contact(viewer, case):
+    if sight >= Sight.FULL:
+        petitioner = _e(case.petitioner) if case.petitioner else '<span class="muted">未留</span>'
         contact = (
             f'{_e(case.contact)}<span class="private">个人信息，仅用于办理，请勿外传</span>'
             if case.contact
             else '<span class="muted">未留</span>'
         )
     else:
+        petitioner = f'<span class="muted">{_e(HIDDEN_PETITIONER)}</span>'
         contact = f'<span class="muted">{_e(HIDDEN_CONTACT)}</span>'
     source = _e(case.source) + (f"（编号 {_e(case.source_ref)}）" if case.source_ref else "")
     rows = [
@@ -187,7 +191,7 @@ def render_case(
         _row("留言时间", _e(local_time_text(case.received_at, tz))),
         _row("承办单位", _units_html(case, unit_names)),
         _row("到期时间", _due_html(case, now, tz)),
-        _row("反映人", _e(case.petitioner) if case.petitioner else '<span class="muted">未留</span>'),
+        _row("反映人", petitioner),
         _row("联系方式", contact),
     ]
     if case.report_number:
@@ -217,7 +221,7 @@ async def view_case(request: web.Request) -> web.Response:
     person_id, expires = int(p), int(e)
     try:
         verify_link(
-            link_secret(deps.config),
+            deps.link_secret,
             number,
             person_id,
             expires,
@@ -241,6 +245,10 @@ async def view_case(request: web.Request) -> web.Response:
         if case is None:
             return refusal(404, f"未找到文号为 {number} 的留言件", number=number)
         viewer = await directory.actor_for(session, person)
+        sight = sight_of(deps.config, viewer, case)
+        if sight is Sight.NONE:
+            log.info("detail page %s refused (not visible) to person %s", case.number, person_id)
+            return refusal(403, NOT_VISIBLE, NOT_VISIBLE_WHY, todo=NOT_VISIBLE_TODO)
         ids = [case.unit_id] if case.unit_id else []
         ids += [int(u) for u in case.co_unit_ids or []]
         names = await directory.unit_names(session, ids)
@@ -248,6 +256,7 @@ async def view_case(request: web.Request) -> web.Response:
         html_text = render_case(
             case,
             viewer=viewer,
+            sight=sight,
             unit_names=names,
             events=events,
             now=now,

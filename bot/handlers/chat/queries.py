@@ -1,14 +1,18 @@
-"""Questions anyone may ask: 查询 <文号> (state and last steps), 待办 (my open cases), 帮助."""
+"""Questions anyone may ask: 查询 <文号> (state and last steps), 待办 (my open cases), 帮助.
+
+Both answer only about cases the person may see (docs/visibility.md): the router's case look-up
+refuses the others with "无权查看此件", and 待办 lists through ``store.visible``."""
 
 from __future__ import annotations
 
 from bot.cards import builders as b
 from bot.domain.states import OPEN_STATES, Role, State
+from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commands import HELP
 from bot.handlers.read_models import event_label
-from store import repo
+from store import repo, visible
 from store.models import Case
 
 on = Router()
@@ -37,6 +41,7 @@ async def help_(t: Turn, rest: str) -> None:
 @on.command("待办", case=False)
 async def todo(t: Turn, rest: str) -> None:
     roles = t.actor.roles
+    scope = lists_for(t.deps.config, t.actor)
     wanted: list[tuple[str, int | None]] = []
     for own_unit in t.actor.unit_ids:
         wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES]
@@ -48,7 +53,7 @@ async def todo(t: Turn, rest: str) -> None:
         wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
     lines: list[str] = []
     for state, unit_id in wanted:
-        for c in await repo.list_cases(t.session, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
+        for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
             lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")

@@ -11,7 +11,9 @@ from bot.cards import builders as b
 from bot.cards.models import Card
 from bot.domain.lifecycle import ActionInput, Actor, WorkflowError, precheck
 from bot.domain.states import Action
+from bot.domain.visibility import NOT_VISIBLE
 from bot.handlers import dialogue as dlg
+from bot.handlers.access import may_see
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
 from bot.handlers.notify import ChatNotifier
@@ -55,9 +57,15 @@ class Turn:
         return await self.notifier.view(self.session, case)
 
     async def find_case(self, number: str) -> Case | None:
+        """The case named in a command, click or dialogue — only if this person may see it
+        (docs/visibility.md): otherwise "无权查看此件" and nothing about it, not even its state."""
         case = await repo.case_by_number(self.session, number)
         if case is None:
             await self.say(f"未找到文号为 {number} 的留言件，请核对文号。")
+            return None
+        if not may_see(self.deps.config, self.actor, case):
+            await self.say(NOT_VISIBLE)
+            return None
         return case
 
     # --- transitions ------------------------------------------------------------------------
