@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.handlers.deps import Deps
 from bot.handlers.link_secret import SETTING, load_link_secret
 from bot.links import detail_url
-from store import directory, settings
+from store import directory, repo, settings
 from store.models import Setting
 from tests.conftest import make_config
 
