@@ -183,6 +183,8 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     #: the actor must belong to the case's unit (lead or co-handling) when acting in a unit role
     unit_bound: bool = False
+    #: only the lead unit (主办) may take it; a co-unit (协办) sends its 协办意见 instead
+    lead_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -363,7 +365,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)
     ),
-    Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True),
+    Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True, lead_only=True),
     Transition(
         Action.RETURN,
         State.ASSIGNED,
@@ -372,8 +374,18 @@ TRANSITIONS: tuple[Transition, ...] = (
         ReasonInput,
         (_within_return_window, _reason_required),
         unit_bound=True,
+        lead_only=True,
     ),
-    Transition(Action.SUBMIT, State.ACCEPTED, State.SUBMITTED, _UNIT, ReplyInput, (_reply_complete,), unit_bound=True),
+    Transition(
+        Action.SUBMIT,
+        State.ACCEPTED,
+        State.SUBMITTED,
+        _UNIT,
+        ReplyInput,
+        (_reply_complete,),
+        unit_bound=True,
+        lead_only=True,
+    ),
     Transition(
         Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True
     ),
@@ -449,6 +461,12 @@ def _check_role(t: Transition, facts: CaseFacts, actor: Actor) -> None:
         units = {facts.unit_id, *facts.co_unit_ids} - {None}
         if not actor.unit_ids & units:
             raise WorkflowError("not_member", "您不是此件承办单位的成员，不能办理。")
+        if t.lead_only and facts.unit_id not in actor.unit_ids:
+            raise WorkflowError(
+                "co_unit",
+                f"贵单位是此件的协办单位，只有主办单位可以{t.action.label}。"
+                "请发送“协办意见 <文号> <内容>”报送协办意见。",
+            )
 
 
 def _check_state(t: Transition, facts: CaseFacts) -> None:

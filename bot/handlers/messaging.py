@@ -213,12 +213,16 @@ class Outbox:
         *,
         kinds: Iterable[str] | None = None,
         keep: Iterable[str] = (),
+        spare_kinds: Iterable[str] = (),
     ) -> int:
-        """Grey out every open card of the case (optionally only some kinds) for every recipient.
-        A card whose send is still queued is simply not sent."""
+        """Grey out every open card of the case (optionally only some kinds, never ``spare_kinds``)
+        for every recipient. A card whose send is still queued is simply not sent."""
         stmt = select(CardTask).where(CardTask.case_id == case.id, CardTask.closed.is_(False))
         if kinds is not None:
             stmt = stmt.where(CardTask.kind.in_(list(kinds)))
+        spare = list(spare_kinds)
+        if spare:
+            stmt = stmt.where(CardTask.kind.not_in(spare))
         keep = set(keep)
         count = 0
         for task in (await session.execute(stmt)).scalars():

@@ -34,6 +34,8 @@ def event_label(action: str) -> str:
         "supervise": "督办",
         "duplicate": "重复件关联",
         "commendation": "表扬",
+        "co_opinion": "协办意见",
+        "co_overdue": "协办逾期",
     }.get(action, action)
 
 

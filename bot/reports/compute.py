@@ -56,6 +56,7 @@ EVENT_RULES = {
     "review_reject": "review_rejected",
     "leader_reject": "leader_rejected",
     "supervise": "supervised",
+    "co_overdue": "co_overdue",
     "commendation": "commendation",
 }
 
@@ -432,6 +433,7 @@ _EVENT_WORDS = {
     "review_reject": "审核退回修改",
     "leader_reject": "领导驳回",
     "supervise": "督办",
+    "co_overdue": "协办逾期",
     "commendation": "表扬",
 }
 

@@ -158,9 +158,27 @@ def test_unit_actions_need_membership(action: Action) -> None:
     assert err.value.code == "not_member"
 
 
-def test_co_handling_unit_member_may_act() -> None:
-    facts = CaseFacts(State.ASSIGNED, unit_id=1, co_unit_ids=frozenset({99}))
-    assert decide(facts, Action.ACCEPT, OTHER_HANDLER, NoInput(), NOW).to_state is State.ACCEPTED
+# 主办 / 协办 (issue 13): only the lead unit takes the case's steps; a co-unit sends its 协办意见.
+CO_CASE = {"unit_id": UNIT, "co_unit_ids": frozenset({99})}
+
+
+@pytest.mark.parametrize(
+    ("action", "facts", "data"),
+    [
+        (Action.ACCEPT, CaseFacts(State.ASSIGNED, **CO_CASE), NoInput()),  # type: ignore[arg-type]
+        (
+            Action.RETURN,
+            CaseFacts(State.ASSIGNED, return_deadline=NOW + timedelta(days=1), **CO_CASE),  # type: ignore[arg-type]
+            ReasonInput("不属于我单位职责范围"),
+        ),
+        (Action.SUBMIT, CaseFacts(State.ACCEPTED, **CO_CASE), GOOD_REPLY),  # type: ignore[arg-type]
+    ],
+)
+def test_only_the_lead_unit_accepts_returns_and_submits(action: Action, facts: CaseFacts, data: object) -> None:
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, action, OTHER_HANDLER, data, NOW)  # type: ignore[arg-type]
+    assert err.value.code == "co_unit" and "协办意见" in err.value.message
+    assert decide(facts, action, HANDLER, data, NOW).to_state is not State.REGISTERED  # type: ignore[arg-type]
 
 
 def test_return_outside_window_is_refused() -> None:

@@ -11,7 +11,7 @@ docs/chat-router.md.
 
 from __future__ import annotations
 
-from bot.handlers.chat import accept_return, admin, publication, queries, reply, review, supervision
+from bot.handlers.chat import accept_return, admin, cohandling, publication, queries, reply, review, supervision
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
@@ -28,6 +28,7 @@ ROUTER = Router().include(
     supervision.on,
     queries.on,
     admin.on,
+    cohandling.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]
