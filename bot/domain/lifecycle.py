@@ -352,6 +352,12 @@ def _assign_target(facts: CaseFacts, actor: Actor, data: ActionInput, now: datet
         raise WorkflowError("missing_input", "请指定承办单位。", field="unit")
 
 
+def _another_unit(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, AssignInput)
+    if data.unit_id == facts.unit_id:
+        raise WorkflowError("same_unit", "此件已交办该单位，无须改派。", field="unit")
+
+
 # --- the table -----------------------------------------------------------------------------
 
 _DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
@@ -364,6 +370,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.ASSIGN, State.REGISTERED, State.ASSIGNED, _DISPATCH, AssignInput, (_assign_target,)),
     Transition(
         Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)
+    ),
+    # 改派 before 签收: a wrong assignment is corrected before the unit acts (issue 13)
+    Transition(
+        Action.REASSIGN,
+        State.ASSIGNED,
+        State.ASSIGNED,
+        _DISPATCH - {Role.SYSTEM},
+        AssignInput,
+        (_assign_target, _another_unit),
     ),
     Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True, lead_only=True),
     Transition(
@@ -440,11 +455,27 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
 )
 
-_BY_ACTION: dict[Action, Transition] = {t.action: t for t in TRANSITIONS}
+#: an action's first row; an action may have several rows, one per source state (改派)
+_BY_ACTION: dict[Action, Transition] = {}
+for _t in TRANSITIONS:
+    _BY_ACTION.setdefault(_t.action, _t)
 
 
 def transition_for(action: Action) -> Transition:
     return _BY_ACTION[action]
+
+
+def _row(action: Action, state: State) -> Transition | None:
+    """The row of ``action`` that starts from ``state`` (else its first row, for the refusal)."""
+    return next((t for t in TRANSITIONS if t.action is action and t.source is state), _BY_ACTION.get(action))
+
+
+def assign_action(state: State, current_unit: int | None = None, unit: int | None = None) -> Action:
+    """交办 a registered case; 改派 one that is returned, or not yet signed for by its unit. The
+    same 交办 again (same unit, not yet signed for) stays 交办: refused as already done."""
+    if state is State.RETURNED or (state is State.ASSIGNED and unit != current_unit):
+        return Action.REASSIGN
+    return Action.ASSIGN
 
 
 def allowed_actions(state: State) -> list[Action]:
@@ -484,7 +515,8 @@ def precheck(facts: CaseFacts, action: Action, actor: Actor, now: datetime) -> W
     case and the time (the 退回 window, 复杂件, 领导审定) — in ``decide``'s order, so the chat can
     refuse before asking someone to type a reason in vain.
     """
-    t = _BY_ACTION[action]
+    t = _row(action, facts.state)
+    assert t is not None  # Action is an enum and every action has a row
     try:
         _check_state(t, facts)
         _check_role(t, facts, actor)
@@ -502,7 +534,7 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
     Order of checks: state first (so a double click says "already handled"), then role and
     membership, then the input.
     """
-    t = _BY_ACTION.get(action)
+    t = _row(action, facts.state)
     if t is None:  # pragma: no cover - Action is an enum
         raise WorkflowError("unknown_action", "不支持的操作。")
     _check_state(t, facts)
@@ -511,7 +543,10 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
         raise WorkflowError("bad_input", f"“{t.action.label}”缺少必要信息。")
     for guard in t.guards:
         guard(facts, actor, data, now)
-    return Decision(action, t.source, t.target, comment=_comment_of(data), data=_data_of(data))
+    recorded = _data_of(data)
+    if action is Action.REASSIGN and facts.unit_id is not None:
+        recorded["from_unit_id"] = facts.unit_id  # whose cards are greyed, who is told
+    return Decision(action, t.source, t.target, comment=_comment_of(data), data=recorded)
 
 
 def _comment_of(data: ActionInput) -> str:

@@ -94,7 +94,8 @@ class ChatNotifier:
         if isinstance(action, Action) and action not in _KEEPS_CARDS:
             done = f"已{action.label}（{change.actor.name} {b.hm(now)}）"
             # the co-units' cards stay open while the lead unit still works on the case
-            spare = co_kinds(case) if State(case.state) in OPEN_FOR_OPINION else []
+            keeps = State(case.state) in OPEN_FOR_OPINION and action not in (Action.ASSIGN, Action.REASSIGN)
+            spare = co_kinds(case) if keeps else []
             await self.outbox.close_cards(session, case, done, now, spare_kinds=spare)
         handler = _RULES.get(action if isinstance(action, Action) else str(action))
         if handler is not None:
@@ -119,6 +120,12 @@ class ChatNotifier:
             text = f"【无人接收】{case.number} 已交办给{view.unit}，但该单位没有登记承办人，请管理员配置。"
             await self.outbox.text(session, await self.office(session, Role.ADMIN), text, now, case=case)
         await self._co_cards(session, case, view, now)
+        before = change.data.get("from_unit_id")
+        if change.action is Action.REASSIGN and change.from_state is State.ASSIGNED and before:
+            text = f"【改派】{case.number} {b.short(case.title, 40)}\n已改派{view.unit}办理，贵单位无须办理。"
+            await self.outbox.text(
+                session, await directory.people_with_role(session, Role.HANDLER, int(before)), text, now, case=case
+            )
 
     async def _co_cards(self, session: Session, case: Case, view: b.CaseView, now: datetime) -> None:
         """Each co-unit (协办) gets its own card: its task, its deadline, 报送协办意见."""

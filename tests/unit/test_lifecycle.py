@@ -304,5 +304,33 @@ def test_missing_input_type_is_refused() -> None:
 
 
 def test_allowed_actions() -> None:
-    assert set(allowed_actions(State.ASSIGNED)) == {Action.ACCEPT, Action.RETURN}
+    assert set(allowed_actions(State.ASSIGNED)) == {Action.ACCEPT, Action.RETURN, Action.REASSIGN}  # 改派 before 签收
     assert allowed_actions(State.ARCHIVED) == []
+
+
+# 改派 before 签收 (issue 13): the dispatcher corrects a wrong assignment before the unit acts.
+
+
+def test_reassign_before_acceptance_to_another_unit() -> None:
+    facts = CaseFacts(State.ASSIGNED, unit_id=UNIT)
+    decision = decide(facts, Action.REASSIGN, DISPATCHER, AssignInput(unit_id=99), NOW)
+    assert (decision.from_state, decision.to_state) == (State.ASSIGNED, State.ASSIGNED)
+    assert decision.data == {"unit_id": 99, "from_unit_id": UNIT}
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, Action.REASSIGN, DISPATCHER, AssignInput(unit_id=UNIT), NOW)
+    assert err.value.code == "same_unit"
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, Action.REASSIGN, HANDLER, AssignInput(unit_id=99), NOW)
+    assert err.value.code == "forbidden"
+    with pytest.raises(WorkflowError) as err:
+        decide(CaseFacts(State.ACCEPTED, unit_id=UNIT), Action.REASSIGN, DISPATCHER, AssignInput(unit_id=99), NOW)
+    assert err.value.code == "wrong_state"
+
+
+def test_assign_action_by_state() -> None:
+    from bot.domain.lifecycle import assign_action
+
+    assert assign_action(State.REGISTERED, None, 1) is Action.ASSIGN
+    assert assign_action(State.RETURNED, 1, 1) is Action.REASSIGN
+    assert assign_action(State.ASSIGNED, 1, 2) is Action.REASSIGN
+    assert assign_action(State.ASSIGNED, 1, 1) is Action.ASSIGN  # the same 交办 again: already done
