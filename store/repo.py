@@ -183,6 +183,8 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
     conds: list[Any] = []
     if f.state:
         conds.append(Case.state == f.state)
+    else:  # a voided (作废) case is listed only when asked for by its state
+        conds.append(Case.state != State.VOIDED.value)
     if f.unit_id is not None:
         conds.append(Case.unit_id == f.unit_id)
     if f.overdue_at is not None:

@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -136,9 +136,25 @@ def render_case_text(data: dict[str, Any]) -> str:
 @click.argument("unit")
 @friendly
 def case_assign(config_path: Path, number: str, unit: str) -> None:
-    """交办 a registered case, or 改派 a returned one, to UNIT."""
+    """交办 a registered case, or 改派 one that is returned or not yet signed for, to UNIT."""
     from bot.handlers.intake import assign_case
 
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: assign_case(rt.deps, number, unit, cli_actor()))
     click.echo(f"{found.number} assigned to {unit}, state {found.state}")
+
+
+@case.command("void")
+@config_option
+@click.argument("number")
+@click.option("--reason", required=True, help="作废理由 (误登、重复登记 …)")
+@friendly
+def case_void(config_path: Path, number: str, reason: str) -> None:
+    """作废 a mistaken or duplicate case: kept, counted in no statistic, score, reminder or list."""
+    from bot.domain.lifecycle import ReasonInput
+    from bot.domain.states import Action
+    from bot.handlers.workflow import perform
+
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
+    click.echo(f"{found.number} voided, state {found.state}")

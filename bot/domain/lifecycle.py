@@ -360,6 +360,9 @@ def _another_unit(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
 
 # --- the table -----------------------------------------------------------------------------
 
+#: states a case may be voided (作废) from: registered, and not yet reported on by the unit
+VOIDABLE = (State.REGISTERED, State.ASSIGNED, State.RETURNED, State.ACCEPTED, State.EXTENSION_REQUESTED)
+
 _DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
 _UNIT = frozenset({Role.HANDLER, Role.UNIT_LEADER})
 _SUPERVISE = frozenset({Role.SUPERVISOR})
@@ -453,6 +456,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
+    # 作废: a mistaken or duplicate registration, before the unit has reported (issue 13)
+    *(
+        Transition(Action.VOID, source, State.VOIDED, _DISPATCH - {Role.SYSTEM}, ReasonInput, (_reason_required,))
+        for source in VOIDABLE
+    ),
 )
 
 #: an action's first row; an action may have several rows, one per source state (改派)

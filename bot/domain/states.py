@@ -19,6 +19,7 @@ class State(StrEnum):
     CLOSED = "closed"
     ARCHIVED = "archived"
     EXTENSION_REQUESTED = "extension_requested"
+    VOIDED = "voided"  # 作废: a mistaken or duplicate registration, kept but counted nowhere
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ STATE_LABELS: dict[State, str] = {
     State.CLOSED: "已办结",
     State.ARCHIVED: "已归档",
     State.EXTENSION_REQUESTED: "延期申请中",
+    State.VOIDED: "已作废",
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
@@ -95,6 +97,7 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "approve_extension"  # 批准延期
     REFUSE_EXTENSION = "refuse_extension"  # 不批准延期
     INTERIM_REPORT = "interim_report"  # 阶段性报告
+    VOID = "void"  # 作废 (mistaken or duplicate registration)
 
     @property
     def label(self) -> str:
@@ -119,6 +122,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.APPROVE_EXTENSION: "批准延期",
     Action.REFUSE_EXTENSION: "不批准延期",
     Action.INTERIM_REPORT: "阶段性报告",
+    Action.VOID: "作废",
 }
 
 

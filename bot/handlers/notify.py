@@ -253,6 +253,13 @@ class ChatNotifier:
     async def _on_commendation(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         await self._tell_unit(session, case, f"【表扬】{case.number}（{change.actor.name}）：{change.comment}", now)
 
+    async def _on_void(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        text = f"【作废】{case.number} {b.short(case.title, 40)}\n已作废（{change.actor.name}）：{change.comment}\n无须继续办理。"
+        people = await self.unit_handlers(session, case)
+        for unit_id in case.co_unit_ids or []:
+            people += await directory.people_with_role(session, Role.HANDLER, int(unit_id))
+        await self.outbox.text(session, people, text, now, case=case)
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -284,6 +291,7 @@ _RULES: dict[str, _Rule] = {
     "instruction": ChatNotifier._on_instruction,
     "commendation": ChatNotifier._on_commendation,
     "co_opinion": ChatNotifier._on_co_opinion,
+    Action.VOID: ChatNotifier._on_void,
 }
 
 

@@ -412,6 +412,8 @@ async def scoring_occurrences(
                 out.occurrences[unit].extend(found)
     # timeline events recorded in the window
     counted = [e for e in events if e.action in EVENT_RULES]
+    gone = await queries.voided(session, {e.case_id for e in counted})
+    counted = [e for e in counted if e.case_id not in gone]
     refs = await queries.case_refs(session, {e.case_id for e in counted})
     for e in counted:
         ref = refs[e.case_id]

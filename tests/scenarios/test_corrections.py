@@ -41,3 +41,35 @@ async def test_reassign_before_acceptance(office: Office) -> None:
     await office.say("qiandj", f"改派 {n} 区人社局")
     assert "不能交办" in office.last_text("qiandj") or "不能改派" in office.last_text("qiandj")
     assert (await office.case(n))["unit"] == "区住建局"
+
+
+async def test_void_a_duplicate(office: Office) -> None:
+    from bot.domain.statistics import parse_period
+    from bot.reports.compute import build_report
+
+    n = (await office.register())["number"]
+    keep = (await office.register(source_ref="RMW-2", title="小区路灯不亮", category="城市管理", unit="区住建局"))[
+        "number"
+    ]
+    await office.say("zhangsan", f"作废 {n} 与其他留言重复登记")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("qiandj", f"作废 {n}")
+    assert "请写明作废理由" in office.last_text("qiandj")
+    await office.say("qiandj", f"作废 {n} 与LY2026-000001重复登记")
+    assert "已作废" in office.last_text("qiandj")
+    data = await office.case(n)
+    assert data["state"] == "voided" and data["state_label"] == "已作废"
+    assert (data["timeline"][-1]["action"], data["timeline"][-1]["comment"]) == ("void", "与LY2026-000001重复登记")
+    assert "已作废" in (office.card("zhangsan", "assign").closed or "")
+    assert "【作废】" in office.last_text("zhangsan")
+    # not in 待办, statistics, scoring nor reminders
+    await office.say("qiandj", "待办")
+    assert n not in office.last_text("qiandj")
+    office.clock.set(office.clock.now().replace(day=20))
+    await office.runtime.channels.jobs.tick()
+    await office.settle()
+    assert not any(n in t for t in office.texts("zhangsan") if t.startswith("【办理提醒】"))
+    report = await build_report(office.runtime.deps, parse_period("2026-11"))
+    assert report.unit("区住建局").stats.received == 1 and keep
+    assert all(u.name != "区人社局" or u.stats.received == 0 for u in report.units)
+    assert all(i.occurrence.case_number != n for u in report.units for i in u.score.items)

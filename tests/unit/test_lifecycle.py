@@ -86,6 +86,7 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
         FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     ),
     Action.ARCHIVE: (CaseFacts(State.CLOSED, unit_id=UNIT), DISPATCHER, NoInput()),
+    Action.VOID: (CaseFacts(State.REGISTERED), DISPATCHER, ReasonInput("与LY2026-000001重复登记")),
 }
 
 
@@ -124,7 +125,8 @@ def test_happy_path(action: Action) -> None:
 @pytest.mark.parametrize("action", list(HAPPY))
 def test_wrong_state_is_refused(action: Action) -> None:
     facts, actor, data = HAPPY[action]
-    wrong = next(s for s in State if s is not facts.state)
+    # a state no row of the action starts from (an action may start from several: 改派, 作废)
+    wrong = next(s for s in State if not any(t.action is action and t.source is s for t in TRANSITIONS))
     other = CaseFacts(wrong, unit_id=facts.unit_id, complex=facts.complex, needs_leader=facts.needs_leader)
     with pytest.raises(WorkflowError) as err:
         decide(other, action, actor, data, NOW)  # type: ignore[arg-type]
@@ -304,7 +306,12 @@ def test_missing_input_type_is_refused() -> None:
 
 
 def test_allowed_actions() -> None:
-    assert set(allowed_actions(State.ASSIGNED)) == {Action.ACCEPT, Action.RETURN, Action.REASSIGN}  # 改派 before 签收
+    assert set(allowed_actions(State.ASSIGNED)) == {
+        Action.ACCEPT,
+        Action.RETURN,
+        Action.REASSIGN,
+        Action.VOID,
+    }  # issue 13
     assert allowed_actions(State.ARCHIVED) == []
 
 

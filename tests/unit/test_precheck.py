@@ -66,6 +66,7 @@ SOUND: dict[Action, ActionInput] = {
     Action.PUBLISH: PublishInput(ReplyMode.PUBLIC),
     Action.FOLLOW_UP: FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     Action.ARCHIVE: NoInput(),
+    Action.VOID: ReasonInput("与LY2026-000001重复登记"),
 }
 FACTS = [
     CaseFacts(
