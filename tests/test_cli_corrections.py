@@ -26,3 +26,23 @@ def test_void_from_cli(config_file: Path) -> None:
     assert number in out  # … unless asked for
     code, out = run(config_file, "case", "void", number, "--reason", "再次作废一次试试")
     assert code != 0 and "作废" in out  # already done: says who and when
+
+
+def test_set_from_cli(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "建议增设公交线路", "--content", "希望增加一条公交线路")
+    number = out.split()[0]
+    code, out = run(
+        config_file, "case", "set", number, "--title", "建议增设12路公交线路", "--report-number", "原信〔2026〕3号"
+    )
+    assert code == 0 and "corrected" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert data["title"] == "建议增设12路公交线路" and data["report_number"] == "原信〔2026〕3号"
+    assert (
+        data["timeline"][-1]["action"] == "edit"
+        and "建议增设公交线路 → 建议增设12路公交线路" in (data["timeline"][-1]["comment"])
+    )
+    code, out = run(config_file, "case", "set", number, "--level", "乡级")
+    assert code != 0 and "级别" in out
+    code, out = run(config_file, "case", "set", number)
+    assert code != 0

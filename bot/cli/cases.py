@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign|void` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -158,3 +158,25 @@ def case_void(config_path: Path, number: str, reason: str) -> None:
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
     click.echo(f"{found.number} voided, state {found.state}")
+
+
+@case.command("set")
+@config_option
+@click.argument("number")
+@click.option("--title", help="留言标题")
+@click.option("--category", help="所属类型")
+@click.option("--level", help="级别: 省级/市级/县（区）级")
+@click.option("--contact", help='联系方式 ("" clears it)')
+@click.option("--petitioner", help='反映人 ("" clears it)')
+@click.option("--report-number", help="呈报文号")
+@friendly
+def case_set(config_path: Path, number: str, **fields: str | None) -> None:
+    """更正 the facts of a case; each correction is on its timeline."""
+    from bot.handlers.corrections import set_fields
+
+    config = load(config_path)
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    if not wanted:
+        raise click.UsageError("give at least one of --title --category --level --contact --petitioner --report-number")
+    found = run_with_runtime(config, lambda rt: set_fields(rt.deps, number, cli_actor(), wanted))
+    click.echo(f"{found.number} corrected: {', '.join(sorted(wanted))}")

@@ -36,6 +36,7 @@ def event_label(action: str) -> str:
         "commendation": "表扬",
         "co_opinion": "协办意见",
         "co_overdue": "协办逾期",
+        "edit": "更正",
     }.get(action, action)
 
 

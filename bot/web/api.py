@@ -1,4 +1,4 @@
-"""The intake API: POST /api/cases, GET /api/cases/{number}, POST /api/cases/{number}/assign."""
+"""The intake API: POST /api/cases, GET and PATCH /api/cases/{number}, POST /api/cases/{number}/assign."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.domain.lifecycle import Actor, WorkflowError
 from bot.domain.states import Role
+from bot.handlers.corrections import set_fields
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
@@ -112,7 +113,29 @@ async def assign(request: web.Request) -> web.Response:
     return web.json_response(data, dumps=_dumps)
 
 
+async def correct(request: web.Request) -> web.Response:
+    """PATCH: correct title, category, level, contact, petitioner or report_number (更正)."""
+    deps = request.app[DEPS]
+    number = request.match_info["number"]
+    try:
+        body = await _json_body(request)
+        if not isinstance(body, dict) or not body:
+            raise InputError("body", "应为含更正字段的 JSON 对象")
+        case = await set_fields(deps, number, API_ACTOR, body)
+    except InputError as exc:
+        return json_error(400 if exc.field == "body" else 422, exc.field, exc.message)
+    except WorkflowError as exc:
+        status = 404 if exc.code == "not_found" else 409 if exc.code == "wrong_state" else 422
+        return json_error(status, exc.field or "state", exc.message, exc.code)
+    async with deps.sessions() as session:
+        fresh = await repo.case_by_id(session, case.id)
+        assert fresh is not None
+        data = await case_json(session, fresh)
+    return web.json_response(data, dumps=_dumps)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cases", create_case)
     app.router.add_get("/api/cases/{number}", get_case)
     app.router.add_post("/api/cases/{number}/assign", assign)
+    app.router.add_patch("/api/cases/{number}", correct)
