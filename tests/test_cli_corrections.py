@@ -46,3 +46,17 @@ def test_set_from_cli(config_file: Path) -> None:
     assert code != 0 and "级别" in out
     code, out = run(config_file, "case", "set", number)
     assert code != 0
+
+
+def test_set_complex_from_cli(config_file: Path) -> None:
+    code, out = run(
+        config_file, "case", "add", "--title", "小区路灯不亮", "--content", "路灯坏了一个月", "--unit", "区住建局"
+    )
+    number = out.split()[0]
+    code, out = run(config_file, "case", "set", number, "--complex")
+    assert code != 0 and "--reason" in out
+    code, out = run(config_file, "case", "set", number, "--complex", "--reason", "涉及多个部门，情况复杂")
+    assert code == 0 and "设为复杂件" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert data["complex"] is True and data["timeline"][-1]["action"] == "reclassify"

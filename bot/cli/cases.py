@@ -169,14 +169,37 @@ def case_void(config_path: Path, number: str, reason: str) -> None:
 @click.option("--contact", help='联系方式 ("" clears it)')
 @click.option("--petitioner", help='反映人 ("" clears it)')
 @click.option("--report-number", help="呈报文号")
+@click.option("--complex/--no-complex", "complex_", default=None, help="设为/取消 复杂件 (needs --reason)")
+@click.option("--urgent/--no-urgent", default=None, help="设为/取消 急件 (needs --reason)")
+@click.option("--reason", help="理由 of a --complex/--urgent change")
 @friendly
-def case_set(config_path: Path, number: str, **fields: str | None) -> None:
-    """更正 the facts of a case; each correction is on its timeline."""
-    from bot.handlers.corrections import set_fields
+def case_set(
+    config_path: Path,
+    number: str,
+    complex_: bool | None,
+    urgent: bool | None,
+    reason: str | None,
+    **fields: str | None,
+) -> None:
+    """更正 the facts of a case, or set/clear 复杂件/急件 (the deadline is recomputed from the
+    assignment); each change is on its timeline."""
+    from bot.handlers.corrections import reclassify, set_fields
 
     config = load(config_path)
     wanted = {k: v for k, v in fields.items() if v is not None}
-    if not wanted:
-        raise click.UsageError("give at least one of --title --category --level --contact --petitioner --report-number")
-    found = run_with_runtime(config, lambda rt: set_fields(rt.deps, number, cli_actor(), wanted))
-    click.echo(f"{found.number} corrected: {', '.join(sorted(wanted))}")
+    flags = complex_ is not None or urgent is not None
+    if not wanted and not flags:
+        raise click.UsageError(
+            "give at least one of --title --category --level --contact --petitioner --report-number "
+            "--complex/--no-complex --urgent/--no-urgent"
+        )
+    if flags and not reason:
+        raise click.UsageError("--complex/--urgent need --reason")
+    if wanted:
+        found = run_with_runtime(config, lambda rt: set_fields(rt.deps, number, cli_actor(), wanted))
+        click.echo(f"{found.number} corrected: {', '.join(sorted(wanted))}")
+    if flags:
+        done = run_with_runtime(
+            config, lambda rt: reclassify(rt.deps, number, cli_actor(), complex_, urgent, reason or "")
+        )
+        click.echo(f"{number} {done}")

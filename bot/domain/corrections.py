@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.domain.lifecycle import Actor, WorkflowError
+from bot.domain.lifecycle import MAX_REASON, MIN_REASON, Actor, WorkflowError, check_text
 from bot.domain.states import Role, State, parse_level
 
 #: field → (label, maximum length); the names are the JSON and CLI names (``report_number``)
@@ -73,3 +73,43 @@ def describe(changed: Mapping[str, str | None], current: Mapping[str, str | None
         else:
             parts.append(f"{label}：{current.get(name) or '（空）'} → {value or '（空）'}")
     return "更正 " + "；".join(parts)
+
+
+# --- 复杂件 / 急件 after registration ---------------------------------------------------------------
+
+RECLASSIFY_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+RECLASSIFY = "reclassify"  # the timeline entry
+#: the unit still works on the case: its deadline is recomputed
+RECOMPUTE_STATES = frozenset({State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED})
+_DONE_STATES = frozenset({State.CLOSED, State.ARCHIVED, State.VOIDED})
+
+
+def check_reclassify(
+    state: State,
+    actor: Actor,
+    now_flags: tuple[bool, bool],
+    wanted: tuple[bool | None, bool | None],
+    reason: str,
+) -> tuple[bool, bool]:
+    """(complex, urgent) after the change; WorkflowError when refused or nothing changes."""
+    if not actor.roles & RECLASSIFY_ROLES:
+        raise WorkflowError("forbidden", "您没有调整复杂件、急件的权限（仅限登记员、督查员、管理员）。")
+    if state in _DONE_STATES:
+        raise WorkflowError("wrong_state", f"此件当前状态为“{state.label}”，不能调整。")
+    check_text(reason, field_name="reason", label="理由", min_len=MIN_REASON, max_len=MAX_REASON)
+    after = (
+        now_flags[0] if wanted[0] is None else wanted[0],
+        now_flags[1] if wanted[1] is None else wanted[1],
+    )
+    if after == now_flags:
+        raise WorkflowError("no_change", "此件已是该类别，无须调整。")
+    return after
+
+
+def reclassify_label(before: tuple[bool, bool], after: tuple[bool, bool]) -> str:
+    """ "设为复杂件" / "取消急件" …"""
+    words = []
+    for i, name in enumerate(("复杂件", "急件")):
+        if before[i] != after[i]:
+            words.append(("设为" if after[i] else "取消") + name)
+    return "、".join(words)

@@ -266,15 +266,6 @@ def _interim_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
     check_text(data.reason, field_name="reason", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
 
 
-@_facts_only
-def _complex_only(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
-    if not facts.complex:
-        raise WorkflowError(
-            "not_complex",
-            "只有复杂件可以申请延期（复杂件办理时限15个工作日）。如情况复杂，请联系督查室认定为复杂件。",
-        )
-
-
 def _extension_days(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     days = data.days if isinstance(data, ExtensionRequest | ExtensionDecision) else 0
     if not 1 <= days <= 60:
@@ -413,7 +404,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         State.EXTENSION_REQUESTED,
         _UNIT,
         ExtensionRequest,
-        (_complex_only, _reason_required, _extension_days),
+        (_reason_required, _extension_days),  # open to every case, decided by a supervisor (issue 13)
         unit_bound=True,
     ),
     Transition(
@@ -520,7 +511,7 @@ def precheck(facts: CaseFacts, action: Action, actor: Actor, now: datetime) -> W
     """The refusal ``decide`` would give before looking at the input, or None.
 
     Runs only the guards that need no input — state, role and membership, and the guards on the
-    case and the time (the 退回 window, 复杂件, 领导审定) — in ``decide``'s order, so the chat can
+    case and the time (the 退回 window, 领导审定) — in ``decide``'s order, so the chat can
     refuse before asking someone to type a reason in vain.
     """
     t = _row(action, facts.state)

@@ -260,6 +260,12 @@ class ChatNotifier:
             people += await directory.people_with_role(session, Role.HANDLER, int(unit_id))
         await self.outbox.text(session, people, text, now, case=case)
 
+    async def _on_reclassify(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        if State(case.state) in OPEN_FOR_OPINION:
+            await self._tell_unit(
+                session, case, f"【时限调整】{case.number} {b.short(case.title, 30)}\n{change.comment}", now
+            )
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -292,6 +298,7 @@ _RULES: dict[str, _Rule] = {
     "commendation": ChatNotifier._on_commendation,
     "co_opinion": ChatNotifier._on_co_opinion,
     Action.VOID: ChatNotifier._on_void,
+    "reclassify": ChatNotifier._on_reclassify,
 }
 
 

@@ -37,6 +37,7 @@ def event_label(action: str) -> str:
         "co_opinion": "协办意见",
         "co_overdue": "协办逾期",
         "edit": "更正",
+        "reclassify": "调整类别",
     }.get(action, action)
 
 

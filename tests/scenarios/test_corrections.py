@@ -73,3 +73,38 @@ async def test_void_a_duplicate(office: Office) -> None:
     assert report.unit("区住建局").stats.received == 1 and keep
     assert all(u.name != "区人社局" or u.stats.received == 0 for u in report.units)
     assert all(i.occurrence.case_number != n for u in report.units for i in u.score.items)
+
+
+async def test_reclassify_recomputes_the_deadline(office: Office) -> None:
+    n = (await office.register())["number"]  # assigned Monday 11-02 09:00, due 11-09 17:30
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", f"设为复杂件 {n} 涉及多个部门，情况复杂")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"设为复杂件 {n}")
+    assert "请写明理由" in office.last_text("sundc")
+    await office.say("sundc", f"设为复杂件 {n} 涉及多个部门，情况复杂")
+    assert "已设为复杂件" in office.last_text("sundc") and "2026-11-23 17:30" in office.last_text("sundc")
+    data = await office.case(n)
+    assert data["complex"] is True and data["due_at"] == "2026-11-23T17:30:00+08:00"
+    last = data["timeline"][-1]
+    assert (last["action"], last["actor"]) == ("reclassify", "孙督查") and "情况复杂" in last["comment"]
+    assert "【时限调整】" in office.last_text("zhangsan") and "2026-11-23 17:30" in office.last_text("zhangsan")
+    await office.say("sundc", f"设为复杂件 {n} 涉及多个部门，情况复杂")
+    assert "无须调整" in office.last_text("sundc")
+    # 急件 wins over 复杂件: 24 hours from the assignment; clearing it goes back to 15 working days
+    await office.say("qiandj", f"设为急件 {n} 舆论普遍关注，须急事急办")
+    assert (await office.case(n))["due_at"] == "2026-11-03T09:00:00+08:00"
+    await office.say("qiandj", f"取消急件 {n} 经核实不属于紧急事项")
+    data = await office.case(n)
+    assert (data["urgent"], data["due_at"]) == (False, "2026-11-23T17:30:00+08:00")
+
+
+async def test_extension_for_a_normal_case(office: Office) -> None:
+    n = (await office.register())["number"]
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", f"延期 {n} 需协调住建部门现场核查 3")
+    assert (await office.case(n))["state"] == "extension_requested"
+    card = office.card("sundc", "extension")
+    await office.click("sundc", card.task_id, "批准延期")
+    data = await office.case(n)
+    assert data["state"] == "accepted" and data["due_at"] == "2026-11-12T17:30:00+08:00"

@@ -238,16 +238,15 @@ def test_submit_records_the_four_parts() -> None:
     assert "【核查情况】" in GOOD_REPLY.as_text()
 
 
-def test_extension_only_for_complex_cases() -> None:
-    with pytest.raises(WorkflowError) as err:
-        decide(
-            CaseFacts(State.ACCEPTED, unit_id=UNIT),
-            Action.REQUEST_EXTENSION,
-            HANDLER,
-            ExtensionRequest("需要协调多个部门", 5),
-            NOW,
-        )
-    assert err.value.code == "not_complex"
+def test_extension_open_to_every_case() -> None:  # issue 13: not only 复杂件
+    decision = decide(
+        CaseFacts(State.ACCEPTED, unit_id=UNIT),
+        Action.REQUEST_EXTENSION,
+        HANDLER,
+        ExtensionRequest("需要协调多个部门", 5),
+        NOW,
+    )
+    assert decision.to_state is State.EXTENSION_REQUESTED
 
 
 @pytest.mark.parametrize("days", [0, -1, 61])
