@@ -108,3 +108,27 @@ async def test_extension_for_a_normal_case(office: Office) -> None:
     await office.click("sundc", card.task_id, "批准延期")
     data = await office.case(n)
     assert data["state"] == "accepted" and data["due_at"] == "2026-11-12T17:30:00+08:00"
+
+
+async def test_an_extended_case_owes_an_interim_report_with_a_proposed_reply(office: Office) -> None:
+    from datetime import datetime
+
+    from tests.conftest import SHANGHAI
+
+    n = (await office.register(complex=True))["number"]  # due 11-23, the 15th working day
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", f"延期 {n} 需协调多个部门联合核查 5")
+    await office.click("sundc", office.card("sundc", "extension").task_id, "批准延期")
+    assert (await office.case(n))["due_at"] == "2026-11-30T17:30:00+08:00"
+
+    async def tick(day: int) -> list[str]:
+        office.clock.set(datetime(2026, 11, day, 9, 30, tzinfo=SHANGHAI))
+        await office.runtime.channels.jobs.tick()
+        await office.settle()
+        return [t for t in office.texts("zhangsan") if "回复建议" in t and t.startswith("【办理提醒】")]
+
+    owed = await tick(20)  # the working day before the interim point (11-23)
+    assert len(owed) == 1 and "11-23 17:30" in owed[0] and f"进展 {n}" in owed[0]
+    await office.say("zhangsan", f"进展 {n} 已完成初步核查，正在协调资金。回复建议：拟答复网友已责令限期整改。")
+    assert "回复建议：拟答复网友" in office.last_text("sundc")
+    assert len(await tick(23)) == 1  # reported: no more interim reminders
