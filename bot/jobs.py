@@ -19,7 +19,7 @@ from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
 from bot.domain.states import Role, State
 from bot.domain.workcalendar import coverage_warnings
-from bot.handlers import cohandling
+from bot.handlers import cohandling, same_day
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
 from bot.privacy import redact
@@ -99,6 +99,7 @@ class Jobs:
         if self.deps.config.nudges.enabled:
             queued += await self.sweep(now)
             queued += await cohandling.sweep(self.deps, self.outbox, now)
+            queued += await same_day.sweep(self.deps, self.outbox, now)
             queued += await self.overdue_list(now)
         queued += await self.calendar_warning(now)
         queued += await self.monthly_summary(now)

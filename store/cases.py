@@ -70,3 +70,13 @@ async def accepted_by(session: Session, case_ids: Iterable[int]) -> dict[int, st
         .order_by(CaseEvent.id)
     )
     return {r.case_id: r.actor_name for r in rows}
+
+
+async def registered_before(session: Session, created_before: datetime) -> list[Case]:
+    """Cases registered before ``created_before`` and not yet assigned (当日交办), oldest first."""
+    stmt = (
+        select(Case)
+        .where(Case.state == State.REGISTERED.value, Case.created_at < created_before)
+        .order_by(Case.created_at, Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())
