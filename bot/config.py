@@ -91,6 +91,8 @@ class DeadlineConfig(_Section):
     urgent_hours: int = Field(24, ge=1, le=240)
     return_days: int = Field(2, ge=0, le=10)
     interim_days: int = Field(15, ge=1, le=120)
+    #: a co-unit (协办) sends its 协办意见 this many working days before the lead unit's deadline
+    co_days_before: int = Field(2, ge=0, le=30)
 
     def rules(self) -> DeadlineRules:
         return DeadlineRules(

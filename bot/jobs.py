@@ -20,7 +20,7 @@ from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
 from bot.domain.states import Note, Role, State
 from bot.domain.workcalendar import coverage_warnings
-from bot.handlers import retention
+from bot.handlers import cohandling, retention, same_day
 from bot.handlers.access import may_see
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
@@ -37,7 +37,9 @@ _SYSTEM = Actor.system()
 def clock_of(case: Case, deps: Deps) -> CaseClock:
     cfg = deps.config
     interim_due = None
-    if case.complex and case.assigned_at is not None and cfg.deadlines.interim_days != cfg.deadlines.complex_days:
+    extended = case.extension_count > 0 or case.state == State.EXTENSION_REQUESTED.value
+    # 第十条: a complex or extended case owes an interim report (with 回复建议) within interim_days
+    if (case.complex or extended) and case.assigned_at is not None:
         interim_due = workday_deadline(
             case.assigned_at, cfg.deadlines.interim_days, deps.calendar.current, cfg.office.hours()
         ).due_at
@@ -53,6 +55,7 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
         replied_at=case.replied_at,
         interim_count=case.interim_count,
         interim_due=interim_due,
+        extended=extended,
     )
 
 
@@ -65,6 +68,9 @@ async def candidates(session: Session, deps: Deps, now: datetime) -> list[Case]:
         due_until=horizon(now, rules, deps.calendar.current, cfg.office.hours()),
         assigned_before=now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours)),
         replied_before=now - timedelta(days=rules.followup_after_days),
+        # N working days span at least N calendar days: the earliest an interim reminder is due
+        interim_assigned_before=now
+        - timedelta(days=max(0, cfg.deadlines.interim_days - 1 - max(rules.interim_days_before, default=0))),
     )
 
 
@@ -94,6 +100,8 @@ class Jobs:
         queued = 0
         if self.deps.config.nudges.enabled:
             queued += await self.sweep(now)
+            queued += await cohandling.sweep(self.deps, self.outbox, now)
+            queued += await same_day.sweep(self.deps, self.outbox, now)
             queued += await self.overdue_list(now)
         queued += await self.calendar_warning(now)
         queued += await self.monthly_summary(now)
@@ -210,7 +218,8 @@ class Jobs:
             ),
             Kind.UNACCEPTED: f"交办已超过{nudge.info.get('hours', '')}小时未签收",
             Kind.RETURN_WINDOW: f"退回期限今日{b.hm(case.return_deadline)[-5:]}截止，逾期不能退回",
-            Kind.INTERIM: "复杂件请按时报送阶段性报告并明确办理时限",
+            Kind.INTERIM: f"请于{b.hm(self._interim_due(case))}前报送阶段性办理情况并提出回复建议"
+            f"（进展 {case.number} <情况> 回复建议：<内容>）",
             Kind.OVERDUE: f"已超期（{due}到期），请抓紧办理",
             Kind.NOTICE: f"已超期{nudge.info.get('overdue_days', '')}个工作日，督查室已发督办通知",
             Kind.FOLLOWUP: "已回复超过规定时间未回访",
@@ -218,6 +227,9 @@ class Jobs:
         if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):
             reason = "【急件】" + reason
         return f"{case.number} {title}：{reason}"
+
+    def _interim_due(self, case: Case) -> datetime | None:
+        return clock_of(case, self.deps).interim_due
 
     # --- the morning overdue list -------------------------------------------------------------
 

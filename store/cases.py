@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.domain.states import State
 from store.db import Session
@@ -22,7 +22,12 @@ async def add_case(session: Session, case: Case) -> Case:
 
 
 async def nudge_candidates(
-    session: Session, *, due_until: datetime, assigned_before: datetime, replied_before: datetime
+    session: Session,
+    *,
+    due_until: datetime,
+    assigned_before: datetime,
+    replied_before: datetime,
+    interim_assigned_before: datetime | None = None,
 ) -> list[Case]:
     """Cases that may owe a reminder: open and due by ``due_until``, assigned and not accepted
     since ``assigned_before`` or with their return window closing by ``due_until``, replied and not
@@ -31,8 +36,18 @@ async def nudge_candidates(
     unaccepted = select(Case).where(Case.state == State.ASSIGNED.value, Case.assigned_at <= assigned_before)
     window = select(Case).where(Case.state == State.ASSIGNED.value, Case.return_deadline <= due_until)
     followup = select(Case).where(Case.state == State.REPLIED.value, Case.replied_at <= replied_before)
+    stmts = [by_due, unaccepted, window, followup]
+    if interim_assigned_before is not None:  # complex or extended cases that may owe 进展 (第十条)
+        stmts.append(
+            select(Case).where(
+                is_open(),
+                Case.interim_count == 0,
+                or_(Case.complex.is_(True), Case.extension_count > 0),
+                Case.assigned_at <= interim_assigned_before,
+            )
+        )
     found: dict[int, Case] = {}
-    for stmt in (by_due, unaccepted, window, followup):
+    for stmt in stmts:
         for case in (await session.execute(stmt)).scalars():
             found[case.id] = case
     return list(found.values())
@@ -55,3 +70,13 @@ async def accepted_by(session: Session, case_ids: Iterable[int]) -> dict[int, st
         .order_by(CaseEvent.id)
     )
     return {r.case_id: r.actor_name for r in rows}
+
+
+async def registered_before(session: Session, created_before: datetime) -> list[Case]:
+    """Cases registered before ``created_before`` and not yet assigned (当日交办), oldest first."""
+    stmt = (
+        select(Case)
+        .where(Case.state == State.REGISTERED.value, Case.created_at < created_before)
+        .order_by(Case.created_at, Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())

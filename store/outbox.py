@@ -169,11 +169,16 @@ async def add_card_task(
     )
 
 
-async def open_card_tasks(session: AsyncSession, case_id: int, kinds: Iterable[str] | None = None) -> list[CardTask]:
-    """The cards of a case not greyed out yet (optionally only some kinds)."""
+async def open_card_tasks(
+    session: AsyncSession, case_id: int, kinds: Iterable[str] | None = None, spare_kinds: Iterable[str] = ()
+) -> list[CardTask]:
+    """The cards of a case not greyed out yet (optionally only some kinds, never ``spare_kinds``)."""
     stmt = select(CardTask).where(CardTask.case_id == case_id, CardTask.closed.is_(False))
     if kinds is not None:
         stmt = stmt.where(CardTask.kind.in_(list(kinds)))
+    spare = list(spare_kinds)
+    if spare:
+        stmt = stmt.where(CardTask.kind.not_in(spare))
     return list((await session.execute(stmt)).scalars())
 
 

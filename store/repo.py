@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.lifecycle import Actor
-from bot.domain.states import TimelineKind
+from bot.domain.states import State, TimelineKind
 from store import dialect
 from store.models import (
     OPEN_VALUES,
@@ -167,6 +167,8 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
     conds: list[Any] = []
     if f.state:
         conds.append(Case.state == f.state)
+    else:  # a voided (作废) case is listed only when asked for by its state
+        conds.append(Case.state != State.VOIDED.value)
     if f.unit_id is not None:
         conds.append(Case.unit_id == f.unit_id)
     if f.overdue_at is not None:

@@ -97,8 +97,11 @@ def _deferred_begin(conn: Any) -> None:
 # --- building blocks ---------------------------------------------------------------------------------
 
 
+VOIDED = State.VOIDED.value  # 作废: kept, but counted in no statistic and no score
+
+
 def _cohort(start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(Case.received_at >= start, Case.received_at < end)
+    return and_(Case.received_at >= start, Case.received_at < end, Case.state != VOIDED)
 
 
 def _counts(column: Any, start: datetime, limit: datetime) -> ColumnElement[bool]:
@@ -316,6 +319,18 @@ async def events_between(session: Session, actions: Sequence[str], start: dateti
     return [EventRow(*row) async for batch in _stream(session, stmt) for row in batch]
 
 
+async def voided(session: Session, ids: Iterable[int]) -> set[int]:
+    """Which of these cases are voided (作废): their timeline entries count in no score."""
+    ordered = sorted(set(ids))
+    found: set[int] = set()
+    for i in range(0, len(ordered), ID_CHUNK):
+        rows = await session.execute(
+            select(Case.id).where(Case.id.in_(ordered[i : i + ID_CHUNK]), Case.state == VOIDED)
+        )
+        found.update(rows.scalars())
+    return found
+
+
 async def returned_in_cohort(session: Session, start: datetime, end: datetime) -> set[int]:
     """Ids of the cases of the cohort that were ever returned (退回)."""
     cohort = select(Case.id).where(_cohort(start, end)).scalar_subquery()
@@ -368,7 +383,8 @@ def scored_cases(session: Session, earliest_assignment: datetime, start: datetim
             _counts(Case.due_at, start, limit),
             _counts(Case.followed_up_at, start, limit),
             _counts(Case.closed_at, start, limit),
-        )
+        ),
+        Case.state != VOIDED,
     )
     return _stream(session, stmt)
 
@@ -380,7 +396,7 @@ def repeated_messages(session: Session, start: datetime, limit: datetime) -> Row
     stmt = (
         select(Case.number, Case.received_at, original.number, original.unit_id)
         .join(original, original.id == Case.duplicate_of_id)
-        .where(_counts(Case.received_at, start, limit), original.unit_id.is_not(None))
+        .where(_counts(Case.received_at, start, limit), original.unit_id.is_not(None), Case.state != VOIDED)
     )
     return _stream(session, stmt)
 
@@ -456,7 +472,7 @@ async def monthly_figures(session: Session, bounds: Sequence[tuple[datetime, dat
             when((and_(finished, Case.submitted_at > Case.due_at), 1), else_=0).label("late"),
             when((and_(Case.state.in_(OPEN_VALUES), Case.due_at < as_of), 1), else_=0).label("open_overdue"),
         )
-        .where(received >= bounds[0][0], received < bounds[-1][1])
+        .where(received >= bounds[0][0], received < bounds[-1][1], Case.state != VOIDED)
         .subquery()
     )
     # grouped outside the subquery: PostgreSQL would not see two bound CASE expressions as one

@@ -39,6 +39,7 @@ class Verb(StrEnum):
     CANCEL = "cnl"  # 取消 the current dialogue
     URGE = "urg"  # 催办 a unit's overdue cases (arg: unit id)
     SUPERVISE = "sup"  # 督办 notice to a unit (arg: unit id)
+    CO_OPINION = "coo"  # 报送协办意见 (a co-unit; asks for the text)
 
 
 class PayloadError(ValueError):

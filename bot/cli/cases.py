@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -205,9 +205,70 @@ def render_case_text(data: dict[str, Any], units: dict[int, str] | None = None) 
 @click.argument("unit")
 @friendly
 def case_assign(config_path: Path, number: str, unit: str) -> None:
-    """交办 a registered case, or 改派 a returned one, to UNIT."""
+    """交办 a registered case, or 改派 one that is returned or not yet signed for, to UNIT."""
     from bot.handlers.intake import assign_case
 
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: assign_case(rt.deps, number, unit, cli_actor()))
     click.echo(f"{found.number} 已交办给 {unit}，状态：{state_text(found.state)}")
+
+
+@case.command("void")
+@config_option
+@click.argument("number")
+@click.option("--reason", required=True, help="作废理由 (误登、重复登记 …)")
+@friendly
+def case_void(config_path: Path, number: str, reason: str) -> None:
+    """作废 a mistaken or duplicate case: kept, counted in no statistic, score, reminder or list."""
+    from bot.domain.lifecycle import ReasonInput
+    from bot.domain.states import Action
+    from bot.handlers.workflow import perform
+
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
+    click.echo(f"{found.number} 已作废，状态：{state_text(found.state)}")
+
+
+@case.command("set")
+@config_option
+@click.argument("number")
+@click.option("--title", help="留言标题")
+@click.option("--category", help="所属类型")
+@click.option("--level", help="级别: 省级/市级/县（区）级")
+@click.option("--contact", help='联系方式 ("" clears it)')
+@click.option("--petitioner", help='反映人 ("" clears it)')
+@click.option("--report-number", help="呈报文号")
+@click.option("--complex/--no-complex", "complex_", default=None, help="设为/取消 复杂件 (needs --reason)")
+@click.option("--urgent/--no-urgent", default=None, help="设为/取消 急件 (needs --reason)")
+@click.option("--reason", help="理由 of a --complex/--urgent change")
+@friendly
+def case_set(
+    config_path: Path,
+    number: str,
+    complex_: bool | None,
+    urgent: bool | None,
+    reason: str | None,
+    **fields: str | None,
+) -> None:
+    """更正 the facts of a case, or set/clear 复杂件/急件 (the deadline is recomputed from the
+    assignment); each change is on its timeline."""
+    from bot.handlers.corrections import reclassify, set_fields
+
+    config = load(config_path)
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    flags = complex_ is not None or urgent is not None
+    if not wanted and not flags:
+        raise click.UsageError(
+            "give at least one of --title --category --level --contact --petitioner --report-number "
+            "--complex/--no-complex --urgent/--no-urgent"
+        )
+    if flags and not reason:
+        raise click.UsageError("--complex/--urgent need --reason")
+    if wanted:
+        found = run_with_runtime(config, lambda rt: set_fields(rt.deps, number, cli_actor(), wanted))
+        click.echo(f"{found.number} 已更正：{'、'.join(sorted(wanted))}")
+    if flags:
+        done = run_with_runtime(
+            config, lambda rt: reclassify(rt.deps, number, cli_actor(), complex_, urgent, reason or "")
+        )
+        click.echo(f"{number} {done}")

@@ -178,6 +178,8 @@ class Transition:
     guards: tuple[Guard, ...] = ()
     #: the actor must belong to the case's unit (lead or co-handling) when acting in a unit role
     unit_bound: bool = False
+    #: only the lead unit (主办) may take it; a co-unit (协办) sends its 协办意见 instead
+    lead_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,15 +261,6 @@ def _interim_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
     check_text(data.reason, field_name="reason", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
 
 
-@_facts_only
-def _complex_only(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
-    if not facts.complex:
-        raise WorkflowError(
-            "not_complex",
-            "只有复杂件可以申请延期（复杂件办理时限15个工作日）。如情况复杂，请联系督查室认定为复杂件。",
-        )
-
-
 def _extension_days(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     days = data.days if isinstance(data, ExtensionRequest | ExtensionDecision) else 0
     if not 1 <= days <= 60:
@@ -345,7 +338,16 @@ def _assign_target(facts: CaseFacts, actor: Actor, data: ActionInput, now: datet
         raise WorkflowError("missing_input", "请指定承办单位。", field="unit")
 
 
+def _another_unit(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, AssignInput)
+    if data.unit_id == facts.unit_id:
+        raise WorkflowError("same_unit", "此件已交办该单位，无须改派。", field="unit")
+
+
 # --- the table -----------------------------------------------------------------------------
+
+#: states a case may be voided (作废) from: registered, and not yet reported on by the unit
+VOIDABLE = (State.REGISTERED, State.ASSIGNED, State.RETURNED, State.ACCEPTED, State.EXTENSION_REQUESTED)
 
 _DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
 _UNIT = frozenset({Role.HANDLER, Role.UNIT_LEADER})
@@ -358,7 +360,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)
     ),
-    Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True),
+    # 改派 before 签收: a wrong assignment is corrected before the unit acts (issue 13)
+    Transition(
+        Action.REASSIGN,
+        State.ASSIGNED,
+        State.ASSIGNED,
+        _DISPATCH - {Role.SYSTEM},
+        AssignInput,
+        (_assign_target, _another_unit),
+    ),
+    Transition(Action.ACCEPT, State.ASSIGNED, State.ACCEPTED, _UNIT, NoInput, (), unit_bound=True, lead_only=True),
     Transition(
         Action.RETURN,
         State.ASSIGNED,
@@ -367,8 +378,18 @@ TRANSITIONS: tuple[Transition, ...] = (
         ReasonInput,
         (_within_return_window, _reason_required),
         unit_bound=True,
+        lead_only=True,
     ),
-    Transition(Action.SUBMIT, State.ACCEPTED, State.SUBMITTED, _UNIT, ReplyInput, (_reply_complete,), unit_bound=True),
+    Transition(
+        Action.SUBMIT,
+        State.ACCEPTED,
+        State.SUBMITTED,
+        _UNIT,
+        ReplyInput,
+        (_reply_complete,),
+        unit_bound=True,
+        lead_only=True,
+    ),
     Transition(
         Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True
     ),
@@ -378,7 +399,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         State.EXTENSION_REQUESTED,
         _UNIT,
         ExtensionRequest,
-        (_complex_only, _reason_required, _extension_days),
+        (_reason_required, _extension_days),  # open to every case, decided by a supervisor (issue 13)
         unit_bound=True,
     ),
     Transition(
@@ -421,13 +442,34 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
+    # 作废: a mistaken or duplicate registration, before the unit has reported (issue 13)
+    *(
+        Transition(Action.VOID, source, State.VOIDED, _DISPATCH - {Role.SYSTEM}, ReasonInput, (_reason_required,))
+        for source in VOIDABLE
+    ),
 )
 
-_BY_ACTION: dict[Action, Transition] = {t.action: t for t in TRANSITIONS}
+#: an action's first row; an action may have several rows, one per source state (改派)
+_BY_ACTION: dict[Action, Transition] = {}
+for _t in TRANSITIONS:
+    _BY_ACTION.setdefault(_t.action, _t)
 
 
 def transition_for(action: Action) -> Transition:
     return _BY_ACTION[action]
+
+
+def _row(action: Action, state: State) -> Transition | None:
+    """The row of ``action`` that starts from ``state`` (else its first row, for the refusal)."""
+    return next((t for t in TRANSITIONS if t.action is action and t.source is state), _BY_ACTION.get(action))
+
+
+def assign_action(state: State, current_unit: int | None = None, unit: int | None = None) -> Action:
+    """交办 a registered case; 改派 one that is returned, or not yet signed for by its unit. The
+    same 交办 again (same unit, not yet signed for) stays 交办: refused as already done."""
+    if state is State.RETURNED or (state is State.ASSIGNED and unit != current_unit):
+        return Action.REASSIGN
+    return Action.ASSIGN
 
 
 def allowed_actions(state: State) -> list[Action]:
@@ -444,6 +486,12 @@ def _check_role(t: Transition, facts: CaseFacts, actor: Actor) -> None:
         units = {facts.unit_id, *facts.co_unit_ids} - {None}
         if not actor.unit_ids & units:
             raise WorkflowError("not_member", "您不是此件承办单位的成员，不能办理。")
+        if t.lead_only and facts.unit_id not in actor.unit_ids:
+            raise WorkflowError(
+                "co_unit",
+                f"贵单位是此件的协办单位，只有主办单位可以{t.action.label}。"
+                "请发送“协办意见 <文号> <内容>”报送协办意见。",
+            )
 
 
 def _check_state(t: Transition, facts: CaseFacts) -> None:
@@ -458,10 +506,11 @@ def precheck(facts: CaseFacts, action: Action, actor: Actor, now: datetime) -> W
     """The refusal ``decide`` would give before looking at the input, or None.
 
     Runs only the guards that need no input — state, role and membership, and the guards on the
-    case and the time (the 退回 window, 复杂件, 领导审定) — in ``decide``'s order, so the chat can
+    case and the time (the 退回 window, 领导审定) — in ``decide``'s order, so the chat can
     refuse before asking someone to type a reason in vain.
     """
-    t = _BY_ACTION[action]
+    t = _row(action, facts.state)
+    assert t is not None  # Action is an enum and every action has a row
     try:
         _check_state(t, facts)
         _check_role(t, facts, actor)
@@ -479,7 +528,7 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
     Order of checks: state first (so a double click says "already handled"), then role and
     membership, then the input.
     """
-    t = _BY_ACTION.get(action)
+    t = _row(action, facts.state)
     if t is None:  # pragma: no cover - Action is an enum
         raise WorkflowError("unknown_action", "不支持的操作。")
     _check_state(t, facts)
@@ -488,7 +537,10 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
         raise WorkflowError("bad_input", f"“{t.action.label}”缺少必要信息。")
     for guard in t.guards:
         guard(facts, actor, data, now)
-    return Decision(action, t.source, t.target, comment=_comment_of(data), data=_data_of(data))
+    recorded = _data_of(data)
+    if action is Action.REASSIGN and facts.unit_id is not None:
+        recorded["from_unit_id"] = facts.unit_id  # whose cards are greyed, who is told
+    return Decision(action, t.source, t.target, comment=_comment_of(data), data=recorded)
 
 
 def _comment_of(data: ActionInput) -> str:

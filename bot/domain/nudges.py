@@ -65,6 +65,8 @@ class CaseClock:
     replied_at: datetime | None = None
     interim_count: int = 0
     interim_due: datetime | None = None
+    #: extended (延期): it cannot be finished on time, so it owes an interim report (第十条)
+    extended: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,11 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
                 )
             )
     if (
-        case.complex
+        (case.complex or case.extended)
         and case.state in (State.ACCEPTED, State.EXTENSION_REQUESTED)
         and case.interim_count == 0
         and case.interim_due is not None
-        and case.interim_due != case.due_at
+        and (case.due_at is None or case.interim_due < case.due_at)  # owed before the deadline only
     ):
         interim_day = case.interim_due.astimezone(tz).date()
         for n in rules.interim_days_before:

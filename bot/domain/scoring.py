@@ -88,6 +88,15 @@ CATALOGUE: tuple[RuleInfo, ...] = (
     RuleInfo(
         "supervised", "被督办", RuleKind.DEDUCTION, "次", "本期内发出的督办（督查员督办或超期自动督办通知）", 1, 10
     ),
+    RuleInfo(
+        "co_overdue",
+        "协办逾期",
+        RuleKind.DEDUCTION,
+        "次",
+        "协办单位到协办时限仍未报送协办意见（时限在本期内届满）",
+        1,
+        10,
+    ),
     RuleInfo("unresolved", "未化解", RuleKind.DEDUCTION, "件", "本期内回访、回访结论为未化解的留言件", 1, 10),
     RuleInfo("dissatisfied", "群众不满意", RuleKind.DEDUCTION, "件", "本期内回访、评价为不满意的留言件", 2, 20),
     RuleInfo(

@@ -19,6 +19,7 @@ class State(StrEnum):
     CLOSED = "closed"
     ARCHIVED = "archived"
     EXTENSION_REQUESTED = "extension_requested"
+    VOIDED = "voided"  # 作废: a mistaken or duplicate registration, kept but counted nowhere
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ STATE_LABELS: dict[State, str] = {
     State.CLOSED: "已办结",
     State.ARCHIVED: "已归档",
     State.EXTENSION_REQUESTED: "延期申请中",
+    State.VOIDED: "已作废",
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
@@ -95,6 +97,7 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "approve_extension"  # 批准延期
     REFUSE_EXTENSION = "refuse_extension"  # 不批准延期
     INTERIM_REPORT = "interim_report"  # 阶段性报告
+    VOID = "void"  # 作废 (mistaken or duplicate registration)
 
     @property
     def label(self) -> str:
@@ -119,6 +122,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.APPROVE_EXTENSION: "批准延期",
     Action.REFUSE_EXTENSION: "不批准延期",
     Action.INTERIM_REPORT: "阶段性报告",
+    Action.VOID: "作废",
 }
 
 
@@ -134,6 +138,10 @@ class Note(StrEnum):
     COMMENDATION = "commendation"  # 表扬
     DEADLINE_RECOMPUTED = "deadline_recomputed"  # 期限重算 (the calendar changed)
     HISTORY_IMPORT = "history_import"  # 历史数据导入
+    CO_OPINION = "co_opinion"  # 协办意见
+    CO_OVERDUE = "co_overdue"  # 协办逾期
+    EDIT = "edit"  # 更正
+    RECLASSIFY = "reclassify"  # 调整类别
 
     @property
     def label(self) -> str:
@@ -150,6 +158,10 @@ NOTE_LABELS: dict[Note, str] = {
     Note.COMMENDATION: "表扬",
     Note.DEADLINE_RECOMPUTED: "期限重算",
     Note.HISTORY_IMPORT: "历史数据导入",
+    Note.CO_OPINION: "协办意见",
+    Note.CO_OVERDUE: "协办逾期",
+    Note.EDIT: "更正",
+    Note.RECLASSIFY: "调整类别",
 }
 
 #: What a timeline entry can be: a transition or a note.

@@ -35,6 +35,7 @@ class Step(StrEnum):
     GROUND = "ground"
     FOLLOWUP_RESOLVED = "followup_resolved"
     FOLLOWUP_EVALUATION = "followup_evaluation"
+    CO_OPINION = "co_opinion"
 
 
 #: (from, input) → to. Inputs: "btn:<verb>" (a button, or the text or command that stands for it)
@@ -65,6 +66,8 @@ EDGES: dict[tuple[Step, str], Step] = {
     (Step.IDLE, "btn:sat"): Step.FOLLOWUP_RESOLVED,
     (Step.FOLLOWUP_RESOLVED, "btn:res"): Step.FOLLOWUP_EVALUATION,
     (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,
+    (Step.IDLE, "btn:coo"): Step.CO_OPINION,
+    (Step.CO_OPINION, "text"): Step.IDLE,
 }
 
 #: the reply part each reply step asks for (第十条), in the order the "text" edges visit them
@@ -89,6 +92,7 @@ PROMPTS: dict[Step, str] = {
     Step.LEADER_COMMENT: "请回复驳回的批示意见，发送“取消”放弃。",
     Step.REFUSAL_COMMENT: "请回复不批准延期的意见，发送“取消”放弃。",
     Step.FOLLOWUP_EVALUATION: "请回复网友的评价内容（回访记录），发送“取消”放弃。",
+    Step.CO_OPINION: "请回复本单位的协办意见（核查情况、办理建议等），发送“取消”放弃。",
 }
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
 from bot.domain.errors import UserError
-from bot.domain.lifecycle import Actor, AssignInput, WorkflowError
+from bot.domain.lifecycle import Actor, AssignInput, WorkflowError, assign_action
 from bot.domain.states import Action, Level, Note, State, parse_level
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.workflow import apply_in_session
@@ -310,7 +310,7 @@ async def register_case(deps: Deps, new: NewCase, actor: Actor) -> Registered:
 
 
 async def assign_case(deps: Deps, number: str, unit_name: str, actor: Actor) -> Case:
-    """交办 a registered case or 改派 a returned one to ``unit_name``."""
+    """交办 a registered case, or 改派 one that is returned or not yet signed for, to ``unit_name``."""
     async with deps.sessions() as session, session.begin():
         case = await repo.case_by_number(session, number)
         if case is None:
@@ -320,5 +320,5 @@ async def assign_case(deps: Deps, number: str, unit_name: str, actor: Actor) -> 
         unit = await directory.unit_by_name(session, unit_name)
         if unit is None:
             raise WorkflowError("unknown_unit", f"未知承办单位“{unit_name}”。", field="unit")
-        action = Action.REASSIGN if case.state == State.RETURNED.value else Action.ASSIGN
+        action = assign_action(State(case.state), case.unit_id, unit.id)
         return await apply_in_session(deps, session, case, action, actor, AssignInput(unit_id=unit.id))

@@ -213,12 +213,13 @@ class Outbox:
         *,
         kinds: Iterable[str] | None = None,
         keep: Iterable[str] = (),
+        spare_kinds: Iterable[str] = (),
     ) -> int:
-        """Grey out every open card of the case (optionally only some kinds) for every recipient.
-        A card whose send is still queued is simply not sent."""
+        """Grey out every open card of the case (optionally only some kinds, never ``spare_kinds``)
+        for every recipient. A card whose send is still queued is simply not sent."""
         keep = set(keep)
         count = 0
-        for task in await outbox_store.open_card_tasks(session, case.id, kinds):
+        for task in await outbox_store.open_card_tasks(session, case.id, kinds, spare_kinds):
             if task.task_id in keep:
                 continue
             task.closed = True

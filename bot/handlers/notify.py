@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bot.calendar.service import CalendarHolder
 from bot.cards import builders as b
+from bot.cards.cohandling import co_card
 from bot.cards.models import Card
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.cohandling import OPEN_FOR_OPINION
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
 from bot.handlers.access import may_see
+from bot.handlers.cohandling import co_due
 from bot.handlers.deps import CaseChange
 from bot.handlers.directory import reachable, unreachable_audience, unreachable_text
 from bot.handlers.messaging import Outbox
@@ -116,7 +120,10 @@ class ChatNotifier:
         action = change.action
         if isinstance(action, Action) and action not in _KEEPS_CARDS:
             done = f"已{action.label}（{change.actor.name} {b.hm(now)}）"
-            await self.outbox.close_cards(session, case, done, now)
+            # the co-units' cards stay open while the lead unit still works on the case
+            keeps = State(case.state) in OPEN_FOR_OPINION and action not in (Action.ASSIGN, Action.REASSIGN)
+            spare = co_kinds(case) if keeps else []
+            await self.outbox.close_cards(session, case, done, now, spare_kinds=spare)
         handler = _RULES.get(action if isinstance(action, Action) else str(action))
         if handler is not None:
             await handler(self, session, case, change, now)
@@ -143,16 +150,34 @@ class ChatNotifier:
             await self.outbox.text(
                 session, await unreachable_audience(session), unreachable_text(case, view.unit), now, case=case
             )
-        co_ids = [int(u) for u in case.co_unit_ids or []]
-        co_people: list[Person] = []
-        for unit_id in co_ids:
-            co_people += await directory.people_with_role(session, Role.HANDLER, unit_id)
-        if co_people:
-            text = (
-                f"【协办】{case.number} {b.short(case.title, 40)}\n牵头单位：{view.unit}，请配合办理。"
-                f"\n到期：{b.due_text(view)}"
+        await self._co_cards(session, case, view, now)
+        before = change.data.get("from_unit_id")
+        if change.action is Action.REASSIGN and change.from_state is State.ASSIGNED and before:
+            text = f"【改派】{case.number} {b.short(case.title, 40)}\n已改派{view.unit}办理，贵单位无须办理。"
+            await self.outbox.text(
+                session, await directory.people_with_role(session, Role.HANDLER, int(before)), text, now, case=case
             )
-            await self._text(session, co_people, text, now, case=case)
+
+    async def _co_cards(self, session: Session, case: Case, view: b.CaseView, now: datetime) -> None:
+        """Each co-unit (协办) gets its own card: its task, its deadline, 报送协办意见."""
+        co_ids = [int(u) for u in case.co_unit_ids or []]
+        names = await directory.unit_names(session, co_ids)
+        due = co_due(self.config, self.calendar, case)
+        for unit_id in co_ids:
+            people = await directory.people_with_role(session, Role.HANDLER, unit_id)
+            make = partial(co_card, view, names.get(unit_id, ""), due)
+            await self.outbox.card(session, people, self._linked(case, make), co_kind(unit_id), case, now)
+
+    async def _on_co_opinion(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        unit_id = int(change.data.get("unit_id", 0))
+        names = await directory.unit_names(session, [unit_id])
+        done = f"已报送协办意见（{change.actor.name} {b.hm(now)}）"
+        await self.outbox.close_cards(session, case, done, now, kinds=[co_kind(unit_id)])
+        text = (
+            f"【协办意见】{case.number} {b.short(case.title, 40)}\n{names.get(unit_id, '协办单位')}"
+            f"（{change.actor.name}）：{b.short(change.comment, 300)}"
+        )
+        await self.outbox.text(session, await self.unit_handlers(session, case), text, now, case=case)
 
     async def _on_accept(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
@@ -264,6 +289,19 @@ class ChatNotifier:
             session, case, f"【期限调整】{case.number} {b.short(case.title, 40)}\n{change.comment}", now
         )
 
+    async def _on_void(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        text = f"【作废】{case.number} {b.short(case.title, 40)}\n已作废（{change.actor.name}）：{change.comment}\n无须继续办理。"
+        people = await self.unit_handlers(session, case)
+        for unit_id in case.co_unit_ids or []:
+            people += await directory.people_with_role(session, Role.HANDLER, int(unit_id))
+        await self.outbox.text(session, people, text, now, case=case)
+
+    async def _on_reclassify(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        if State(case.state) in OPEN_FOR_OPINION:
+            await self._tell_unit(
+                session, case, f"【时限调整】{case.number} {b.short(case.title, 30)}\n{change.comment}", now
+            )
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -295,4 +333,16 @@ _RULES: dict[str, _Rule] = {
     "instruction": ChatNotifier._on_instruction,
     "commendation": ChatNotifier._on_commendation,
     "deadline_recomputed": ChatNotifier._on_deadline_recomputed,
+    "co_opinion": ChatNotifier._on_co_opinion,
+    Action.VOID: ChatNotifier._on_void,
+    "reclassify": ChatNotifier._on_reclassify,
 }
+
+
+def co_kind(unit_id: int) -> str:
+    """The card kind of a co-unit's card (one per co-unit, closed on its own)."""
+    return f"co{unit_id}"
+
+
+def co_kinds(case: Case) -> list[str]:
+    return [co_kind(int(u)) for u in case.co_unit_ids or []]

@@ -56,6 +56,7 @@ EVENT_RULES = {
     "review_reject": "review_rejected",
     "leader_reject": "leader_rejected",
     "supervise": "supervised",
+    "co_overdue": "co_overdue",
     "commendation": "commendation",
 }
 
@@ -411,6 +412,8 @@ async def scoring_occurrences(
                 out.occurrences[unit].extend(found)
     # timeline events recorded in the window
     counted = [e for e in events if e.action in EVENT_RULES]
+    gone = await queries.voided(session, {e.case_id for e in counted})
+    counted = [e for e in counted if e.case_id not in gone]
     refs = await queries.case_refs(session, {e.case_id for e in counted})
     for e in counted:
         ref = refs[e.case_id]
@@ -432,6 +435,7 @@ _EVENT_WORDS = {
     "review_reject": "审核退回修改",
     "leader_reject": "领导驳回",
     "supervise": "督办",
+    "co_overdue": "协办逾期",
     "commendation": "表扬",
 }
 

@@ -1,4 +1,4 @@
-"""The intake API: POST /api/cases, GET /api/cases/{number}, POST /api/cases/{number}/assign."""
+"""The intake API: POST /api/cases, GET and PATCH /api/cases/{number}, POST /api/cases/{number}/assign."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor
 from bot.domain.states import Role
+from bot.handlers.corrections import set_fields
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
@@ -120,7 +121,26 @@ async def assign(request: web.Request) -> web.Response:
     return web.json_response(data, dumps=_dumps)
 
 
+async def correct(request: web.Request) -> web.Response:
+    """PATCH: correct title, category, level, contact, petitioner or report_number (更正)."""
+    deps = request.app[DEPS]
+    number = request.match_info["number"]
+    try:
+        body = await _json_body(request)
+        if not isinstance(body, dict) or not body:
+            raise InputError("body", "应为含更正字段的 JSON 对象")
+        case = await set_fields(deps, number, API_ACTOR, body)
+    except UserError as exc:
+        return user_error(exc)
+    async with deps.sessions() as session:
+        fresh = await repo.case_by_id(session, case.id)
+        assert fresh is not None
+        data = await case_json(session, fresh)
+    return web.json_response(data, dumps=_dumps)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cases", create_case)
     app.router.add_get("/api/cases/{number}", get_case)
     app.router.add_post("/api/cases/{number}/assign", assign)
+    app.router.add_patch("/api/cases/{number}", correct)

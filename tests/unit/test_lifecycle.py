@@ -86,6 +86,7 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
         FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     ),
     Action.ARCHIVE: (CaseFacts(State.CLOSED, unit_id=UNIT), DISPATCHER, NoInput()),
+    Action.VOID: (CaseFacts(State.REGISTERED), DISPATCHER, ReasonInput("与LY2026-000001重复登记")),
 }
 
 
@@ -124,7 +125,8 @@ def test_happy_path(action: Action) -> None:
 @pytest.mark.parametrize("action", list(HAPPY))
 def test_wrong_state_is_refused(action: Action) -> None:
     facts, actor, data = HAPPY[action]
-    wrong = next(s for s in State if s is not facts.state)
+    # a state no row of the action starts from (an action may start from several: 改派, 作废)
+    wrong = next(s for s in State if not any(t.action is action and t.source is s for t in TRANSITIONS))
     other = CaseFacts(wrong, unit_id=facts.unit_id, complex=facts.complex, needs_leader=facts.needs_leader)
     with pytest.raises(WorkflowError) as err:
         decide(other, action, actor, data, NOW)  # type: ignore[arg-type]
@@ -158,9 +160,27 @@ def test_unit_actions_need_membership(action: Action) -> None:
     assert err.value.code == "not_member"
 
 
-def test_co_handling_unit_member_may_act() -> None:
-    facts = CaseFacts(State.ASSIGNED, unit_id=1, co_unit_ids=frozenset({99}))
-    assert decide(facts, Action.ACCEPT, OTHER_HANDLER, NoInput(), NOW).to_state is State.ACCEPTED
+# 主办 / 协办 (issue 13): only the lead unit takes the case's steps; a co-unit sends its 协办意见.
+CO_CASE = {"unit_id": UNIT, "co_unit_ids": frozenset({99})}
+
+
+@pytest.mark.parametrize(
+    ("action", "facts", "data"),
+    [
+        (Action.ACCEPT, CaseFacts(State.ASSIGNED, **CO_CASE), NoInput()),  # type: ignore[arg-type]
+        (
+            Action.RETURN,
+            CaseFacts(State.ASSIGNED, return_deadline=NOW + timedelta(days=1), **CO_CASE),  # type: ignore[arg-type]
+            ReasonInput("不属于我单位职责范围"),
+        ),
+        (Action.SUBMIT, CaseFacts(State.ACCEPTED, **CO_CASE), GOOD_REPLY),  # type: ignore[arg-type]
+    ],
+)
+def test_only_the_lead_unit_accepts_returns_and_submits(action: Action, facts: CaseFacts, data: object) -> None:
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, action, OTHER_HANDLER, data, NOW)  # type: ignore[arg-type]
+    assert err.value.code == "co_unit" and "协办意见" in err.value.message
+    assert decide(facts, action, HANDLER, data, NOW).to_state is not State.REGISTERED  # type: ignore[arg-type]
 
 
 def test_return_outside_window_is_refused() -> None:
@@ -218,16 +238,15 @@ def test_submit_records_the_four_parts() -> None:
     assert "【核查情况】" in GOOD_REPLY.as_text()
 
 
-def test_extension_only_for_complex_cases() -> None:
-    with pytest.raises(WorkflowError) as err:
-        decide(
-            CaseFacts(State.ACCEPTED, unit_id=UNIT),
-            Action.REQUEST_EXTENSION,
-            HANDLER,
-            ExtensionRequest("需要协调多个部门", 5),
-            NOW,
-        )
-    assert err.value.code == "not_complex"
+def test_extension_open_to_every_case() -> None:  # issue 13: not only 复杂件
+    decision = decide(
+        CaseFacts(State.ACCEPTED, unit_id=UNIT),
+        Action.REQUEST_EXTENSION,
+        HANDLER,
+        ExtensionRequest("需要协调多个部门", 5),
+        NOW,
+    )
+    assert decision.to_state is State.EXTENSION_REQUESTED
 
 
 @pytest.mark.parametrize("days", [0, -1, 61])
@@ -286,5 +305,38 @@ def test_missing_input_type_is_refused() -> None:
 
 
 def test_allowed_actions() -> None:
-    assert set(allowed_actions(State.ASSIGNED)) == {Action.ACCEPT, Action.RETURN}
+    assert set(allowed_actions(State.ASSIGNED)) == {
+        Action.ACCEPT,
+        Action.RETURN,
+        Action.REASSIGN,
+        Action.VOID,
+    }  # issue 13
     assert allowed_actions(State.ARCHIVED) == []
+
+
+# 改派 before 签收 (issue 13): the dispatcher corrects a wrong assignment before the unit acts.
+
+
+def test_reassign_before_acceptance_to_another_unit() -> None:
+    facts = CaseFacts(State.ASSIGNED, unit_id=UNIT)
+    decision = decide(facts, Action.REASSIGN, DISPATCHER, AssignInput(unit_id=99), NOW)
+    assert (decision.from_state, decision.to_state) == (State.ASSIGNED, State.ASSIGNED)
+    assert decision.data == {"unit_id": 99, "from_unit_id": UNIT}
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, Action.REASSIGN, DISPATCHER, AssignInput(unit_id=UNIT), NOW)
+    assert err.value.code == "same_unit"
+    with pytest.raises(WorkflowError) as err:
+        decide(facts, Action.REASSIGN, HANDLER, AssignInput(unit_id=99), NOW)
+    assert err.value.code == "forbidden"
+    with pytest.raises(WorkflowError) as err:
+        decide(CaseFacts(State.ACCEPTED, unit_id=UNIT), Action.REASSIGN, DISPATCHER, AssignInput(unit_id=99), NOW)
+    assert err.value.code == "wrong_state"
+
+
+def test_assign_action_by_state() -> None:
+    from bot.domain.lifecycle import assign_action
+
+    assert assign_action(State.REGISTERED, None, 1) is Action.ASSIGN
+    assert assign_action(State.RETURNED, 1, 1) is Action.REASSIGN
+    assert assign_action(State.ASSIGNED, 1, 2) is Action.REASSIGN
+    assert assign_action(State.ASSIGNED, 1, 1) is Action.ASSIGN  # the same 交办 again: already done

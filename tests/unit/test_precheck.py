@@ -66,6 +66,7 @@ SOUND: dict[Action, ActionInput] = {
     Action.PUBLISH: PublishInput(ReplyMode.PUBLIC),
     Action.FOLLOW_UP: FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     Action.ARCHIVE: NoInput(),
+    Action.VOID: ReasonInput("与LY2026-000001重复登记"),
 }
 FACTS = [
     CaseFacts(
@@ -121,7 +122,6 @@ def test_precheck_does_not_look_at_the_input() -> None:
             ACTORS[0],
             "window_closed",
         ),
-        (CaseFacts(State.ACCEPTED, unit_id=UNIT), Action.REQUEST_EXTENSION, ACTORS[0], "not_complex"),
         (CaseFacts(State.SUBMITTED, unit_id=UNIT), Action.REVIEW_PASS, ACTORS[4], "no_leader_needed"),
         (CaseFacts(State.CLOSED, missing_archive_elements=("回访",)), Action.ARCHIVE, ACTORS[3], "archive_incomplete"),
     ],

@@ -11,7 +11,17 @@ docs/chat-router.md.
 
 from __future__ import annotations
 
-from bot.handlers.chat import accept_return, admin, publication, queries, reply, review, supervision
+from bot.handlers.chat import (
+    accept_return,
+    admin,
+    cohandling,
+    corrections,
+    publication,
+    queries,
+    reply,
+    review,
+    supervision,
+)
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
@@ -28,6 +38,8 @@ ROUTER = Router().include(
     supervision.on,
     queries.on,
     admin.on,
+    cohandling.on,
+    corrections.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]

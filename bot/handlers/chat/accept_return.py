@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
-from bot.domain.lifecycle import AssignInput, NoInput, ReasonInput
+from bot.domain.lifecycle import AssignInput, NoInput, ReasonInput, assign_action
 from bot.domain.states import Action, State
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import Router
@@ -54,5 +54,5 @@ async def assign(t: Turn, case: Case, rest: str) -> None:
     if unit is None:
         await t.say(f"{case.number}：请写明已登记的承办单位名称，例如：交办 {case.number} 区人社局。", case)
         return
-    action = Action.REASSIGN if case.state == State.RETURNED.value else Action.ASSIGN
-    await t.finish(case, action, AssignInput(unit.id), f"已交办{unit.name}。")
+    action = assign_action(State(case.state), case.unit_id, unit.id)
+    await t.finish(case, action, AssignInput(unit.id), f"已{action.label}{unit.name}。")

@@ -1,0 +1,43 @@
+"""PATCH /api/cases/{number} (issue 13): the dispatcher corrects a case's facts, on its timeline."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.test_api import AUTH, CASE, client
+
+__all__ = ["client"]
+
+
+async def test_patch_corrects_fields_with_a_timeline_entry(client: TestClient) -> None:
+    created = await (await client.post("/api/cases", json=CASE, headers=AUTH)).json()
+    n = created["number"]
+    fix = {"title": "某公司拖欠农民工工资", "category": "求助", "level": "市级", "contact": "13900139000"}
+    resp = await client.patch(f"/api/cases/{n}", json=fix, headers=AUTH)
+    assert resp.status == 200, await resp.text()
+    data = await resp.json()
+    assert (data["title"], data["category"], data["level"]) == ("某公司拖欠农民工工资", "求助", "市级")
+    assert data["state"] == created["state"]
+    last = data["timeline"][-1]
+    assert last["action"] == "edit" and last["label"] == "更正"
+    assert "留言标题" in last["comment"] and "联系方式：已更正" in last["comment"]
+    assert "13900139000" not in last["comment"]  # personal data is not copied to the timeline
+
+
+async def test_patch_errors(client: TestClient) -> None:
+    n = (await (await client.post("/api/cases", json=CASE, headers=AUTH)).json())["number"]
+    cases = [
+        ({"title": ""}, 422, "title"),
+        ({"level": "乡级"}, 422, "level"),
+        ({"category": "不存在的类型"}, 422, "category"),
+        ({"state": "closed"}, 422, "state"),
+        ({"title": CASE["title"]}, 422, "state"),  # nothing changes
+    ]
+    for body, status, field in cases:
+        resp = await client.patch(f"/api/cases/{n}", json=body, headers=AUTH)
+        assert resp.status == status, (body, await resp.text())
+        assert (await resp.json())["error"]["field"] == field
+    resp = await client.patch("/api/cases/LY2026-424242", json={"title": "新标题"}, headers=AUTH)
+    assert resp.status == 404
+    resp = await client.patch(f"/api/cases/{n}", json={"title": "新标题"})
+    assert resp.status == 401 and "error" in await resp.json()

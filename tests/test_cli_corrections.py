@@ -1,0 +1,62 @@
+"""`liuyan case void` (issue 13): a mistaken or duplicate registration is kept but listed nowhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.test_cli import config_file, run
+
+__all__ = ["config_file"]
+
+
+def test_void_from_cli(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "建议增设公交线路", "--content", "希望增加一条公交线路")
+    number = out.split()[0]
+    code, out = run(config_file, "case", "void", number)
+    assert code != 0 and "--reason" in out
+    code, out = run(config_file, "case", "void", number, "--reason", "与LY2026-000001重复登记")
+    assert code == 0 and "voided" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert data["state"] == "voided" and data["timeline"][-1]["comment"] == "与LY2026-000001重复登记"
+    code, out = run(config_file, "case", "list")
+    assert number not in out  # kept, but not listed …
+    code, out = run(config_file, "case", "list", "--state", "voided")
+    assert number in out  # … unless asked for
+    code, out = run(config_file, "case", "void", number, "--reason", "再次作废一次试试")
+    assert code != 0 and "作废" in out  # already done: says who and when
+
+
+def test_set_from_cli(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "建议增设公交线路", "--content", "希望增加一条公交线路")
+    number = out.split()[0]
+    code, out = run(
+        config_file, "case", "set", number, "--title", "建议增设12路公交线路", "--report-number", "原信〔2026〕3号"
+    )
+    assert code == 0 and "corrected" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert data["title"] == "建议增设12路公交线路" and data["report_number"] == "原信〔2026〕3号"
+    assert (
+        data["timeline"][-1]["action"] == "edit"
+        and "建议增设公交线路 → 建议增设12路公交线路" in (data["timeline"][-1]["comment"])
+    )
+    code, out = run(config_file, "case", "set", number, "--level", "乡级")
+    assert code != 0 and "级别" in out
+    code, out = run(config_file, "case", "set", number)
+    assert code != 0
+
+
+def test_set_complex_from_cli(config_file: Path) -> None:
+    code, out = run(
+        config_file, "case", "add", "--title", "小区路灯不亮", "--content", "路灯坏了一个月", "--unit", "区住建局"
+    )
+    number = out.split()[0]
+    code, out = run(config_file, "case", "set", number, "--complex")
+    assert code != 0 and "--reason" in out
+    code, out = run(config_file, "case", "set", number, "--complex", "--reason", "涉及多个部门，情况复杂")
+    assert code == 0 and "设为复杂件" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert data["complex"] is True and data["timeline"][-1]["action"] == "reclassify"
