@@ -55,6 +55,12 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def postgres_options(url: str) -> str:
+    """``-h HOST -p PORT -U USER -d NAME`` of a PostgreSQL URL for pg_dump/pg_restore (no password)."""
+    u = make_url(url)
+    return f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} -d {u.database or ''}"
+
+
 def lock_file(database: Path) -> Path:
     return database.with_name(database.name + ".serve.lock")
 

@@ -39,17 +39,14 @@ def db_upgrade(config_path: Path) -> None:
 
 def _sqlite_database(config_path: Path, verb: str) -> Path:
     """The SQLite file of the configuration; for PostgreSQL one line naming its own tools."""
-    from sqlalchemy.engine import make_url
-
     from store import db as store_db
-    from store.backup import sqlite_file
+    from store.backup import postgres_options, sqlite_file
 
     config = load(config_path)
     url = store_db.resolve_url(config.database.url, config.base_dir)
     path = sqlite_file(url)
     if path is None:
-        u = make_url(url)
-        target = f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} -d {u.database}"
+        target = postgres_options(url)
         tool = (
             f"pg_dump -Fc {target} -f FILE.dump"
             if verb == "backup"
