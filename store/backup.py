@@ -55,10 +55,13 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def postgres_options(url: str) -> str:
-    """``-h HOST -p PORT -U USER -d NAME`` of a PostgreSQL URL for pg_dump/pg_restore (no password)."""
+def postgres_command(url: str, verb: str) -> str:
+    """The pg_dump (``verb`` "backup") or pg_restore command line for the database at ``url``."""
     u = make_url(url)
-    return f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} -d {u.database or ''}"
+    target = f"-h {u.host or 'localhost'} -p {u.port or 5432} -U {u.username or 'postgres'} -d {u.database}"
+    if verb == "backup":
+        return f"pg_dump -Fc {target} -f FILE.dump"
+    return f"pg_restore --clean --if-exists {target} FILE.dump"
 
 
 def lock_file(database: Path) -> Path:

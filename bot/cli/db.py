@@ -40,18 +40,13 @@ def db_upgrade(config_path: Path) -> None:
 def _sqlite_database(config_path: Path, verb: str) -> Path:
     """The SQLite file of the configuration; for PostgreSQL one line naming its own tools."""
     from store import db as store_db
-    from store.backup import postgres_options, sqlite_file
+    from store.backup import postgres_command, sqlite_file
 
     config = load(config_path)
     url = store_db.resolve_url(config.database.url, config.base_dir)
     path = sqlite_file(url)
     if path is None:
-        target = postgres_options(url)
-        tool = (
-            f"pg_dump -Fc {target} -f FILE.dump"
-            if verb == "backup"
-            else f"pg_restore --clean --if-exists {target} FILE.dump"
-        )
+        tool = postgres_command(url, verb)
         raise click.ClickException(
             f"PostgreSQL 数据库请用它自己的工具{('备份' if verb == 'backup' else '恢复')}：{tool}（见 README“备份与恢复”）"
         )
