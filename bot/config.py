@@ -122,6 +122,14 @@ class CasesConfig(_Section):
     sensitive_categories: list[str] = list(DEFAULT_SENSITIVE)
 
 
+class PublicationConfig(_Section):
+    """[publication]: 统一回复 (seed 001 第十二条)."""
+
+    #: a 不属实 case may get a public explanatory note (seed 002 "留言失实的，及时在网站上解释说明");
+    #: otherwise it is never replied to publicly
+    untrue_public_note: bool = False
+
+
 class PersonConfig(_Section):
     name: str
     roles: list[Role]
@@ -270,6 +278,7 @@ class Config(_Section):
     deadlines: DeadlineConfig = DeadlineConfig()
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
+    publication: PublicationConfig = PublicationConfig()
     units: list[UnitConfig] = []
     people: list[PersonConfig] = []
     wecom: WeComConfig = WeComConfig()

@@ -159,6 +159,12 @@ class Case(Base):
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the four parts
     reply_mode: Mapped[str | None] = mapped_column(String(16))
     reply_ground: Mapped[str | None] = mapped_column(String(32))
+    # 统一回复 (第十二条): the public text as published in the unit's name, and how the
+    # petitioner was told in an 个别回复
+    public_reply: Mapped[str | None] = mapped_column(Text)
+    public_replied_at: Mapped[datetime | None]
+    told_via: Mapped[str | None] = mapped_column(String(16))
+    told_at: Mapped[datetime | None]
     satisfaction: Mapped[str | None] = mapped_column(String(8))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     extension_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
 from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
-from bot.domain.states import Satisfaction, State
+from bot.domain.states import PUBLIC_MODES, Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_file
 from store.models import Case, CaseEvent, Unit
@@ -212,7 +212,7 @@ def _stats_columns(as_of: datetime) -> list[Any]:
         _n(open_).label("open"),
         _n(and_(open_, Case.due_at < as_of)).label("open_overdue"),
         _n(Case.replied_at.is_not(None)).label("replied"),
-        _n(and_(Case.replied_at.is_not(None), Case.reply_mode == "public")).label("public"),
+        _n(and_(Case.replied_at.is_not(None), Case.reply_mode.in_(sorted(PUBLIC_MODES)))).label("public"),
         _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_not(None))).label("followed"),
         _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_(True))).label("resolved"),
         _n(Case.satisfaction == Satisfaction.SATISFIED.value).label("satisfied"),

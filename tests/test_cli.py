@@ -144,7 +144,7 @@ def test_bad_config_file(tmp_path: Path) -> None:
 
 def test_db_upgrade(config_file: Path) -> None:
     code, out = run(config_file, "db", "upgrade")
-    assert code == 0 and "revision 0002" in out
+    assert code == 0 and "revision 0003_afterreply" in out
 
 
 def test_python_dash_m_bot() -> None:

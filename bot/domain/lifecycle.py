@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.publication import refusal
 from bot.domain.states import (
     ROLE_LABELS,
     UNIT_ROLES,
@@ -22,6 +23,7 @@ from bot.domain.states import (
     Role,
     Satisfaction,
     State,
+    TellMethod,
     Truthfulness,
 )
 
@@ -67,6 +69,9 @@ class CaseFacts:
     return_deadline: datetime | None = None  # aware, in the office time zone (refusals print it)
     needs_leader: bool = False
     missing_archive_elements: tuple[str, ...] = ()
+    truthfulness: str | None = None  # 属实程度 of the submitted report
+    has_contact: bool = False  # 联系方式 given: an 个别回复 is possible
+    untrue_note: bool = False  # the office publishes an explanatory note for a 不属实 case
 
 
 # --- typed inputs, one per kind of action -------------------------------------------------
@@ -140,6 +145,8 @@ class PublishInput:
     mode: ReplyMode
     ground: NonPublicGround | None = None
     report_number: str = ""  # 呈报文号
+    told_via: TellMethod | None = None  # how the petitioner was told (个别回复)
+    public_text: str = ""  # the public reply as published, in the unit's name
 
 
 @dataclass(frozen=True)
@@ -328,8 +335,13 @@ def _publish_mode(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
     assert isinstance(data, PublishInput)
     if data.mode is ReplyMode.INDIVIDUAL and data.ground is None:
         raise WorkflowError("missing_input", "个别回复须说明不公开的理由（第十二条四种情形之一）。", field="ground")
-    if data.mode is ReplyMode.PUBLIC and data.ground is not None:
+    if data.mode is not ReplyMode.INDIVIDUAL and data.ground is not None:
         raise WorkflowError("bad_input", "公开回复无须填写不公开理由。", field="ground")
+    why = refusal(data.mode, facts.truthfulness, facts.has_contact, facts.untrue_note)
+    if why is not None:
+        raise WorkflowError("not_publishable", why, field="mode")
+    if len(data.public_text) > MAX_PART:
+        raise WorkflowError("too_long", f"公开回复过长（最多{MAX_PART}字）。", field="public_text")
 
 
 def _follow_up(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
@@ -526,6 +538,8 @@ def _data_of(data: ActionInput) -> dict[str, object]:
             "mode": data.mode.value,
             "ground": data.ground.value if data.ground else None,
             "report_number": data.report_number,
+            "told_via": data.told_via.value if data.told_via else None,
+            "public_text": data.public_text,
         }
     if isinstance(data, FollowUpInput):
         return {"resolved": data.resolved, "satisfaction": data.satisfaction.value}

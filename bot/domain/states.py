@@ -133,16 +133,41 @@ class Truthfulness(StrEnum):
 
 class ReplyMode(StrEnum):
     PUBLIC = "public"  # 公开回复
-    INDIVIDUAL = "individual"  # 个别回复
+    INDIVIDUAL = "individual"  # 个别回复 (not published: needs a ground)
+    BOTH = "both"  # 公开回复与个别回复并行 (第十二条: "留言有联系方式的")
+
+    @property
+    def label(self) -> str:
+        return REPLY_MODE_LABELS[self]
+
+
+REPLY_MODE_LABELS: dict[ReplyMode, str] = {
+    ReplyMode.PUBLIC: "公开回复",
+    ReplyMode.INDIVIDUAL: "个别回复（不予公开）",
+    ReplyMode.BOTH: "公开回复与个别回复并行",
+}
+#: modes in which the reply is published (counted in the public reply rate)
+PUBLIC_MODES: frozenset[str] = frozenset({ReplyMode.PUBLIC.value, ReplyMode.BOTH.value})
 
 
 class NonPublicGround(StrEnum):
-    """The four grounds for not replying publicly (seed 001 第十二条)."""
+    """The four kinds of message not replied to publicly (seed 001 第十二条: "以下4类留言不予公开
+    回复，尽量个别回复"), in the clause's order and words."""
 
-    SECRET = "涉及国家秘密"
-    PRIVACY = "涉及个人隐私或商业秘密"
-    SENSITIVE = "公开后可能影响社会稳定"
-    PERSONAL = "仅涉及个人诉求，不宜公开"
+    UNTRUE = "经核查留言内容不属实或与承办单位回复严重不符"
+    UNREASONABLE = "留言人提出明显不合理诉求"
+    CONTROVERSIAL = "会引起争议或不良影响"
+    FORCE_MAJEURE = "因不可抗力导致留言诉求短期内得不到解决"
+
+
+class TellMethod(StrEnum):
+    """How the petitioner was told in an 个别回复."""
+
+    PHONE = "电话"
+    SMS = "短信"
+    IN_PERSON = "当面"
+    MESSAGE = "平台私信"
+    UNREACHABLE = "未能联系"
 
 
 class Satisfaction(StrEnum):

@@ -61,6 +61,7 @@ class ChatNotifier:
             handling=case.handling,
             truthfulness=case.truthfulness,
             public=case.reply_mode != "individual",
+            has_contact=bool((case.contact or "").strip()),
         )
 
     def link(self, case: Case, person: Person) -> str:
@@ -165,7 +166,7 @@ class ChatNotifier:
         await self.outbox.card(
             session,
             await self.office(session, Role.DISPATCHER),
-            self._linked(case, lambda url: b.publish_card(view, url)),
+            self._linked(case, lambda url: b.publish_card(view, url, self.config.publication.untrue_public_note)),
             "publish",
             case,
             now,

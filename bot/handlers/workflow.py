@@ -22,7 +22,7 @@ from bot.domain.lifecycle import (
     WorkflowError,
     decide,
 )
-from bot.domain.states import Action, State
+from bot.domain.states import PUBLIC_MODES, Action, ReplyMode, State
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
@@ -35,8 +35,9 @@ class CaseNotFound(WorkflowError):
         super().__init__("not_found", f"未找到文号为 {number} 的留言件，请核对文号。", field="number")
 
 
-def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo) -> CaseFacts:
-    """The guards' view of ``case``; its times in the office time zone ``tz`` (refusals print them)."""
+def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo, untrue_note: bool = False) -> CaseFacts:
+    """The guards' view of ``case``; its times in the office time zone ``tz`` (refusals print them);
+    ``untrue_note``: the office's ``[publication] untrue_public_note``."""
     return CaseFacts(
         state=State(case.state),
         unit_id=case.unit_id,
@@ -45,7 +46,15 @@ def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo) ->
         return_deadline=case.return_deadline.astimezone(tz) if case.return_deadline else None,
         needs_leader=case.needs_leader,
         missing_archive_elements=missing_elements(record) if record is not None else (),
+        truthfulness=case.truthfulness,
+        has_contact=has_contact(case),
+        untrue_note=untrue_note,
     )
+
+
+def has_contact(case: Case) -> bool:
+    """Whether the petitioner left a 联系方式 (an 个别回复 is possible)."""
+    return bool((case.contact or "").strip())
 
 
 def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: datetime) -> dict[str, Any]:
@@ -84,12 +93,17 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
     elif action in (Action.REVIEW_PASS_FINAL, Action.APPROVE):
         values["approved_at"] = now
     elif action is Action.PUBLISH:
+        mode = decision.data["mode"]
         values.update(
             replied_at=now,
-            reply_mode=decision.data["mode"],
+            reply_mode=mode,
             reply_ground=decision.data["ground"],
             report_number=decision.data["report_number"] or case.report_number,
         )
+        if mode in PUBLIC_MODES:
+            values.update(public_reply=decision.data["public_text"] or None, public_replied_at=now)
+        if mode != ReplyMode.PUBLIC.value and decision.data["told_via"]:
+            values.update(told_via=decision.data["told_via"], told_at=now)
     elif action is Action.FOLLOW_UP:
         values.update(
             resolved=decision.data["resolved"],
@@ -140,7 +154,10 @@ async def apply_in_session(
     if action is Action.ARCHIVE:
         record = await archive_record(session, case)
     try:
-        decision = decide(facts_of(case, record, tz=deps.config.office.hours().tz), action, actor, data, now)
+        facts = facts_of(
+            case, record, tz=deps.config.office.hours().tz, untrue_note=deps.config.publication.untrue_public_note
+        )
+        decision = decide(facts, action, actor, data, now)
     except WorkflowError as exc:
         if exc.code == "wrong_state":
             already = await already_done(session, case, action)

@@ -266,10 +266,12 @@ def test_individual_reply_needs_a_ground() -> None:
     with pytest.raises(WorkflowError) as err:
         decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL), NOW)
     assert err.value.field == "ground"
-    ok = decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.PRIVACY), NOW)
-    assert ok.data["ground"] == NonPublicGround.PRIVACY.value
+    ok = decide(
+        facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.UNREASONABLE), NOW
+    )
+    assert ok.data["ground"] == NonPublicGround.UNREASONABLE.value
     with pytest.raises(WorkflowError):
-        decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.PUBLIC, NonPublicGround.PRIVACY), NOW)
+        decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.PUBLIC, NonPublicGround.UNREASONABLE), NOW)
 
 
 def test_archive_needs_all_elements() -> None:

@@ -1,0 +1,33 @@
+"""after the reply: publication record (第十二条)
+
+Revision ID: 0003_afterreply
+Revises: 0002
+Create Date: 2026-12-03 10:40:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003_afterreply"
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("public_reply", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("public_replied_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("told_via", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("told_at", sa.DateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("told_at")
+        batch_op.drop_column("told_via")
+        batch_op.drop_column("public_replied_at")
+        batch_op.drop_column("public_reply")

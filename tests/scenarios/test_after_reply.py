@@ -1,0 +1,115 @@
+"""After the unit's reply (issue 12): 统一回复 by 第十二条, leader approval, on WeCom and DingTalk."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.domain.states import NonPublicGround
+from tests.scenarios.office import Office
+
+REPLY = (
+    "回复 {n} {truth} 表明态度：感谢网友留言，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"
+    "并约谈负责人，公司已书面承诺。核查情况：11月3日派员实地核查工资台账。网友反馈：已电话联系网友，网友表示认可。"
+)
+
+
+@pytest.fixture(params=["wecom", "dingtalk"])
+async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock) -> AsyncIterator[Office]:
+    o = await Office.open(db_url, clock, request.param)
+    yield o
+    await o.close()
+
+
+async def approved(office: Office, truth: str = "属实", **fields: object) -> str:
+    """A case taken through 签收, 回复, 审核 (and 审定 when needed) to 待回复."""
+    n = str((await office.register(**fields))["number"])
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", REPLY.format(n=n, truth=truth))
+    await office.say("zhangsan", "提交")
+    await office.say("sundc", f"通过 {n}")
+    if (await office.case(n))["state"] == "reviewed":
+        await office.say("zhousj", f"同意 {n}")
+    assert (await office.case(n))["state"] == "approved"
+    return n
+
+
+async def test_public_and_individual_in_parallel_by_default(office: Office) -> None:
+    n = await approved(office)
+    publish = office.card("qiandj", "publish")
+    # a contact and no ground: both in parallel is the default (第十二条)
+    assert publish.buttons[0] == "公开并个别回复"
+    assert set(publish.buttons) == {"公开并个别回复", "仅公开回复", "不予公开"}
+    await office.click("qiandj", publish.task_id, "公开并个别回复")
+    await office.click("qiandj", office.card("qiandj", "told").task_id, "短信")
+    preview = office.last_text("qiandj")
+    # composed in the unit's name from the approved text, shown before anything is recorded
+    assert "区人社局" in preview and "结清全部欠薪" in preview and "网友您好" in preview
+    assert "已电话联系网友" not in preview  # 网友反馈 stays internal
+    assert (await office.case(n))["state"] == "approved"
+    await office.click("qiandj", office.card("qiandj", "publish_preview").task_id, "确认回复")
+    data = await office.case(n)
+    assert data["state"] == "replied" and data["reply_mode"] == "both"
+    assert data["public_reply"].startswith("网友您好") and "区人社局" in data["public_reply"]
+    assert data["public_replied_at"].startswith("2026-11-02")
+    assert data["told_via"] == "短信" and data["told_at"] == data["public_replied_at"]
+    assert data["timeline"][-1]["data"]["told_via"] == "短信"
+
+
+async def test_untrue_finding_is_not_published(office: Office) -> None:
+    n = await approved(office, truth="不属实")
+    publish = office.card("qiandj", "publish")
+    assert publish.buttons == ["不予公开"]
+    await office.say("qiandj", f"统一回复 {n} 公开")
+    assert "不予公开回复" in office.last_text("qiandj")
+    await office.say("qiandj", f"统一回复 {n} 并行 电话")
+    assert "不予公开回复" in office.last_text("qiandj")
+    # ground (1) is preselected: 个别 without a ground takes it
+    await office.say("qiandj", f"统一回复 {n} 个别 电话")
+    assert NonPublicGround.UNTRUE.value in office.last_text("qiandj")
+    await office.say("qiandj", "确认")
+    data = await office.case(n)
+    assert data["state"] == "replied" and data["reply_mode"] == "individual"
+    assert data["reply_ground"] == "经核查留言内容不属实或与承办单位回复严重不符"
+    assert data["public_reply"] is None and data["told_via"] == "电话"
+
+
+async def test_ground_card_names_the_four_grounds_of_article_12(office: Office) -> None:
+    n = await approved(office, truth="不属实")
+    await office.click("qiandj", office.card("qiandj", "publish").task_id, "不予公开")
+    ground = office.card("qiandj", "ground")
+    assert ground.buttons[:4] == ["一、不属实或不符", "二、明显不合理诉求", "三、引起争议", "四、不可抗力"]
+    await office.click("qiandj", ground.task_id, "四、不可抗力")
+    await office.say("qiandj", "当面")
+    await office.say("qiandj", "确认")
+    data = await office.case(n)
+    assert data["reply_ground"] == "因不可抗力导致留言诉求短期内得不到解决" and data["told_via"] == "当面"
+
+
+async def test_without_contact_public_only(office: Office) -> None:
+    n = await approved(office, contact="")
+    publish = office.card("qiandj", "publish")
+    assert publish.buttons == ["公开回复", "不予公开"]
+    await office.say("qiandj", f"统一回复 {n} 并行 电话")
+    assert "没有联系方式" in office.last_text("qiandj")
+    await office.click("qiandj", publish.task_id, "公开回复")
+    await office.say("qiandj", "确认")
+    data = await office.case(n)
+    assert data["reply_mode"] == "public" and data["told_via"] is None and "区人社局" in data["public_reply"]
+
+
+async def test_untrue_explanatory_note_when_configured(db_url: str, clock: ManualClock) -> None:
+    office = await Office.open(db_url, clock, "wecom", "[publication]\nuntrue_public_note = true\n")
+    try:
+        n = await approved(office, truth="不属实")
+        publish = office.card("qiandj", "publish")
+        assert publish.buttons == ["不予公开", "公开解释说明"]
+        await office.click("qiandj", publish.task_id, "公开解释说明")
+        assert "与实际情况不符，现说明如下" in office.last_text("qiandj")
+        await office.say("qiandj", "确认")
+        data = await office.case(n)
+        assert data["reply_mode"] == "public" and "说明如下" in data["public_reply"]
+    finally:
+        await office.close()
