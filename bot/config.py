@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
 from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
-from bot.domain.states import Role
+from bot.domain.states import Level, Role
 from bot.domain.visibility import DEFAULT_SENSITIVE
 
 
@@ -113,8 +113,10 @@ class CasesConfig(_Section):
     ]
     #: category → name of the unit a new case goes to when the intake names no unit
     default_unit: dict[str, str] = {}
-    #: leader approval (审定) is needed for these levels or these categories
-    leader_levels: list[str] = ["省级"]
+    #: leader approval (审定) is needed for these levels or these categories; by default every
+    #: reply goes before a leader (seed 000; seed 001 第四条、第十一条). Narrow it with e.g.
+    #: leader_levels = ["省级"] (and leader_categories for some categories of other levels)
+    leader_levels: list[str] = [level.value for level in Level]
     leader_categories: list[str] = []
     #: a new case is compared with cases registered within this many calendar days
     duplicate_window_days: int = Field(180, ge=0, le=3650)

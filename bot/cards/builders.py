@@ -147,8 +147,23 @@ def approval_card(view: CaseView, url: str | None) -> Card:
         desc=f"承办单位：{view.unit or '-'} · 督查室已审核",
         body="办理情况：" + short(view.handling or "", 140),
         fields=_base_fields(view),
-        buttons=[_btn("同意", Verb.APPROVE, view, "primary"), _btn("驳回", Verb.LEADER_REJECT, view, "danger")],
+        buttons=[
+            _btn("同意", Verb.APPROVE, view, "primary"),
+            _btn("驳回", Verb.LEADER_REJECT, view, "danger"),
+            _btn("批量审定", Verb.BATCH_LIST, view),
+        ],
         url=url,
+    )
+
+
+def batch_card(first: CaseView, lines: list[str]) -> Card:
+    """批量审定 (第十一条 "按月整理…报…领导审定"): the replies awaiting 审定, approved at once; the
+    card is made for the first case's version (a change to it makes the card stale)."""
+    return Card(
+        title=f"【批量审定】待审定答复{len(lines)}件",
+        desc="点“审定全部”同意以下全部答复；有例外请回复“审定全部 除 <文号> <文号>”",
+        body=short("；".join(lines), 400),
+        buttons=[_btn("审定全部", Verb.BATCH_APPROVE, first, "primary"), _btn("取消", Verb.CANCEL, first)],
     )
 
 

@@ -35,6 +35,8 @@ class Verb(StrEnum):
     PUBLISH_BOTH = "pbb"  # 公开回复与个别回复并行 (asks how the petitioner was told)
     TOLD = "tld"  # how the petitioner was told (arg)
     PUBLISH_CONFIRM = "pbc"  # 确认回复: the previewed reply is published and recorded
+    BATCH_LIST = "bls"  # 批量审定: the replies awaiting a leader's 审定, as one card (审定清单)
+    BATCH_APPROVE = "bap"  # 审定全部 on the 批量审定 card
     SATISFACTION = "sat"  # 回访: satisfaction (arg)
     RESOLVED = "res"  # 回访: 是否化解 (arg y/n)
     EXT_APPROVE = "exa"  # 批准延期

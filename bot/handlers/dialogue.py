@@ -35,6 +35,7 @@ class Step(StrEnum):
     GROUND = "ground"
     TOLD_VIA = "told_via"
     PUBLISH_CONFIRM = "publish_confirm"
+    BATCH_APPROVAL = "batch_approval"
     FOLLOWUP_RESOLVED = "followup_resolved"
     FOLLOWUP_EVALUATION = "followup_evaluation"
 
@@ -69,6 +70,8 @@ EDGES: dict[tuple[Step, str], Step] = {
     (Step.TOLD_VIA, "btn:tld"): Step.PUBLISH_CONFIRM,
     (Step.TOLD_VIA, "text"): Step.PUBLISH_CONFIRM,
     (Step.PUBLISH_CONFIRM, "btn:pbc"): Step.IDLE,
+    (Step.IDLE, "btn:bls"): Step.BATCH_APPROVAL,
+    (Step.BATCH_APPROVAL, "btn:bap"): Step.IDLE,
     (Step.IDLE, "btn:sat"): Step.FOLLOWUP_RESOLVED,
     (Step.FOLLOWUP_RESOLVED, "btn:res"): Step.FOLLOWUP_EVALUATION,
     (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,

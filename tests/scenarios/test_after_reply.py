@@ -113,3 +113,47 @@ async def test_untrue_explanatory_note_when_configured(db_url: str, clock: Manua
         assert data["reply_mode"] == "public" and "说明如下" in data["public_reply"]
     finally:
         await office.close()
+
+
+async def reviewed(office: Office, count: int) -> list[str]:
+    numbers = []
+    for _ in range(count):
+        n = str((await office.register(level="省级"))["number"])
+        await office.say("zhangsan", f"签收 {n}")
+        await office.say("zhangsan", REPLY.format(n=n, truth="属实"))
+        await office.say("zhangsan", "提交")
+        await office.say("sundc", f"通过 {n}")
+        assert (await office.case(n))["state"] == "reviewed"
+        numbers.append(n)
+    return numbers
+
+
+async def test_batch_approval_with_exceptions(office: Office) -> None:
+    n1, n2, n3 = await reviewed(office, 3)
+    await office.say("sundc", "审定清单")
+    assert "只有领导" in office.last_text("sundc")
+    await office.say("zhousj", "审定清单")
+    listing = office.last_text("zhousj")
+    assert all(n in listing for n in (n1, n2, n3)) and "待审定答复3件" in listing
+    assert office.card("zhousj", "batch").buttons[0] == "审定全部"
+    await office.say("zhousj", "审定全部 除 LY2026-999999")
+    assert "不在待审定清单" in office.last_text("zhousj")
+    await office.say("zhousj", f"审定全部 除 {n2}")
+    assert "已审定2件" in office.last_text("zhousj") and n2 in office.last_text("zhousj")
+    assert [(await office.case(n))["state"] for n in (n1, n2, n3)] == ["approved", "reviewed", "approved"]
+    approve = [e for e in (await office.case(n1))["timeline"] if e["action"] == "approve"]
+    assert approve[0]["actor"] == "周书记" and approve[0]["comment"] == "批量审定"
+    # every approved reply goes on to the dispatcher; the leader's single cards are closed
+    assert office.card("qiandj", "publish").clickable
+
+
+async def test_batch_card_from_the_approval_card(office: Office) -> None:
+    n1, n2 = await reviewed(office, 2)
+    await office.click("zhousj", office.card("zhousj", "approve").task_id, "批量审定")
+    batch = office.card("zhousj", "batch")
+    await office.click("zhousj", batch.task_id, "审定全部")
+    assert [(await office.case(n))["state"] for n in (n1, n2)] == ["approved", "approved"]
+    await office.say("zhousj", "审定清单")
+    assert "没有待审定" in office.last_text("zhousj")
+    await office.say("zhousj", "帮助")
+    assert "审定清单" in office.last_text("zhousj")

@@ -78,3 +78,10 @@ def test_compose_in_the_units_name() -> None:
     assert text.splitlines()[-2:] == ["区人社局", "2026年11月2日"]
     assert "已整改。" in text and "138" not in text and "“欠薪”" in text
     assert "不符" in compose_public_reply("区人社局", "欠薪", reply, date(2026, 11, 2), explanatory=True)
+
+
+def test_every_reply_goes_before_a_leader_by_default() -> None:
+    from bot.config import Config
+
+    cfg = Config()
+    assert all(cfg.needs_leader(level, None) for level in ("省级", "市级", "县（区）级"))

@@ -11,7 +11,7 @@ docs/chat-router.md.
 
 from __future__ import annotations
 
-from bot.handlers.chat import accept_return, admin, publication, queries, reply, review, supervision
+from bot.handlers.chat import accept_return, admin, approval, publication, queries, reply, review, supervision
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
@@ -24,6 +24,7 @@ ROUTER = Router().include(
     accept_return.on,
     reply.on,
     review.on,
+    approval.on,
     publication.on,
     supervision.on,
     queries.on,
