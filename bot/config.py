@@ -17,6 +17,7 @@ from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
 from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
 from bot.domain.states import Level, Role
+from bot.domain.steps import StepRules
 from bot.domain.visibility import DEFAULT_SENSITIVE
 
 
@@ -72,6 +73,13 @@ class DeadlineConfig(_Section):
     urgent_hours: int = Field(24, ge=1, le=240)
     return_days: int = Field(2, ge=0, le=10)
     interim_days: int = Field(15, ge=1, le=120)
+    #: the office's steps on a reply, in working days (bot/domain/steps.py)
+    review_days: int = Field(2, ge=1, le=60)  # 审核
+    approval_days: int = Field(2, ge=1, le=60)  # 审定
+    publish_days: int = Field(1, ge=1, le=60)  # 统一回复 after approval
+
+    def step_rules(self) -> StepRules:
+        return StepRules(review_days=self.review_days, approval_days=self.approval_days, publish_days=self.publish_days)
 
     def rules(self) -> DeadlineRules:
         return DeadlineRules(

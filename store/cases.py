@@ -38,6 +38,26 @@ async def nudge_candidates(
     return list(found.values())
 
 
+#: the states in which a reply waits for the office (审核, 审定, 统一回复; bot/domain/steps.py)
+STEP_VALUES = (State.SUBMITTED.value, State.REVIEWED.value, State.APPROVED.value)
+
+
+async def step_candidates(session: Session, until: datetime) -> list[Case]:
+    """Replies waiting for the office whose step is due by ``until`` (ix_cases_state_step_due_at)."""
+    stmt = select(Case).where(Case.state.in_(STEP_VALUES), Case.step_due_at <= until)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def stalled_cases(session: Session, now: datetime) -> list[Case]:
+    """Replies whose office step is past its limit at ``now``, by state, then deadline."""
+    stmt = (
+        select(Case)
+        .where(Case.state.in_(STEP_VALUES), Case.step_due_at < now)
+        .order_by(Case.state, Case.step_due_at, Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def overdue_cases(session: Session, now: datetime) -> list[Case]:
     """Open cases past their deadline at ``now``, by unit, then deadline."""
     stmt = select(Case).where(is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)

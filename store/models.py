@@ -117,6 +117,7 @@ class Case(Base):
         Index("ix_cases_category_received_at", "category", "received_at"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_unit_id_state", "unit_id", "state"),
+        Index("ix_cases_state_step_due_at", "state", "step_due_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 留言文号
@@ -165,6 +166,8 @@ class Case(Base):
     public_replied_at: Mapped[datetime | None]
     told_via: Mapped[str | None] = mapped_column(String(16))
     told_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]  # 审核通过 (the reply waits for a leader since)
+    step_due_at: Mapped[datetime | None]  # the office's step on the reply is due (审核, 审定, 统一回复)
     satisfaction: Mapped[str | None] = mapped_column(String(8))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     extension_count: Mapped[int] = mapped_column(Integer, default=0)

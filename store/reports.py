@@ -196,6 +196,9 @@ STAT_NAMES = (
     "interims",
     "interim_cases",
     "repeated",
+    "stalled_review",
+    "stalled_approval",
+    "stalled_publish",
 )
 
 
@@ -223,7 +226,15 @@ def _stats_columns(as_of: datetime) -> list[Any]:
         func.coalesce(func.sum(Case.interim_count), 0).label("interims"),
         _n(Case.interim_count > 0).label("interim_cases"),
         _n(Case.duplicate_of_id.is_not(None)).label("repeated"),
+        _n(_stalled(State.SUBMITTED, as_of)).label("stalled_review"),
+        _n(_stalled(State.REVIEWED, as_of)).label("stalled_approval"),
+        _n(_stalled(State.APPROVED, as_of)).label("stalled_publish"),
     ]
+
+
+def _stalled(state: State, as_of: datetime) -> Any:
+    """A reply waiting in ``state`` for the office past its step's limit (bot/domain/steps.py)."""
+    return and_(Case.state == state.value, Case.step_due_at < as_of)
 
 
 async def cohort_groups(session: Session, start: datetime, end: datetime, as_of: datetime) -> list[Any]:

@@ -21,6 +21,7 @@ class Audience(StrEnum):
     UNIT_LEADER = "unit_leader"
     SUPERVISORS = "supervisors"
     DISPATCHERS = "dispatchers"
+    LEADERS = "leaders"
 
 
 class Kind(StrEnum):
@@ -31,6 +32,8 @@ class Kind(StrEnum):
     OVERDUE = "overdue"  # the ladder: unit leader
     NOTICE = "notice"  # the ladder: formal 督办 notice
     FOLLOWUP = "followup"  # replied, not followed up
+    STEP = "step"  # 审核 / 审定 / 统一回复 due today (bot/domain/steps.py)
+    STEP_OVERDUE = "step_overdue"  # … and past its limit
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class CaseClock:
     replied_at: datetime | None = None
     interim_count: int = 0
     interim_due: datetime | None = None
+    step_due_at: datetime | None = None  # the office's step on the reply (审核, 审定, 统一回复)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,12 @@ class Nudge:
 
 
 _UNIT_OPEN = {State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED}
+#: who holds the office's step on a reply (bot/domain/steps.py STEPS)
+_STEP_AUDIENCE: dict[State, tuple[Audience, ...]] = {
+    State.SUBMITTED: (Audience.SUPERVISORS,),
+    State.REVIEWED: (Audience.LEADERS,),
+    State.APPROVED: (Audience.DISPATCHERS,),
+}
 
 
 def stagger(unit_id: int | None, rules: NudgeRules) -> timedelta:
@@ -204,6 +214,13 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
                     {"days_left": n},
                 )
             )
+    step_audience = _STEP_AUDIENCE.get(case.state)
+    if step_audience is not None and case.step_due_at is not None:
+        step_day = case.step_due_at.astimezone(tz).date()
+        mark = f"{case.state.value}@{case.step_due_at:%Y%m%d%H%M}"
+        out.append(Nudge(case.case_id, Kind.STEP, mark, step_audience, morning(step_day, None, rules, hours)))
+        late = morning(cal.add_workdays(step_day, 1), None, rules, hours)
+        out.append(Nudge(case.case_id, Kind.STEP_OVERDUE, mark, step_audience, late))
     if case.state is State.REPLIED and case.replied_at is not None:
         day = cal.add_workdays(case.replied_at.astimezone(tz).date(), rules.followup_after_days)
         out.append(
@@ -225,6 +242,8 @@ def _still_valid(n: Nudge, case: CaseClock, now: datetime) -> bool:
         return case.return_deadline is not None and now < case.return_deadline
     if n.kind is Kind.INTERIM:
         return case.interim_due is not None and now < case.interim_due
+    if n.kind is Kind.STEP:
+        return case.step_due_at is not None and now < case.step_due_at
     return True
 
 

@@ -23,6 +23,7 @@ from bot.domain.lifecycle import (
     decide,
 )
 from bot.domain.states import PUBLIC_MODES, Action, ReplyMode, State
+from bot.domain.steps import step_deadline
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
@@ -125,6 +126,10 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
         )
     elif action is Action.INTERIM_REPORT:
         values["interim_count"] = case.interim_count + 1
+    if action is Action.REVIEW_PASS:
+        values["reviewed_at"] = now
+    # the office's next step on the reply (审核, 审定, 统一回复) is timed; any other state is not
+    values["step_due_at"] = step_deadline(decision.to_state, now, cfg.deadlines.step_rules(), cal, hours)
     return values
 
 

@@ -69,6 +69,9 @@ STAT_FIELDS: tuple[tuple[str, Callable[[UnitStats], Any], str | None], ...] = (
     ("阶段性报告次数", lambda s: s.interims, None),
     ("阶段性报告件", lambda s: s.interim_cases, None),
     ("重复反映件", lambda s: s.repeated, None),
+    ("待审核超期", lambda s: s.stalled_review, None),
+    ("待审定超期", lambda s: s.stalled_approval, None),
+    ("待回复超期", lambda s: s.stalled_publish, None),
 )
 STAT_HEADERS = tuple(h for h, _, _ in STAT_FIELDS)
 DETAIL_HEADERS = ("单位", "月份", "项目", "类别", "文号", "事件编号", "发生时间", "说明", "标准分值", "计分", "备注")

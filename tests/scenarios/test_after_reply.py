@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.domain.states import NonPublicGround
+from bot.domain.statistics import Period
+from bot.reports.compute import build_report
+from tests.conftest import SHANGHAI
 from tests.scenarios.office import Office
 
 REPLY = (
@@ -157,3 +161,49 @@ async def test_batch_card_from_the_approval_card(office: Office) -> None:
     assert "没有待审定" in office.last_text("zhousj")
     await office.say("zhousj", "帮助")
     assert "审定清单" in office.last_text("zhousj")
+
+
+def at(d: int, h: int = 9, mi: int = 40) -> datetime:
+    return datetime(2026, 11, d, h, mi, tzinfo=SHANGHAI)
+
+
+async def tick(office: Office, when: datetime) -> int:
+    office.clock.set(when)
+    queued = await office.runtime.channels.jobs.tick()
+    await office.settle()
+    return queued
+
+
+def reminders(office: Office, user: str) -> list[str]:
+    return [t for t in office.texts(user) if t.startswith("【办理提醒】")]
+
+
+async def test_timed_review_approval_and_publication(office: Office) -> None:
+    # Monday 11-02 09:00: submitted → 审核 due in 2 working days (Wed 11-04 17:30)
+    n = str((await office.register(level="省级"))["number"])
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", REPLY.format(n=n, truth="属实"))
+    await office.say("zhangsan", "提交")
+    await tick(office, at(4))
+    assert any(n in r and "待审核，今日17:30到期" in r for r in reminders(office, "sundc"))
+    await tick(office, at(5))
+    assert any(n in r and "待审核超期" in r for r in reminders(office, "sundc"))
+    assert any("**待审核超期**（1件）" in p and n in p for p in office.group_posts())
+    before = len(reminders(office, "sundc"))
+    await tick(office, at(5, 10))
+    assert len(reminders(office, "sundc")) == before  # once
+    report = await build_report(office.runtime.deps, Period.month(2026, 11))
+    assert report.office.stalled_review == 1 and report.office.stalled_approval == 0
+
+    # Thursday 11-05: reviewed → 审定 due Mon 11-09; the leader is reminded, then it is stalled
+    await office.say("sundc", f"通过 {n}")
+    assert (await office.case(n))["state"] == "reviewed"
+    await tick(office, at(10))
+    assert any(n in r and "待审定超期" in r for r in reminders(office, "zhousj"))
+    # Tuesday 11-10: approved → 统一回复 due the next working day (Wed 11-11)
+    await office.say("zhousj", f"同意 {n}")
+    await tick(office, at(12))
+    assert any(n in r and "待回复超期" in r for r in reminders(office, "qiandj"))
+    assert any("**待回复超期**（1件）" in p for p in office.group_posts())
+    report = await build_report(office.runtime.deps, Period.month(2026, 11))
+    assert (report.office.stalled_review, report.office.stalled_publish) == (0, 1)

@@ -33,12 +33,17 @@ async def awaiting(t: Turn, month: tuple[int, int] | None = None) -> list[Case]:
     if month is None:
         return cases
     tz = t.deps.config.office.hours().tz
-    return [c for c in cases if (c.updated_at.astimezone(tz).year, c.updated_at.astimezone(tz).month) == month]
+
+    def reviewed(c: Case) -> tuple[int, int]:
+        local = (c.reviewed_at or c.updated_at).astimezone(tz)
+        return (local.year, local.month)
+
+    return [c for c in cases if reviewed(c) == month]
 
 
 def _line(case: Case, units: dict[int, str]) -> str:
     unit = units.get(case.unit_id or 0, "-")
-    return f"{case.number} {unit} {b.short(case.title, 20)}（审核{b.hm(case.updated_at)}）"
+    return f"{case.number} {unit} {b.short(case.title, 20)}（审核{b.hm(case.reviewed_at or case.updated_at)}）"
 
 
 async def _show(t: Turn, month: tuple[int, int] | None) -> None:

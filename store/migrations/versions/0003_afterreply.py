@@ -1,4 +1,4 @@
-"""after the reply: publication record (第十二条)
+"""after the reply: publication record (第十二条), timed office steps
 
 Revision ID: 0003_afterreply
 Revises: 0002
@@ -23,10 +23,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("public_replied_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("told_via", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("told_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("step_due_at", sa.DateTime(), nullable=True))
+        batch_op.create_index("ix_cases_state_step_due_at", ["state", "step_due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_state_step_due_at")
+        batch_op.drop_column("step_due_at")
+        batch_op.drop_column("reviewed_at")
         batch_op.drop_column("told_at")
         batch_op.drop_column("told_via")
         batch_op.drop_column("public_replied_at")
