@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.domain.states import State
 from store.db import Session
@@ -75,3 +75,11 @@ async def accepted_by(session: Session, case_ids: Iterable[int]) -> dict[int, st
         .order_by(CaseEvent.id)
     )
     return {r.case_id: r.actor_name for r in rows}
+
+
+async def set_fields(session: Session, case_id: int, **values: object) -> None:
+    """Record columns that are not part of a transition (an archive element filled in later):
+    no version bump, so the open cards of the case stay valid."""
+    await session.execute(
+        update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
+    )

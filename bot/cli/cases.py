@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -142,3 +142,36 @@ def case_assign(config_path: Path, number: str, unit: str) -> None:
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: assign_case(rt.deps, number, unit, cli_actor()))
     click.echo(f"{found.number} assigned to {unit}, state {found.state}")
+
+
+@case.command("archive")
+@config_option
+@click.argument("number")
+@friendly
+def case_archive(config_path: Path, number: str) -> None:
+    """立卷 / 销号 a closed case; refused with the missing elements when the 16 are not complete."""
+    from bot.handlers.records import archive_case
+
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: archive_case(rt.deps, number, cli_actor()))
+    click.echo(f"{found.number} archived, state {found.state}")
+
+
+@case.command("set")
+@config_option
+@click.argument("number")
+@click.option("--report-number", help="呈报文号")
+@friendly
+def case_set(config_path: Path, number: str, report_number: str | None) -> None:
+    """Fill in fields of a case after registration (--report-number: 呈报文号)."""
+    config = load(config_path)
+    if report_number is None:
+        raise click.ClickException("nothing to set (e.g. --report-number …)")
+    set_report_number_cli(config, number, report_number)
+
+
+def set_report_number_cli(config: Any, number: str, value: str) -> None:
+    from bot.handlers.records import set_report_number
+
+    found = run_with_runtime(config, lambda rt: set_report_number(rt.deps, number, cli_actor(), value))
+    click.echo(f"{found.number} 呈报文号 {found.report_number}")

@@ -12,6 +12,7 @@ from bot.cards import builders as b
 from bot.cards.models import Card
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.archive import has_contact
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
 from bot.handlers.deps import CaseChange
@@ -61,7 +62,7 @@ class ChatNotifier:
             handling=case.handling,
             truthfulness=case.truthfulness,
             public=case.reply_mode != "individual",
-            has_contact=bool((case.contact or "").strip()),
+            has_contact=has_contact(case.contact),
         )
 
     def link(self, case: Case, person: Person) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.domain.archive import has_contact as contact_given
 from bot.domain.archive import missing_elements
 from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end
 from bot.domain.lifecycle import (
@@ -55,7 +56,7 @@ def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo, un
 
 def has_contact(case: Case) -> bool:
     """Whether the petitioner left a 联系方式 (an 个别回复 is possible)."""
-    return bool((case.contact or "").strip())
+    return contact_given(case.contact)
 
 
 def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: datetime) -> dict[str, Any]:

@@ -207,3 +207,49 @@ async def test_timed_review_approval_and_publication(office: Office) -> None:
     assert any("**待回复超期**（1件）" in p for p in office.group_posts())
     report = await build_report(office.runtime.deps, Period.month(2026, 11))
     assert (report.office.stalled_review, report.office.stalled_publish) == (0, 1)
+
+
+async def closed_case(office: Office, **fields: object) -> str:
+    n = await approved(office, **fields)
+    await office.say("qiandj", f"统一回复 {n} 公开")
+    await office.say("qiandj", "确认")
+    followup = office.card("qiandj", "followup")
+    await office.click("qiandj", followup.task_id, "满意")
+    await office.click("qiandj", office.card("qiandj", "resolved").task_id, "已化解")
+    await office.say("qiandj", "网友表示问题已解决，非常满意。")
+    assert (await office.case(n))["state"] == "closed"
+    return n
+
+
+async def test_archive_from_chat_and_api_anonymous_counts_as_complete(office: Office) -> None:
+    n = await closed_case(office, contact="", petitioner="网友")
+    async with office.runtime.deps.sessions() as session:
+        from store import repo
+
+        found = await repo.case_by_number(session, n)
+        assert found is not None and found.contact == "匿名（未留联系方式）"
+    await office.say("zhangsan", f"立卷 {n}")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("qiandj", f"立卷 {n}")
+    assert "档案要素不全，不能立卷：缺少呈报文号" in office.last_text("qiandj")
+    headers = {"Authorization": "Bearer test-token"}
+    resp = await office.bot.post(f"/api/cases/{n}/archive", headers=headers)
+    assert resp.status == 422 and "呈报文号" in (await resp.json())["error"]["message"]
+    await office.say("zhangsan", f"呈报文号 {n} 区信字〔2026〕12号")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("qiandj", f"呈报文号 {n} 区信字〔2026〕12号")
+    assert "已记录呈报文号 区信字〔2026〕12号" in office.last_text("qiandj")
+    data = await office.case(n)
+    assert data["report_number"] == "区信字〔2026〕12号" and data["timeline"][-1]["action"] == "report_number"
+    await office.say("qiandj", f"立卷 {n}")
+    assert "已立卷" in office.last_text("qiandj")
+    assert (await office.case(n))["state"] == "archived"
+    resp = await office.bot.post(f"/api/cases/{n}/archive", headers=headers)
+    assert resp.status == 409
+
+
+async def test_archive_by_api(office: Office) -> None:
+    n = await closed_case(office)
+    await office.say("qiandj", f"呈报文号 {n} 区信字〔2026〕13号")
+    resp = await office.bot.post(f"/api/cases/{n}/archive", headers={"Authorization": "Bearer test-token"})
+    assert resp.status == 200 and (await resp.json())["state"] == "archived"

@@ -11,7 +11,17 @@ docs/chat-router.md.
 
 from __future__ import annotations
 
-from bot.handlers.chat import accept_return, admin, approval, publication, queries, reply, review, supervision
+from bot.handlers.chat import (
+    accept_return,
+    admin,
+    approval,
+    publication,
+    queries,
+    records,
+    reply,
+    review,
+    supervision,
+)
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
@@ -29,6 +39,7 @@ ROUTER = Router().include(
     supervision.on,
     queries.on,
     admin.on,
+    records.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]

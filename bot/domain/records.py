@@ -1,0 +1,26 @@
+"""Filling an archive element after registration (立卷, seed 001 第十五条; the 16 elements of seed
+004): who may and what is accepted. Pure."""
+
+from __future__ import annotations
+
+from bot.domain.lifecycle import Actor, WorkflowError
+from bot.domain.states import ROLE_LABELS, Role
+
+#: who keeps the files: the dispatcher (登记员) and the admin, as for 立卷 itself
+RECORD_ROLES: frozenset[Role] = frozenset({Role.DISPATCHER, Role.ADMIN})
+MAX_REPORT_NUMBER = 64  # the column's width
+
+
+def check_report_number(actor: Actor, value: str) -> str:
+    """The 呈报文号 to record, stripped; WorkflowError when the actor may not or the value is bad."""
+    if not actor.roles & RECORD_ROLES:
+        who = "、".join(ROLE_LABELS[r] for r in sorted(RECORD_ROLES, key=str))
+        raise WorkflowError("forbidden", f"您没有填写呈报文号的权限（仅限{who}）。")
+    text = " ".join((value or "").split())
+    if not text:
+        raise WorkflowError(
+            "missing_input", "请写明呈报文号，例如：呈报文号 LY2026-000001 区信字〔2026〕12号。", field="report_number"
+        )
+    if len(text) > MAX_REPORT_NUMBER:
+        raise WorkflowError("too_long", f"呈报文号过长（最多{MAX_REPORT_NUMBER}字）。", field="report_number")
+    return text
