@@ -77,6 +77,8 @@ class DeadlineConfig(_Section):
     review_days: int = Field(2, ge=1, le=60)  # 审核
     approval_days: int = Field(2, ge=1, le=60)  # 审定
     publish_days: int = Field(1, ge=1, le=60)  # 统一回复 after approval
+    #: 跟踪: a follow-up 未化解 or 不满意 without a promised date gets this many working days
+    tracking_days: int = Field(10, ge=1, le=120)
 
     def step_rules(self) -> StepRules:
         return StepRules(review_days=self.review_days, approval_days=self.approval_days, publish_days=self.publish_days)

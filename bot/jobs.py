@@ -53,6 +53,7 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
         interim_count=case.interim_count,
         interim_due=interim_due,
         step_due_at=case.step_due_at,
+        promised_at=case.promised_at,
     )
 
 
@@ -215,6 +216,7 @@ class Jobs:
             Kind.FOLLOWUP: "已回复超过规定时间未回访",
             Kind.STEP: f"待{step}，今日{b.hm(case.step_due_at)[-5:]}到期",
             Kind.STEP_OVERDUE: f"{stalled}（{b.hm(case.step_due_at)}到期），请尽快{step}",
+            Kind.PROMISE: f"承诺解决日期已到，请报告解决情况并再回复（再回复 {case.number} <内容>）",
         }[nudge.kind]
         if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):
             reason = "【急件】" + reason

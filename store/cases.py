@@ -43,9 +43,12 @@ STEP_VALUES = (State.SUBMITTED.value, State.REVIEWED.value, State.APPROVED.value
 
 
 async def step_candidates(session: Session, until: datetime) -> list[Case]:
-    """Replies waiting for the office whose step is due by ``until`` (ix_cases_state_step_due_at)."""
+    """Replies waiting for the office whose step is due by ``until`` (ix_cases_state_step_due_at),
+    and tracked cases whose promised date comes by then."""
     stmt = select(Case).where(Case.state.in_(STEP_VALUES), Case.step_due_at <= until)
-    return list((await session.execute(stmt)).scalars())
+    tracked = select(Case).where(Case.state == State.TRACKING.value, Case.promised_at <= until)
+    found = list((await session.execute(stmt)).scalars())
+    return found + list((await session.execute(tracked)).scalars())
 
 
 async def stalled_cases(session: Session, now: datetime) -> list[Case]:

@@ -167,6 +167,7 @@ class Case(Base):
     told_via: Mapped[str | None] = mapped_column(String(16))
     told_at: Mapped[datetime | None]
     reviewed_at: Mapped[datetime | None]  # 审核通过 (the reply waits for a leader since)
+    promised_at: Mapped[datetime | None]  # 跟踪: the unit promised a solution by then
     step_due_at: Mapped[datetime | None]  # the office's step on the reply is due (审核, 审定, 统一回复)
     satisfaction: Mapped[str | None] = mapped_column(String(8))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))

@@ -154,6 +154,12 @@ class FollowUpInput:
     resolved: bool  # 是否化解
     satisfaction: Satisfaction
     evaluation: str  # 评价内容
+    promised_at: datetime | None = None  # 跟踪: the date the unit promised a solution by
+
+    @property
+    def settled(self) -> bool:
+        """化解 and not 不满意: the case may close (else it is tracked, seed 001 第十二条)."""
+        return self.resolved and self.satisfaction is not Satisfaction.DISSATISFIED
 
 
 ActionInput = (
@@ -349,6 +355,32 @@ def _follow_up(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime)
     check_text(data.evaluation, field_name="evaluation", label="评价内容", min_len=2, max_len=MAX_COMMENT)
 
 
+def _settled(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, FollowUpInput)
+    if not data.settled:
+        raise WorkflowError(
+            "not_settled", "回访未化解或不满意的，不能办结，须转入跟踪（第十二条：直至问题得到有效解决）。"
+        )
+
+
+def _unsettled(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, FollowUpInput)
+    if data.settled:
+        raise WorkflowError("settled", "已化解且满意的，请直接办结。")
+    if data.promised_at is None or data.promised_at <= now:
+        raise WorkflowError("missing_input", "请写明承诺解决的日期（今天以后）。", field="promised_at")
+
+
+def _re_reply_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, ReasonInput)
+    check_text(data.reason, field_name="reason", label="再回复内容", min_len=8, max_len=MAX_PART)
+
+
+def _close_reason(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, RejectInput)
+    check_text(data.comment, field_name="comment", label="销号理由", min_len=MIN_REASON, max_len=MAX_COMMENT)
+
+
 @_facts_only
 def _archive_complete(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     if facts.missing_archive_elements:
@@ -436,7 +468,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)
     ),
-    Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
+    Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up, _settled)),
+    Transition(Action.TRACK, State.REPLIED, State.TRACKING, _OFFICE, FollowUpInput, (_follow_up, _unsettled)),
+    Transition(
+        Action.RE_REPLY, State.TRACKING, State.SUBMITTED, _UNIT, ReasonInput, (_re_reply_text,), unit_bound=True
+    ),
+    Transition(Action.CLOSE_TRACKING, State.TRACKING, State.CLOSED, _SUPERVISE, RejectInput, (_close_reason,)),
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
 )
 
@@ -542,5 +579,6 @@ def _data_of(data: ActionInput) -> dict[str, object]:
             "public_text": data.public_text,
         }
     if isinstance(data, FollowUpInput):
-        return {"resolved": data.resolved, "satisfaction": data.satisfaction.value}
+        promised = {"promised_at": data.promised_at.isoformat()} if data.promised_at else {}
+        return {"resolved": data.resolved, "satisfaction": data.satisfaction.value, **promised}
     return {}

@@ -34,6 +34,7 @@ class Kind(StrEnum):
     FOLLOWUP = "followup"  # replied, not followed up
     STEP = "step"  # 审核 / 审定 / 统一回复 due today (bot/domain/steps.py)
     STEP_OVERDUE = "step_overdue"  # … and past its limit
+    PROMISE = "promise"  # 跟踪: the date the unit promised a solution by
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class CaseClock:
     interim_count: int = 0
     interim_due: datetime | None = None
     step_due_at: datetime | None = None  # the office's step on the reply (审核, 审定, 统一回复)
+    promised_at: datetime | None = None  # 跟踪: the unit's promised date
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,17 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
         out.append(Nudge(case.case_id, Kind.STEP, mark, step_audience, morning(step_day, None, rules, hours)))
         late = morning(cal.add_workdays(step_day, 1), None, rules, hours)
         out.append(Nudge(case.case_id, Kind.STEP_OVERDUE, mark, step_audience, late))
+    if case.state is State.TRACKING and case.promised_at is not None:
+        day = case.promised_at.astimezone(tz).date()
+        out.append(
+            Nudge(
+                case.case_id,
+                Kind.PROMISE,
+                f"@{day}",
+                (Audience.HANDLERS, Audience.UNIT_LEADER),
+                morning(day, case.unit_id, rules, hours),
+            )
+        )
     if case.state is State.REPLIED and case.replied_at is not None:
         day = cal.add_workdays(case.replied_at.astimezone(tz).date(), rules.followup_after_days)
         out.append(

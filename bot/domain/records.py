@@ -24,3 +24,25 @@ def check_report_number(actor: Actor, value: str) -> str:
     if len(text) > MAX_REPORT_NUMBER:
         raise WorkflowError("too_long", f"呈报文号过长（最多{MAX_REPORT_NUMBER}字）。", field="report_number")
     return text
+
+
+#: timeline notes after the reply: kind → (who may write it, its label)
+NOTES: dict[str, tuple[frozenset[Role], str]] = {
+    "look_back": (frozenset({Role.SUPERVISOR}), "回头看"),  # seed 002
+    "public_comment": (frozenset({Role.DISPATCHER, Role.ADMIN}), "网友评论"),  # seed 002 网民评论
+    "explanation": (frozenset({Role.HANDLER, Role.UNIT_LEADER}), "说明"),  # the unit on a 网友评论
+}
+
+
+def check_note(actor: Actor, kind: str, text: str) -> str:
+    """The note's text, stripped; WorkflowError when the actor may not write it or it is empty."""
+    roles, label = NOTES[kind]
+    if not actor.roles & roles:
+        who = "、".join(ROLE_LABELS[r] for r in sorted(roles, key=str))
+        raise WorkflowError("forbidden", f"您没有记录“{label}”的权限（仅限{who}）。")
+    body = (text or "").strip()
+    if len(body) < 4:
+        raise WorkflowError("missing_input", f"请写明{label}的具体内容。", field="comment")
+    if len(body) > 1000:
+        raise WorkflowError("too_long", f"{label}过长（最多1000字）。", field="comment")
+    return body

@@ -19,6 +19,7 @@ class State(StrEnum):
     CLOSED = "closed"
     ARCHIVED = "archived"
     EXTENSION_REQUESTED = "extension_requested"
+    TRACKING = "tracking"  # 跟踪: followed up 未化解 or 不满意, a promise is being kept
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ STATE_LABELS: dict[State, str] = {
     State.CLOSED: "已办结",
     State.ARCHIVED: "已归档",
     State.EXTENSION_REQUESTED: "延期申请中",
+    State.TRACKING: "跟踪中",
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
@@ -95,6 +97,9 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "approve_extension"  # 批准延期
     REFUSE_EXTENSION = "refuse_extension"  # 不批准延期
     INTERIM_REPORT = "interim_report"  # 阶段性报告
+    TRACK = "track"  # 回访未化解或不满意: 跟踪 until the promise is kept
+    RE_REPLY = "re_reply"  # 再回复 by the unit (reviewed again)
+    CLOSE_TRACKING = "close_tracking"  # 督查室 ends the tracking with a reason
 
     @property
     def label(self) -> str:
@@ -119,6 +124,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.APPROVE_EXTENSION: "批准延期",
     Action.REFUSE_EXTENSION: "不批准延期",
     Action.INTERIM_REPORT: "阶段性报告",
+    Action.TRACK: "转入跟踪",
+    Action.RE_REPLY: "再回复",
+    Action.CLOSE_TRACKING: "跟踪销号",
 }
 
 

@@ -34,6 +34,10 @@ def event_label(action: str) -> str:
         "supervise": "督办",
         "duplicate": "重复件关联",
         "commendation": "表扬",
+        "report_number": "呈报文号",
+        "look_back": "回头看",
+        "public_comment": "网友评论",
+        "explanation": "单位说明",
     }.get(action, action)
 
 

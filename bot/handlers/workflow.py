@@ -19,6 +19,7 @@ from bot.domain.lifecycle import (
     CaseFacts,
     Decision,
     ExtensionDecision,
+    FollowUpInput,
     ReplyInput,
     WorkflowError,
     decide,
@@ -114,6 +115,22 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
             followed_up_at=now,
             closed_at=now,
         )
+    elif action is Action.TRACK:
+        assert isinstance(data, FollowUpInput)
+        values.update(
+            resolved=decision.data["resolved"],
+            satisfaction=decision.data["satisfaction"],
+            evaluation=decision.comment,
+            followed_up_at=now,
+            promised_at=data.promised_at,
+        )
+    elif action is Action.RE_REPLY:
+        local = now.astimezone(hours.tz)
+        values.update(
+            submitted_at=now, handling=f"{case.handling or ''}\n【再回复 {local:%Y-%m-%d}】{decision.comment}".strip()
+        )
+    elif action is Action.CLOSE_TRACKING:
+        values["closed_at"] = now
     elif action is Action.ARCHIVE:
         values["archived_at"] = now
     elif action is Action.APPROVE_EXTENSION:

@@ -253,3 +253,61 @@ async def test_archive_by_api(office: Office) -> None:
     await office.say("qiandj", f"呈报文号 {n} 区信字〔2026〕13号")
     resp = await office.bot.post(f"/api/cases/{n}/archive", headers={"Authorization": "Bearer test-token"})
     assert resp.status == 200 and (await resp.json())["state"] == "archived"
+
+
+async def replied(office: Office) -> str:
+    n = await approved(office)
+    await office.say("qiandj", f"统一回复 {n} 公开")
+    await office.say("qiandj", "确认")
+    assert (await office.case(n))["state"] == "replied"
+    return n
+
+
+async def follow_up(office: Office, satisfaction: str, resolved: str, text: str) -> None:
+    await office.click("qiandj", office.card("qiandj", "followup").task_id, satisfaction)
+    await office.click("qiandj", office.card("qiandj", "resolved").task_id, resolved)
+    await office.say("qiandj", text)
+
+
+async def test_unresolved_follow_up_is_tracked_until_resolved(office: Office) -> None:
+    n = await replied(office)
+    await follow_up(office, "不满意", "未化解", "网友表示工资仍未到账，公司承诺12月18日前结清。")
+    data = await office.case(n)
+    assert data["state"] == "tracking" and data["resolved"] is False and data["satisfaction"] == "不满意"
+    assert data["timeline"][-1]["data"]["promised_at"].startswith("2026-12-18")
+    assert "【继续跟踪】" in office.last_text("zhangsan") and f"再回复 {n}" in office.last_text("zhangsan")
+    # 网友评论 → the unit explains; 回头看 by the supervision office
+    await office.say("qiandj", f"网友评论 {n} 有网友评论称公司仍在拖欠其他员工工资。")
+    assert "【网友评论】" in office.last_text("zhangsan") and f"说明 {n}" in office.last_text("zhangsan")
+    await office.say("zhangsan", f"说明 {n} 经核实其他员工工资已于本周发放。")
+    assert "【单位说明】" in office.last_text("sundc")
+    await office.say("zhangsan", f"回头看 {n} 已解决")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"回头看 {n} 12月10日电话回访，公司已分期支付部分工资。")
+    # the promised date: a reminder to the unit
+    await tick(office, datetime(2026, 12, 18, 9, 40, tzinfo=SHANGHAI))
+    assert any(n in r and "承诺解决日期已到" in r for r in reminders(office, "zhangsan"))
+    # 再回复 goes through review again, then publication and a new follow-up closes it
+    await office.say("zhangsan", f"再回复 {n} 公司已于12月17日结清全部欠薪，网友确认到账。")
+    assert (await office.case(n))["state"] == "submitted"
+    assert office.card("sundc", "review").clickable
+    await office.say("sundc", f"通过 {n}")
+    await office.say("qiandj", f"统一回复 {n} 公开")
+    await office.say("qiandj", "确认")
+    await follow_up(office, "满意", "已化解", "网友确认工资已全部到账，表示满意。")
+    data = await office.case(n)
+    assert data["state"] == "closed" and data["resolved"] is True
+    actions = [e["action"] for e in data["timeline"]]
+    assert actions.count("follow_up") == 1 and "track" in actions and "re_reply" in actions
+    assert "look_back" in actions and "public_comment" in actions and "explanation" in actions
+
+
+async def test_supervisor_ends_tracking_with_a_reason(office: Office) -> None:
+    n = await replied(office)
+    await follow_up(office, "基本满意", "未化解", "网友诉求涉及历史遗留问题，暂未解决。")
+    assert (await office.case(n))["state"] == "tracking"
+    await office.say("zhangsan", f"跟踪销号 {n} 已经解决了")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"跟踪销号 {n} 诉求超出政策范围，已向网友解释说明。")
+    data = await office.case(n)
+    assert data["state"] == "closed" and data["timeline"][-1]["comment"] == "诉求超出政策范围，已向网友解释说明。"

@@ -155,7 +155,7 @@ async def test_archive_refused_while_elements_missing(deps: Deps) -> None:
         (Action.SUBMIT, zhang, REPLY),
         (Action.REVIEW_PASS_FINAL, sun, CommentInput()),
         (Action.PUBLISH, qian, PublishInput(ReplyMode.PUBLIC)),
-        (Action.FOLLOW_UP, qian, FollowUpInput(False, Satisfaction.BASICALLY, "部分解决")),
+        (Action.FOLLOW_UP, qian, FollowUpInput(True, Satisfaction.BASICALLY, "部分解决")),
     ]:
         await perform(deps, n, action, who, data)
     with pytest.raises(WorkflowError) as err:

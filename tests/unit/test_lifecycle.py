@@ -86,6 +86,17 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
         FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     ),
     Action.ARCHIVE: (CaseFacts(State.CLOSED, unit_id=UNIT), DISPATCHER, NoInput()),
+    Action.TRACK: (
+        CaseFacts(State.REPLIED, unit_id=UNIT),
+        DISPATCHER,
+        FollowUpInput(False, Satisfaction.BASICALLY, "尚未解决", NOW + timedelta(days=10)),
+    ),
+    Action.RE_REPLY: (
+        CaseFacts(State.TRACKING, unit_id=UNIT),
+        HANDLER,
+        ReasonInput("承诺事项已全部落实，工资已到账。"),
+    ),
+    Action.CLOSE_TRACKING: (CaseFacts(State.TRACKING, unit_id=UNIT), SUPERVISOR, RejectInput("诉求超出政策范围")),
 }
 
 

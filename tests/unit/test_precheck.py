@@ -66,6 +66,9 @@ SOUND: dict[Action, ActionInput] = {
     Action.PUBLISH: PublishInput(ReplyMode.PUBLIC),
     Action.FOLLOW_UP: FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     Action.ARCHIVE: NoInput(),
+    Action.TRACK: FollowUpInput(False, Satisfaction.BASICALLY, "尚未解决", NOW + timedelta(days=10)),
+    Action.RE_REPLY: ReasonInput("承诺事项已全部落实，工资已到账。"),
+    Action.CLOSE_TRACKING: RejectInput("诉求超出政策范围"),
 }
 FACTS = [
     CaseFacts(

@@ -15,6 +15,7 @@ from bot.handlers.chat import (
     accept_return,
     admin,
     approval,
+    followthrough,
     publication,
     queries,
     records,
@@ -40,6 +41,7 @@ ROUTER = Router().include(
     queries.on,
     admin.on,
     records.on,
+    followthrough.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]

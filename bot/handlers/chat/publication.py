@@ -6,10 +6,13 @@ the way the petitioner was told recorded with its time — then the 回访 (满�
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
+from bot.domain.deadlines import workday_deadline
 from bot.domain.lifecycle import FollowUpInput, PublishInput
 from bot.domain.publication import compose_public_reply, offer, refusal
 from bot.domain.states import Action, NonPublicGround, ReplyMode, Satisfaction, TellMethod, Truthfulness
@@ -215,5 +218,35 @@ async def choose_resolved(t: Turn, case: Case, action: CardAction) -> None:
 
 @on.step(dlg.Step.FOLLOWUP_EVALUATION)
 async def follow_up(t: Turn, case: Case, pending: dlg.Pending, text: str) -> None:
+    """化解 and not 不满意 closes the case; otherwise it is tracked until the promised date (a date
+    in the text, e.g. "承诺12月20日前解决", or ``[deadlines] tracking_days`` working days)."""
     data = FollowUpInput(bool(pending.data.get("resolved")), Satisfaction(pending.data["satisfaction"]), text)
-    await t.answer(case, Action.FOLLOW_UP, data, "回访已记录，此件办结。")
+    if data.settled:
+        await t.answer(case, Action.FOLLOW_UP, data, "回访已记录，此件办结。")
+        return
+    promised = promised_date(t, text)
+    data = FollowUpInput(data.resolved, data.satisfaction, text, promised)
+    day = promised.astimezone(t.deps.config.office.hours().tz)
+    done = f"回访已记录。未化解或不满意，此件转入跟踪，承办单位须于{day:%Y-%m-%d}前解决并再回复。"
+    await t.answer(case, Action.TRACK, data, done)
+
+
+_DATE = re.compile(r"(?:(\d{4})[-年/.])?(\d{1,2})[-月/.](\d{1,2})日?")
+
+
+def promised_date(t: Turn, text: str) -> datetime:
+    """The promised date named in ``text`` (close of that office day), else the default."""
+    cfg = t.deps.config
+    hours = cfg.office.hours()
+    local = t.now.astimezone(hours.tz)
+    m = _DATE.search(text)
+    if m:
+        try:
+            day = date(int(m.group(1) or local.year), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            day = None
+        if day is not None and not m.group(1) and day < local.date():
+            day = day.replace(year=day.year + 1)  # "1月10日" said in December
+        if day is not None and day > local.date():
+            return datetime.combine(day, hours.close, tzinfo=hours.tz)
+    return workday_deadline(t.now, cfg.deadlines.tracking_days, t.deps.calendar.current, hours).due_at

@@ -39,7 +39,7 @@ async def todo(t: Turn, rest: str) -> None:
     roles = t.actor.roles
     wanted: list[tuple[str, int | None]] = []
     for own_unit in t.actor.unit_ids:
-        wanted += [(s, own_unit) for s in ("assigned", "accepted", "extension_requested")]
+        wanted += [(s, own_unit) for s in ("assigned", "accepted", "extension_requested", "tracking")]
     if Role.SUPERVISOR in roles:
         wanted += [("submitted", None), ("extension_requested", None)]
     if Role.LEADER in roles:

@@ -25,12 +25,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("told_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("step_due_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("promised_at", sa.DateTime(), nullable=True))
         batch_op.create_index("ix_cases_state_step_due_at", ["state", "step_due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_state_step_due_at")
+        batch_op.drop_column("promised_at")
         batch_op.drop_column("step_due_at")
         batch_op.drop_column("reviewed_at")
         batch_op.drop_column("told_at")
