@@ -79,6 +79,8 @@ class DeadlineConfig(_Section):
     publish_days: int = Field(1, ge=1, le=60)  # 统一回复 after approval
     #: 跟踪: a follow-up 未化解 or 不满意 without a promised date gets this many working days
     tracking_days: int = Field(10, ge=1, le=120)
+    #: 督办 (第十三条): the unit answers within this many working days unless the supervisor says
+    supervise_days: int = Field(3, ge=1, le=60)
 
     def step_rules(self) -> StepRules:
         return StepRules(review_days=self.review_days, approval_days=self.approval_days, publish_days=self.publish_days)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.domain.lifecycle import Actor, WorkflowError
-from bot.domain.states import ROLE_LABELS, Role
+from bot.domain.states import ROLE_LABELS, Role, State
 
 #: who keeps the files: the dispatcher (登记员) and the admin, as for 立卷 itself
 RECORD_ROLES: frozenset[Role] = frozenset({Role.DISPATCHER, Role.ADMIN})
@@ -45,4 +45,30 @@ def check_note(actor: Actor, kind: str, text: str) -> str:
         raise WorkflowError("missing_input", f"请写明{label}的具体内容。", field="comment")
     if len(body) > 1000:
         raise WorkflowError("too_long", f"{label}过长（最多1000字）。", field="comment")
+    return body
+
+
+#: 督办 methods named in seed 001 第十三条
+SUPERVISION_METHODS: tuple[str, ...] = ("明察暗访", "电话询访", "实地走访")
+_NOT_SUPERVISABLE = frozenset({State.REGISTERED, State.CLOSED, State.ARCHIVED})
+
+
+def check_supervision(actor: Actor, state: State, method: str, text: str, special: bool, eligible: bool) -> str:
+    """A supervisor's 督办 of an open case (第十三条); ``special`` (专项督办) needs ``eligible``: an
+    earlier report of the same matter not resolved, or a case past its limit. Returns the
+    instruction, stripped; WorkflowError otherwise."""
+    word = "专项督办" if special else "督办"
+    if Role.SUPERVISOR not in actor.roles:
+        raise WorkflowError("forbidden", f"您没有{word}的权限（仅限{ROLE_LABELS[Role.SUPERVISOR]}）。")
+    if state in _NOT_SUPERVISABLE:
+        raise WorkflowError("wrong_state", f"此件当前状态为“{state.label}”，不能{word}（仅限在办件）。")
+    if method not in SUPERVISION_METHODS:
+        raise WorkflowError("missing_input", f"请写明督办方式：{'、'.join(SUPERVISION_METHODS)}之一。", field="method")
+    if special and not eligible:
+        raise WorkflowError("not_special", "专项督办用于网民多次反映未得到解决的问题或长时间未回复的留言，此件不符合。")
+    body = (text or "").strip()
+    if len(body) < 4:
+        raise WorkflowError("missing_input", f"请写明{word}要求。", field="comment")
+    if len(body) > 1000:
+        raise WorkflowError("too_long", f"{word}要求过长（最多1000字）。", field="comment")
     return body

@@ -35,6 +35,8 @@ WORDS: dict[str, str] = {
     "回头看": "look_back",
     "网友评论": "public_comment",
     "说明": "explanation",
+    "督办": "supervise_case",
+    "专项督办": "special_supervise",
     "取消": "cancel",
 }
 #: commands that need a case number
@@ -60,6 +62,8 @@ NEEDS_NUMBER = {
     "look_back",
     "public_comment",
     "explanation",
+    "supervise_case",
+    "special_supervise",
 }
 _NUMBER = re.compile(r"^[A-Za-z]{0,8}\d{4}-\d{6}$")
 MAX_TEXT = 4000
@@ -108,6 +112,7 @@ HELP = """留言办理机器人 可用指令：
 再回复 <文号> <内容>（跟踪件：承诺事项的解决情况，重新审核）/ 说明 <文号> <内容>（对网友评论的说明）
 督查员：通过 <文号> / 退回修改 <文号> <意见>
 督查员：回头看 <文号> <情况> / 跟踪销号 <文号> <理由>
+督查员：督办 <文号> <明察暗访|电话询访|实地走访> <要求> [N个工作日] / 专项督办 <文号> <方式> <要求>（多次反映未解决或长时间未回复）
 领导：同意 <文号> [批示] / 驳回 <文号> <批示> / 批示 <文号> <内容>
 领导：审定清单 [月份，如2026-11]（待审定的答复），再回复“审定全部”或“审定全部 除 <文号> <文号>”
 督查员、领导：表扬 <文号> <理由>（计入单位月度加分）

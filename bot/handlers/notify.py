@@ -258,6 +258,13 @@ class ChatNotifier:
         else:
             await self.outbox.text(session, people, text, now, case=case)
 
+    async def _on_supervise(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        text = (
+            f"【督办】{case.number} {b.short(case.title, 40)}\n督查室（{change.actor.name}）{change.comment}\n"
+            f"请按期答复：说明 {case.number} <办理情况>"
+        )
+        await self._tell_unit(session, case, text, now)
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -294,4 +301,5 @@ _RULES: dict[str, _Rule] = {
     "public_comment": ChatNotifier._on_public_comment,
     "look_back": ChatNotifier._on_office_note,
     "explanation": ChatNotifier._on_office_note,
+    "supervise": ChatNotifier._on_supervise,
 }

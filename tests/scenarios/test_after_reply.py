@@ -311,3 +311,27 @@ async def test_supervisor_ends_tracking_with_a_reason(office: Office) -> None:
     await office.say("sundc", f"跟踪销号 {n} 诉求超出政策范围，已向网友解释说明。")
     data = await office.case(n)
     assert data["state"] == "closed" and data["timeline"][-1]["comment"] == "诉求超出政策范围，已向网友解释说明。"
+
+
+async def test_supervise_any_open_case_and_special_supervision(office: Office) -> None:
+    n = str((await office.register())["number"])
+    await office.say("zhangsan", f"督办 {n} 电话询访 请尽快核实")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"督办 {n} 微信询问 请尽快核实")
+    assert "明察暗访、电话询访、实地走访" in office.last_text("sundc")
+    await office.say("sundc", f"专项督办 {n} 实地走访 请主要负责人牵头办理")
+    assert "不符合" in office.last_text("sundc")
+    await office.say("sundc", f"督办 {n} 电话询访 请核实欠薪人数并报告处理进度 2个工作日")
+    assert "已督办" in office.last_text("sundc") and "11-04前答复" in office.last_text("sundc")
+    assert "【督办】" in office.last_text("zhangsan") and "电话询访" in office.last_text("zhangsan")
+    event = (await office.case(n))["timeline"][-1]
+    assert event["action"] == "supervise" and event["data"]["method"] == "电话询访"
+    assert event["data"]["answer_by"].startswith("2026-11-04") and event["data"]["special"] is False
+    # the same matter reported again while the first is unresolved: 专项督办 is offered
+    again = str((await office.register())["number"])
+    assert (await office.case(again))["duplicate_of"] == n
+    await office.say("sundc", f"督办 {again} 明察暗访 请查明拖欠原因")
+    assert f"专项督办 {again}" in office.last_text("sundc")
+    await office.say("sundc", f"专项督办 {again} 实地走访 网民多次反映，请主要负责人牵头解决")
+    event = (await office.case(again))["timeline"][-1]
+    assert event["data"]["special"] is True and event["comment"].startswith("专项督办（实地走访）")

@@ -15,6 +15,7 @@ from bot.handlers.chat import (
     accept_return,
     admin,
     approval,
+    case_supervision,
     followthrough,
     publication,
     queries,
@@ -42,6 +43,7 @@ ROUTER = Router().include(
     admin.on,
     records.on,
     followthrough.on,
+    case_supervision.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]
