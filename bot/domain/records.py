@@ -31,6 +31,8 @@ NOTES: dict[str, tuple[frozenset[Role], str]] = {
     "look_back": (frozenset({Role.SUPERVISOR}), "回头看"),  # seed 002
     "public_comment": (frozenset({Role.DISPATCHER, Role.ADMIN}), "网友评论"),  # seed 002 网民评论
     "explanation": (frozenset({Role.HANDLER, Role.UNIT_LEADER}), "说明"),  # the unit on a 网友评论
+    "info_adopted": (frozenset({Role.SUPERVISOR}), "信息获得采用"),  # seed 004 bonus
+    "low_error": (frozenset({Role.SUPERVISOR}), "低级错误"),  # seed 004 deduction
 }
 
 

@@ -38,6 +38,8 @@ def event_label(action: str) -> str:
         "look_back": "回头看",
         "public_comment": "网友评论",
         "explanation": "单位说明",
+        "info_adopted": "信息获得采用",
+        "low_error": "低级错误",
     }.get(action, action)
 
 

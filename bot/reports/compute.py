@@ -57,6 +57,8 @@ EVENT_RULES = {
     "leader_reject": "leader_rejected",
     "supervise": "supervised",
     "commendation": "commendation",
+    "low_error": "low_error",
+    "info_adopted": "info_adopted",
 }
 
 
@@ -433,6 +435,8 @@ _EVENT_WORDS = {
     "leader_reject": "领导驳回",
     "supervise": "督办",
     "commendation": "表扬",
+    "low_error": "低级错误",
+    "info_adopted": "信息获得采用",
 }
 
 

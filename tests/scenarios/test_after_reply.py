@@ -335,3 +335,27 @@ async def test_supervise_any_open_case_and_special_supervision(office: Office) -
     await office.say("sundc", f"专项督办 {again} 实地走访 网民多次反映，请主要负责人牵头解决")
     event = (await office.case(again))["timeline"][-1]
     assert event["data"]["special"] is True and event["comment"].startswith("专项督办（实地走访）")
+
+
+async def test_low_error_and_info_adopted_are_scored(office: Office) -> None:
+    n = str((await office.register())["number"])
+    await office.say("zhangsan", f"签收 {n}")
+    await office.say("zhangsan", REPLY.format(n=n, truth="属实"))
+    await office.say("zhangsan", "提交")
+    await office.say("zhangsan", f"低级错误 {n} 落款缺失")
+    assert "权限" in office.last_text("zhangsan")
+    await office.say("sundc", f"低级错误 {n} 落款缺失，日期格式不规范")
+    assert "记低级错误一次" in office.last_text("sundc")
+    assert (await office.case(n))["state"] == "accepted"
+    assert "低级错误：落款缺失" in office.last_text("zhangsan")
+    await office.say("sundc", f"信息采用 {n} 办理经验被市委办《信息专报》采用")
+    assert "信息获得采用" in office.last_text("sundc")
+    actions = [e["action"] for e in (await office.case(n))["timeline"]]
+    assert actions[-3:] == ["review_reject", "low_error", "info_adopted"]
+    office.clock.advance(minutes=5)
+    report = await build_report(office.runtime.deps, Period.month(2026, 11))
+    score = report.unit("区人社局").score
+    low, info = score.line("low_error"), score.line("info_adopted")
+    assert low is not None and info is not None
+    assert [i.points for i in low.items] == [-1] and [i.points for i in info.items] == [2]
+    assert low.items[0].occurrence.case_number == n and "低级错误" in low.items[0].occurrence.note

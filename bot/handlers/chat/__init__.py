@@ -22,6 +22,7 @@ from bot.handlers.chat import (
     records,
     reply,
     review,
+    scoring_events,
     supervision,
 )
 from bot.handlers.chat.router import Router
@@ -44,6 +45,7 @@ ROUTER = Router().include(
     records.on,
     followthrough.on,
     case_supervision.on,
+    scoring_events.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]
