@@ -242,6 +242,11 @@ class ScoringConfig(_Section):
     resolution_threshold: float = Field(0.9, gt=0, le=1)
     resolution_min_cases: int = Field(5, ge=1, le=100000)
     rules: dict[str, ScoreRuleConfig] = {}
+    #: the consequence of a yearly grade (seed 004), recorded on the yearly report
+    consequences: dict[str, str] = {
+        "基本合格": "书面函告该单位主要负责人，提醒注意加强网民留言办理工作",
+        "不合格": "约谈该单位，考评结果送呈主要领导",
+    }
     summary_workday: int = Field(1, ge=0, le=10)  # post on the Nth working day; 0 = never
     summary_time: time = time(9, 0)
 

@@ -354,6 +354,18 @@ class ReportFiles:
     details: int  # rows in 扣分明细
 
 
+def _yearly_sheet(wb: Any, report: Report) -> None:
+    """年度考评 (seed 004): the year scored at once, its grade and the consequence, for the leaders."""
+    w = _Writer(wb, "年度考评", (18, 10, 10, 10, 10, 10, 50))
+    w.row([f"{report.period.label}网民留言办理工作量化积分考评"], big=True)
+    w.row(["单位", "年度得分", "等次", "扣分合计", "加分合计", "各月平均", "处理"], bold=True)
+    for u in sorted(report.units, key=lambda u: -(u.yearly.score if u.yearly else 0)):
+        if u.yearly is None:
+            continue
+        y = u.yearly
+        w.row([u.name, y.score, y.grade, -y.deductions, y.bonuses, u.score.score, u.consequence or "—"])
+
+
 def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None = None) -> int:
     """Write the workbook atomically; returns the number of 扣分明细 rows."""
     from openpyxl import Workbook
@@ -369,6 +381,8 @@ def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None 
     _trend_sheet(wb, report)
     _charts_sheet(wb, report, units, categories)
     _rules_sheet(wb, report)
+    if report.period.kind == "year":
+        _yearly_sheet(wb, report)
     save_workbook(wb, path)
     return details
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.clock import ManualClock
 from bot.domain.states import NonPublicGround
 from bot.domain.statistics import Period
 from bot.reports.compute import build_report
+from bot.reports.xlsx import export_report
 from tests.conftest import SHANGHAI
 from tests.scenarios.office import Office
 
@@ -359,3 +361,34 @@ async def test_low_error_and_info_adopted_are_scored(office: Office) -> None:
     assert low is not None and info is not None
     assert [i.points for i in low.items] == [-1] and [i.points for i in info.items] == [2]
     assert low.items[0].occurrence.case_number == n and "低级错误" in low.items[0].occurrence.note
+
+
+async def test_yearly_score_and_its_consequence(db_url: str, clock: ManualClock, tmp_path: Path) -> None:
+    office = await Office.open(db_url, clock, "wecom", "[scoring]\npass_score = 99.5\nbasic_score = 95\n")
+    try:
+        n = str((await office.register())["number"])
+        await office.say("zhangsan", f"签收 {n}")
+        await office.say("zhangsan", REPLY.format(n=n, truth="属实"))
+        await office.say("zhangsan", "提交")
+        await office.say("sundc", f"低级错误 {n} 落款缺失")
+        office.clock.advance(minutes=5)
+        deps = office.runtime.deps
+        files = await export_report(deps, Period.whole_year(2026), xlsx=tmp_path / "y.xlsx")
+        unit = files.report.unit("区人社局")
+        # the reply sent back counts as 审核退回 and as 低级错误
+        assert unit.yearly is not None and unit.yearly.score == 98 and unit.yearly.grade == "基本合格"
+        assert unit.consequence.startswith("书面函告")
+        assert [(line.rule.key, len(line.items)) for line in unit.yearly.lines] == [
+            ("review_rejected", 1),
+            ("low_error", 1),
+        ]  # traceable to the events
+        assert files.report.unit("区住建局").consequence == ""
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(tmp_path / "y.xlsx")["年度考评"]
+        rows = {r[0]: r for r in sheet.iter_rows(values_only=True) if r and r[0]}
+        assert rows["区人社局"][1:3] == (98, "基本合格") and str(rows["区人社局"][6]).startswith("书面函告")
+        month = await build_report(deps, Period.month(2026, 11))
+        assert month.unit("区人社局").yearly is None
+    finally:
+        await office.close()
