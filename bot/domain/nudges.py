@@ -216,13 +216,13 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
                     {"days_left": n},
                 )
             )
-    step_audience = _STEP_AUDIENCE.get(case.state)
-    if step_audience is not None and case.step_due_at is not None:
+    holders = _STEP_AUDIENCE.get(case.state)
+    if holders is not None and case.step_due_at is not None:
         step_day = case.step_due_at.astimezone(tz).date()
         mark = f"{case.state.value}@{case.step_due_at:%Y%m%d%H%M}"
-        out.append(Nudge(case.case_id, Kind.STEP, mark, step_audience, morning(step_day, None, rules, hours)))
+        out.append(Nudge(case.case_id, Kind.STEP, mark, holders, morning(step_day, None, rules, hours)))
         late = morning(cal.add_workdays(step_day, 1), None, rules, hours)
-        out.append(Nudge(case.case_id, Kind.STEP_OVERDUE, mark, step_audience, late))
+        out.append(Nudge(case.case_id, Kind.STEP_OVERDUE, mark, holders, late))
     if case.state is State.TRACKING and case.promised_at is not None:
         day = case.promised_at.astimezone(tz).date()
         out.append(
