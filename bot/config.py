@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
 from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
-from bot.domain.states import Role
+from bot.domain.states import Level, Role
+from bot.domain.steps import StepRules
 from bot.domain.visibility import DEFAULT_SENSITIVE
 
 
@@ -93,6 +94,17 @@ class DeadlineConfig(_Section):
     interim_days: int = Field(15, ge=1, le=120)
     #: a co-unit (协办) sends its 协办意见 this many working days before the lead unit's deadline
     co_days_before: int = Field(2, ge=0, le=30)
+    #: the office's steps on a reply, in working days (bot/domain/steps.py)
+    review_days: int = Field(2, ge=1, le=60)  # 审核
+    approval_days: int = Field(2, ge=1, le=60)  # 审定
+    publish_days: int = Field(1, ge=1, le=60)  # 统一回复 after approval
+    #: 跟踪: a follow-up 未化解 or 不满意 without a promised date gets this many working days
+    tracking_days: int = Field(10, ge=1, le=120)
+    #: 督办 (第十三条): the unit answers within this many working days unless the supervisor says
+    supervise_days: int = Field(3, ge=1, le=60)
+
+    def step_rules(self) -> StepRules:
+        return StepRules(review_days=self.review_days, approval_days=self.approval_days, publish_days=self.publish_days)
 
     def rules(self) -> DeadlineRules:
         return DeadlineRules(
@@ -134,13 +146,23 @@ class CasesConfig(_Section):
     ]
     #: category → name of the unit a new case goes to when the intake names no unit
     default_unit: dict[str, str] = {}
-    #: leader approval (审定) is needed for these levels or these categories
-    leader_levels: list[str] = ["省级"]
+    #: leader approval (审定) is needed for these levels or these categories; by default every
+    #: reply goes before a leader (seed 000; seed 001 第四条、第十一条). Narrow it with e.g.
+    #: leader_levels = ["省级"] (and leader_categories for some categories of other levels)
+    leader_levels: list[str] = [level.value for level in Level]
     leader_categories: list[str] = []
     #: a new case is compared with cases registered within this many calendar days
     duplicate_window_days: int = Field(180, ge=0, le=3650)
     #: only supervisors, leaders, admins and the assigned units see these (docs/visibility.md)
     sensitive_categories: list[str] = list(DEFAULT_SENSITIVE)
+
+
+class PublicationConfig(_Section):
+    """[publication]: 统一回复 (seed 001 第十二条)."""
+
+    #: a 不属实 case may get a public explanatory note (seed 002 "留言失实的，及时在网站上解释说明");
+    #: otherwise it is never replied to publicly
+    untrue_public_note: bool = False
 
 
 class PersonConfig(_Section):
@@ -241,6 +263,11 @@ class ScoringConfig(_Section):
     resolution_threshold: float = Field(0.9, gt=0, le=1)
     resolution_min_cases: int = Field(5, ge=1, le=100000)
     rules: dict[str, ScoreRuleConfig] = {}
+    #: the consequence of a yearly grade (seed 004), recorded on the yearly report
+    consequences: dict[str, str] = {
+        "基本合格": "书面函告该单位主要负责人，提醒注意加强网民留言办理工作",
+        "不合格": "约谈该单位，考评结果送呈主要领导",
+    }
     summary_workday: int = Field(1, ge=0, le=10)  # post on the Nth working day; 0 = never
     summary_time: time = time(9, 0)
 
@@ -291,6 +318,7 @@ class Config(_Section):
     deadlines: DeadlineConfig = DeadlineConfig()
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
+    publication: PublicationConfig = PublicationConfig()
     units: list[UnitConfig] = []
     people: list[PersonConfig] = []
     wecom: WeComConfig = WeComConfig()

@@ -19,6 +19,7 @@ from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
 from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
 from bot.domain.states import Note, Role, State
+from bot.domain.steps import STEPS
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers import cohandling, retention, same_day
 from bot.handlers.access import may_see
@@ -56,6 +57,8 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
         interim_count=case.interim_count,
         interim_due=interim_due,
         extended=extended,
+        step_due_at=case.step_due_at,
+        promised_at=case.promised_at,
     )
 
 
@@ -63,15 +66,18 @@ async def candidates(session: Session, deps: Deps, now: datetime) -> list[Case]:
     """The cases that may owe a reminder now — indexed queries, bounded by what is due."""
     cfg = deps.config
     rules = cfg.nudges.rules()
-    return await case_rows.nudge_candidates(
+    until = horizon(now, rules, deps.calendar.current, cfg.office.hours())
+    found = await case_rows.nudge_candidates(
         session,
-        due_until=horizon(now, rules, deps.calendar.current, cfg.office.hours()),
+        due_until=until,
         assigned_before=now - timedelta(hours=min(rules.unaccepted_handler_hours, rules.unaccepted_leader_hours)),
         replied_before=now - timedelta(days=rules.followup_after_days),
         # N working days span at least N calendar days: the earliest an interim reminder is due
         interim_assigned_before=now
         - timedelta(days=max(0, cfg.deadlines.interim_days - 1 - max(rules.interim_days_before, default=0))),
     )
+    seen = {c.id for c in found}
+    return found + [c for c in await case_rows.step_candidates(session, until) if c.id not in seen]
 
 
 @dataclass
@@ -195,9 +201,7 @@ class Jobs:
         elif audience is Audience.UNIT_LEADER:
             found = await directory.people_with_role(session, Role.UNIT_LEADER, case.unit_id) if case.unit_id else []
         else:
-            found = await directory.people_with_role(
-                session, Role.SUPERVISOR if audience is Audience.SUPERVISORS else Role.DISPATCHER
-            )
+            found = await directory.people_with_role(session, _OFFICE_ROLES[audience])
         if cache is not None:
             cache[key] = found
         if audience is Audience.DISPATCHERS:  # office-wide, but not for the sensitive categories
@@ -207,6 +211,7 @@ class Jobs:
     def _line(self, case: Case, nudge: Nudge, now: datetime) -> str:
         title = b.short(case.title, 20)
         due = b.hm(case.due_at)
+        step, stalled, _holder = STEPS.get(State(case.state), ("", "", Role.SUPERVISOR))
         reason = {
             Kind.DUE: f"{due}到期"
             + (
@@ -223,6 +228,9 @@ class Jobs:
             Kind.OVERDUE: f"已超期（{due}到期），请抓紧办理",
             Kind.NOTICE: f"已超期{nudge.info.get('overdue_days', '')}个工作日，督查室已发督办通知",
             Kind.FOLLOWUP: "已回复超过规定时间未回访",
+            Kind.STEP: f"待{step}，今日{b.hm(case.step_due_at)[-5:]}到期",
+            Kind.STEP_OVERDUE: f"{stalled}（{b.hm(case.step_due_at)}到期），请尽快{step}",
+            Kind.PROMISE: f"承诺解决日期已到，请报告解决情况并再回复（再回复 {case.number} <内容>）",
         }[nudge.kind]
         if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):
             reason = "【急件】" + reason
@@ -245,7 +253,8 @@ class Jobs:
             ):
                 return 0
             entries = await self.overdue_entries(session, now)
-            if not entries:
+            stalled = await self.stalled_sections(session, now)
+            if not entries and not stalled:
                 return 0
             header = f"## 超期未办结留言（{local:%m月%d日}）\n共 **{len(entries)}** 件，涉及 {len({e.unit for e in entries})} 个单位"
             sections = [
@@ -255,6 +264,7 @@ class Jobs:
                 )
                 for unit, group in _by_unit(entries).items()
             ]
+            sections += stalled
             queued = await self.outbox.supervision(
                 session, split_markdown(header, sections), now, dedupe=f"overdue:{local.date()}"
             )
@@ -284,6 +294,26 @@ class Jobs:
                 )
             )
         return entries
+
+    async def stalled_sections(self, session: Session, now: datetime) -> list[tuple[str, list[str]]]:
+        """Replies stalled in the office, one section per step: 待审核超期, 待审定超期, 待回复超期."""
+        cal, hours = self.deps.calendar.current, self.hours
+        hidden = set(self.deps.config.nudges.hide_title_categories)
+        rows = await case_rows.stalled_cases(session, now)
+        names = await directory.unit_names(session, [c.unit_id for c in rows if c.unit_id])
+        sections = []
+        for state, (_step, label, _holder) in STEPS.items():
+            group = [c for c in rows if c.state == state.value and c.step_due_at is not None]
+            if not group:
+                continue
+            lines = []
+            for c in group:
+                assert c.step_due_at is not None
+                title = "（标题不公开）" if c.category in hidden else group_excerpt(c.title, 18)
+                days = overdue_days(now, c.step_due_at, cal, hours) or 1
+                lines.append(f"> {c.number} {title} {names.get(c.unit_id or 0, '-')} 超{days}个工作日")
+            sections.append((f"**{label}**（{len(group)}件）", lines))
+        return sections
 
     async def _supervisor_cards(self, session: Session, entries: list[_Entry], now: datetime) -> int:
         supervisors = await directory.people_with_role(session, Role.SUPERVISOR)
@@ -388,6 +418,12 @@ class Jobs:
 
 
 _ClaimKey = nudges.ClaimKey
+#: the office role each office audience stands for
+_OFFICE_ROLES: dict[Audience, Role] = {
+    Audience.SUPERVISORS: Role.SUPERVISOR,
+    Audience.LEADERS: Role.LEADER,
+    Audience.DISPATCHERS: Role.DISPATCHER,
+}
 
 
 @dataclass

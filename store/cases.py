@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from bot.domain.states import State
 from store.db import Session
@@ -53,6 +53,29 @@ async def nudge_candidates(
     return list(found.values())
 
 
+#: the states in which a reply waits for the office (审核, 审定, 统一回复; bot/domain/steps.py)
+STEP_VALUES = (State.SUBMITTED.value, State.REVIEWED.value, State.APPROVED.value)
+
+
+async def step_candidates(session: Session, until: datetime) -> list[Case]:
+    """Replies waiting for the office whose step is due by ``until`` (ix_cases_state_step_due_at),
+    and tracked cases whose promised date comes by then."""
+    stmt = select(Case).where(Case.state.in_(STEP_VALUES), Case.step_due_at <= until)
+    tracked = select(Case).where(Case.state == State.TRACKING.value, Case.promised_at <= until)
+    found = list((await session.execute(stmt)).scalars())
+    return found + list((await session.execute(tracked)).scalars())
+
+
+async def stalled_cases(session: Session, now: datetime) -> list[Case]:
+    """Replies whose office step is past its limit at ``now``, by state, then deadline."""
+    stmt = (
+        select(Case)
+        .where(Case.state.in_(STEP_VALUES), Case.step_due_at < now)
+        .order_by(Case.state, Case.step_due_at, Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def overdue_cases(session: Session, now: datetime) -> list[Case]:
     """Open cases past their deadline at ``now``, by unit, then deadline."""
     stmt = select(Case).where(is_open(), Case.due_at < now).order_by(Case.unit_id, Case.due_at)
@@ -80,3 +103,11 @@ async def registered_before(session: Session, created_before: datetime) -> list[
         .order_by(Case.created_at, Case.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def set_fields(session: Session, case_id: int, **values: object) -> None:
+    """Record columns that are not part of a transition (an archive element filled in later):
+    no version bump, so the open cards of the case stay valid."""
+    await session.execute(
+        update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
+    )

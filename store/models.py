@@ -120,6 +120,7 @@ class Case(Base):
         Index("ix_cases_category_received_at", "category", "received_at"),
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_unit_id_state", "unit_id", "state"),
+        Index("ix_cases_state_step_due_at", "state", "step_due_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 留言文号
@@ -162,6 +163,15 @@ class Case(Base):
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the four parts
     reply_mode: Mapped[str | None] = mapped_column(String(16))
     reply_ground: Mapped[str | None] = mapped_column(String(32))
+    # 统一回复 (第十二条): the public text as published in the unit's name, and how the
+    # petitioner was told in an 个别回复
+    public_reply: Mapped[str | None] = mapped_column(Text)
+    public_replied_at: Mapped[datetime | None]
+    told_via: Mapped[str | None] = mapped_column(String(16))
+    told_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]  # 审核通过 (the reply waits for a leader since)
+    promised_at: Mapped[datetime | None]  # 跟踪: the unit promised a solution by then
+    step_due_at: Mapped[datetime | None]  # the office's step on the reply is due (审核, 审定, 统一回复)
     satisfaction: Mapped[str | None] = mapped_column(String(8))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     extension_count: Mapped[int] = mapped_column(Integer, default=0)

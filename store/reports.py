@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
 from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
-from bot.domain.states import Satisfaction, State
+from bot.domain.states import PUBLIC_MODES, Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_url
 from store.models import OPEN_VALUES, Case, CaseEvent, Unit
@@ -198,6 +198,9 @@ STAT_NAMES = (
     "interims",
     "interim_cases",
     "repeated",
+    "stalled_review",
+    "stalled_approval",
+    "stalled_publish",
 )
 
 
@@ -214,7 +217,7 @@ def _stats_columns(as_of: datetime) -> list[Any]:
         _n(open_).label("open"),
         _n(and_(open_, Case.due_at < as_of)).label("open_overdue"),
         _n(Case.replied_at.is_not(None)).label("replied"),
-        _n(and_(Case.replied_at.is_not(None), Case.reply_mode == "public")).label("public"),
+        _n(and_(Case.replied_at.is_not(None), Case.reply_mode.in_(sorted(PUBLIC_MODES)))).label("public"),
         _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_not(None))).label("followed"),
         _n(and_(Case.followed_up_at.is_not(None), Case.resolved.is_(True))).label("resolved"),
         _n(Case.satisfaction == Satisfaction.SATISFIED.value).label("satisfied"),
@@ -225,7 +228,15 @@ def _stats_columns(as_of: datetime) -> list[Any]:
         func.coalesce(func.sum(Case.interim_count), 0).label("interims"),
         _n(Case.interim_count > 0).label("interim_cases"),
         _n(Case.duplicate_of_id.is_not(None)).label("repeated"),
+        _n(_stalled(State.SUBMITTED, as_of)).label("stalled_review"),
+        _n(_stalled(State.REVIEWED, as_of)).label("stalled_approval"),
+        _n(_stalled(State.APPROVED, as_of)).label("stalled_publish"),
     ]
+
+
+def _stalled(state: State, as_of: datetime) -> Any:
+    """A reply waiting in ``state`` for the office past its step's limit (bot/domain/steps.py)."""
+    return and_(Case.state == state.value, Case.step_due_at < as_of)
 
 
 async def cohort_groups(session: Session, start: datetime, end: datetime, as_of: datetime) -> list[Any]:

@@ -227,3 +227,17 @@ def test_cli_modules_form_no_circle_and_share_only_public_names() -> None:
     for name in group_modules:
         others = [m for m, _ in modules[name] if m.startswith("bot.cli") and m != "bot.cli.base"]
         assert not others, f"{name} imports {others}: command modules depend only on bot.cli.base"
+
+
+def test_case_set_report_number_and_archive(config_file: Path) -> None:
+    code, out = run(config_file, "case", "add", "--title", "路灯不亮", "--content", "小区路灯坏了一个月没人修。")
+    assert code == 0, out
+    number = out.split()[0]
+    code, out = run(config_file, "case", "archive", number)
+    assert code != 0 and "不能立卷" in out
+    code, out = run(config_file, "case", "set", number, "--report-number", "区信字〔2026〕7号")
+    assert code == 0 and "区信字〔2026〕7号" in out
+    code, out = run(config_file, "case", "show", number, "--json")
+    assert json.loads(out)["report_number"] == "区信字〔2026〕7号"
+    code, out = run(config_file, "archive", "check")
+    assert code == 0 and number in out

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from bot.cards.models import Button, Card
 from bot.cards.payload import CardAction, Verb
-from bot.domain.states import NonPublicGround, Satisfaction, State, Truthfulness
+from bot.domain.publication import offer
+from bot.domain.states import NonPublicGround, ReplyMode, Satisfaction, State, TellMethod, Truthfulness
 from bot.privacy import redact
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,6 +38,7 @@ class CaseView:
     handling: str | None = None
     truthfulness: str | None = None
     public: bool = True
+    has_contact: bool = False  # a 联系方式 was given (never shown: it decides the reply modes)
 
 
 def short(text: str, limit: int) -> str:
@@ -145,41 +147,107 @@ def approval_card(view: CaseView, url: str | None) -> Card:
         desc=f"承办单位：{view.unit or '-'} · 督查室已审核",
         body="办理情况：" + short(view.handling or "", 140),
         fields=_base_fields(view),
-        buttons=[_btn("同意", Verb.APPROVE, view, "primary"), _btn("驳回", Verb.LEADER_REJECT, view, "danger")],
-        url=url,
-    )
-
-
-def publish_card(view: CaseView, url: str | None) -> Card:
-    return Card(
-        title=f"【待回复】{short(view.title, 30)}",
-        desc="答复已审定，请统一回复并选择回复方式",
-        body="办理情况：" + short(view.handling or "", 140),
-        fields=_base_fields(view),
         buttons=[
-            _btn("公开回复", Verb.PUBLISH_PUBLIC, view, "primary"),
-            _btn("个别回复", Verb.PUBLISH_INDIVIDUAL, view),
+            _btn("同意", Verb.APPROVE, view, "primary"),
+            _btn("驳回", Verb.LEADER_REJECT, view, "danger"),
+            _btn("批量审定", Verb.BATCH_LIST, view),
         ],
         url=url,
     )
 
 
-GROUND_KEYS: dict[str, NonPublicGround] = {g.name: g for g in NonPublicGround}
-GROUND_BUTTONS: dict[NonPublicGround, str] = {
-    NonPublicGround.SECRET: "涉密",
-    NonPublicGround.PRIVACY: "隐私或商业秘密",
-    NonPublicGround.SENSITIVE: "影响社会稳定",
-    NonPublicGround.PERSONAL: "仅个人诉求",
+def batch_card(first: CaseView, lines: list[str]) -> Card:
+    """批量审定 (第十一条 "按月整理…报…领导审定"): the replies awaiting 审定, approved at once; the
+    card is made for the first case's version (a change to it makes the card stale)."""
+    return Card(
+        title=f"【批量审定】待审定答复{len(lines)}件",
+        desc="点“审定全部”同意以下全部答复；有例外请回复“审定全部 除 <文号> <文号>”",
+        body=short("；".join(lines), 400),
+        buttons=[_btn("审定全部", Verb.BATCH_APPROVE, first, "primary"), _btn("取消", Verb.CANCEL, first)],
+    )
+
+
+#: the publish card's button of each reply mode, by the offer (bot/domain/publication.py)
+MODE_BUTTONS: dict[ReplyMode, tuple[str, Verb]] = {
+    ReplyMode.BOTH: ("公开并个别回复", Verb.PUBLISH_BOTH),
+    ReplyMode.PUBLIC: ("仅公开回复", Verb.PUBLISH_PUBLIC),
+    ReplyMode.INDIVIDUAL: ("不予公开", Verb.PUBLISH_INDIVIDUAL),
 }
 
 
-def ground_card(view: CaseView) -> Card:
+def publish_card(view: CaseView, url: str | None, untrue_note: bool = False) -> Card:
+    """统一回复 (第十二条): the modes the case is offered, the default first."""
+    choice = offer(view.truthfulness, view.has_contact, untrue_note)
+    if choice.preselected is not None:
+        desc = "经核查不属实：依第十二条不予公开回复，请个别回复"
+        if choice.explanatory:
+            desc += "，或公开解释说明"
+    elif ReplyMode.BOTH in choice.modes:
+        desc = "答复已审定。有联系方式：公开回复与个别回复并行"
+    else:
+        desc = "答复已审定，请统一回复"
+    buttons = []
+    for i, mode in enumerate(choice.modes):
+        text, verb = MODE_BUTTONS[mode]
+        if mode is ReplyMode.PUBLIC and (choice.explanatory or ReplyMode.BOTH not in choice.modes):
+            text = "公开解释说明" if choice.explanatory else "公开回复"
+        buttons.append(_btn(text, verb, view, "primary" if i == 0 else "default"))
     return Card(
-        title=f"个别回复理由：{view.number}",
-        desc="请选择不公开回复的理由（第十二条）",
-        body=short(view.title, 60),
-        buttons=[_btn(GROUND_BUTTONS[g], Verb.GROUND, view, "default", g.name) for g in NonPublicGround]
+        title=f"【待回复】{short(view.title, 30)}",
+        desc=desc,
+        body="办理情况：" + short(view.handling or "", 140),
+        fields=_base_fields(view),
+        buttons=buttons,
+        url=url,
+    )
+
+
+GROUND_KEYS: dict[str, NonPublicGround] = {g.name: g for g in NonPublicGround}
+#: short labels (a WeCom button shows 10 characters); the card's body gives the clause's words
+GROUND_BUTTONS: dict[NonPublicGround, str] = {
+    NonPublicGround.UNTRUE: "一、不属实或不符",
+    NonPublicGround.UNREASONABLE: "二、明显不合理诉求",
+    NonPublicGround.CONTROVERSIAL: "三、引起争议",
+    NonPublicGround.FORCE_MAJEURE: "四、不可抗力",
+}
+_ORDINALS = "一二三四"
+
+
+def ground_card(view: CaseView) -> Card:
+    preselected = offer(view.truthfulness, view.has_contact, False).preselected
+    grounds = "\n".join(f"（{_ORDINALS[i]}）{g.value}" for i, g in enumerate(NonPublicGround))
+    return Card(
+        title=f"不予公开的理由：{view.number}",
+        desc="第十二条：以下4类留言不予公开回复，尽量个别回复" + ("（已预选第一类）" if preselected else ""),
+        body=grounds,
+        buttons=[
+            _btn(GROUND_BUTTONS[g], Verb.GROUND, view, "primary" if g is preselected else "default", g.name)
+            for g in NonPublicGround
+        ]
         + [_btn("取消", Verb.CANCEL, view)],
+    )
+
+
+TELL_KEYS: dict[str, TellMethod] = {m.name: m for m in TellMethod}
+
+
+def told_card(view: CaseView) -> Card:
+    return Card(
+        title=f"个别回复：{view.number}",
+        desc="请选择告知网友的方式（记录告知方式和时间）",
+        body=short(view.title, 60),
+        buttons=[_btn(m.value, Verb.TOLD, view, "default", m.name) for m in TellMethod]
+        + [_btn("取消", Verb.CANCEL, view)],
+    )
+
+
+def publish_preview_card(view: CaseView, summary: str) -> Card:
+    """What will be published and recorded, for the dispatcher's confirmation."""
+    return Card(
+        title=f"请确认统一回复：{view.number}",
+        desc="确认无误请点“确认回复”",
+        body=short(summary, 400),
+        buttons=[_btn("确认回复", Verb.PUBLISH_CONFIRM, view, "primary"), _btn("取消", Verb.CANCEL, view)],
     )
 
 

@@ -29,9 +29,14 @@ class Verb(StrEnum):
     REVIEW_REJECT = "rvr"  # 退回修改 (asks for the comment)
     APPROVE = "apv"  # 领导同意
     LEADER_REJECT = "ldr"  # 领导驳回 (asks for the 批示)
-    PUBLISH_PUBLIC = "pbp"  # 公开回复
-    PUBLISH_INDIVIDUAL = "pbi"  # 个别回复 (asks for the ground)
+    PUBLISH_PUBLIC = "pbp"  # 公开回复 only (previews the text composed in the unit's name)
+    PUBLISH_INDIVIDUAL = "pbi"  # 不予公开, 个别回复 (asks for the ground)
     GROUND = "grd"  # a non-public ground (arg)
+    PUBLISH_BOTH = "pbb"  # 公开回复与个别回复并行 (asks how the petitioner was told)
+    TOLD = "tld"  # how the petitioner was told (arg)
+    PUBLISH_CONFIRM = "pbc"  # 确认回复: the previewed reply is published and recorded
+    BATCH_LIST = "bls"  # 批量审定: the replies awaiting a leader's 审定, as one card (审定清单)
+    BATCH_APPROVE = "bap"  # 审定全部 on the 批量审定 card
     SATISFACTION = "sat"  # 回访: satisfaction (arg)
     RESOLVED = "res"  # 回访: 是否化解 (arg y/n)
     EXT_APPROVE = "exa"  # 批准延期

@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign|void|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -227,6 +227,19 @@ def case_void(config_path: Path, number: str, reason: str) -> None:
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
     click.echo(f"{found.number} 已作废，状态：{state_text(found.state)}")
+
+
+@case.command("archive")
+@config_option
+@click.argument("number")
+@friendly
+def case_archive(config_path: Path, number: str) -> None:
+    """立卷 / 销号 a closed case; refused with the missing elements when the 16 are not complete."""
+    from bot.handlers.records import archive_case
+
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: archive_case(rt.deps, number, cli_actor()))
+    click.echo(f"{found.number} 已立卷，状态：{state_text(found.state)}")
 
 
 @case.command("set")

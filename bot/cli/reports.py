@@ -171,18 +171,20 @@ def archive() -> None:
 
 @archive.command("check")
 @config_option
-@click.option("--from", "start", required=True, type=DAY, help="first day (留言时间, local date)")
-@click.option("--to", "end", required=True, type=DAY, help="last day, included")
+@click.option("--from", "start", type=DAY, help="first day (留言时间, local date; default: the first case)")
+@click.option("--to", "end", type=DAY, help="last day, included (default: today)")
 @click.option("--closed", "closed_only", is_flag=True, help="only cases already closed or archived")
 @friendly
-def archive_check(config_path: Path, start: datetime, end: datetime, closed_only: bool) -> None:
-    """List the cases received from --from to --to that miss any of the 16 archive elements.
-    Exit code 1 when a closed or archived case is incomplete (it cannot be, or should not have
-    been, archived)."""
+def archive_check(config_path: Path, start: datetime | None, end: datetime | None, closed_only: bool) -> None:
+    """List the cases received from --from to --to that miss any of the 16 archive elements —
+    what blocks each closed case from 立卷. Exit code 1 when a closed or archived case is
+    incomplete (it cannot be, or should not have been, archived)."""
     from bot.domain.archive import ElementCheck
     from bot.reports.compute import incomplete_cases
 
     config = load(config_path)
+    start = start or datetime(2000, 1, 1)
+    end = end or datetime.now(config.office.hours().tz).replace(tzinfo=None)
     if start > end:
         raise click.ClickException(f"开始日期 {start.date()} 晚于结束日期 {end.date()}")
 

@@ -45,6 +45,16 @@ ARCHIVE_ELEMENTS: tuple[ArchiveElement, ...] = (
 
 LABEL_TO_KEY: dict[str, str] = {e.label: e.key for e in ARCHIVE_ELEMENTS}
 
+#: 联系方式 of an anonymous message: recorded at registration, so the element is complete (an
+#: anonymous message can be archived and costs its unit nothing), and no 个别回复 is offered.
+ANONYMOUS_CONTACT = "匿名（未留联系方式）"
+
+
+def has_contact(contact: str | None) -> bool:
+    """Whether a 联系方式 was left (an 个别回复 is possible)."""
+    return not is_blank(contact) and (contact or "").strip() != ANONYMOUS_CONTACT
+
+
 #: Elements that hold the petitioner's personal data: never in a group post, a log or a group export.
 PERSONAL_KEYS: frozenset[str] = frozenset({"contact"})
 

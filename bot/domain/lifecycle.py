@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.errors import UserError
+from bot.domain.publication import refusal
 from bot.domain.states import (
     ROLE_LABELS,
     UNIT_ROLES,
@@ -23,6 +24,7 @@ from bot.domain.states import (
     Role,
     Satisfaction,
     State,
+    TellMethod,
     Truthfulness,
 )
 
@@ -62,6 +64,9 @@ class CaseFacts:
     return_deadline: datetime | None = None  # aware, in the office time zone (refusals print it)
     needs_leader: bool = False
     missing_archive_elements: tuple[str, ...] = ()
+    truthfulness: str | None = None  # 属实程度 of the submitted report
+    has_contact: bool = False  # 联系方式 given: an 个别回复 is possible
+    untrue_note: bool = False  # the office publishes an explanatory note for a 不属实 case
 
 
 # --- typed inputs, one per kind of action -------------------------------------------------
@@ -135,6 +140,8 @@ class PublishInput:
     mode: ReplyMode
     ground: NonPublicGround | None = None
     report_number: str = ""  # 呈报文号
+    told_via: TellMethod | None = None  # how the petitioner was told (个别回复)
+    public_text: str = ""  # the public reply as published, in the unit's name
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,12 @@ class FollowUpInput:
     resolved: bool  # 是否化解
     satisfaction: Satisfaction
     evaluation: str  # 评价内容
+    promised_at: datetime | None = None  # 跟踪: the date the unit promised a solution by
+
+    @property
+    def settled(self) -> bool:
+        """化解 and not 不满意: the case may close (else it is tracked, seed 001 第十二条)."""
+        return self.resolved and self.satisfaction is not Satisfaction.DISSATISFIED
 
 
 ActionInput = (
@@ -316,13 +329,44 @@ def _publish_mode(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
     assert isinstance(data, PublishInput)
     if data.mode is ReplyMode.INDIVIDUAL and data.ground is None:
         raise WorkflowError("missing_input", "个别回复须说明不公开的理由（第十二条四种情形之一）。", field="ground")
-    if data.mode is ReplyMode.PUBLIC and data.ground is not None:
+    if data.mode is not ReplyMode.INDIVIDUAL and data.ground is not None:
         raise WorkflowError("bad_input", "公开回复无须填写不公开理由。", field="ground")
+    why = refusal(data.mode, facts.truthfulness, facts.has_contact, facts.untrue_note)
+    if why is not None:
+        raise WorkflowError("not_publishable", why, field="mode")
+    if len(data.public_text) > MAX_PART:
+        raise WorkflowError("too_long", f"公开回复过长（最多{MAX_PART}字）。", field="public_text")
 
 
 def _follow_up(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
     assert isinstance(data, FollowUpInput)
     check_text(data.evaluation, field_name="evaluation", label="评价内容", min_len=2, max_len=MAX_COMMENT)
+
+
+def _settled(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, FollowUpInput)
+    if not data.settled:
+        raise WorkflowError(
+            "not_settled", "回访未化解或不满意的，不能办结，须转入跟踪（第十二条：直至问题得到有效解决）。"
+        )
+
+
+def _unsettled(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, FollowUpInput)
+    if data.settled:
+        raise WorkflowError("settled", "已化解且满意的，请直接办结。")
+    if data.promised_at is None or data.promised_at <= now:
+        raise WorkflowError("missing_input", "请写明承诺解决的日期（今天以后）。", field="promised_at")
+
+
+def _re_reply_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, ReasonInput)
+    check_text(data.reason, field_name="reason", label="再回复内容", min_len=8, max_len=MAX_PART)
+
+
+def _close_reason(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, RejectInput)
+    check_text(data.comment, field_name="comment", label="销号理由", min_len=MIN_REASON, max_len=MAX_COMMENT)
 
 
 @_facts_only
@@ -440,7 +484,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)
     ),
-    Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up,)),
+    Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up, _settled)),
+    Transition(Action.TRACK, State.REPLIED, State.TRACKING, _OFFICE, FollowUpInput, (_follow_up, _unsettled)),
+    Transition(
+        Action.RE_REPLY, State.TRACKING, State.SUBMITTED, _UNIT, ReasonInput, (_re_reply_text,), unit_bound=True
+    ),
+    Transition(Action.CLOSE_TRACKING, State.TRACKING, State.CLOSED, _SUPERVISE, RejectInput, (_close_reason,)),
     Transition(Action.ARCHIVE, State.CLOSED, State.ARCHIVED, _DISPATCH - {Role.SYSTEM}, NoInput, (_archive_complete,)),
     # 作废: a mistaken or duplicate registration, before the unit has reported (issue 13)
     *(
@@ -573,7 +622,10 @@ def _data_of(data: ActionInput) -> dict[str, object]:
             "mode": data.mode.value,
             "ground": data.ground.value if data.ground else None,
             "report_number": data.report_number,
+            "told_via": data.told_via.value if data.told_via else None,
+            "public_text": data.public_text,
         }
     if isinstance(data, FollowUpInput):
-        return {"resolved": data.resolved, "satisfaction": data.satisfaction.value}
+        promised = {"promised_at": data.promised_at.isoformat()} if data.promised_at else {}
+        return {"resolved": data.resolved, "satisfaction": data.satisfaction.value, **promised}
     return {}

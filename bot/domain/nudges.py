@@ -21,6 +21,7 @@ class Audience(StrEnum):
     UNIT_LEADER = "unit_leader"
     SUPERVISORS = "supervisors"
     DISPATCHERS = "dispatchers"
+    LEADERS = "leaders"
 
 
 class Kind(StrEnum):
@@ -31,6 +32,9 @@ class Kind(StrEnum):
     OVERDUE = "overdue"  # the ladder: unit leader
     NOTICE = "notice"  # the ladder: formal 督办 notice
     FOLLOWUP = "followup"  # replied, not followed up
+    STEP = "step"  # 审核 / 审定 / 统一回复 due today (bot/domain/steps.py)
+    STEP_OVERDUE = "step_overdue"  # … and past its limit
+    PROMISE = "promise"  # 跟踪: the date the unit promised a solution by
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class CaseClock:
     interim_due: datetime | None = None
     #: extended (延期): it cannot be finished on time, so it owes an interim report (第十条)
     extended: bool = False
+    step_due_at: datetime | None = None  # the office's step on the reply (审核, 审定, 统一回复)
+    promised_at: datetime | None = None  # 跟踪: the unit's promised date
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,12 @@ class Nudge:
 
 
 _UNIT_OPEN = {State.ASSIGNED, State.ACCEPTED, State.EXTENSION_REQUESTED}
+#: who holds the office's step on a reply (bot/domain/steps.py STEPS)
+_STEP_AUDIENCE: dict[State, tuple[Audience, ...]] = {
+    State.SUBMITTED: (Audience.SUPERVISORS,),
+    State.REVIEWED: (Audience.LEADERS,),
+    State.APPROVED: (Audience.DISPATCHERS,),
+}
 
 
 def stagger(unit_id: int | None, rules: NudgeRules) -> timedelta:
@@ -206,6 +218,24 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
                     {"days_left": n},
                 )
             )
+    holders = _STEP_AUDIENCE.get(case.state)
+    if holders is not None and case.step_due_at is not None:
+        step_day = case.step_due_at.astimezone(tz).date()
+        mark = f"{case.state.value}@{case.step_due_at:%Y%m%d%H%M}"
+        out.append(Nudge(case.case_id, Kind.STEP, mark, holders, morning(step_day, None, rules, hours)))
+        late = morning(cal.add_workdays(step_day, 1), None, rules, hours)
+        out.append(Nudge(case.case_id, Kind.STEP_OVERDUE, mark, holders, late))
+    if case.state is State.TRACKING and case.promised_at is not None:
+        day = case.promised_at.astimezone(tz).date()
+        out.append(
+            Nudge(
+                case.case_id,
+                Kind.PROMISE,
+                f"@{day}",
+                (Audience.HANDLERS, Audience.UNIT_LEADER),
+                morning(day, case.unit_id, rules, hours),
+            )
+        )
     if case.state is State.REPLIED and case.replied_at is not None:
         day = cal.add_workdays(case.replied_at.astimezone(tz).date(), rules.followup_after_days)
         out.append(
@@ -227,6 +257,8 @@ def _still_valid(n: Nudge, case: CaseClock, now: datetime) -> bool:
         return case.return_deadline is not None and now < case.return_deadline
     if n.kind is Kind.INTERIM:
         return case.interim_due is not None and now < case.interim_due
+    if n.kind is Kind.STEP:
+        return case.step_due_at is not None and now < case.step_due_at
     return True
 
 

@@ -112,9 +112,13 @@ CATALOGUE: tuple[RuleInfo, ...] = (
         "repeated", "同一事项重复反映", RuleKind.DEDUCTION, "件", "本期内收到的、关联到本单位原办件的重复留言", 0, 0
     ),
     RuleInfo(
+        "low_error", "低级错误", RuleKind.DEDUCTION, "次", "本期内督查室审核退回时认定的低级错误（格式、文字等）", 1, 10
+    ),
+    RuleInfo(
         "high_resolution", "化解率高", RuleKind.BONUS, "项", "本期回访件数不少于规定件数且化解率达到规定比例", 2, 0
     ),
     RuleInfo("commendation", "督查表扬", RuleKind.BONUS, "次", "本期内督查员或领导录入的表扬", 2, 6),
+    RuleInfo("info_adopted", "信息获得采用", RuleKind.BONUS, "次", "本期内督查员录入的信息获得采用", 2, 6),
 )
 _INFO: dict[str, RuleInfo] = {r.key: r for r in CATALOGUE}
 _ORDER: dict[str, int] = {r.key: i for i, r in enumerate(CATALOGUE)}

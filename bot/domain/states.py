@@ -20,6 +20,7 @@ class State(StrEnum):
     ARCHIVED = "archived"
     EXTENSION_REQUESTED = "extension_requested"
     VOIDED = "voided"  # 作废: a mistaken or duplicate registration, kept but counted nowhere
+    TRACKING = "tracking"  # 跟踪: followed up 未化解 or 不满意, a promise is being kept
 
     @property
     def label(self) -> str:
@@ -39,6 +40,7 @@ STATE_LABELS: dict[State, str] = {
     State.ARCHIVED: "已归档",
     State.EXTENSION_REQUESTED: "延期申请中",
     State.VOIDED: "已作废",
+    State.TRACKING: "跟踪中",
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
@@ -98,6 +100,9 @@ class Action(StrEnum):
     REFUSE_EXTENSION = "refuse_extension"  # 不批准延期
     INTERIM_REPORT = "interim_report"  # 阶段性报告
     VOID = "void"  # 作废 (mistaken or duplicate registration)
+    TRACK = "track"  # 回访未化解或不满意: 跟踪 until the promise is kept
+    RE_REPLY = "re_reply"  # 再回复 by the unit (reviewed again)
+    CLOSE_TRACKING = "close_tracking"  # 督查室 ends the tracking with a reason
 
     @property
     def label(self) -> str:
@@ -123,6 +128,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REFUSE_EXTENSION: "不批准延期",
     Action.INTERIM_REPORT: "阶段性报告",
     Action.VOID: "作废",
+    Action.TRACK: "转入跟踪",
+    Action.RE_REPLY: "再回复",
+    Action.CLOSE_TRACKING: "跟踪销号",
 }
 
 
@@ -142,6 +150,12 @@ class Note(StrEnum):
     CO_OVERDUE = "co_overdue"  # 协办逾期
     EDIT = "edit"  # 更正
     RECLASSIFY = "reclassify"  # 调整类别
+    REPORT_NUMBER = "report_number"  # 呈报文号
+    LOOK_BACK = "look_back"  # 回头看
+    PUBLIC_COMMENT = "public_comment"  # 网友评论
+    EXPLANATION = "explanation"  # 单位说明
+    INFO_ADOPTED = "info_adopted"  # 信息获得采用
+    LOW_ERROR = "low_error"  # 低级错误
 
     @property
     def label(self) -> str:
@@ -162,6 +176,12 @@ NOTE_LABELS: dict[Note, str] = {
     Note.CO_OVERDUE: "协办逾期",
     Note.EDIT: "更正",
     Note.RECLASSIFY: "调整类别",
+    Note.REPORT_NUMBER: "呈报文号",
+    Note.LOOK_BACK: "回头看",
+    Note.PUBLIC_COMMENT: "网友评论",
+    Note.EXPLANATION: "单位说明",
+    Note.INFO_ADOPTED: "信息获得采用",
+    Note.LOW_ERROR: "低级错误",
 }
 
 #: What a timeline entry can be: a transition or a note.
@@ -187,16 +207,41 @@ class Truthfulness(StrEnum):
 
 class ReplyMode(StrEnum):
     PUBLIC = "public"  # 公开回复
-    INDIVIDUAL = "individual"  # 个别回复
+    INDIVIDUAL = "individual"  # 个别回复 (not published: needs a ground)
+    BOTH = "both"  # 公开回复与个别回复并行 (第十二条: "留言有联系方式的")
+
+    @property
+    def label(self) -> str:
+        return REPLY_MODE_LABELS[self]
+
+
+REPLY_MODE_LABELS: dict[ReplyMode, str] = {
+    ReplyMode.PUBLIC: "公开回复",
+    ReplyMode.INDIVIDUAL: "个别回复（不予公开）",
+    ReplyMode.BOTH: "公开回复与个别回复并行",
+}
+#: modes in which the reply is published (counted in the public reply rate)
+PUBLIC_MODES: frozenset[str] = frozenset({ReplyMode.PUBLIC.value, ReplyMode.BOTH.value})
 
 
 class NonPublicGround(StrEnum):
-    """The four grounds for not replying publicly (seed 001 第十二条)."""
+    """The four kinds of message not replied to publicly (seed 001 第十二条: "以下4类留言不予公开
+    回复，尽量个别回复"), in the clause's order and words."""
 
-    SECRET = "涉及国家秘密"
-    PRIVACY = "涉及个人隐私或商业秘密"
-    SENSITIVE = "公开后可能影响社会稳定"
-    PERSONAL = "仅涉及个人诉求，不宜公开"
+    UNTRUE = "经核查留言内容不属实或与承办单位回复严重不符"
+    UNREASONABLE = "留言人提出明显不合理诉求"
+    CONTROVERSIAL = "会引起争议或不良影响"
+    FORCE_MAJEURE = "因不可抗力导致留言诉求短期内得不到解决"
+
+
+class TellMethod(StrEnum):
+    """How the petitioner was told in an 个别回复."""
+
+    PHONE = "电话"
+    SMS = "短信"
+    IN_PERSON = "当面"
+    MESSAGE = "平台私信"
+    UNREACHABLE = "未能联系"
 
 
 class Satisfaction(StrEnum):

@@ -203,6 +203,10 @@ class UnitStats:
     interims: int = 0  # 阶段性报告
     interim_cases: int = 0
     repeated: int = 0  # 重复反映 (linked to an earlier case)
+    # replies stalled in the office at the as-of time, by step (bot/domain/steps.py)
+    stalled_review: int = 0  # 待审核超期
+    stalled_approval: int = 0  # 待审定超期
+    stalled_publish: int = 0  # 待回复超期
 
     @property
     def overdue(self) -> int:

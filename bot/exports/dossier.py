@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.archive import ARCHIVE_ELEMENTS, missing_elements
-from bot.domain.states import State
+from bot.domain.states import ReplyMode, State
 from bot.exports.files import as_text_cell, cell_text, check_suffix, save_workbook, value_text, write_atomically
 from bot.handlers.deps import Deps
 from bot.handlers.read_models import archive_record, case_json, local_time_text
@@ -24,7 +24,7 @@ REPLY_PARTS = (
     ("verification", "核查情况"),
     ("feedback", "网友反馈"),
 )
-REPLY_MODES = {"public": "公开回复", "individual": "个别回复"}
+REPLY_MODES: dict[str, str] = {m.value: m.label for m in ReplyMode}
 #: Timeline entries whose comment is a leader's instruction (批示).
 INSTRUCTION_ACTIONS = frozenset({"instruction", "approve", "leader_reject"})
 
@@ -115,6 +115,10 @@ def _workflow_fields(data: dict[str, Any], extensions: int, interims: int) -> li
         ("属实程度", value_text(data["truthfulness"])),
         ("回复方式", REPLY_MODES.get(data["reply_mode"] or "", value_text(data["reply_mode"]))),
         ("不公开理由", value_text(data["reply_ground"])),
+        ("公开回复", value_text(data.get("public_reply"))),
+        ("公开回复时间", _local(data.get("public_replied_at"))),
+        ("告知网友方式", value_text(data.get("told_via"))),
+        ("告知时间", _local(data.get("told_at"))),
     ]
     fields += [(label, value_text(reply.get(key))) for key, label in REPLY_PARTS]
     fields += [("满意度", value_text(data["satisfaction"])), ("领导批示", _instructions(data["timeline"]))]

@@ -33,6 +33,9 @@ class Step(StrEnum):
     LEADER_COMMENT = "leader_comment"
     REFUSAL_COMMENT = "refusal_comment"
     GROUND = "ground"
+    TOLD_VIA = "told_via"
+    PUBLISH_CONFIRM = "publish_confirm"
+    BATCH_APPROVAL = "batch_approval"
     FOLLOWUP_RESOLVED = "followup_resolved"
     FOLLOWUP_EVALUATION = "followup_evaluation"
     CO_OPINION = "co_opinion"
@@ -61,8 +64,15 @@ EDGES: dict[tuple[Step, str], Step] = {
     (Step.LEADER_COMMENT, "text"): Step.IDLE,
     (Step.IDLE, "btn:exr"): Step.REFUSAL_COMMENT,
     (Step.REFUSAL_COMMENT, "text"): Step.IDLE,
+    (Step.IDLE, "btn:pbp"): Step.PUBLISH_CONFIRM,
+    (Step.IDLE, "btn:pbb"): Step.TOLD_VIA,
     (Step.IDLE, "btn:pbi"): Step.GROUND,
-    (Step.GROUND, "btn:grd"): Step.IDLE,
+    (Step.GROUND, "btn:grd"): Step.TOLD_VIA,
+    (Step.TOLD_VIA, "btn:tld"): Step.PUBLISH_CONFIRM,
+    (Step.TOLD_VIA, "text"): Step.PUBLISH_CONFIRM,
+    (Step.PUBLISH_CONFIRM, "btn:pbc"): Step.IDLE,
+    (Step.IDLE, "btn:bls"): Step.BATCH_APPROVAL,
+    (Step.BATCH_APPROVAL, "btn:bap"): Step.IDLE,
     (Step.IDLE, "btn:sat"): Step.FOLLOWUP_RESOLVED,
     (Step.FOLLOWUP_RESOLVED, "btn:res"): Step.FOLLOWUP_EVALUATION,
     (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,
@@ -91,6 +101,7 @@ PROMPTS: dict[Step, str] = {
     Step.REVIEW_COMMENT: "请回复退回修改的意见，发送“取消”放弃。",
     Step.LEADER_COMMENT: "请回复驳回的批示意见，发送“取消”放弃。",
     Step.REFUSAL_COMMENT: "请回复不批准延期的意见，发送“取消”放弃。",
+    Step.TOLD_VIA: "请选择告知网友的方式（或回复：电话/短信/当面/平台私信/未能联系），发送“取消”放弃。",
     Step.FOLLOWUP_EVALUATION: "请回复网友的评价内容（回访记录），发送“取消”放弃。",
     Step.CO_OPINION: "请回复本单位的协办意见（核查情况、办理建议等），发送“取消”放弃。",
 }

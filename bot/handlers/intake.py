@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.archive import ANONYMOUS_CONTACT, has_contact
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor, AssignInput, WorkflowError, assign_action
@@ -246,7 +247,7 @@ async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) ->
         source=new.source,
         source_ref=new.source_ref,
         petitioner=new.petitioner,
-        contact=new.contact,
+        contact=new.contact if has_contact(new.contact) else ANONYMOUS_CONTACT,
         contact_key=normalise_contact(new.contact) or None,
         title=new.title,
         title_key=normalise_title(new.title)[:200],

@@ -14,6 +14,7 @@ from bot.cards.cohandling import co_card
 from bot.cards.models import Card
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.archive import has_contact
 from bot.domain.cohandling import OPEN_FOR_OPINION
 from bot.domain.deadlines import working_days_left
 from bot.domain.states import Action, Role, State
@@ -67,6 +68,7 @@ class ChatNotifier:
             handling=case.handling,
             truthfulness=case.truthfulness,
             public=case.reply_mode != "individual",
+            has_contact=has_contact(case.contact),
         )
 
     def link(self, case: Case, person: Person) -> str:
@@ -221,7 +223,7 @@ class ChatNotifier:
         await self._card(
             session,
             await self.office(session, Role.DISPATCHER),
-            self._linked(case, lambda url: b.publish_card(view, url)),
+            self._linked(case, lambda url: b.publish_card(view, url, self.config.publication.untrue_public_note)),
             "publish",
             case,
             now,
@@ -302,6 +304,41 @@ class ChatNotifier:
                 session, case, f"【时限调整】{case.number} {b.short(case.title, 30)}\n{change.comment}", now
             )
 
+    async def _on_track(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        promised = b.hm(case.promised_at)[:5] if case.promised_at else "-"
+        text = (
+            f"【继续跟踪】{case.number} {b.short(case.title, 40)}\n回访：{case.satisfaction}，"
+            f"{'已化解' if case.resolved else '未化解'}。请继续办理，于{promised}前解决，并再回复："
+            f"再回复 {case.number} <解决情况>"
+        )
+        await self._tell_unit(session, case, text, now)
+
+    async def _on_tracking_closed(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        await self._tell_unit(session, case, f"【跟踪销号】{case.number}（{change.actor.name}）：{change.comment}", now)
+
+    async def _on_public_comment(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        text = (
+            f"【网友评论】{case.number} {b.short(case.title, 40)}\n{b.short(change.comment, 300)}\n"
+            f"请核实并说明情况：说明 {case.number} <内容>"
+        )
+        await self._tell_unit(session, case, text, now)
+
+    async def _on_office_note(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        label = "回头看" if change.action == "look_back" else "单位说明"
+        text = f"【{label}】{case.number}（{change.actor.name}）：{b.short(change.comment, 300)}"
+        people = await self.office(session, Role.SUPERVISOR) + await self.office(session, Role.DISPATCHER)
+        if change.action == "look_back":
+            await self._tell_unit(session, case, text, now)
+        else:
+            await self.outbox.text(session, people, text, now, case=case)
+
+    async def _on_supervise(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        text = (
+            f"【督办】{case.number} {b.short(case.title, 40)}\n督查室（{change.actor.name}）{change.comment}\n"
+            f"请按期答复：说明 {case.number} <办理情况>"
+        )
+        await self._tell_unit(session, case, text, now)
+
     async def _tell_unit(self, session: Session, case: Case, text: str, now: datetime) -> None:
         people = await self.unit_handlers(session, case)
         if case.unit_id is not None:
@@ -336,6 +373,13 @@ _RULES: dict[str, _Rule] = {
     "co_opinion": ChatNotifier._on_co_opinion,
     Action.VOID: ChatNotifier._on_void,
     "reclassify": ChatNotifier._on_reclassify,
+    Action.TRACK: ChatNotifier._on_track,
+    Action.RE_REPLY: ChatNotifier._on_submit,
+    Action.CLOSE_TRACKING: ChatNotifier._on_tracking_closed,
+    "public_comment": ChatNotifier._on_public_comment,
+    "look_back": ChatNotifier._on_office_note,
+    "explanation": ChatNotifier._on_office_note,
+    "supervise": ChatNotifier._on_supervise,
 }
 
 

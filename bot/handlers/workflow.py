@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot.domain.archive import has_contact as contact_given
 from bot.domain.archive import missing_elements
 from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end
 from bot.domain.lifecycle import (
@@ -18,11 +19,13 @@ from bot.domain.lifecycle import (
     CaseFacts,
     Decision,
     ExtensionDecision,
+    FollowUpInput,
     ReplyInput,
     WorkflowError,
     decide,
 )
-from bot.domain.states import Action, Note, State
+from bot.domain.states import PUBLIC_MODES, Action, Note, ReplyMode, State
+from bot.domain.steps import step_deadline
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
 from store import repo
@@ -35,8 +38,9 @@ class CaseNotFound(WorkflowError):
         super().__init__("not_found", f"未找到文号为 {number} 的留言件，请核对文号。", field="number")
 
 
-def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo) -> CaseFacts:
-    """The guards' view of ``case``; its times in the office time zone ``tz`` (refusals print them)."""
+def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo, untrue_note: bool = False) -> CaseFacts:
+    """The guards' view of ``case``; its times in the office time zone ``tz`` (refusals print them);
+    ``untrue_note``: the office's ``[publication] untrue_public_note``."""
     return CaseFacts(
         state=State(case.state),
         unit_id=case.unit_id,
@@ -45,7 +49,15 @@ def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo) ->
         return_deadline=case.return_deadline.astimezone(tz) if case.return_deadline else None,
         needs_leader=case.needs_leader,
         missing_archive_elements=missing_elements(record) if record is not None else (),
+        truthfulness=case.truthfulness,
+        has_contact=has_contact(case),
+        untrue_note=untrue_note,
     )
+
+
+def has_contact(case: Case) -> bool:
+    """Whether the petitioner left a 联系方式 (an 个别回复 is possible)."""
+    return contact_given(case.contact)
 
 
 def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: datetime) -> dict[str, Any]:
@@ -84,12 +96,17 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
     elif action in (Action.REVIEW_PASS_FINAL, Action.APPROVE):
         values["approved_at"] = now
     elif action is Action.PUBLISH:
+        mode = decision.data["mode"]
         values.update(
             replied_at=now,
-            reply_mode=decision.data["mode"],
+            reply_mode=mode,
             reply_ground=decision.data["ground"],
             report_number=decision.data["report_number"] or case.report_number,
         )
+        if mode in PUBLIC_MODES:
+            values.update(public_reply=decision.data["public_text"] or None, public_replied_at=now)
+        if mode != ReplyMode.PUBLIC.value and decision.data["told_via"]:
+            values.update(told_via=decision.data["told_via"], told_at=now)
     elif action is Action.FOLLOW_UP:
         values.update(
             resolved=decision.data["resolved"],
@@ -98,6 +115,22 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
             followed_up_at=now,
             closed_at=now,
         )
+    elif action is Action.TRACK:
+        assert isinstance(data, FollowUpInput)
+        values.update(
+            resolved=decision.data["resolved"],
+            satisfaction=decision.data["satisfaction"],
+            evaluation=decision.comment,
+            followed_up_at=now,
+            promised_at=data.promised_at,
+        )
+    elif action is Action.RE_REPLY:
+        local = now.astimezone(hours.tz)
+        values.update(
+            submitted_at=now, handling=f"{case.handling or ''}\n【再回复 {local:%Y-%m-%d}】{decision.comment}".strip()
+        )
+    elif action is Action.CLOSE_TRACKING:
+        values["closed_at"] = now
     elif action is Action.ARCHIVE:
         values["archived_at"] = now
     elif action is Action.APPROVE_EXTENSION:
@@ -111,6 +144,10 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
         )
     elif action is Action.INTERIM_REPORT:
         values["interim_count"] = case.interim_count + 1
+    if action is Action.REVIEW_PASS:
+        values["reviewed_at"] = now
+    # the office's next step on the reply (审核, 审定, 统一回复) is timed; any other state is not
+    values["step_due_at"] = step_deadline(decision.to_state, now, cfg.deadlines.step_rules(), cal, hours)
     return values
 
 
@@ -140,7 +177,10 @@ async def apply_in_session(
     if action is Action.ARCHIVE:
         record = await archive_record(session, case)
     try:
-        decision = decide(facts_of(case, record, tz=deps.config.office.hours().tz), action, actor, data, now)
+        facts = facts_of(
+            case, record, tz=deps.config.office.hours().tz, untrue_note=deps.config.publication.untrue_public_note
+        )
+        decision = decide(facts, action, actor, data, now)
     except WorkflowError as exc:
         if exc.code == "wrong_state":
             already = await already_done(session, case, action)

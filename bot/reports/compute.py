@@ -58,6 +58,8 @@ EVENT_RULES = {
     "supervise": "supervised",
     "co_overdue": "co_overdue",
     "commendation": "commendation",
+    "low_error": "low_error",
+    "info_adopted": "info_adopted",
 }
 
 
@@ -437,6 +439,8 @@ _EVENT_WORDS = {
     "supervise": "督办",
     "co_overdue": "协办逾期",
     "commendation": "表扬",
+    "low_error": "低级错误",
+    "info_adopted": "信息获得采用",
 }
 
 
@@ -565,16 +569,23 @@ async def compute_report(
                 rules, scoring.followed.get((row.id, key), 0), scoring.resolved.get((row.id, key), 0)
             )
             monthly.append((month, score_unit(rules, [*occurrences, *([bonus] if bonus else [])])))
-        units.append(
-            UnitReport(
-                row.id,
-                row.name,
-                stats.get(row.id) or UnitStats(),
-                average(rules, [s for _, s in monthly]),
-                monthly,
-                active=row.active,
-            )
+        report_unit = UnitReport(
+            row.id,
+            row.name,
+            stats.get(row.id) or UnitStats(),
+            average(rules, [s for _, s in monthly]),
+            monthly,
+            active=row.active,
         )
+        if period.kind == "year":
+            # 004: one score for the year from a base of 100, every occurrence of the year counted
+            followed = sum(n for (unit, _m), n in scoring.followed.items() if unit == row.id)
+            resolved = sum(n for (unit, _m), n in scoring.resolved.items() if unit == row.id)
+            bonus = resolution_bonus(rules, followed, resolved)
+            occurrences = [*scoring.occurrences.get(row.id, []), *([bonus] if bonus else [])]
+            report_unit.yearly = score_unit(rules, occurrences)
+            report_unit.consequence = config.scoring.consequences.get(report_unit.yearly.grade, "")
+        units.append(report_unit)
     office = UnitStats.total(stats.values())
     hidden = frozenset(getattr(getattr(config, "nudges", None), "hide_title_categories", ()) or ())
     return Report(

@@ -22,6 +22,11 @@ class UnitReport:
     monthly: list[tuple[Period, UnitScore]] = field(default_factory=list)  # months begun by the as-of time
     rank: int = 0
     active: bool = True
+    #: a year's report: the year scored at once as 004 describes (base 100 for the year, every
+    #: occurrence of the year counted, each rule's cap applied to the year), and the consequence
+    #: its grade carries (基本合格 → 书面函告; 不合格 → 约谈)
+    yearly: UnitScore | None = None
+    consequence: str = ""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ STAT_FIELDS: tuple[tuple[str, Callable[[UnitStats], Any], str | None], ...] = (
     ("阶段性报告次数", lambda s: s.interims, None),
     ("阶段性报告件", lambda s: s.interim_cases, None),
     ("重复反映件", lambda s: s.repeated, None),
+    ("待审核超期", lambda s: s.stalled_review, None),
+    ("待审定超期", lambda s: s.stalled_approval, None),
+    ("待回复超期", lambda s: s.stalled_publish, None),
 )
 STAT_HEADERS = tuple(h for h, _, _ in STAT_FIELDS)
 DETAIL_HEADERS = ("单位", "月份", "项目", "类别", "文号", "事件编号", "发生时间", "说明", "标准分值", "计分", "备注")
@@ -352,6 +355,18 @@ class ReportFiles:
     details: int  # rows in 扣分明细
 
 
+def _yearly_sheet(wb: Any, report: Report) -> None:
+    """年度考评 (seed 004): the year scored at once, its grade and the consequence, for the leaders."""
+    w = _Writer(wb, "年度考评", (18, 10, 10, 10, 10, 10, 50))
+    w.row([f"{report.period.label}网民留言办理工作量化积分考评"], big=True)
+    w.row(["单位", "年度得分", "等次", "扣分合计", "加分合计", "各月平均", "处理"], bold=True)
+    for u in sorted(report.units, key=lambda u: -(u.yearly.score if u.yearly else 0)):
+        if u.yearly is None:
+            continue
+        y = u.yearly
+        w.row([u.name, y.score, y.grade, -y.deductions, y.bonuses, u.score.score, u.consequence or "—"])
+
+
 def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None = None) -> int:
     """Write the workbook atomically; returns the number of 扣分明细 rows."""
     from openpyxl import Workbook
@@ -367,6 +382,8 @@ def write_report_xlsx(report: Report, path: Path, *, generated: datetime | None 
     _trend_sheet(wb, report)
     _charts_sheet(wb, report, units, categories)
     _rules_sheet(wb, report)
+    if report.period.kind == "year":
+        _yearly_sheet(wb, report)
     save_workbook(wb, path)
     return details
 

@@ -17,6 +17,7 @@ from bot.handlers.corrections import set_fields
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
+from bot.handlers.records import archive_case
 from bot.web.errors import json_error, user_error
 from bot.web.json_input import parse_strict
 from bot.web.limits import api_body_limit, read_body
@@ -139,8 +140,24 @@ async def correct(request: web.Request) -> web.Response:
     return web.json_response(data, dumps=_dumps)
 
 
+async def archive(request: web.Request) -> web.Response:
+    """立卷 / 销号: 422 with the missing elements when the 16 are not complete."""
+    deps = request.app[DEPS]
+    number = request.match_info["number"]
+    try:
+        case = await archive_case(deps, number, API_ACTOR)
+    except UserError as exc:
+        return user_error(exc)
+    async with deps.sessions() as session:
+        fresh = await repo.case_by_id(session, case.id)
+        assert fresh is not None
+        data = await case_json(session, fresh)
+    return web.json_response(data, dumps=_dumps)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/cases", create_case)
     app.router.add_get("/api/cases/{number}", get_case)
     app.router.add_post("/api/cases/{number}/assign", assign)
     app.router.add_patch("/api/cases/{number}", correct)
+    app.router.add_post("/api/cases/{number}/archive", archive)

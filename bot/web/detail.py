@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.domain.lifecycle import Actor
-from bot.domain.states import OPEN_STATES, State
+from bot.domain.states import OPEN_STATES, REPLY_MODE_LABELS, ReplyMode, State
 from bot.domain.visibility import NOT_VISIBLE, Sight
 from bot.handlers.access import sight_of
 from bot.handlers.read_models import event_label, local_time_text
@@ -145,9 +145,13 @@ def _reply_html(case: Case) -> str:
     elif case.handling:
         rows.append(f"<dt>办理情况</dt><dd>{_e(case.handling)}</dd>")
     if case.reply_mode:
-        mode = "公开回复" if case.reply_mode == "public" else "个别回复"
+        mode = REPLY_MODE_LABELS.get(ReplyMode(case.reply_mode), case.reply_mode)
         ground = f"（{_e(case.reply_ground)}）" if case.reply_ground else ""
         rows.append(f"<dt>回复方式</dt><dd>{_e(mode)}{ground}</dd>")
+        if case.public_reply:
+            rows.append(f"<dt>公开回复</dt><dd>{_e(case.public_reply)}</dd>")
+        if case.told_via:
+            rows.append(f"<dt>告知网友</dt><dd>{_e(case.told_via)}</dd>")
     return f'<section><h2>办理情况</h2><dl class="reply">{"".join(rows)}</dl></section>'
 
 

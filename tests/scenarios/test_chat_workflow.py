@@ -66,11 +66,13 @@ async def test_register_to_closed_by_buttons(office: Office) -> None:
     await office.click("zhousj", approve.task_id, "同意")
     assert (await office.case(n))["state"] == "approved"
 
-    # 统一回复: the dispatcher marks it published (个别回复 with a ground)
+    # 统一回复: the dispatcher marks it published (not published: 个别回复 with a ground of 第十二条)
     publish = office.card("qiandj", "publish")
-    await office.click("qiandj", publish.task_id, "个别回复")
+    await office.click("qiandj", publish.task_id, "不予公开")
     ground = office.card("qiandj", "ground")
-    await office.click("qiandj", ground.task_id, "隐私或商业秘密")
+    await office.click("qiandj", ground.task_id, "二、明显不合理诉求")
+    await office.click("qiandj", office.card("qiandj", "told").task_id, "电话")
+    await office.click("qiandj", office.card("qiandj", "publish_preview").task_id, "确认回复")
     data = await office.case(n)
     assert data["state"] == "replied" and data["reply_mode"] == "individual"
 

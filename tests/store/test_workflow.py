@@ -141,8 +141,10 @@ async def test_lifecycle_without_leader_and_individual_reply(deps: Deps) -> None
     with pytest.raises(WorkflowError):
         await perform(deps, n, Action.REVIEW_PASS, sun, CommentInput())
     await perform(deps, n, Action.REVIEW_PASS_FINAL, sun, CommentInput())
-    case = await perform(deps, n, Action.PUBLISH, qian, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.PRIVACY))
-    assert case.reply_mode == "individual" and case.reply_ground == NonPublicGround.PRIVACY.value
+    case = await perform(
+        deps, n, Action.PUBLISH, qian, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.UNREASONABLE)
+    )
+    assert case.reply_mode == "individual" and case.reply_ground == NonPublicGround.UNREASONABLE.value
 
 
 async def test_archive_refused_while_elements_missing(deps: Deps) -> None:
@@ -153,7 +155,7 @@ async def test_archive_refused_while_elements_missing(deps: Deps) -> None:
         (Action.SUBMIT, zhang, REPLY),
         (Action.REVIEW_PASS_FINAL, sun, CommentInput()),
         (Action.PUBLISH, qian, PublishInput(ReplyMode.PUBLIC)),
-        (Action.FOLLOW_UP, qian, FollowUpInput(False, Satisfaction.BASICALLY, "部分解决")),
+        (Action.FOLLOW_UP, qian, FollowUpInput(True, Satisfaction.BASICALLY, "部分解决")),
     ]:
         await perform(deps, n, action, who, data)
     with pytest.raises(WorkflowError) as err:

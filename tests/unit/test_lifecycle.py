@@ -87,6 +87,17 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
     ),
     Action.ARCHIVE: (CaseFacts(State.CLOSED, unit_id=UNIT), DISPATCHER, NoInput()),
     Action.VOID: (CaseFacts(State.REGISTERED), DISPATCHER, ReasonInput("与LY2026-000001重复登记")),
+    Action.TRACK: (
+        CaseFacts(State.REPLIED, unit_id=UNIT),
+        DISPATCHER,
+        FollowUpInput(False, Satisfaction.BASICALLY, "尚未解决", NOW + timedelta(days=10)),
+    ),
+    Action.RE_REPLY: (
+        CaseFacts(State.TRACKING, unit_id=UNIT),
+        HANDLER,
+        ReasonInput("承诺事项已全部落实，工资已到账。"),
+    ),
+    Action.CLOSE_TRACKING: (CaseFacts(State.TRACKING, unit_id=UNIT), SUPERVISOR, RejectInput("诉求超出政策范围")),
 }
 
 
@@ -285,10 +296,12 @@ def test_individual_reply_needs_a_ground() -> None:
     with pytest.raises(WorkflowError) as err:
         decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL), NOW)
     assert err.value.field == "ground"
-    ok = decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.PRIVACY), NOW)
-    assert ok.data["ground"] == NonPublicGround.PRIVACY.value
+    ok = decide(
+        facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.INDIVIDUAL, NonPublicGround.UNREASONABLE), NOW
+    )
+    assert ok.data["ground"] == NonPublicGround.UNREASONABLE.value
     with pytest.raises(WorkflowError):
-        decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.PUBLIC, NonPublicGround.PRIVACY), NOW)
+        decide(facts, Action.PUBLISH, DISPATCHER, PublishInput(ReplyMode.PUBLIC, NonPublicGround.UNREASONABLE), NOW)
 
 
 def test_archive_needs_all_elements() -> None:

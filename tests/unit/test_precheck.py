@@ -67,6 +67,9 @@ SOUND: dict[Action, ActionInput] = {
     Action.FOLLOW_UP: FollowUpInput(True, Satisfaction.SATISFIED, "工资已到账"),
     Action.ARCHIVE: NoInput(),
     Action.VOID: ReasonInput("与LY2026-000001重复登记"),
+    Action.TRACK: FollowUpInput(False, Satisfaction.BASICALLY, "尚未解决", NOW + timedelta(days=10)),
+    Action.RE_REPLY: ReasonInput("承诺事项已全部落实，工资已到账。"),
+    Action.CLOSE_TRACKING: RejectInput("诉求超出政策范围"),
 }
 FACTS = [
     CaseFacts(

@@ -14,12 +14,17 @@ from __future__ import annotations
 from bot.handlers.chat import (
     accept_return,
     admin,
+    approval,
+    case_supervision,
     cohandling,
     corrections,
+    followthrough,
     publication,
     queries,
+    records,
     reply,
     review,
+    scoring_events,
     supervision,
 )
 from bot.handlers.chat.router import Router
@@ -34,12 +39,17 @@ ROUTER = Router().include(
     accept_return.on,
     reply.on,
     review.on,
+    approval.on,
     publication.on,
     supervision.on,
     queries.on,
     admin.on,
     cohandling.on,
     corrections.on,
+    records.on,
+    followthrough.on,
+    case_supervision.on,
+    scoring_events.on,
 )
 
 __all__ = ["ROUTER", "ChatHandler", "Turn"]

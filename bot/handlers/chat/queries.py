@@ -44,7 +44,7 @@ async def todo(t: Turn, rest: str) -> None:
     scope = lists_for(t.deps.config, t.actor)
     wanted: list[tuple[str, int | None]] = []
     for own_unit in t.actor.unit_ids:
-        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES]
+        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES or s is State.TRACKING]
     if Role.SUPERVISOR in roles:
         wanted += [("submitted", None), ("extension_requested", None)]
     if Role.LEADER in roles:
