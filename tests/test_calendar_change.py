@@ -52,7 +52,7 @@ async def register(deps: Deps, title: str = "小区路灯不亮", unit: str = "�
 @pytest.fixture
 async def chat_deps(db_url: str, clock: ManualClock) -> AsyncIterator[Deps]:
     deps, engine = await make_deps(db_url, clock, WECOM)
-    deps.notifier = ChatNotifier(deps.config, deps.calendar, deps.clock)
+    deps.notifier = ChatNotifier(deps.config, deps.calendar, deps.clock, deps.link_secret)
     yield deps
     await engine.dispose()
 

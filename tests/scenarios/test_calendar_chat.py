@@ -27,7 +27,9 @@ async def test_chat_uses_a_change_of_another_process_at_once(office: Office, db_
     second = (await office.register(unit=None, category="其他", title="路灯坏了"))["number"]
     other, engine = await second_process(db_url, clock)
     try:
-        other.notifier = ChatNotifier(office.runtime.config, other.calendar, clock)  # e.g. `liuyan calendar set`
+        other.notifier = ChatNotifier(
+            office.runtime.config, other.calendar, clock, office.runtime.deps.link_secret
+        )  # e.g. `liuyan calendar set`
         await override_day(other, WED, False, "", ADMIN)
     finally:
         await engine.dispose()  # type: ignore[attr-defined]
