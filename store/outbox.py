@@ -155,8 +155,8 @@ async def release_ids(session: AsyncSession, ids: Sequence[int], *, until: datet
 
 
 async def earlier_waiting(session: AsyncSession, row: OutboxMessage) -> datetime | None:
-    """When an earlier message of the same lane to the same recipient is still pending (waiting
-    for a retry or its pacing), the time it is due: this one must not overtake it. Card updates
+    """When an earlier message of the same lane to the same recipient is still pending, waiting
+    for its retry, the time it is due: this one must not overtake it. Card updates
     are not waited for (they wait for their card's send themselves)."""
     found = await session.execute(
         select(func.min(OutboxMessage.next_attempt_at)).where(
@@ -165,6 +165,7 @@ async def earlier_waiting(session: AsyncSession, row: OutboxMessage) -> datetime
             OutboxMessage.recipient == row.recipient,
             OutboxMessage.lane == row.lane,
             OutboxMessage.id < row.id,
+            OutboxMessage.attempts > 0,  # failed before and waiting for its retry
             # a card update may wait for its card's send, which may come later: never wait for it
             OutboxMessage.channel != "card_update",
         )
@@ -327,6 +328,14 @@ async def keep_card_ref(session: AsyncSession, task_id: str, ref: str) -> None:
     task = await session.get(CardTask, task_id)
     if task is not None and ref and task.response_code is None:
         task.response_code = ref
+
+
+async def lose_card_ref(session: AsyncSession, task_id: str) -> None:
+    """The card went out but its reference did not come back (WeCom: a repeated send answered
+    42014): changes wait for a click's fresh reference instead of for the send."""
+    task = await session.get(CardTask, task_id)
+    if task is not None and task.response_code is None:
+        task.response_code, task.code_used = "", True
 
 
 async def refresh_card_ref(session: AsyncSession, task_id: str, ref: str) -> None:

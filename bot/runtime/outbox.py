@@ -180,6 +180,8 @@ class OutboxSender:
         if message.channel == "user" and message.kind == "card":
             if d.card_ref:
                 await outbox_store.keep_card_ref(session, message.task_id, d.card_ref)
+            elif self.transports[message.platform].needs_card_ref:
+                await outbox_store.lose_card_ref(session, message.task_id)
         elif message.channel == "card_update":
             if d.ref_spent:
                 await outbox_store.spend_card_ref(session, message.task_id)
