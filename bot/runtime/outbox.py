@@ -37,9 +37,10 @@ _NO_LIMITS = PlatformLimits(rates=(), content_bytes={})
 
 
 def backoff(attempt: int, cap: float = MAX_RETRY) -> float:
-    """Seconds before retry ``attempt`` (1-based): about 1 s, 2 s, 4 s … capped, ±20 % jitter."""
-    base = min(cap, FIRST_RETRY * 2 ** min(attempt - 1, 30))
-    return float(base * random.uniform(0.8, 1.2))
+    """Seconds before retry ``attempt`` (1-based): about 1 s, 2 s, 4 s … ±20 % jitter, at most
+    ``cap``."""
+    base = FIRST_RETRY * 2 ** min(attempt - 1, 30)
+    return float(min(cap, base * random.uniform(0.8, 1.2)))
 
 
 class _Next(enum.Enum):
