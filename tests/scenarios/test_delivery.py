@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
+from bot.platforms.wecom.transport import DUPLICATE_CHECK_SECONDS
 from bot.ports import Delivery, Outgoing
 from store import outbox
 from store.models import OutboxMessage
@@ -134,7 +135,7 @@ async def test_a_crash_mid_send_neither_loses_nor_repeats(office: Office, restar
     card = office.card("zhangsan", "assign")
     await office.click("zhangsan", card.task_id, "签收")
     assert not office.card("zhangsan", "assign").clickable
-    assert not office.card("limei", "assign").clickable or restart_after > 1800
+    assert not office.card("limei", "assign").clickable or restart_after > DUPLICATE_CHECK_SECONDS
     assert n
 
 
@@ -186,3 +187,9 @@ async def test_merged_reminders_keep_whole_lines_and_the_footer(office: Office) 
         re.fullmatch(rf"{i}\. LY\d{{4}}-\d{{6}} 第\d\d件：.*：交办已超过4小时未签收", line)
         for i, line in enumerate(shown, 1)
     )
+
+
+def test_the_duplicate_check_covers_a_retry_and_a_restart_after_the_lease() -> None:
+    from bot.runtime.outbox import LEASE
+
+    assert LEASE.total_seconds() + 120 <= DUPLICATE_CHECK_SECONDS <= 14400

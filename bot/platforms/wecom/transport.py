@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 _CODE_GONE = {42021, 42022}
 
 #: message/send with ``enable_duplicate_check`` (spec §3.2): the same request again within this
-#: many seconds is not delivered twice. It covers the sender's lease (2 minutes, after which a
-#: crashed sender's message is sent again) and a restart with room to spare; default 1800, max 4 h.
-DUPLICATE_CHECK_SECONDS: Final = 1800
+#: many seconds is not delivered twice. It covers a retry after an ambiguous failure (seconds) and
+#: the sender's lease (2 minutes, after which a crashed sender's message goes again) with three
+#: minutes for the restart. Not longer: the same answer to the same command is not repeated within
+#: it either (it is on the person's screen already). Default 1800, max 4 h.
+DUPLICATE_CHECK_SECONDS: Final = 300
 
 
 class WeComTransport:
