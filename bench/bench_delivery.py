@@ -123,12 +123,16 @@ async def latency(bulk: int, commands: int) -> None:
 
 
 class ShiftedClock:
-    """Real time plus an offset the orchestrator moves on (each restart: the leases ran out)."""
+    """Real time plus an offset the orchestrator moves on (each restart: the leases ran out);
+    with ``path``, the offset is read from that file (shared by the orchestrator)."""
 
-    def __init__(self, offset: float = 0.0) -> None:
+    def __init__(self, offset: float = 0.0, path: Path | None = None) -> None:
         self.offset = offset
+        self.path = path
 
     def now(self) -> datetime:
+        if self.path is not None:
+            self.offset = float(self.path.read_text() or 0)
         return datetime.now(UTC) + timedelta(seconds=self.offset)
 
     def __call__(self) -> float:
@@ -175,6 +179,7 @@ async def fake_server(port: int) -> None:
 def config_for(db_path: Path, port: int) -> Any:
     from tests.conftest import make_config
     from tests.fakes.fake_wecom import FakeWeCom
+    from tests.scenarios.office import AES_KEY, TOKEN
 
     fake = FakeWeCom(users=USERS)
     config = make_config(f"sqlite+aiosqlite:///{db_path}")
@@ -182,12 +187,14 @@ def config_for(db_path: Path, port: int) -> Any:
     w.enabled = True
     w.corp_id, w.agent_id, w.secret = fake.corp_id, fake.agent_id, fake.secret
     w.api_base = f"http://127.0.0.1:{port}"
+    w.token, w.encoding_aes_key = TOKEN, AES_KEY
     return config
 
 
 async def sender_process(db_path: Path, port: int, offset: float) -> None:
     async with aiohttp.ClientSession() as http:
-        runtime = await Runtime.start(config_for(db_path, port), clock=ShiftedClock(offset), http=http, migrate=False)
+        clock = ShiftedClock(path=db_path.with_suffix(".offset"))
+        runtime = await Runtime.start(config_for(db_path, port), clock=clock, http=http, migrate=False)
         while True:
             if await runtime.channels.sender.run_once() == 0:
                 await asyncio.sleep(0.05)
@@ -288,37 +295,35 @@ def crash(kills: int, messages: int, seed: int) -> None:
     try:
         expected = asyncio.run(queue_load(db_path, port, messages, seed))
         offset = 0.0
-        lease = 121.0
+        offset_file = db_path.with_suffix(".offset")
+
+        def shift(by: float) -> None:
+            nonlocal offset
+            offset += by
+            tmp_file = offset_file.with_suffix(".tmp")
+            tmp_file.write_text(str(offset))
+            tmp_file.replace(offset_file)  # atomic: a reader never sees it half written
+            aiohttp_post(port, f"/_shift?offset={offset}")
+
+        shift(0)
         killed_at: list[float] = []
+        sender = [*me, "_sender", "--db", str(db_path), "--port", str(port)]
         for _ in range(kills):
-            child = subprocess.Popen(
-                [*me, "_sender", "--db", str(db_path), "--port", str(port), "--offset", str(offset)], env=env
-            )
+            child = subprocess.Popen(sender, env=env)
             wait = rnd.uniform(1.0, 4.0)  # start-up takes about a second: kills land mid-load
             time.sleep(wait)
             child.send_signal(signal.SIGKILL)
             child.wait()
             killed_at.append(wait)
-            offset += lease  # the next process starts after the dead one's leases ran out
-            with aiohttp_post(port, f"/_shift?offset={offset}"):
-                pass
-        child = subprocess.Popen(
-            [*me, "_sender", "--db", str(db_path), "--port", str(port), "--offset", str(offset)], env=env
-        )
+            shift(121)  # the next process starts after the dead one's leases ran out
+        child = subprocess.Popen(sender, env=env)
         deadline = time.time() + 300
         while time.time() < deadline:
             time.sleep(2)
             pending, _dead, _alerts = asyncio.run(counts(db_path))
             if pending == 0:
                 break
-            offset += 61  # let pacing windows pass (the fake's clock in step)
-            with aiohttp_post(port, f"/_shift?offset={offset}"):
-                pass
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-            child = subprocess.Popen(
-                [*me, "_sender", "--db", str(db_path), "--port", str(port), "--offset", str(offset)], env=env
-            )
+            shift(61)  # let pacing windows pass (the fake's clock in step)
         child.send_signal(signal.SIGKILL)
         child.wait()
         pending, dead, alerts = asyncio.run(counts(db_path))
@@ -340,17 +345,10 @@ def crash(kills: int, messages: int, seed: int) -> None:
     )
 
 
-class aiohttp_post:
-    def __init__(self, port: int, path: str) -> None:
-        import urllib.request
+def aiohttp_post(port: int, path: str) -> None:
+    import urllib.request
 
-        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST"), timeout=10)
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST"), timeout=10)
 
 
 def aiohttp_get(port: int, path: str) -> str:

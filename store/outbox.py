@@ -154,6 +154,25 @@ async def release_ids(session: AsyncSession, ids: Sequence[int], *, until: datet
     )
 
 
+async def postpone_recipient(session: AsyncSession, row: OutboxMessage, until: datetime, now: datetime) -> None:
+    """Paced: every message of the row's channel and lane due now to the same recipient (and not
+    claimed by someone else) waits until ``until`` too, in one statement (5,000 queued reminders
+    are not claimed and paced one by one)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.platform == row.platform,
+            OutboxMessage.recipient == row.recipient,
+            OutboxMessage.channel == row.channel,
+            OutboxMessage.lane == row.lane,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+        )
+        .values(next_attempt_at=until)
+    )
+
+
 async def earlier_waiting(session: AsyncSession, row: OutboxMessage) -> datetime | None:
     """When an earlier message of the same lane to the same recipient is still pending, waiting
     for its retry, the time it is due: this one must not overtake it. Card updates
@@ -246,6 +265,8 @@ async def outages(session: AsyncSession) -> list[Outage]:
     )
     found = []
     for platform, since in unreachable.all():
+        if since is None:
+            continue
         waiting = await session.execute(
             select(func.count())
             .select_from(OutboxMessage)

@@ -84,11 +84,12 @@ class OutboxSender:
         async def one_recipient(row_ids: list[int]) -> None:
             async with sem:
                 for i, row_id in enumerate(row_ids):  # keep each person's messages in order
-                    after = await self._deliver(row_id)
+                    after, until = await self._deliver(row_id)
                     if after is not _Next.GO_ON:
-                        # a bulk row never makes an interactive one wait for more than one send
+                        # a bulk row never makes an interactive one wait for more than one send;
+                        # paced or blocked, the rest wait as long
                         async with self.deps.sessions() as session, session.begin():
-                            await outbox_store.release_ids(session, row_ids[i + 1 :])
+                            await outbox_store.release_ids(session, row_ids[i + 1 :], until=until)
                         return
 
         await asyncio.gather(*(one_recipient(v) for v in by_recipient.values()))
@@ -107,30 +108,32 @@ class OutboxSender:
 
     # --- one message ------------------------------------------------------------------------
 
-    async def _deliver(self, row_id: int) -> _Next:
+    async def _deliver(self, row_id: int) -> tuple[_Next, datetime | None]:
         async with self.deps.sessions() as session, session.begin():
             row = await outbox_store.pending(session, row_id)
             if row is None:
-                return _Next.GO_ON
+                return _Next.GO_ON, None
             now = self.deps.clock.now()
             if row.lane == outbox_store.BULK and await outbox_store.interactive_waiting(
                 session, row.platform, row.recipient, now
             ):
                 outbox_store.release(row)
-                return _Next.STEP_ASIDE
+                return _Next.STEP_ASIDE, None
             earlier = await outbox_store.earlier_waiting(session, row)
             if earlier is not None:  # an earlier message to this recipient waits: keep the order
-                outbox_store.postpone(row, max(earlier, now + timedelta(seconds=1)))
-                return _Next.WAIT
+                until = max(earlier, now + timedelta(seconds=1))
+                outbox_store.postpone(row, until)
+                return _Next.WAIT, until
             wait = await self._pace(session, row, now)
             if wait is not None:
+                await outbox_store.postpone_recipient(session, row, wait, now)
                 outbox_store.postpone(row, wait)
-                return _Next.WAIT
+                return _Next.WAIT, wait
             transport = self.transports[row.platform]
             card_ref = await self._card_ref(session, row, transport)
             if card_ref is None:  # the card is not sent yet: its reference comes with the send
                 await self._record(session, row, Delivery("defer", delay=5), now)
-                return _Next.GO_ON
+                return _Next.GO_ON, None
             platform, channel, recipient = row.platform, row.channel, row.recipient
             payload, attempts = row.payload, outbox_store.start(row)
         message: Outgoing | None = None
@@ -154,12 +157,14 @@ class OutboxSender:
         async with self.deps.sessions() as session, session.begin():
             fresh = await outbox_store.message(session, row_id)
             if fresh is None:
-                return _Next.GO_ON
+                return _Next.GO_ON, None
             now = self.deps.clock.now()
             if message is not None:
                 await self._references(session, fresh, message, delivery, now)
             await self._record(session, fresh, delivery, now)
-        return _Next.WAIT if delivery.outcome == "retry" else _Next.GO_ON
+            if delivery.outcome == "retry":
+                return _Next.WAIT, fresh.next_attempt_at
+        return _Next.GO_ON, None
 
     async def _card_ref(self, session: Session, row: OutboxMessage, transport: Transport) -> str | None:
         """The reference a card update needs ("" when none is needed or it is gone), or None when
