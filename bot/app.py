@@ -225,7 +225,7 @@ def _wire_wecom(
     from bot.platforms.wecom.callback import WeComCallback
     from bot.platforms.wecom.client import WeComClient
     from bot.platforms.wecom.crypto import WeComCrypto
-    from bot.platforms.wecom.transport import WeComTransport
+    from bot.platforms.wecom.transport import DUPLICATE_CHECK_SECONDS, WeComTransport
 
     cfg = deps.config
     client = WeComClient(
@@ -234,6 +234,7 @@ def _wire_wecom(
         corp_id=cfg.wecom.corp_id,
         secret=cfg.wecom.secret,
         agent_id=cfg.wecom.agent_id,
+        duplicate_check=DUPLICATE_CHECK_SECONDS,
     )
     transports["wecom"] = WeComTransport(client, cfg.wecom)
     crypto = WeComCrypto(

@@ -306,6 +306,11 @@ class ScoringConfig(_Section):
         )
 
 
+class DeliveryConfig(_Section):
+    #: warn the admins when a platform has been unreachable this long (messages wait for it)
+    outage_alert_minutes: int = Field(default=10, ge=1)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -326,6 +331,7 @@ class Config(_Section):
     nudges: NudgeConfig = NudgeConfig()
     scoring: ScoringConfig = ScoringConfig()
     logging: LoggingConfig = LoggingConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     #: directory the config file is in; relative SQLite paths are resolved against it
     base_dir: Path = Path(".")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.cards import builders as b
+from bot.cards.fit import DEFAULT_BYTES, fit_lines
 from bot.cards.markdown import group_excerpt
 from bot.cards.models import Button, Card
 from bot.cards.payload import CardAction, Verb
@@ -448,6 +449,8 @@ def _merged(bucket: _Bucket) -> str:
     lines = bucket.lines
     if len(lines) == 1:
         return f"【办理提醒】{lines[0]}"
-    body = "\n".join(f"{i}. {line}" for i, line in enumerate(lines[:30], 1))
-    more = f"\n……另有{len(lines) - 30}件，请发送“待办”查看。" if len(lines) > 30 else ""
-    return f"【办理提醒】您有{len(lines)}件留言需要关注：\n{body}{more}"
+    numbered = [f"{i}. {line}" for i, line in enumerate(lines, 1)]
+    header = f"【办理提醒】您有{len(lines)}件留言需要关注："
+    # whole lines under the platforms' size limit (WeCom text: 2048 bytes), at most 30 of them;
+    # the rest summed up in the last line
+    return fit_lines(header, numbered[:30], DEFAULT_BYTES, hidden=len(numbered[30:]))

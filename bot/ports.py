@@ -140,6 +140,39 @@ class Delivery:
     card_ref: str = ""  # a card sent: the platform's reference for changing it later
     ref_spent: bool = False  # a card changed with its reference, which was single-use
     ref_gone: bool = False  # the card's reference was refused (used up or expired): tell in text
+    # "retry" because the platform could not be reached (connection refused, HTTP 5xx, timeout):
+    # the message waits for it however long it takes, and never becomes a dead letter
+    outage: bool = False
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A documented sending limit: at most ``count`` messages of ``channel`` per ``seconds``, per
+    recipient (a member, a group chat, a robot) or, with ``per_app``, for the whole app.
+    ``reserve``: that many of them are kept for the interactive lane (bulk stops earlier), so an
+    answer never waits for the window. ``source``: the spec section that gives the number."""
+
+    channel: str
+    count: int
+    seconds: int
+    source: str
+    reserve: int = 0
+    per_app: bool = False
+
+
+@dataclass(frozen=True)
+class PlatformLimits:
+    """One platform's limits: sending rates (enforced by the sender's pacing; the platforms drop
+    or refuse beyond them) and the content size of each message kind (UTF-8 bytes)."""
+
+    rates: tuple[Limit, ...]
+    content_bytes: dict[str, int]  # "<channel>:<kind>" -> bytes
+
+    def for_channel(self, channel: str) -> tuple[Limit, ...]:
+        return tuple(limit for limit in self.rates if limit.channel == channel)
+
+    def bytes_for(self, channel: str, kind: str) -> int | None:
+        return self.content_bytes.get(f"{channel}:{kind}")
 
 
 class Transport(Protocol):
@@ -152,5 +185,7 @@ class Transport(Protocol):
     #: True when a card update needs the reference the platform gave with the send or the
     #: latest click (WeCom); the sender then looks it up and defers until the card is sent.
     needs_card_ref: bool
+    #: the platform's documented limits (``bot/platforms/<platform>/limits.py``)
+    limits: PlatformLimits
 
     async def deliver(self, message: Outgoing) -> Delivery: ...

@@ -233,6 +233,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         # per-member pacing: how many messages went to this person in the last minute / hour
         Index("ix_outbox_platform_recipient_sent_at", "platform", "recipient", "sent_at"),
+        # the claim: interactive lane first, then oldest
+        Index("ix_outbox_status_lane_id", "status", "lane", "id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
@@ -242,6 +244,8 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    # 0 = interactive (answers to a person's command or click), 1 = bulk (reminders, lists, notices)
+    lane: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sent/dead/cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
@@ -250,6 +254,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # when the platform became unreachable for this message (connection refused, HTTP 5xx);
+    # cleared once it is sent: /healthz and the outage alert read it
+    unreachable_since: Mapped[datetime | None]
 
 
 class Nudge(Base):

@@ -25,11 +25,12 @@ async def claim(
     limit: int,
     where: Sequence[Any] = (),
     count_attempt: bool = False,
+    order_by: Sequence[Any] = (),
 ) -> list[int]:
     """Ids of up to ``limit`` pending rows of ``model`` (oldest first) whose lease is free and that
     match ``where``; leases them until ``lease_until``. ``count_attempt`` also adds one to their
-    ``attempts``. Call inside a transaction: the claim commits with it. On PostgreSQL the rows
-    are locked with SKIP LOCKED, so concurrent claimers take different rows."""
+    ``attempts``; ``order_by`` puts other columns before the id (the outbox's lanes). Call inside
+    a transaction: the claim commits with it. On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent claimers take different rows."""
     due = (
         select(model.id)
         .where(
@@ -37,7 +38,7 @@ async def claim(
             or_(model.locked_until.is_(None), model.locked_until < now),
             *where,
         )
-        .order_by(model.id)
+        .order_by(*order_by, model.id)
         .limit(limit)
     )
     if dialect.is_postgres(session):

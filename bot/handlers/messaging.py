@@ -8,7 +8,9 @@ later be greyed out for every recipient when the case moves on.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,31 @@ from store.db import Session
 from store.models import Case, Person
 
 PLATFORMS = ("wecom", "dingtalk")
+
+#: The person whose command or click is being handled (platform, user id), if any.
+_answering: ContextVar[tuple[str, str] | None] = ContextVar("answering", default=None)
+
+
+@contextmanager
+def answering(platform: str, user: str) -> Iterator[None]:
+    """While handling this person's command or click, what goes to them on that platform (answers,
+    dialogue prompts) and every card update is queued in the interactive lane: sent before
+    reminders, lists and notices. Messages to anyone else stay bulk."""
+    token = _answering.set((platform, user))
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+def lane(platform: str, user: str, channel: str = "user") -> int:
+    """The outbox lane of a message queued now (see :func:`answering`)."""
+    who = _answering.get()
+    if who is None:
+        return outbox_store.BULK
+    if channel == "card_update" or who == (platform, user):
+        return outbox_store.INTERACTIVE
+    return outbox_store.BULK
 
 
 def enabled_platforms(config: Config) -> tuple[str, ...]:
@@ -93,6 +120,7 @@ class Outbox:
                     case_id=case.id if case else None,
                     person_id=person.id,
                     dedupe_key=key,
+                    lane=lane(platform, user),
                 )
                 count += queued is not None
         return count
@@ -135,7 +163,13 @@ class Outbox:
     async def reply_raw(self, session: Session, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
         await outbox_store.enqueue(
-            session, platform=platform, channel="user", recipient=user, payload=text_payload(text), now=now
+            session,
+            platform=platform,
+            channel="user",
+            recipient=user,
+            payload=text_payload(text),
+            now=now,
+            lane=lane(platform, user),
         )
 
     async def reply(
@@ -153,6 +187,7 @@ class Outbox:
                 now=now,
                 case_id=case.id if case else None,
                 person_id=person.id,
+                lane=lane(platform, user),
             )
 
     async def card(
@@ -186,6 +221,7 @@ class Outbox:
                     now=now,
                     case_id=case.id,
                     person_id=person.id,
+                    lane=lane(p, user),
                 )
                 await outbox_store.add_card_task(
                     session,
@@ -235,6 +271,7 @@ class Outbox:
                 now=now,
                 case_id=case.id,
                 person_id=task.person_id,
+                lane=lane(task.platform, task.recipient, "card_update"),
             )
             count += 1
         await session.flush()

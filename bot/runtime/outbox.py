@@ -1,11 +1,14 @@
-"""The outbox sender: delivers queued messages through the platform transports, paces them per
-person, retries with backoff, and dead-letters with an alert to the admins. Safe with several
-processes: rows are claimed with a lease (``locked_until``) before they are sent.
+"""The outbox sender: delivers queued messages through the platform transports, interactive
+lane first, paces them by each platform's documented limits, retries with backoff, waits out
+platform outages, and dead-letters only what the platform refuses for good (with an alert to the
+admins). Safe with several processes: rows are claimed with a lease (``locked_until``) before
+they are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import random
 from datetime import datetime, timedelta
@@ -13,28 +16,39 @@ from datetime import datetime, timedelta
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
-from bot.ports import Delivery, Outgoing, Transport
+from bot.ports import Delivery, Outgoing, PlatformLimits, Transport
 from bot.runtime.loop import work_forever
 from store import directory
 from store import outbox as outbox_store
 from store.db import Session
 from store.models import OutboxMessage
 
-__all__ = ["OutboxSender", "backoff"]
+__all__ = ["LEASE", "OutboxSender", "backoff"]
 
 log = logging.getLogger(__name__)
 
-#: WeCom drops messages beyond 30/min and 1000/h per member silently (spec §3.8); keep a margin.
-PER_MINUTE = 25
-PER_HOUR = 900
-MAX_ATTEMPTS = 10
+#: After this many failed attempts of a retryable error the admins are told (it keeps trying).
+WARN_AFTER_ATTEMPTS = 10
 LEASE = timedelta(minutes=2)
+FIRST_RETRY = 1.0  # seconds
+MAX_RETRY = 300.0  # seconds
+MAX_OUTAGE_RETRY = 60.0  # seconds: once the platform is back, everything moves within a minute
+_NO_LIMITS = PlatformLimits(rates=(), content_bytes={})
 
 
-def backoff(attempt: int) -> float:
-    """Seconds before retry ``attempt`` (1-based): 5 s, 10 s, 20 s … capped at 1 h, ±20 % jitter."""
-    base = min(3600.0, 5.0 * 2 ** (attempt - 1))
-    return float(base * random.uniform(0.8, 1.2))
+def backoff(attempt: int, cap: float = MAX_RETRY) -> float:
+    """Seconds before retry ``attempt`` (1-based): about 1 s, 2 s, 4 s … ±20 % jitter, at most
+    ``cap``."""
+    base = FIRST_RETRY * 2 ** min(attempt - 1, 30)
+    return float(min(cap, base * random.uniform(0.8, 1.2)))
+
+
+class _Next(enum.Enum):
+    """What a recipient's remaining claimed rows do after one of them."""
+
+    GO_ON = 1
+    STEP_ASIDE = 2  # an interactive message to this person is waiting: give the rest back
+    WAIT = 3  # paced or blocked: the rest wait too
 
 
 class OutboxSender:
@@ -63,14 +77,20 @@ class OutboxSender:
         sem = asyncio.Semaphore(self.concurrency)
         by_recipient: dict[tuple[str, str], list[int]] = {}
         async with self.deps.sessions() as session:
-            rows = await outbox_store.recipients(session, ids)
-        for row_id, platform, recipient in rows:
+            rows = await outbox_store.in_lane_order(session, ids)
+        for row_id, platform, recipient in rows:  # interactive first, then by id
             by_recipient.setdefault((platform, recipient), []).append(row_id)
 
         async def one_recipient(row_ids: list[int]) -> None:
             async with sem:
-                for row_id in row_ids:  # keep each person's messages in order
-                    await self._deliver(row_id)
+                for i, row_id in enumerate(row_ids):  # keep each person's messages in order
+                    after, until = await self._deliver(row_id)
+                    if after is not _Next.GO_ON:
+                        # a bulk row never makes an interactive one wait for more than one send;
+                        # paced or blocked, the rest wait as long
+                        async with self.deps.sessions() as session, session.begin():
+                            await outbox_store.release_ids(session, row_ids[i + 1 :], until=until)
+                        return
 
         await asyncio.gather(*(one_recipient(v) for v in by_recipient.values()))
         return len(ids)
@@ -82,25 +102,40 @@ class OutboxSender:
                 session, now=now, lease_until=now + LEASE, limit=self.batch, platforms=self.transports
             )
 
+    def _limits(self, platform: str) -> PlatformLimits:
+        limits = getattr(self.transports[platform], "limits", None)
+        return limits if isinstance(limits, PlatformLimits) else _NO_LIMITS
+
     # --- one message ------------------------------------------------------------------------
 
-    async def _deliver(self, row_id: int) -> None:
+    async def _deliver(self, row_id: int) -> tuple[_Next, datetime | None]:
         async with self.deps.sessions() as session, session.begin():
             row = await outbox_store.pending(session, row_id)
             if row is None:
-                return
+                return _Next.GO_ON, None
             now = self.deps.clock.now()
+            if row.lane == outbox_store.BULK and await outbox_store.interactive_waiting(
+                session, row.platform, row.recipient, now
+            ):
+                outbox_store.release(row)
+                return _Next.STEP_ASIDE, None
+            earlier = await outbox_store.earlier_waiting(session, row)
+            if earlier is not None:  # an earlier message to this recipient waits: keep the order
+                until = max(earlier, now + timedelta(seconds=1))
+                outbox_store.postpone(row, until)
+                return _Next.WAIT, until
             wait = await self._pace(session, row, now)
             if wait is not None:
+                await outbox_store.postpone_recipient(session, row, wait, now)
                 outbox_store.postpone(row, wait)
-                return
+                return _Next.WAIT, wait
             transport = self.transports[row.platform]
             card_ref = await self._card_ref(session, row, transport)
             if card_ref is None:  # the card is not sent yet: its reference comes with the send
                 await self._record(session, row, Delivery("defer", delay=5), now)
-                return
+                return _Next.GO_ON, None
             platform, channel, recipient = row.platform, row.channel, row.recipient
-            payload, attempts = row.payload, row.attempts
+            payload, attempts = row.payload, outbox_store.start(row)
         message: Outgoing | None = None
         try:
             message = Outgoing.from_payload(
@@ -122,11 +157,14 @@ class OutboxSender:
         async with self.deps.sessions() as session, session.begin():
             fresh = await outbox_store.message(session, row_id)
             if fresh is None:
-                return
+                return _Next.GO_ON, None
             now = self.deps.clock.now()
             if message is not None:
                 await self._references(session, fresh, message, delivery, now)
             await self._record(session, fresh, delivery, now)
+            if delivery.outcome == "retry":
+                return _Next.WAIT, fresh.next_attempt_at
+        return _Next.GO_ON, None
 
     async def _card_ref(self, session: Session, row: OutboxMessage, transport: Transport) -> str | None:
         """The reference a card update needs ("" when none is needed or it is gone), or None when
@@ -148,6 +186,8 @@ class OutboxSender:
         if message.channel == "user" and message.kind == "card":
             if d.card_ref:
                 await outbox_store.keep_card_ref(session, message.task_id, d.card_ref)
+            elif self.transports[message.platform].needs_card_ref:
+                await outbox_store.lose_card_ref(session, message.task_id)
         elif message.channel == "card_update":
             if d.ref_spent:
                 await outbox_store.spend_card_ref(session, message.task_id)
@@ -162,15 +202,22 @@ class OutboxSender:
                     now=now,
                     case_id=row.case_id,
                     person_id=row.person_id,
+                    lane=row.lane,
                 )
 
     async def _pace(self, session: Session, row: OutboxMessage, now: datetime) -> datetime | None:
-        """When this person got too many messages lately, the time to try again (else None)."""
-        if row.channel not in ("user", "card_update"):
-            return None
-        for window, limit in ((timedelta(minutes=1), PER_MINUTE), (timedelta(hours=1), PER_HOUR)):
-            count, oldest = await outbox_store.sent_since(session, row.platform, row.recipient, now - window)
-            if count >= limit:
+        """When this recipient got as many messages lately as the platform allows (bulk: less the
+        part kept for answers), the time to try again (else None). Limits for the whole app are
+        paced by the platform clients themselves (sub-second windows)."""
+        for limit in self._limits(row.platform).for_channel(row.channel):
+            if limit.per_app:
+                continue
+            allowed = limit.count - (limit.reserve if row.lane == outbox_store.BULK else 0)
+            window = timedelta(seconds=limit.seconds)
+            count, oldest = await outbox_store.sent_since(
+                session, row.platform, row.recipient, now - window, channels=(row.channel,)
+            )
+            if count >= allowed:
                 return (oldest or now) + window + timedelta(seconds=1)
         return None
 
@@ -184,11 +231,15 @@ class OutboxSender:
                 await self._unreachable(session, row, d.unreachable, now)
             return
         attempts = row.attempts + 1
-        if d.outcome == "retry" and attempts < MAX_ATTEMPTS:
-            outbox_store.mark_failed(row, d.error, retry_at=now + timedelta(seconds=d.delay or backoff(attempts)))
-            log.warning(
-                "outbox %s to %s failed (attempt %s), retrying: %s", row.id, row.platform, row.attempts, d.error
+        if d.outcome == "retry":
+            # nothing retryable becomes a dead letter: an outage or a busy platform is waited out
+            cap = MAX_OUTAGE_RETRY if d.outage else MAX_RETRY
+            delay = d.delay or backoff(attempts, cap)
+            outbox_store.mark_failed(
+                row, d.error, retry_at=now + timedelta(seconds=delay), unreachable_at=now if d.outage else None
             )
+            log.warning("outbox %s to %s failed (attempt %s), retrying: %s", row.id, row.platform, attempts, d.error)
+            await self._warn_if_long(session, row, d, now)
             return
         outbox_store.mark_failed(row, d.error, retry_at=None)
         log.error("outbox %s to %s dead after %s attempts: %s", row.id, row.platform, row.attempts, d.error)
@@ -199,6 +250,30 @@ class OutboxSender:
                 session,
                 f"一条消息未能发送（{row.platform}，{_kind(row)}）：{d.error[:100]}。请检查配置。",
                 f"dead:{row.id}",
+                now,
+                row,
+            )
+
+    async def _warn_if_long(self, session: Session, row: OutboxMessage, d: Delivery, now: datetime) -> None:
+        """Tell the admins once when a platform has been unreachable for longer than configured,
+        or when one message keeps failing; the messages keep waiting either way."""
+        if d.outage and row.unreachable_since is not None:
+            minutes = self.deps.config.delivery.outage_alert_minutes
+            if now - row.unreachable_since >= timedelta(minutes=minutes):
+                since = row.unreachable_since
+                await self._alert(
+                    session,
+                    f"{_PLATFORM_NAMES.get(row.platform, row.platform)}接口自 {since:%H:%M}（UTC）起无法连接，"
+                    "消息已暂存，恢复后自动补发。",
+                    f"outage:{row.platform}:{since:%Y%m%d%H%M}",
+                    now,
+                    row,
+                )
+        elif not d.outage and row.attempts == WARN_AFTER_ATTEMPTS:
+            await self._alert(
+                session,
+                f"一条消息多次发送失败（{row.platform}，{_kind(row)}）：{d.error[:100]}，仍在重试。",
+                f"retrying:{row.id}",
                 now,
                 row,
             )
@@ -239,6 +314,9 @@ class OutboxSender:
                         dedupe_key=f"alert:{key}:{day}:{platform}:{user}",
                     )
         self.wake.set()
+
+
+_PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
 
 
 def _kind(row: OutboxMessage) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -13,6 +14,7 @@ from bot.domain.workcalendar import coverage_warnings
 from bot.metrics import Metrics
 from bot.web.api import DEPS
 from store import health
+from store import outbox as outbox_store
 from store.db import is_locked
 
 log = logging.getLogger(__name__)
@@ -21,9 +23,18 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 
 async def healthz(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
+    delivery: dict[str, Any] = {}
     try:
         async with deps.read_sessions() as session:
             await health.ping(session)
+            # a platform the sender cannot reach: the messages wait for it (not a 503: restarting
+            # the bot would not bring the platform back)
+            for outage in await outbox_store.outages(session):
+                delivery[outage.platform] = {
+                    "status": "unreachable",
+                    "since": outage.since.isoformat(),
+                    "queued": outage.waiting,
+                }
         # a writer must get in too: another process holding SQLite's write lock makes us "busy"
         async with deps.sessions() as session, session.begin():
             await health.take_write_lock(session)
@@ -36,11 +47,13 @@ async def healthz(request: web.Request) -> web.Response:
             log.warning("health check: database unreachable: %s", type(exc).__name__)
             db = "unreachable"
     today = deps.clock.now().astimezone(deps.config.office.hours().tz).date()
-    body = {
-        "status": "ok" if db == "ok" else "degraded",
+    body: dict[str, Any] = {
+        "status": "ok" if db == "ok" and not delivery else "degraded",
         "database": db,
         "calendar_warnings": coverage_warnings(deps.calendar.current, today),
     }
+    if delivery:
+        body["delivery"] = delivery
     return web.json_response(
         body, status=200 if db == "ok" else 503, dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False)
     )

@@ -25,9 +25,17 @@ Behaviour (the fake's own choices, where the docs give no exact errcode, are mar
 * ``message/recall``: 40058* for unknown or > 24 h old msgids.
 * ``appchat/*``: 86001 chatid, 86003 unknown chatid, 86005 owner, 86006 member count,
   86007 members, 86008 another app's chat; ``appchat/send`` refuses template_card (40008*).
+* ``message/send`` with ``enable_duplicate_check`` (spec §3.2): the same request JSON again within
+  ``duplicate_check_interval`` seconds (default 1800, at most 14400) is not delivered again and
+  answers like the first one* (checked before anything else, so a repeated card's task_id does
+  not give 42014); counted in ``fake.duplicates``.
+* ``appchat/send``: each member gets ≤ 200 messages/minute and ≤ 10 000/day from the app across
+  its groups (spec §5.1); beyond, silently dropped for that member (``fake.drops``).
 * ``webhook/send``: 93000 unknown key, 20/min per key (45009 beyond).
 * Fault injection: ``fail_next(path, errcode=-1|45009|45033|..., times=N)`` or
-  ``fail_next(path, http_status=502)``, ``hang_next(path)``; every request is logged.
+  ``fail_next(path, http_status=502)``, ``hang_next(path)``, ``lose_reply_next(path)`` (the request
+  is carried out, then the connection is dropped without an answer), ``down = True`` (every
+  connection is dropped unanswered: an outage); every request is logged.
 """
 
 from __future__ import annotations
@@ -190,7 +198,7 @@ class Drop:
 
     user: str
     msgid: str
-    reason: str  # "minute" | "hour"
+    reason: str  # "minute" | "hour" | "appchat-minute" | "appchat-day"
     at: float
 
 
@@ -200,6 +208,7 @@ class _Fault:
     errmsg: str = "system busy"
     http_status: int | None = None
     hang: bool = False
+    lose_reply: bool = False
 
 
 class FakeWeCom:
@@ -218,6 +227,8 @@ class FakeWeCom:
         per_member_hour: int = 1000,
         webhook_per_minute: int = 20,
         response_code_ttl: float = 72 * 3600,
+        appchat_member_minute: int = 200,
+        appchat_member_day: int = 10_000,
     ) -> None:
         self.corp_id = corp_id
         self.agents: dict[int, str] = dict(agents or {1000002: "fake-secret-1000002"})
@@ -229,6 +240,8 @@ class FakeWeCom:
         self.per_member_hour = per_member_hour
         self.webhook_per_minute = webhook_per_minute
         self.response_code_ttl = response_code_ttl
+        self.appchat_member_minute = appchat_member_minute
+        self.appchat_member_day = appchat_member_day
 
         self.requests: list[LoggedRequest] = []
         self.messages: list[FakeMessage] = []
@@ -244,6 +257,10 @@ class FakeWeCom:
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._hang_release: asyncio.Event | None = None
         self._ids = itertools.count(1)
+        self._sent_json: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}  # duplicate check
+        self.duplicates = 0
+        self._appchat_hits: dict[str, deque[float]] = defaultdict(deque)
+        self.down = False  # an outage: every connection is dropped without an answer
 
     # -- convenience ----------------------------------------------------------------------
 
@@ -305,6 +322,11 @@ class FakeWeCom:
         """The next ``times`` calls of ``path`` never answer (until ``release_hangs``)."""
         for _ in range(times):
             self._faults[path].append(_Fault(hang=True))
+
+    def lose_reply_next(self, path: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``path`` are carried out, but their answer never arrives."""
+        for _ in range(times):
+            self._faults[path].append(_Fault(lose_reply=True))
 
     def release_hangs(self) -> None:
         """Let every hanging request answer (-1); later ``hang_next`` calls hang again."""
@@ -415,8 +437,17 @@ class FakeWeCom:
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
+            if self.down:
+                return _drop_connection(request)
             self.requests.append(LoggedRequest(request.method, path, dict(request.query), body, self.now))
             faults = self._faults.get(path)
+            if faults and faults[0].lose_reply:
+                faults.popleft()
+                try:
+                    handler(request, body)
+                except _ApiError:
+                    pass
+                return _drop_connection(request)
             if faults:
                 fault = faults.popleft()
                 if fault.hang:
@@ -572,6 +603,19 @@ class FakeWeCom:
         agent_id = self._auth(request)
         body = self._json(raw)
         self._check_agent(agent_id, body)
+        if body.get("enable_duplicate_check") in (1, "1", True):
+            interval = min(14400, int(body.get("duplicate_check_interval") or 1800))
+            key = (agent_id, json.dumps(body, sort_keys=True, ensure_ascii=False))
+            first = self._sent_json.get(key)
+            if first is not None and self.now - first[0] < interval:
+                self.duplicates += 1
+                return copy.deepcopy(first[1])  # not delivered again
+            result = self._deliver_message(agent_id, body)
+            self._sent_json[key] = (self.now, copy.deepcopy(result))
+            return result
+        return self._deliver_message(agent_id, body)
+
+    def _deliver_message(self, agent_id: int, body: dict[str, Any]) -> dict[str, Any]:
         msgtype = body.get("msgtype")
         if msgtype not in _APP_MSGTYPES:
             raise _ApiError(40008, "invalid message type")
@@ -750,7 +794,18 @@ class FakeWeCom:
             raise _ApiError(40008, "invalid message type")
         if msgtype in ("text", "markdown"):
             self._content(body, msgtype, 2048)
-        chat.messages.append(ChatMessage(chat.chatid, msgtype, copy.deepcopy(body), self.now))
+        message = ChatMessage(chat.chatid, msgtype, copy.deepcopy(body), self.now)
+        chat.messages.append(message)
+        for member in chat.members:  # spec §5.1: beyond the member's limits, dropped for them
+            hits = self._appchat_hits[member]
+            while hits and hits[0] <= self.now - 86400:
+                hits.popleft()
+            if sum(1 for t in hits if t > self.now - 60) >= self.appchat_member_minute:
+                self.drops.append(Drop(member, f"{chat.chatid}#{len(chat.messages)}", "appchat-minute", self.now))
+            elif len(hits) >= self.appchat_member_day:
+                self.drops.append(Drop(member, f"{chat.chatid}#{len(chat.messages)}", "appchat-day", self.now))
+            else:
+                hits.append(self.now)
         return {}
 
     # -- webhook -----------------------------------------------------------------------------
@@ -779,6 +834,13 @@ class FakeWeCom:
         hits.append(self.now)
         self.webhook_log[key].append(copy.deepcopy(body))
         return {}
+
+
+def _drop_connection(request: web.Request) -> web.Response:
+    """Close the connection without an answer (the client sees the server disconnect)."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)  # never reaches the client
 
 
 def _err(errcode: int, errmsg: str) -> web.Response:

@@ -30,6 +30,7 @@ from bot.handlers.chat import (
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.deps import Deps
+from bot.handlers.messaging import answering
 from bot.handlers.notify import ChatNotifier
 from bot.ports import Inbound
 from store import directory
@@ -68,6 +69,10 @@ class ChatHandler:
         """Handle one event inside the caller's transaction (the inbound worker's)."""
         if event.kind not in ("text", "click"):
             return
+        with answering(event.platform, event.user):  # the answers go before bulk messages
+            await self._handle(session, event)
+
+    async def _handle(self, session: Session, event: Inbound) -> None:
         now = self.deps.clock.now()
         person = await directory.person_by_platform(session, event.platform, event.user)
         if person is None or not person.active:

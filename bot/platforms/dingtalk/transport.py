@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from bot.cards.dingtalk import card_params, card_preview, markdown_title
+from bot.cards.fit import clip
 from bot.config import DingTalkConfig
 from bot.platforms.dingtalk.client import DingTalkAPIError, DingTalkClient
+from bot.platforms.dingtalk.limits import LIMITS
 from bot.ports import Delivery, Outgoing
 
 
 class DingTalkTransport:
     platform = "dingtalk"
     needs_card_ref = False  # a card is changed by its outTrackId, which is our task id
+    limits = LIMITS
 
     def __init__(self, client: DingTalkClient, config: DingTalkConfig) -> None:
         self.client = client
@@ -25,14 +28,16 @@ class DingTalkTransport:
                 await self.client.update_card(message.task_id, card_data=card_params(message.card), merge=False)
                 return Delivery("sent", {"updated": True})
             if message.channel == "group":
-                text = message.text
+                text = self._fit(message, "markdown")
                 await self.client.send_group_markdown(message.recipient, text, markdown_title(text))
                 return Delivery("sent")
             if message.channel == "webhook":
                 if not self.config.supervision_webhook:
                     return Delivery("dead", error="no webhook configured")
-                text = message.text
+                text = self._fit(message, "markdown")
                 body = {"msgtype": "markdown", "markdown": {"title": markdown_title(text), "text": text}}
+                if message.id:  # spec §e: the idempotency key, so a post repeated after a crash is one post
+                    body["msgUuid"] = f"liuyan-outbox-{message.id}"
                 await self.client.webhook_send(
                     self.config.supervision_webhook, body, secret=self.config.supervision_webhook_secret or None
                 )
@@ -61,9 +66,10 @@ class DingTalkTransport:
             )
             return Delivery("sent", {"out_track_id": message.task_id})
         if message.kind == "text":
-            result = await self.client.send_text([user], message.text)
+            result = await self.client.send_text([user], self._fit(message, "text"))
         elif message.kind == "markdown":
-            result = await self.client.send_markdown([user], message.text, markdown_title(message.text))
+            text = self._fit(message, "markdown")
+            result = await self.client.send_markdown([user], text, markdown_title(text))
         else:
             return Delivery("dead", error=f"unknown payload type {message.kind}")
         if result.flow_controlled:
@@ -74,12 +80,24 @@ class DingTalkTransport:
             unreachable=tuple(result.invalid) + tuple(result.filtered),
         )
 
+    def _fit(self, message: Outgoing, kind: str) -> str:
+        """The text within the channel's size limit, cut between lines."""
+        limit = self.limits.bytes_for(message.channel, kind)
+        return message.text if limit is None else clip(message.text, limit)
+
     def _classify(self, message: Outgoing, exc: DingTalkAPIError) -> Delivery:
         error = f"{exc.code} {exc.kind}: {exc.message[:120]}"
         if exc.kind == "rate":
             return Delivery("retry", error=error, delay=exc.retry_after or 60.0)
         if exc.kind in ("transient", "token"):
-            return Delivery("retry", error=error, delay=exc.retry_after or 0.0)
+            return Delivery("retry", error=error, delay=exc.retry_after or 0.0, outage=_unreachable(exc))
         if exc.kind == "recipient" and message.channel in ("user", "card_update"):
             return Delivery("dead", error=error, unreachable=(message.recipient,))
         return Delivery("dead", error=error)
+
+
+def _unreachable(exc: DingTalkAPIError) -> bool:
+    """DingTalk could not be reached or answered with a server error: an outage to wait out."""
+    if exc.http_status is not None and exc.http_status >= 500:
+        return True
+    return exc.code in ("network", "timeout")

@@ -203,6 +203,7 @@ class WeComClient:
         agent_id: int,
         timeout: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        duplicate_check: int = 0,
     ) -> None:
         base = api_base.rstrip("/")
         if base.endswith("/cgi-bin"):  # accept both ".../cgi-bin" and the bare host
@@ -214,6 +215,9 @@ class WeComClient:
         self.agent_id = int(agent_id)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._monotonic = monotonic
+        #: seconds of message/send's ``enable_duplicate_check`` (spec §3.2; 0 = off): the same
+        #: request JSON again within them is not delivered twice
+        self.duplicate_check = duplicate_check
         self._tokens = TokenCache(self._fetch_token, WeComAPIError, self._monotonic, "wecom")
 
     def __repr__(self) -> str:  # never show the secret or token
@@ -349,6 +353,9 @@ class WeComClient:
         """POST message/send with ``body`` (agentid defaults to ours; text/markdown clipped)."""
         payload = _clip(body, _APP_LIMITS)
         payload.setdefault("agentid", self.agent_id)
+        if self.duplicate_check:
+            payload.setdefault("enable_duplicate_check", 1)
+            payload.setdefault("duplicate_check_interval", self.duplicate_check)
         if not any(payload.get(k) for k in ("touser", "toparty", "totag")):
             raise ValueError("touser, toparty and totag must not all be empty")
         data = await self._api("POST", "message/send", body=payload)

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import logging
+from typing import Final
 
+from bot.cards.fit import clip
 from bot.cards.wecom import template_card
 from bot.config import WeComConfig
 from bot.platforms.wecom.client import WeComAPIError, WeComClient
+from bot.platforms.wecom.limits import LIMITS
 from bot.ports import Delivery, Outgoing
 
 log = logging.getLogger(__name__)
 
 #: response_code already used / unknown or expired (42021 is the fake's choice, spec §8)
 _CODE_GONE = {42021, 42022}
+
+#: message/send with ``enable_duplicate_check`` (spec §3.2): the same request again within this
+#: many seconds is not delivered twice. It covers a retry after an ambiguous failure (seconds) and
+#: the sender's lease (2 minutes, after which a crashed sender's message goes again) with three
+#: minutes for the restart. Not longer: the same answer to the same command is not repeated within
+#: it either (it is on the person's screen already). Default 1800, max 4 h.
+DUPLICATE_CHECK_SECONDS: Final = 300
 
 
 class WeComTransport:
@@ -22,6 +32,7 @@ class WeComTransport:
 
     platform = "wecom"
     needs_card_ref = True
+    limits = LIMITS
 
     def __init__(self, client: WeComClient, config: WeComConfig) -> None:
         self.client = client
@@ -38,7 +49,7 @@ class WeComTransport:
                 )
                 return Delivery("sent", {"updated": True}, ref_spent=True)
             if message.channel == "group":
-                await self.client.appchat_send_markdown(message.recipient, message.text)
+                await self.client.appchat_send_markdown(message.recipient, self._fit(message, "markdown"))
                 return Delivery("sent")
             if message.channel == "webhook":
                 key = self.config.supervision_webhook_key
@@ -48,7 +59,7 @@ class WeComTransport:
                     image = message.image
                     body = {"msgtype": "image", "image": {"base64": image.png_b64, "md5": image.md5}}
                 else:
-                    body = {"msgtype": "markdown", "markdown": {"content": message.text}}
+                    body = {"msgtype": "markdown", "markdown": {"content": self._fit(message, "markdown")}}
                 await self.client.webhook_send(key, body)
                 return Delivery("sent")
         except WeComAPIError as exc:
@@ -59,10 +70,12 @@ class WeComTransport:
 
     async def _to_user(self, message: Outgoing) -> Delivery:
         user = message.recipient
+        # the client sends with ``enable_duplicate_check`` (DUPLICATE_CHECK_SECONDS, set in app.py):
+        # the same message sent again after a crash is not delivered twice
         if message.kind == "text":
-            result = await self.client.send_text([user], message.text)
+            result = await self.client.send_text([user], self._fit(message, "text"))
         elif message.kind == "markdown":
-            result = await self.client.send_markdown([user], message.text)
+            result = await self.client.send_markdown([user], self._fit(message, "markdown"))
         elif message.kind == "card":
             assert message.card is not None
             result = await self.client.send_template_card([user], template_card(message.card, message.task_id))
@@ -72,17 +85,30 @@ class WeComTransport:
         unreachable = tuple(result.invalid_users) + tuple(result.unlicensed_users)
         return Delivery("sent", data, unreachable=unreachable, card_ref=result.response_code or "")
 
+    def _fit(self, message: Outgoing, kind: str) -> str:
+        """The text within the channel's size limit, cut between lines (spec §3.3, §3.4, §5)."""
+        limit = self.limits.bytes_for(message.channel, kind)
+        return message.text if limit is None else clip(message.text, limit)
+
     def _classify(self, message: Outgoing, exc: WeComAPIError) -> Delivery:
         error = f"{exc.errcode} {exc.kind}: {exc.errmsg[:120]}"
         if message.channel == "card_update" and exc.errcode in _CODE_GONE:
             return Delivery("sent", {"fallback": "text", "errcode": exc.errcode}, error=error, ref_gone=True)
         if message.kind == "card" and exc.errcode == 42014 and message.attempts > 0:
-            # same task_id again after an ambiguous failure: the first send got through (spec §6)
+            # the same task_id again after an ambiguous failure or a crash mid-send (the sender
+            # counts that attempt too), beyond the duplicate check: the first send got through
             return Delivery("sent", {"assumed": "task_id already used"})
         if exc.kind == "rate":
             return Delivery("retry", error=error, delay=60.0)
         if exc.kind in ("transient", "token"):
-            return Delivery("retry", error=error)
+            return Delivery("retry", error=error, outage=_unreachable(exc))
         if exc.kind == "recipient" and message.channel in ("user", "card_update"):
             return Delivery("dead", error=error, unreachable=(message.recipient,))
         return Delivery("dead", error=error)
+
+
+def _unreachable(exc: WeComAPIError) -> bool:
+    """WeCom could not be reached or answered with a server error: an outage to wait out."""
+    if exc.http_status is not None and exc.http_status >= 500:
+        return True
+    return exc.errcode == -1 and exc.errmsg.startswith(("connection", "timeout", "reply is not"))
