@@ -223,20 +223,42 @@ class InboundWorker:
         self.after = after
         self.batch = batch
         self.wake = asyncio.Event()
+        self._stopping = False
 
     async def run(self) -> None:
-        await work_forever(self.run_once, self.wake, self.poll, "inbound worker")
+        await work_forever(self.run_once, self.wake, self.poll, "inbound worker", lambda: self._stopping)
+
+    def stop(self) -> None:
+        """Finish the event in hand, then return from :meth:`run`; events claimed but not started
+        are given back (pending, no lease) for the next start."""
+        self._stopping = True
+        self.wake.set()
 
     async def run_once(self) -> int:
         gate = write_gate(self.deps)  # callbacks being stored go first
         async with gate.background():
             ids = await self._claim()
-        for event_id in ids:
-            async with gate.background():
-                await self._process(event_id)
+        done = 0
+        try:
+            for event_id in ids:
+                if self._stopping:
+                    break
+                async with gate.background():
+                    await self._process(event_id)
+                done += 1
+        finally:
+            if done < len(ids) and self._stopping:
+                await self._release(ids[done:])
         if ids and self.after is not None:
             self.after()
         return len(ids)
+
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self.deps.sessions() as session, session.begin():
+                await inbox.release(session, ids)
+        except Exception:  # their lease runs out on its own (LEASE) and the next start takes them
+            log.warning("could not give back %s claimed inbound events", len(ids), exc_info=True)
 
     async def _claim(self) -> list[int]:
         now = self.deps.clock.now()
