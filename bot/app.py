@@ -8,7 +8,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -31,6 +31,9 @@ from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, ops
 from store import db
 
+if TYPE_CHECKING:
+    from bot.platforms.dingtalk.stream import StreamStatus
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 3.5  # SIGTERM → exit well within 5 s (bot/cli/serve.py adds at most a second)
@@ -48,6 +51,7 @@ class Channels:
     routes: list[Callable[[web.Application], None]] = field(default_factory=list)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     stream: Any = None  # the DingTalk Stream client, in stream mode
+    health: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # parts of /healthz
     pending_alerts: list[str] = field(default_factory=list)  # admin alerts raised outside a transaction
 
 
@@ -280,13 +284,47 @@ def _wire_dingtalk(
 
         channels.startup.append(register)
     else:
-        channels.stream = DingTalkStream(
+        stream = channels.stream = DingTalkStream(
             http,
             open_url=ding.stream_endpoint,
             client_id=ding.client_id,
             client_secret=ding.client_secret,
             on_event=edge.on_stream_event,
+            on_status=stream_status_reporter(metrics, channels.pending_alerts),
         )
+        channels.health["dingtalk_stream"] = lambda: {"ok": stream.status.up, **stream.status.as_dict()}
+
+
+#: failed attempts in a row (network/server errors) before the admins hear of it
+STREAM_ALERT_AFTER = 5
+
+
+def stream_status_reporter(metrics: Metrics, alerts: list[str]) -> Callable[[StreamStatus], None]:
+    """The DingTalk stream's state into /metrics, and the admins warned (through the outbox) when
+    the credentials are refused, when it stays down, and when it is back."""
+    warned = False
+
+    def report(status: StreamStatus) -> None:
+        nonlocal warned
+        metrics.dingtalk_stream_up.set(1 if status.up else 0)
+        for state in ("auth_failed", "disconnected"):
+            metrics.dingtalk_stream_failures.labels(state).set(status.failures if status.state == state else 0)
+        if status.state == "auth_failed" and not warned:
+            warned = True
+            alerts.append(
+                f"钉钉 Stream 连接被拒绝（{status.error}）：请检查钉钉应用的 client_id / client_secret 与权限。"
+                "修正前收不到钉钉消息，机器人会自动重试。"
+            )
+        elif status.state == "disconnected" and status.failures >= STREAM_ALERT_AFTER and not warned:
+            warned = True
+            alerts.append(
+                f"钉钉 Stream 连接已连续失败 {status.failures} 次（{status.error}），正在重试，请管理员关注网络。"
+            )
+        elif status.up and warned:
+            warned = False
+            alerts.append("钉钉 Stream 连接已恢复。")
+
+    return report
 
 
 def build_app(runtime: Runtime) -> web.Application:
@@ -296,6 +334,7 @@ def build_app(runtime: Runtime) -> web.Application:
     )
     app[api.DEPS] = runtime.deps
     app[ops.METRICS] = runtime.metrics
+    app[ops.HEALTH] = runtime.channels.health
     ops.add_routes(app)
     api.add_routes(app)
     detail.add_routes(app)
