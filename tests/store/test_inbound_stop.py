@@ -38,3 +38,31 @@ async def test_stop_finishes_the_event_in_hand_and_gives_back_the_rest(deps: Dep
     assert [r.status for r in got] == ["done", "pending", "pending", "pending", "pending"]
     assert [r.locked_until for r in got[1:]] == [None] * 4
     assert [r.attempts for r in got] == [1, 0, 0, 0, 0]
+
+
+async def test_a_failing_event_in_a_slice_costs_only_itself(deps: Deps, clock: ManualClock) -> None:
+    """Events are processed several to a transaction; one that fails rolls the slice back, is
+    recorded for a retry, and the others are processed exactly once."""
+    now = clock.now()
+    texts = ["a", "boom", "c", "d"]
+    rows = [
+        inbox.event_row("wecom", f"k{t}", "text", Inbound("wecom", "zhangsan", "text", i, text=t).to_payload(), now)
+        for i, t in enumerate(texts)
+    ]
+    async with deps.sessions() as session, session.begin():
+        await inbox.store_events(session, rows)
+    effects: list[str] = []
+
+    async def handle(session: Session, event: Inbound) -> None:
+        if event.text == "boom":
+            raise RuntimeError("bad event")
+        effects.append(event.text or "")
+
+    worker = InboundWorker(deps, handle, slice_seconds=60.0)  # the whole batch in one slice
+    while await worker.run_once():
+        pass
+    async with deps.sessions() as session:
+        got = (await session.execute(select(InboundEvent).order_by(InboundEvent.id))).scalars().all()
+    assert [r.status for r in got] == ["done", "pending", "done", "done"]
+    assert got[1].error == "RuntimeError: bad event" and got[1].locked_until is not None
+    assert sorted(set(effects)) == ["a", "c", "d"]  # rolled-back attempts left no effects behind
