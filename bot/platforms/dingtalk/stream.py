@@ -269,8 +269,14 @@ class DingTalkStream:
             raise
         finally:
             # stop: the frames in hand finish (stop() bounds the wait); cancelled: they are dropped
-            await asyncio.gather(*self._inflight, *self._retiring, return_exceptions=True)
-            self._set_status("stopped", 0, None)
+            try:
+                await asyncio.gather(*self._inflight, *self._retiring, return_exceptions=True)
+            except asyncio.CancelledError:
+                for task in (*self._inflight, *self._retiring):
+                    task.cancel()
+                raise
+            finally:
+                self._set_status("stopped", 0, None)
 
     @staticmethod
     def _logged(delay: float) -> float:
