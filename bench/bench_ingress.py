@@ -351,7 +351,38 @@ class Server:
     log: Any
 
 
-def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, bot_root: Path = ROOT) -> Server:
+def fill_backlog(db: Path, count: int) -> None:
+    """``count`` pending events (texts "待办" from the 100 members) written straight into the bot's
+    (migrated) database: the inbound worker starts draining them as soon as the bot is up."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    from bot.ports import Inbound
+    from store import inbox
+
+    now = datetime.now(UTC)
+    writer = inbox.InlineSQLite(str(db), sqlite_dialect.dialect())
+    try:
+        for start in range(0, count, 500):
+            rows = [
+                inbox.event_row(
+                    "wecom",
+                    f"backlog-{i}",
+                    "text",
+                    Inbound("wecom", USERS[i % len(USERS)], "text", 1_770_000_000 + i, text="待办").to_payload(),
+                    now,
+                )
+                for i in range(start, min(count, start + 500))
+            ]
+            assert writer.write(rows) is not None
+    finally:
+        writer.close()
+
+
+def start_server(
+    target: str, workdir: Path, fake_url: str, flask_workers: int, bot_root: Path = ROOT, backlog: int = 0
+) -> Server:
     port = free_port()
     db = workdir / f"{target}.db"
     log = open(workdir / f"{target}.log", "wb")
@@ -360,6 +391,15 @@ def start_server(target: str, workdir: Path, fake_url: str, flask_workers: int, 
         cfg = workdir / "liuyan.toml"
         cfg.write_text(bot_config(db, port, fake_url), encoding="utf-8")
         cmd = [PY, "-m", "bot", "serve", "-c", str(cfg)]  # = `liuyan serve`, from bot_root's sources
+        if backlog:  # migrate first, then store the backlog the worker drains during the load
+            subprocess.run(
+                [PY, "-m", "bot", "db", "upgrade", "-c", str(cfg)],
+                cwd=bot_root,
+                env=dict(env, PYTHONPATH=str(bot_root)),
+                check=True,
+                capture_output=True,
+            )
+            fill_backlog(db, backlog)
         if BOT_CMD:  # diagnostics only: another entry point with the same config
             cmd = [part.replace("{cfg}", str(cfg)) for part in BOT_CMD.split()]
         env["PYTHONPATH"] = str(bot_root)
@@ -413,13 +453,15 @@ def worker_done(db: Path) -> int:
         conn.close()
 
 
-def verify(db: Path, expected: set[str]) -> dict[str, Any]:
+def verify(db: Path, expected: set[str], backlog: int = 0) -> dict[str, Any]:
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT count(*) FROM inbound_events").fetchone()[0]
-    distinct = conn.execute("SELECT count(DISTINCT platform || char(0) || dedupe_key) FROM inbound_events").fetchone()[
-        0
-    ]
+    rows = conn.execute("SELECT count(*) FROM inbound_events").fetchone()[0] - backlog
+    distinct = (
+        conn.execute("SELECT count(DISTINCT platform || char(0) || dedupe_key) FROM inbound_events").fetchone()[0]
+        - backlog
+    )
     keys = {k for (k,) in conn.execute("SELECT dedupe_key FROM inbound_events WHERE platform = 'wecom'")}
+    keys = {k for k in keys if not k.startswith("backlog-")}
     done = None
     if conn.execute("SELECT count(*) FROM pragma_table_info('inbound_events') WHERE name = 'processed_at'").fetchone()[
         0
@@ -447,7 +489,7 @@ class Cell:
     load: dict[str, Any] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
     server_cpu_s: float = 0.0
-    worker: list[int] = field(default_factory=list)  # events processed: at the end of the load, WORKER_WATCH s later
+    worker: list[int] = field(default_factory=list)  # events done: before the load, at its end, WORKER_WATCH s later
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -462,11 +504,12 @@ def run_cell(
     flask_workers: int,
     bot_root: Path,
     profile: str = "",
+    backlog: int = 0,
 ) -> Cell:
     workdir = tmp / f"{target}-{conc}-{rnd}"
     workdir.mkdir()
     cell = Cell(target, conc, rnd, loadavg=os.getloadavg())
-    server = start_server(target, workdir, fake_url, flask_workers, bot_root)
+    server = start_server(target, workdir, fake_url, flask_workers, bot_root, backlog if target == "bot" else 0)
     try:
         time.sleep(1.0)  # let the bot's first tick and token fetch pass
         spy = None
@@ -491,6 +534,8 @@ def run_cell(
             )
             time.sleep(1.0)
         cpu0 = tree_cpu(server.proc.pid)
+        if target == "bot":
+            cell.worker = [worker_done(server.db)]
         out = workdir / "load.json"
         subprocess.run(
             [
@@ -517,13 +562,13 @@ def run_cell(
             spy.send_signal(signal.SIGINT)
             spy.wait(60)
         if target == "bot":  # how the inbound worker catches up once the burst is over
-            cell.worker = [worker_done(server.db)]
+            cell.worker.append(worker_done(server.db))
             time.sleep(WORKER_WATCH)
             cell.worker.append(worker_done(server.db))
     finally:
         stop(server.proc)
         server.log.close()
-    cell.check = verify(server.db, expected)
+    cell.check = verify(server.db, expected, backlog if target == "bot" else 0)
     return cell
 
 
@@ -591,6 +636,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--crash-check", action="store_true")
     parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="store this many pending events in the bot's database before it starts: its inbound "
+        "worker drains them during the load (ack latency while the worker is busy)",
+    )
+    parser.add_argument(
         "--bot-root",
         type=Path,
         default=ROOT,
@@ -649,7 +701,17 @@ def main() -> None:
             for conc in concs:
                 for target in targets:
                     cell = run_cell(
-                        target, conc, rnd, req_file, expected, tmp, fake_url, 4, args.bot_root, args.profile
+                        target,
+                        conc,
+                        rnd,
+                        req_file,
+                        expected,
+                        tmp,
+                        fake_url,
+                        4,
+                        args.bot_root,
+                        args.profile,
+                        args.backlog,
                     )
                     cells.append(cell)
                     print_cell(cell)
@@ -679,8 +741,10 @@ def print_cell(c: Cell) -> None:
         f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
         f"load {c.loadavg[0]:.2f}"
         + (
-            f"  worker: {c.worker[0]} done during the load, {(c.worker[1] - c.worker[0]) / WORKER_WATCH:.0f}/s after"
-            if c.worker
+            f"  worker: {c.worker[1] - c.worker[0]} done during the load "
+            f"({(c.worker[1] - c.worker[0]) / L['elapsed']:.0f}/s), "
+            f"{(c.worker[2] - c.worker[1]) / WORKER_WATCH:.0f}/s after"
+            if len(c.worker) == 3
             else ""
         ),
         flush=True,
@@ -728,6 +792,15 @@ def summary(cells: list[Cell], rounds: int) -> None:
         ]
         if ("floor", conc) in by:
             parts.append(f"bot/floor = {bot / med(('floor', conc), 'rps') * 100:.0f} %")
+        p99 = med(("bot", conc), "p99_ms")
+        parts += [f"p99 bot/{t} = {p99 / med((t, conc), 'p99_ms'):.2f}×" for t in targets if t != "bot"]
+        drains = [(c.worker[1] - c.worker[0]) / c.load["elapsed"] for c in by[("bot", conc)] if len(c.worker) == 3]
+        afters = [(c.worker[2] - c.worker[1]) / WORKER_WATCH for c in by[("bot", conc)] if len(c.worker) == 3]
+        if drains:
+            parts.append(
+                f"worker drain {statistics.median(drains):.0f}/s during the load, "
+                f"{statistics.median(afters):.0f}/s after"
+            )
         print(f"conns {conc}: " + "; ".join(parts))
 
 

@@ -10,7 +10,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -38,6 +38,9 @@ from bot.web import api, detail, errors, ops
 from store import db
 from store.directory import unit_names_and_codes
 
+if TYPE_CHECKING:
+    from bot.platforms.dingtalk.stream import StreamStatus
+
 log = logging.getLogger(__name__)
 WEB_LOCK_TIMEOUT = 3.0  # seconds an HTTP request's write waits for SQLite's write lock
 
@@ -52,6 +55,9 @@ class ListenError(Exception):
         self.detail = detail
 
 
+SHUTDOWN_SECONDS = 3.5  # SIGTERM → exit well within 5 s (bot/cli/serve.py adds at most a second)
+
+
 @dataclass
 class Channels:
     """The chat side: who sends (outbox), who processes callbacks (worker), the platform edges."""
@@ -64,6 +70,7 @@ class Channels:
     routes: list[Callable[[web.Application], None]] = field(default_factory=list)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     stream: Any = None  # the DingTalk Stream client, in stream mode
+    health: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # parts of /healthz
     pending_alerts: list[str] = field(default_factory=list)  # admin alerts raised outside a transaction
 
 
@@ -175,24 +182,39 @@ class Runtime:
             if task is not None and task in self._tasks:
                 self._tasks.remove(task)
 
-    async def close(self) -> None:
+    async def close(self, *, grace: float = 2.0) -> None:
+        """Stop within a few seconds however much work is pending: the inbound worker finishes
+        the event in hand (at most ``grace`` seconds) and gives back what it had claimed; the
+        rest stays stored for the next start. Every other task is cancelled and waited for, but
+        never for long: a task stuck on the database must not keep the process alive."""
         if self.channels.stream is not None:
-            await self.channels.stream.stop()
+            await self.channels.stream.stop(timeout=grace)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        self.channels.worker.stop()
+        worker = [t for t in self._tasks if t.get_name() == "inbound-worker"]
+        if worker:
+            await asyncio.wait(worker, timeout=grace)
         # cancel and wait for every worker (and a running tick) before the engine goes away: a
         # connection still checked out keeps its driver thread alive and the process with it
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if not task.done():
+                log.warning("shutdown: %s did not stop in time", task.get_name())
+            elif not task.cancelled() and task.exception() is not None:
+                log.warning("shutdown: %s ended with %r", task.get_name(), task.exception())
         self._tasks.clear()
         if self.channels.http is not None:
             await self.channels.http.close()
-        await self.engine.dispose()
+        try:
+            await asyncio.wait_for(self.engine.dispose(), grace)
+        except TimeoutError:
+            log.warning("shutdown: database connections not closed in time")
 
 
 def build_channels(
@@ -311,13 +333,47 @@ def _wire_dingtalk(
 
         channels.startup.append(register)
     else:
-        channels.stream = DingTalkStream(
+        stream = channels.stream = DingTalkStream(
             http,
             open_url=ding.stream_endpoint,
             client_id=ding.client_id,
             client_secret=ding.client_secret,
             on_event=edge.on_stream_event,
+            on_status=stream_status_reporter(metrics, channels.pending_alerts),
         )
+        channels.health["dingtalk_stream"] = lambda: {"ok": stream.status.up, **stream.status.as_dict()}
+
+
+#: failed attempts in a row (network/server errors) before the admins hear of it
+STREAM_ALERT_AFTER = 5
+
+
+def stream_status_reporter(metrics: Metrics, alerts: list[str]) -> Callable[[StreamStatus], None]:
+    """The DingTalk stream's state into /metrics, and the admins warned (through the outbox) when
+    the credentials are refused, when it stays down, and when it is back."""
+    warned = False
+
+    def report(status: StreamStatus) -> None:
+        nonlocal warned
+        metrics.dingtalk_stream_up.set(1 if status.up else 0)
+        for state in ("auth_failed", "disconnected"):
+            metrics.dingtalk_stream_failures.labels(state).set(status.failures if status.state == state else 0)
+        if status.state == "auth_failed" and not warned:
+            warned = True
+            alerts.append(
+                f"钉钉 Stream 连接被拒绝（{status.error}）：请检查钉钉应用的 client_id / client_secret 与权限。"
+                "修正前收不到钉钉消息，机器人会自动重试。"
+            )
+        elif status.state == "disconnected" and status.failures >= STREAM_ALERT_AFTER and not warned:
+            warned = True
+            alerts.append(
+                f"钉钉 Stream 连接已连续失败 {status.failures} 次（{status.error}），正在重试，请管理员关注网络。"
+            )
+        elif status.up and warned:
+            warned = False
+            alerts.append("钉钉 Stream 连接已恢复。")
+
+    return report
 
 
 def build_app(runtime: Runtime) -> web.Application:
@@ -331,6 +387,7 @@ def build_app(runtime: Runtime) -> web.Application:
         runtime.deps, sessions=db.sessionmaker(runtime.engine, lock_timeout=WEB_LOCK_TIMEOUT)
     )
     app[ops.METRICS] = runtime.metrics
+    app[ops.HEALTH] = runtime.channels.health
     ops.add_routes(app)
     api.add_routes(app)
     detail.add_routes(app)
@@ -367,7 +424,8 @@ async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) 
         await runtime.close()
         raise ConfigProblems(lines)
     app = build_app(runtime)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # a callback still in flight at shutdown gets a second; unanswered, the platform retries it
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
     try:
@@ -391,5 +449,14 @@ async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) 
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        await runner.cleanup()
-        await runtime.close()
+        started = loop.time()
+        try:  # stop within SHUTDOWN_SECONDS whatever is pending: the rest stays stored
+            await asyncio.wait_for(_shutdown(runner, runtime), SHUTDOWN_SECONDS)
+        except TimeoutError:
+            log.warning("shutdown: not finished after %s s, leaving anyway", SHUTDOWN_SECONDS)
+        log.info("stopped in %.1f s", loop.time() - started)
+
+
+async def _shutdown(runner: web.AppRunner, runtime: Runtime) -> None:
+    await runner.cleanup()
+    await runtime.close(grace=1.0)

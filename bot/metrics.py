@@ -36,6 +36,15 @@ class Metrics:
         self.open_cases = Gauge("liuyan_open_cases", "Cases open at the units", registry=self.registry)
         self.overdue_cases = Gauge("liuyan_overdue_cases", "Open cases past their deadline", registry=self.registry)
         self.outbox_pending = Gauge("liuyan_outbox_pending", "Messages waiting to be sent", registry=self.registry)
+        self.dingtalk_stream_up = Gauge(
+            "liuyan_dingtalk_stream_up", "1 while the DingTalk Stream connection is open", registry=self.registry
+        )
+        self.dingtalk_stream_failures = Gauge(
+            "liuyan_dingtalk_stream_failures",
+            "Failed DingTalk Stream connection attempts in a row, by last error kind",
+            ["state"],
+            registry=self.registry,
+        )
         self.calendar_uncovered = Gauge(
             "liuyan_calendar_uncovered_years",
             "Years (this and, from November, next) without holiday data",

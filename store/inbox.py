@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import dialect, queue
@@ -147,6 +147,17 @@ async def pending(session: AsyncSession, event_id: int) -> InboundEvent | None:
     """The event, when it is still to be processed."""
     row = await session.get(InboundEvent, event_id)
     return row if row is not None and row.status == "pending" else None
+
+
+async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
+    """Give back claimed events that were not started (shutdown): pending again at once for the
+    next process, and the claim's attempt not counted."""
+    if event_ids:
+        await session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(event_ids), InboundEvent.status == "pending")
+            .values(locked_until=None, attempts=InboundEvent.attempts - 1)
+        )
 
 
 def mark_done(row: InboundEvent, now: datetime) -> None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,7 +32,7 @@ def serve(config_path: Path) -> None:
     from bot.config_check import ConfigProblems
 
     try:
-        asyncio.run(serve_app(config))
+        run_bounded(serve_app(config))
     except ConfigProblems as exc:
         raise click.ClickException(
             "\n".join(f"{config_path}: {line}" for line in exc.lines) + "\n(liuyan config check)"
@@ -36,3 +41,29 @@ def serve(config_path: Path) -> None:
         raise click.ClickException(
             f"无法监听 {exc.host}:{exc.port}：{exc.detail}（端口被占用或无权限；cannot listen on {exc.host}:{exc.port}）"
         ) from exc
+
+
+def run_bounded(main: Coroutine[Any, Any, None], *, linger: float = 0.5) -> None:
+    """``asyncio.run`` without its unbounded wait at the end: ``serve`` has already stopped and
+    awaited its own tasks; a straggler (a task waiting on a database driver thread that sits in
+    SQLite's busy wait, up to its 30 s timeout) gets ``linger`` seconds. If one is still alive,
+    the process leaves at once: every event and message is committed, nothing is lost by not
+    waiting, and a platform that gets no answer retries."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.wait(left, timeout=linger))
+        stuck = any(not t.done() for t in left) or any(
+            t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+        )
+        if stuck:
+            logging.getLogger(__name__).warning("shutdown: leaving without waiting for stuck database work")
+            logging.shutdown()
+            os._exit(0)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

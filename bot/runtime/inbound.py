@@ -59,12 +59,13 @@ def card_recipient(deps: Deps) -> CardRecipient:
 class WriteGate:
     """The order of this process's two busiest writers: callbacks being stored go first, and the
     inbound worker's transactions wait until callbacks have stopped arriving for ``quiet_for``
-    seconds (or, under a flood that never pauses, at most ``max_wait`` seconds per transaction,
-    so the worker always progresses). The two never queue on the database lock itself: SQLite has
-    one writer, a worker transaction holds it across many awaits, and its busy handler polls with
-    sleeps of up to 100 ms. A burst of callbacks is answered first; the replies follow it."""
+    seconds — or, under a flood that never pauses, at most ``max_wait`` seconds, so the worker
+    keeps draining in short slices (it bounds each transaction to a few milliseconds) between
+    which the callbacks' group commits go through. The two never queue on the database lock
+    itself: SQLite has one writer, a worker transaction holds it across many awaits, and its busy
+    handler polls with sleeps of up to 100 ms."""
 
-    def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 2.0) -> None:
+    def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 0.05) -> None:
         self.quiet_for = quiet_for
         self.max_wait = max_wait
         self._lock = asyncio.Lock()
@@ -205,8 +206,11 @@ Handler = Callable[[Session, Inbound], Awaitable[None]]
 
 
 class InboundWorker:
-    """Processes stored events in arrival order; one transaction per event (its effects and its
-    "done" mark commit together, so a crash never processes an event twice)."""
+    """Processes stored events in arrival order. Events are processed in slices: one transaction
+    holds as many events as fit in ``slice_seconds`` (each in a SAVEPOINT of its own, so a failing
+    event rolls back only its own effects), and its effects and "done" marks commit together, so a
+    crash never processes an event twice. Between slices the worker yields to callbacks being
+    stored (:class:`WriteGate`): the answer to a callback never waits for more than one slice."""
 
     def __init__(
         self,
@@ -215,47 +219,93 @@ class InboundWorker:
         *,
         poll: float = 1.0,
         after: Callable[[], None] | None = None,
-        batch: int = 20,
+        batch: int = 100,
+        slice_seconds: float = 0.01,
     ) -> None:
         self.deps = deps
         self.handle = handle
         self.poll = poll
         self.after = after
         self.batch = batch
+        self.slice_seconds = slice_seconds
         self.wake = asyncio.Event()
+        self._stopping = False
 
     async def run(self) -> None:
-        await work_forever(self.run_once, self.wake, self.poll, "inbound worker")
+        await work_forever(self.run_once, self.wake, self.poll, "inbound worker", lambda: self._stopping)
+
+    def stop(self) -> None:
+        """Finish the event in hand, then return from :meth:`run`; events claimed but not started
+        are given back (pending, no lease) for the next start."""
+        self._stopping = True
+        self.wake.set()
 
     async def run_once(self) -> int:
         gate = write_gate(self.deps)  # callbacks being stored go first
         async with gate.background():
             ids = await self._claim()
-        for event_id in ids:
-            async with gate.background():
-                await self._process(event_id)
+        done = 0
+        try:
+            while done < len(ids) and not self._stopping:
+                async with gate.background():
+                    done += await self._process_slice(ids[done:])
+        finally:
+            if done < len(ids) and self._stopping:
+                await self._release(ids[done:])
         if ids and self.after is not None:
             self.after()
         return len(ids)
+
+    async def _release(self, ids: list[int]) -> None:
+        try:
+            async with self.deps.sessions() as session, session.begin():
+                await inbox.release(session, ids)
+        except Exception:  # their lease runs out on its own (LEASE) and the next start takes them
+            log.warning("could not give back %s claimed inbound events", len(ids), exc_info=True)
 
     async def _claim(self) -> list[int]:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
             return await inbox.claim(session, now=now, lease_until=now + LEASE, limit=self.batch)
 
-    async def _process(self, event_id: int) -> None:
+    async def _process_slice(self, ids: list[int]) -> int:
+        """Process events of ``ids`` in one transaction until the slice's time is up (at least one,
+        and never past a stop request); returns how many were taken. If one of them fails, the
+        slice is rolled back and only its first event is processed, alone (a failing event then
+        gets its retry mark; the rest go in the next slices)."""
+        started = time.monotonic()
+        taken = 0
         try:
             async with self.deps.sessions() as session, session.begin():
-                row = await inbox.pending(session, event_id)
-                if row is None:
-                    return
-                await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
-                event = Inbound.from_payload(row.payload)
-                if event.kind == "click" and event.task_id and event.reply_ref:
-                    # the click's reference is fresher than the send's (WeCom spec §3.6)
-                    await outbox_store.refresh_card_ref(session, event.task_id, event.reply_ref)
-                await self.handle(session, event)
-                inbox.mark_done(row, self.deps.clock.now())
+                for event_id in ids:
+                    taken += 1
+                    await self._process_one(session, event_id)
+                    if self._stopping or time.monotonic() - started >= self.slice_seconds:
+                        break
+        except Exception:
+            if taken > 1:
+                log.warning("a slice of %s inbound events failed; the first one alone", taken, exc_info=True)
+            await self._process(ids[0])  # records the failure if it is this one
+            return 1
+        return taken
+
+    async def _process_one(self, session: Session, event_id: int) -> None:
+        row = await inbox.pending(session, event_id)
+        if row is None:
+            return
+        await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
+        event = Inbound.from_payload(row.payload)
+        if event.kind == "click" and event.task_id and event.reply_ref:
+            # the click's reference is fresher than the send's (WeCom spec §3.6)
+            await outbox_store.refresh_card_ref(session, event.task_id, event.reply_ref)
+        await self.handle(session, event)
+        inbox.mark_done(row, self.deps.clock.now())
+
+    async def _process(self, event_id: int) -> None:
+        """One event in a transaction of its own; a failure is recorded for a later retry."""
+        try:
+            async with self.deps.sessions() as session, session.begin():
+                await self._process_one(session, event_id)
         except Exception as exc:
             log.exception("inbound event %s failed", event_id)
             async with self.deps.sessions() as session, session.begin():

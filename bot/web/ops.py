@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,9 @@ from store.db import is_locked
 
 log = logging.getLogger(__name__)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+#: more parts of the health report by name (e.g. the DingTalk stream): each gives a dict whose
+#: ``ok`` false makes the status "degraded" (still 200: the process itself is fine)
+HEALTH: web.AppKey[dict[str, Callable[[], dict[str, Any]]]] = web.AppKey("health", dict)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -54,6 +58,10 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if delivery:
         body["delivery"] = delivery
+    for name, probe in request.app.get(HEALTH, {}).items():
+        body[name] = part = probe()
+        if not part.get("ok", True):
+            body["status"] = "degraded"
     return web.json_response(
         body, status=200 if db == "ok" else 503, dumps=lambda o: __import__("json").dumps(o, ensure_ascii=False)
     )

@@ -736,6 +736,7 @@ class FakeDingTalk:
         mid = message_id or f"{secrets.token_hex(4)}_{next(self._ids)}_{secrets.token_hex(6)}"
         headers = {
             "appId": "fake-app-" + self.client_id[-6:],
+            "connectionId": f"fake-conn-{conn.id}",  # as the official SDK's frames.Headers carries
             "contentType": "application/json",
             "messageId": mid,
             "time": str(self.now_ms),

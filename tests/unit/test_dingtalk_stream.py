@@ -14,8 +14,8 @@ import pytest
 
 from bot.cards.dingtalk import card_params
 from bot.cards.models import Button, Card
-from bot.platforms.dingtalk.client import DingTalkAPIError, DingTalkClient
-from bot.platforms.dingtalk.stream import DingTalkStream, ack_frame
+from bot.platforms.dingtalk.client import DingTalkClient
+from bot.platforms.dingtalk.stream import DingTalkStream, StreamStatus, ack_frame
 from bot.ports import Inbound
 from tests.fakes.fake_dingtalk import CARD_TOPIC, DEFAULT_TEMPLATE_ID, ROBOT_TOPIC, FakeDingTalk
 
@@ -115,14 +115,40 @@ async def test_open_registers_both_callback_topics(env: Env) -> None:
     assert env.fake.calls("oauth2/accessToken") == []  # the gateway needs no access token
 
 
-async def test_wrong_credentials_are_fatal_not_a_loop(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("status", [401, 403])
+async def test_credential_errors_are_retried_with_backoff_and_reported(
+    env: Env, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    """issue 11: a 401/403 on open must not end the stream for good (an admin fixes the secret or
+    the permission later); each attempt backs off further and the state says why."""
     caplog.set_level(logging.DEBUG)
+    env.fake.fail_next("gateway/connections/open", "authFailed", http_status=status, message="鉴权失败", times=3)
+    seen: list[StreamStatus] = []
+    stream = env.make(on_status=seen.append, rand=lambda: 0.0)
+    stream.start()
+    await env.fake.wait_connections(1)
+    await until(lambda: stream.status.up)
+    assert [(s.state, s.failures, s.error) for s in seen] == [
+        ("auth_failed", 1, "authFailed"),
+        ("auth_failed", 2, "authFailed"),
+        ("auth_failed", 3, "authFailed"),
+        ("connected", 0, None),
+    ]
+    assert env.delays == [0.5, 1.0, 2.0]
+    assert len(env.fake.calls("gateway/connections/open")) == 4
+    assert (await env.fake.push_robot_message(env.fake.robot_message("zhangsan", "在吗"))).code == 200
+    assert env.fake.client_secret not in caplog.text
+    await stream.stop()
+    assert stream.status.state == "stopped"
+
+
+async def test_wrong_secret_keeps_retrying_until_stopped(env: Env) -> None:
     stream = env.make(client_secret="not-the-secret-123")
-    with pytest.raises(DingTalkAPIError) as exc:
-        await asyncio.wait_for(stream.run(), 2)
-    assert (exc.value.code, exc.value.kind, exc.value.http_status) == ("authFailed", "config", 401)
-    assert len(env.fake.calls("gateway/connections/open")) == 1 and env.delays == []
-    assert "not-the-secret-123" not in caplog.text
+    task = stream.start()
+    await until(lambda: len(env.delays) >= 3)
+    assert not task.done() and stream.status.state == "auth_failed" and stream.status.failures >= 3
+    await stream.stop()
+    assert task.done() and task.exception() is None
 
 
 async def test_tickets_are_single_use(env: Env) -> None:
@@ -372,6 +398,49 @@ async def test_frames_read_before_a_drop_are_still_handed_over(env: Env) -> None
     assert [i.text for i, _ in env.recorder.events] == ["一", "二"]
     assert first not in env.fake.connections[0].acks  # the link was gone: no ack (DingTalk may redeliver)
     await env.fake.wait_connections(2)
+
+
+async def test_one_slow_write_does_not_delay_other_acks(env: Env) -> None:
+    """Frames are processed concurrently: lisi's frame is stored and acked while zhangsan's write
+    hangs; zhangsan's next frame waits for his first (one person's frames stay in order)."""
+    slow = asyncio.Event()
+    stored: list[str] = []
+
+    async def on_event(inbound: Inbound, key: str) -> None:
+        if inbound.text == "慢":
+            await slow.wait()
+        stored.append(inbound.text or "")
+
+    await env.started(on_event=on_event)
+    first = await env.fake.push_frame("CALLBACK", ROBOT_TOPIC, env.fake.robot_message("zhangsan", "慢"))
+    second = await env.fake.push_frame("CALLBACK", ROBOT_TOPIC, env.fake.robot_message("zhangsan", "后"))
+    other = await env.fake.push_frame("CALLBACK", ROBOT_TOPIC, env.fake.robot_message("lisi", "快"))
+    assert (await env.fake.wait_ack(other)).code == 200  # not behind the slow one
+    assert stored == ["快"]
+    with pytest.raises(TimeoutError):
+        await env.fake.wait_ack(second, timeout=0.05)  # zhangsan's second waits for his first
+    slow.set()
+    assert (await env.fake.wait_ack(first)).code == 200 and (await env.fake.wait_ack(second)).code == 200
+    assert stored == ["快", "慢", "后"]
+
+
+async def test_disconnect_reconnects_at_once_while_old_frames_finish_on_the_old_socket(env: Env) -> None:
+    env.recorder.gate = asyncio.Event()
+    stream = await env.started()
+    old = env.fake.connections[0]
+    mid = await env.fake.push_frame("CALLBACK", ROBOT_TOPIC, env.fake.robot_message("zhangsan", "旧连接上的"))
+    await asyncio.wait_for(env.recorder.started.wait(), 2)
+    closing = asyncio.create_task(env.fake.send_disconnect(close_after=2.0))  # DingTalk: ~10 s
+    await env.fake.wait_connections(2)  # reconnected while the old frame is still in hand
+    await until(lambda: stream.connected.is_set() and stream.connections == 2)
+    assert env.recorder.events == [] and env.delays == []
+    env.recorder.gate.set()
+    ack = await env.fake.wait_ack(mid, conn=old)  # its ack goes out on the socket it came on
+    assert ack.code == 200 and [i.text for i, _ in env.recorder.events] == ["旧连接上的"]
+    await until(lambda: old.closed.is_set() or old.ws.closed)  # then we close the old socket
+    assert (await env.fake.push_robot_message(env.fake.robot_message("lisi", "新"))).code == 200
+    closing.cancel()
+    await asyncio.gather(closing, return_exceptions=True)
 
 
 # -- stopping ---------------------------------------------------------------------------------------------------

@@ -8,23 +8,27 @@ One connection at a time:
 2. Connect to ``endpoint?ticket=...``. aiohttp pings every ``heartbeat`` seconds and drops a
    link whose pong does not come (spec: ping every 20–60 s, a missing pong = a dead link).
 3. Read frames. SYSTEM ``ping`` is answered at once by the reader (echoing ``opaque``); SYSTEM
-   ``disconnect`` makes us finish what we have and reconnect at once with a new ticket.
-   CALLBACK frames go through a queue to one dispatcher task, so frames are handled in arrival
-   order (a person's "退回" and the reason that follows stay in order) while pings never wait.
-4. For every data frame the dispatcher parses it (``bot.platforms.dingtalk.events``), awaits
-   ``on_event(inbound, dedupe_key)`` and **only then** sends the ack: the event must be
-   persisted before it is acknowledged. Robot messages are not redelivered anyway (spec §b.3),
-   so acking later costs only latency; for card callbacks the ack *is* the reply that updates
-   the card, so ``on_event`` may return that reply (``{cardUpdateOptions, cardData,
-   userPrivateData}``, spec §d.5) — ``None`` leaves the card unchanged (``{}``).
-   A failing or timed-out ``on_event`` is acked with code 500. Frames of unknown topics get 404,
-   EVENT frames a SUCCESS ack (we do not subscribe to events).
-5. When the link breaks: frames already read are still handed to ``on_event`` (their acks are
-   dropped), then we reconnect after an exponential backoff with jitter (``backoff_base`` · 2ⁿ,
+   ``disconnect`` makes us open a new connection at once (new ticket) while the frames already
+   read finish alongside: their acks still go out on the old socket, closed once they are done.
+4. Every data frame is processed in a task of its own (as the official SDK does), so one slow
+   write never delays the acks of later frames; frames of the same sender still run in arrival
+   order (a person's "退回" and the reason that follows). Each task parses the frame
+   (``bot.platforms.dingtalk.events``), awaits ``on_event(inbound, dedupe_key)`` and **only then**
+   sends its ack: the event must be persisted before it is acknowledged. For card callbacks the
+   ack *is* the reply that updates the card, so ``on_event`` may return that reply
+   (``{cardUpdateOptions, cardData, userPrivateData}``, spec §d.5) — ``None`` leaves the card
+   unchanged (``{}``). A failing or timed-out ``on_event`` is acked with code 500. Frames of
+   unknown topics get 404, EVENT frames a SUCCESS ack (we do not subscribe to events). At most
+   ``queue_size`` frames are in flight; the reader waits (pings included) beyond that.
+5. When the link breaks, frames already read are still handed to ``on_event`` (their acks are
+   dropped) and we reconnect after an exponential backoff with jitter (``backoff_base`` · 2ⁿ,
    capped at ``backoff_cap``, × 0.5–1.0); a link that carried frames resets the backoff.
 
-Wrong credentials (``authFailed``) are fatal: :meth:`DingTalkStream.run` raises the
-:class:`~bot.platforms.dingtalk.client.DingTalkAPIError` (kind ``config``) instead of looping.
+Wrong credentials (401/403, ``authFailed``) do not end the task: an admin may fix the app's
+secret or permissions at any time, so they are retried with the same backoff (the official SDK
+retries every failed open too). :attr:`DingTalkStream.status` says where the stream stands
+(``connected``, ``auth_failed``, ``disconnected`` …) and ``on_status`` is told of every change,
+for ``/healthz``, ``/metrics`` and the admins' warning.
 Cancellation is honest: cancelling the task stops it; :meth:`DingTalkStream.stop` stops cleanly
 (current frames finished, socket closed). Dedupe happens in the database under the key passed to
 ``on_event``: with several processes a redelivery can reach another process.
@@ -56,7 +60,7 @@ from bot.platforms.dingtalk.events import (
 )
 from bot.ports import Inbound
 
-__all__ = ["SUBSCRIPTIONS", "DingTalkStream", "OnEvent", "ack_frame"]
+__all__ = ["SUBSCRIPTIONS", "DingTalkStream", "OnEvent", "StreamStatus", "ack_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +111,37 @@ def _parse_frame(raw: str) -> _Frame | None:
     return _Frame(str(obj.get("type") or ""), str(headers.get("topic") or ""), message_id, time_ms, obj.get("data"))
 
 
-class _Fatal(Exception):
-    def __init__(self, error: DingTalkAPIError) -> None:
-        super().__init__(str(error))
-        self.error = error
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """Where the stream stands: ``starting``, ``connected``, ``disconnected`` (reconnecting after
+    a network or server error), ``auth_failed`` (401/403: credentials or permissions; retried),
+    ``stopped``. ``failures`` counts failed connection attempts in a row; ``since`` is when the
+    state began (``clock`` seconds); ``error`` the last error code."""
+
+    state: str
+    failures: int = 0
+    since: float = 0.0
+    error: str | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.state == "connected"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "failures": self.failures, "since": self.since, "error": self.error}
+
+
+def _sender(frame: _Frame) -> str:
+    """Who sent the frame (robot message or card click), to keep one person's frames in order."""
+    data = frame.data
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError):
+            return ""
+    if not isinstance(data, dict):
+        return ""
+    return str(data.get("senderStaffId") or data.get("userId") or data.get("senderId") or "")
 
 
 class DingTalkStream:
@@ -134,6 +165,7 @@ class DingTalkStream:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
+        on_status: Callable[[StreamStatus], None] | None = None,
     ) -> None:
         self._session = session
         self._open_url = open_url
@@ -156,6 +188,12 @@ class DingTalkStream:
         self._task: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
         self.connected = asyncio.Event()
+        self._on_status = on_status
+        self.status = StreamStatus("starting", since=clock())
+        self._capacity = asyncio.Semaphore(queue_size)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._tails: dict[str, asyncio.Task[None]] = {}  # each sender's last frame task
+        self._retiring: set[asyncio.Task[None]] = set()  # old sockets closing after a disconnect
         #: counters for health checks and tests
         self.connections = 0
         self.frames = 0
@@ -199,26 +237,63 @@ class DingTalkStream:
             pass  # already logged by run()
 
     async def run(self) -> None:
-        """Connect, serve, reconnect — until :meth:`stop` or a fatal (``config``) error."""
+        """Connect, serve, reconnect — until :meth:`stop` (or cancellation)."""
         failures = 0
-        while not self._stopping:
-            planned = healthy = False
+        try:
+            while not self._stopping:
+                planned = healthy = False
+                try:
+                    healthy, planned = await self._serve_once()
+                except DingTalkAPIError as exc:
+                    failures += 1
+                    if exc.kind == "config":
+                        log.error("dingtalk stream refused (code=%s): check client_id/client_secret", exc.code)
+                        self._set_status("auth_failed", failures, exc.code)
+                    else:
+                        log.warning("dingtalk stream connection failed: code=%s kind=%s", exc.code, exc.kind)
+                        self._set_status("disconnected", failures, exc.code)
+                    if not self._stopping:
+                        await self._pause(self._logged(self._backoff(failures)))
+                    continue
+                if self._stopping:
+                    break
+                if planned:
+                    failures = 0
+                    continue  # spec §b.3: after "disconnect" open a new connection at once
+                failures = 1 if healthy else failures + 1
+                self._set_status("disconnected", failures, "link lost")
+                await self._pause(self._logged(self._backoff(failures)))
+        except asyncio.CancelledError:
+            for task in (*self._inflight, *self._retiring):
+                task.cancel()
+            raise
+        finally:
+            # stop: the frames in hand finish (stop() bounds the wait); cancelled: they are dropped
             try:
-                healthy, planned = await self._serve_once()
-            except _Fatal as fatal:
-                log.error("dingtalk stream stopped: %s", fatal.error)
-                raise fatal.error from None
-            except DingTalkAPIError as exc:
-                log.warning("dingtalk stream connection failed: code=%s kind=%s", exc.code, exc.kind)
-            if self._stopping:
-                break
-            if planned:
-                failures = 0
-                continue  # spec §b.3: after "disconnect" open a new connection at once
-            failures = 1 if healthy else failures + 1
-            delay = self._backoff(failures)
-            log.info("dingtalk stream reconnecting in %.1f s", delay)
-            await self._pause(delay)
+                await asyncio.gather(*self._inflight, *self._retiring, return_exceptions=True)
+            except asyncio.CancelledError:
+                for task in (*self._inflight, *self._retiring):
+                    task.cancel()
+                raise
+            finally:
+                self._set_status("stopped", 0, None)
+
+    @staticmethod
+    def _logged(delay: float) -> float:
+        log.info("dingtalk stream reconnecting in %.1f s", delay)
+        return delay
+
+    def _set_status(self, state: str, failures: int, error: str | None) -> None:
+        old = self.status
+        if (old.state, old.failures, old.error) == (state, failures, error):
+            return
+        since = old.since if old.state == state else self._clock()
+        self.status = StreamStatus(state, failures, since, error)
+        if self._on_status is not None:
+            try:
+                self._on_status(self.status)
+            except Exception:  # a reporting bug must not stop the stream
+                log.exception("dingtalk stream: status callback failed")
 
     def _backoff(self, failures: int) -> float:
         base = min(self._backoff_cap, self._backoff_base * 2.0 ** max(0, failures - 1))
@@ -263,8 +338,6 @@ class DingTalkStream:
         except aiohttp.ClientError as exc:
             failure = DingTalkAPIError("network", f"connection error ({type(exc).__name__})", "transient", path=path)
         if failure is not None:
-            if failure.kind == "config":
-                raise _Fatal(failure)
             raise failure
         try:
             data = json.loads(raw) if raw else {}
@@ -277,10 +350,8 @@ class DingTalkStream:
                 kind = error_kind(code, path=path)
             else:
                 kind = "config" if status in (401, 403) else "transient"
-            error = DingTalkAPIError(code or f"http.{status}", f"HTTP {status}", kind, http_status=status, path=path)
-            if kind == "config":
-                raise _Fatal(error)  # spec §g.2: bad credentials are fatal, do not loop
-            raise error
+            # spec §g.2: bad credentials (kind "config") — run() retries them with backoff
+            raise DingTalkAPIError(code or f"http.{status}", f"HTTP {status}", kind, http_status=status, path=path)
         endpoint = data.get("endpoint") if isinstance(data, dict) else None
         ticket = data.get("ticket") if isinstance(data, dict) else None
         if not isinstance(endpoint, str) or not isinstance(ticket, str) or not ticket:
@@ -308,10 +379,10 @@ class DingTalkStream:
         self._ws = ws
         self.connections += 1
         self.connected.set()
+        self._set_status("connected", 0, None)
         log.info("dingtalk stream connected (connection %s)", self.connections)
-        queue: asyncio.Queue[_Frame | None] = asyncio.Queue(self._queue_size)
-        dispatcher = asyncio.create_task(self._dispatch(ws, queue), name="dingtalk-stream-dispatch")
-        healthy = planned = cancelled = False
+        mine: set[asyncio.Task[None]] = set()  # this connection's frames (their acks go out on ws)
+        healthy = planned = False
         try:
             if self._stopping:
                 return False, False
@@ -337,21 +408,54 @@ class DingTalkStream:
                     else:
                         log.info("dingtalk stream: SYSTEM %s ignored", frame.topic[:40])
                     continue
-                await queue.put(frame)
+                await self._capacity.acquire()
+                self._spawn(ws, frame, mine)
             return healthy, planned
-        except asyncio.CancelledError:
-            cancelled = True  # honest cancellation: drop what is queued, stop now
-            dispatcher.cancel()
-            raise
         finally:
             self.connected.clear()
-            try:
-                if not cancelled:
-                    await queue.put(None)  # the dispatcher finishes what was read, then ends
-                await dispatcher
-            finally:
+            if self._ws is ws:
                 self._ws = None
+            if planned and mine and not self._stopping:
+                # DingTalk keeps the old socket open a while: its frames finish and ack there
+                # while the new connection is already being opened
+                retire = asyncio.create_task(self._retire(ws, mine), name="dingtalk-stream-retire")
+                self._retiring.add(retire)
+                retire.add_done_callback(self._retiring.discard)
+            else:
                 await ws.close()
+
+    def _spawn(self, ws: aiohttp.ClientWebSocketResponse, frame: _Frame, mine: set[asyncio.Task[None]]) -> None:
+        sender = _sender(frame)
+        before = self._tails.get(sender) if sender else None
+        task = asyncio.create_task(self._process(ws, frame, before), name="dingtalk-stream-frame")
+        for tasks in (self._inflight, mine):
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if sender:
+            self._tails[sender] = task
+
+            def forget(done: asyncio.Task[None]) -> None:
+                if self._tails.get(sender) is done:
+                    del self._tails[sender]
+
+            task.add_done_callback(forget)
+
+    async def _process(
+        self, ws: aiohttp.ClientWebSocketResponse, frame: _Frame, before: asyncio.Task[None] | None
+    ) -> None:
+        try:
+            if before is not None and not before.done():
+                await asyncio.wait({before})  # the same sender's earlier frame goes first
+            ack = await self._handle(frame)
+            await self._send(ws, ack)
+        finally:
+            self._capacity.release()
+
+    async def _retire(self, ws: aiohttp.ClientWebSocketResponse, tasks: set[asyncio.Task[None]]) -> None:
+        try:
+            await asyncio.wait(set(tasks), timeout=self._handler_timeout + 1)
+        finally:
+            await ws.close()
 
     @staticmethod
     def _echo(frame: _Frame) -> dict[str, Any]:
@@ -375,11 +479,6 @@ class DingTalkStream:
                 log.warning("dingtalk stream: ack not sent (%s)", type(exc).__name__)
 
     # -- dispatching ---------------------------------------------------------------------------------
-
-    async def _dispatch(self, ws: aiohttp.ClientWebSocketResponse, queue: asyncio.Queue[_Frame | None]) -> None:
-        while (frame := await queue.get()) is not None:
-            ack = await self._handle(frame)
-            await self._send(ws, ack)
 
     async def _handle(self, frame: _Frame) -> dict[str, Any]:
         """Process one data frame; never raises. Returns the ack to send."""
