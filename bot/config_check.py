@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.config import Config
 from bot.domain.states import Role
+
+if TYPE_CHECKING:  # bot.config calls back into this module when it loads a file
+    from bot.config import Config
 
 
 class ConfigProblems(Exception):
@@ -87,18 +89,9 @@ def problems(config: Config, db_units: Iterable[str] = ()) -> list[str]:
 def existing_database(config: Config) -> str | None:
     """The configured database URL, or None for a SQLite file not created yet (``config check``
     never creates or migrates a database)."""
-    from sqlalchemy.engine import make_url
+    from store.db import existing_url
 
-    url = make_url(config.database.url)
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
-            return None
-        path = Path(url.database)
-        path = path if path.is_absolute() else (config.base_dir / path).resolve()
-        if not path.exists():
-            return None
-        url = url.set(database=str(path))
-    return url.render_as_string(hide_password=False)
+    return existing_url(config.database.url, config.base_dir)
 
 
 async def database_units(url: str) -> set[str] | None:

@@ -96,6 +96,9 @@ class Outgoing:
     # looked up by the sender (WeCom: the single-use response code)
     card_ref: str = ""
     id: int = 0  # the outbox row, for logs
+    # an answer to a person's own command or click (the outbox's interactive lane): never held
+    # back by a platform's duplicate check, however alike two answers are
+    interactive: bool = False
 
     @classmethod
     def from_payload(
@@ -108,6 +111,7 @@ class Outgoing:
         attempts: int = 0,
         card_ref: str = "",
         id: int = 0,
+        interactive: bool = False,
     ) -> Outgoing:
         """From a queued payload (``bot.cards.models``: ``{"type": …, "text"|"card"|…}``)."""
         kind = str(payload.get("type", ""))
@@ -125,6 +129,7 @@ class Outgoing:
             attempts=attempts,
             card_ref=card_ref,
             id=id,
+            interactive=interactive,
         )
 
 

@@ -54,6 +54,21 @@ async def check_reachable(engine: AsyncEngine) -> None:
         raise DatabaseUnreachable(describe_target(engine.url.render_as_string()), detail) from exc
 
 
+def existing_url(url: str, base_dir: Path) -> str | None:
+    """``url`` with a relative SQLite path made absolute, or None for a SQLite file that does not
+    exist yet (``config check`` never creates or migrates a database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return None
+        path = Path(parsed.database)
+        path = path if path.is_absolute() else (base_dir / path).resolve()
+        if not path.exists():
+            return None
+        parsed = parsed.set(database=str(path))
+    return parsed.render_as_string(hide_password=False)
+
+
 def resolve_url(url: str, base_dir: Path | None = None) -> str:
     """Make a relative SQLite path absolute (against the config file's folder) and create its folder."""
     parsed = make_url(url)

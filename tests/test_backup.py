@@ -27,7 +27,7 @@ from tests.conftest import BASE_CONFIG
 def cfg(tmp_path: Path) -> str:
     path = tmp_path / "config.toml"
     path.write_text(
-        BASE_CONFIG.replace(
+        BASE_CONFIG.replace('token = "test-token"', 'token = "test-token-long-enough-for-serve"').replace(
             "[api]", '[server]\nport = 0\n\n[database]\nurl = "sqlite+aiosqlite:///data/liuyan.db"\n\n[api]', 1
         ),
         encoding="utf-8",

@@ -34,7 +34,7 @@ def test_set_from_cli(config_file: Path) -> None:
     code, out = run(
         config_file, "case", "set", number, "--title", "建议增设12路公交线路", "--report-number", "原信〔2026〕3号"
     )
-    assert code == 0 and "corrected" in out
+    assert code == 0 and "已更正" in out
     code, out = run(config_file, "case", "show", number, "--json")
     data = json.loads(out)
     assert data["title"] == "建议增设12路公交线路" and data["report_number"] == "原信〔2026〕3号"

@@ -80,7 +80,8 @@ def test_unsupported_database_names_the_backends(tmp_path: Path) -> None:
 def test_postgresql_down_names_the_database(tmp_path: Path, command: list[str]) -> None:
     port = _closed_port()
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/liuyan"
-    path = config(tmp_path, f'[database]\nurl = "{url}"\n\n[server]\nport = 0\n' + BASE_CONFIG)
+    serveable = BASE_CONFIG.replace('token = "test-token"', 'token = "test-token-long-enough-for-serve"')
+    path = config(tmp_path, f'[database]\nurl = "{url}"\n\n[server]\nport = 0\n' + serveable)
     line = one_line(*invoke(*command, "-c", str(path)), "数据库", f"127.0.0.1:{port}")
     assert "监听" not in line and "listen" not in line
 

@@ -156,10 +156,12 @@ def test_config_check_default_units_and_secrets(tmp_path: Path) -> None:
     path.write_text(
         BASE_CONFIG.replace(
             "[api]", '[database]\nurl = "sqlite+aiosqlite:///x.db"\n\n[wecom]\nenabled = true\n\n[api]', 1
-        ).replace(
+        )
+        .replace(
             'default_unit = { "欠薪欠资" = "区人社局" }',
             'default_unit = { "欠薪欠资" = "区人社局", "教育" = "区教育局" }',
-        ),
+        )
+        .replace('token = "test-token"', 'token = "a-token-long-enough-for-serve-0123456789"'),
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["config", "check", "-c", str(path)])

@@ -33,7 +33,7 @@ USERS = ["zhangsan", "limei", "wangkz", "zhaozj"]
 def _config(tmp_path: Path) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
-        BASE_CONFIG.replace(
+        BASE_CONFIG.replace('token = "test-token"', 'token = "test-token-long-enough-for-serve"').replace(
             "[api]", '[server]\nport = 0\n\n[database]\nurl = "sqlite+aiosqlite:///data/x.db"\n\n[api]', 1
         )
         + f"""

@@ -279,7 +279,8 @@ def case_set(
         raise click.UsageError("--complex/--urgent need --reason")
     if wanted:
         found = run_with_runtime(config, lambda rt: set_fields(rt.deps, number, cli_actor(), wanted))
-        click.echo(f"{found.number} 已更正：{'、'.join(sorted(wanted))}")
+        shown = "、".join(f"{k} {wanted[k]}" if k == "report_number" else k for k in sorted(wanted))
+        click.echo(f"{found.number} 已更正：{shown}")
     if flags:
         done = run_with_runtime(
             config, lambda rt: reclassify(rt.deps, number, cli_actor(), complex_, urgent, reason or "")

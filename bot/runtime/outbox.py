@@ -135,7 +135,7 @@ class OutboxSender:
                 await self._record(session, row, Delivery("defer", delay=5), now)
                 return _Next.GO_ON, None
             platform, channel, recipient = row.platform, row.channel, row.recipient
-            payload, attempts = row.payload, outbox_store.start(row)
+            payload, attempts, interactive = row.payload, outbox_store.start(row), row.lane == outbox_store.INTERACTIVE
         message: Outgoing | None = None
         try:
             message = Outgoing.from_payload(
@@ -146,6 +146,7 @@ class OutboxSender:
                 attempts=attempts,
                 card_ref=card_ref,
                 id=row_id,
+                interactive=interactive,
             )
             if channel == "card_update" and transport.needs_card_ref and not card_ref:
                 delivery = Delivery("sent", {"skipped": "card code unavailable"})  # spent, or no such card

@@ -49,9 +49,9 @@ async def api_guard(request: web.Request, handler: Handler) -> web.StreamRespons
     if not _authorised(request):
         return json_error(401, "Authorization", "需要有效的 Bearer 令牌", "unauthorized")
     deps = request.app[DEPS]
-    async with deps.sessions() as session:  # a calendar change elsewhere counts at once
-        await deps.calendar.ensure_fresh(session)
     try:
+        async with deps.read_sessions() as session:  # a calendar change elsewhere counts at once
+            await deps.calendar.ensure_fresh(session)
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, "body", "请求体过大")

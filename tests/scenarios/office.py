@@ -73,6 +73,11 @@ class WeComSide:
         self.server = TestServer(self.fake.app())
         # the URL timestamp is WeCom's wall clock, which agrees with ours (the bot checks it)
         self.callbacks = WeComCallbacks(TOKEN, AES_KEY, self.fake.corp_id, agent_id=self.fake.agent_id, clock=clock)
+        self.clock = clock
+
+    def sync(self) -> None:
+        """WeCom's clock agrees with ours (its duplicate check and rate limits count real time)."""
+        self.fake.now = max(self.fake.now, self.clock.now().timestamp())
 
     async def start(self) -> None:
         await self.server.start_server()

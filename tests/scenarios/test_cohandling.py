@@ -13,7 +13,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.statistics import parse_period
 from bot.reports.compute import build_report
-from store import repo
+from store import directory
 from tests.conftest import SHANGHAI
 from tests.scenarios.office import Office
 
@@ -33,7 +33,7 @@ async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock
 
 async def _co_kind(office: Office) -> str:
     async with office.runtime.deps.sessions() as session:
-        unit = await repo.unit_by_name(session, "区住建局")
+        unit = await directory.unit_by_name(session, "区住建局")
         assert unit is not None
         return f"co{unit.id}"
 

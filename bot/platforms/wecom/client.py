@@ -349,11 +349,13 @@ class WeComClient:
 
     # -- message/send (spec §3.2–§3.5) ---------------------------------------------------
 
-    async def send(self, body: Mapping[str, Any]) -> SendResult:
-        """POST message/send with ``body`` (agentid defaults to ours; text/markdown clipped)."""
+    async def send(self, body: Mapping[str, Any], *, check_duplicates: bool = True) -> SendResult:
+        """POST message/send with ``body`` (agentid defaults to ours; text/markdown clipped).
+        ``check_duplicates=False`` sends without WeCom's duplicate check (two equal answers to
+        two questions are both delivered)."""
         payload = _clip(body, _APP_LIMITS)
         payload.setdefault("agentid", self.agent_id)
-        if self.duplicate_check:
+        if self.duplicate_check and check_duplicates:
             payload.setdefault("enable_duplicate_check", 1)
             payload.setdefault("duplicate_check_interval", self.duplicate_check)
         if not any(payload.get(k) for k in ("touser", "toparty", "totag")):
@@ -369,13 +371,17 @@ class WeComClient:
             invalid_tags=_split_pipe(data.get("invalidtag")),
         )
 
-    async def send_text(self, users: str | Iterable[str], content: str) -> SendResult:
+    async def send_text(self, users: str | Iterable[str], content: str, *, check_duplicates: bool = True) -> SendResult:
         """Text message; content cut to 2048 UTF-8 bytes at a character boundary (spec §3.3)."""
-        return await self.send({"touser": _join_users(users), "msgtype": "text", "text": {"content": content}})
+        body = {"touser": _join_users(users), "msgtype": "text", "text": {"content": content}}
+        return await self.send(body, check_duplicates=check_duplicates)
 
-    async def send_markdown(self, users: str | Iterable[str], content: str) -> SendResult:
+    async def send_markdown(
+        self, users: str | Iterable[str], content: str, *, check_duplicates: bool = True
+    ) -> SendResult:
         """Markdown message; content cut to 2048 UTF-8 bytes (spec §3.4)."""
-        return await self.send({"touser": _join_users(users), "msgtype": "markdown", "markdown": {"content": content}})
+        body = {"touser": _join_users(users), "msgtype": "markdown", "markdown": {"content": content}}
+        return await self.send(body, check_duplicates=check_duplicates)
 
     async def send_template_card(self, users: str | Iterable[str], card: Mapping[str, Any]) -> SendResult:
         """Template card (spec §3.5); ``card`` carries a fresh ``task_id``."""

@@ -70,12 +70,14 @@ class WeComTransport:
 
     async def _to_user(self, message: Outgoing) -> Delivery:
         user = message.recipient
-        # the client sends with ``enable_duplicate_check`` (DUPLICATE_CHECK_SECONDS, set in app.py):
-        # the same message sent again after a crash is not delivered twice
+        # bulk messages go with ``enable_duplicate_check`` (DUPLICATE_CHECK_SECONDS, set in app.py):
+        # the same reminder sent again after a crash is not delivered twice. An answer to a person's
+        # own question is not: two questions may well get two equal answers ("无权查看此件").
+        check = not message.interactive
         if message.kind == "text":
-            result = await self.client.send_text([user], self._fit(message, "text"))
+            result = await self.client.send_text([user], self._fit(message, "text"), check_duplicates=check)
         elif message.kind == "markdown":
-            result = await self.client.send_markdown([user], self._fit(message, "markdown"))
+            result = await self.client.send_markdown([user], self._fit(message, "markdown"), check_duplicates=check)
         elif message.kind == "card":
             assert message.card is not None
             result = await self.client.send_template_card([user], template_card(message.card, message.task_id))
