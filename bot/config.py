@@ -353,6 +353,8 @@ def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"不是有效的 TOML（invalid TOML: {exc}）") from exc
+    except RecursionError as exc:  # tomllib recurses per nesting level: a hostile file ends here
+        raise ConfigError("不是有效的 TOML：嵌套层数过深（invalid TOML: nesting too deep）") from exc
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:

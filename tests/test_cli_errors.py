@@ -124,3 +124,8 @@ def test_bad_spreadsheet_is_one_line(tmp_path: Path) -> None:
 def test_a_group_alone_shows_its_help() -> None:
     result = CliRunner().invoke(main, ["case"])
     assert "错误" not in result.output and "Commands:" in result.output and "list" in result.output
+
+
+def test_deeply_nested_config_is_one_line(tmp_path: Path) -> None:
+    path = config(tmp_path, "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    one_line(*invoke("case", "list", "-c", str(path)), "嵌套层数过深")

@@ -82,6 +82,8 @@ def parse_year(text: str) -> YearSpec:
         if "date" in detail.lower():
             hint = "；日期请写成 2026-01-04 这样的格式，且须是实际存在的日期"
         raise CalendarFileError(f"文件不是有效的 TOML：{detail}{hint}") from exc
+    except RecursionError as exc:  # tomllib recurses per nesting level: a hostile file ends here
+        raise CalendarFileError("文件不是有效的 TOML：嵌套层数过深（nesting too deep）") from exc
     return _Validator(doc).run()
 
 

@@ -208,3 +208,9 @@ def test_unreadable_files(tmp_path: Path) -> None:
     gbk.write_bytes(BASE.encode("gbk"))
     with pytest.raises(CalendarFileError, match="不是 UTF-8 编码"):
         load_year(gbk)
+
+
+def test_a_hostile_deeply_nested_file_is_one_error() -> None:
+    # 100k levels of arrays: tomllib would recurse past Python's limit (issue 10)
+    with pytest.raises(CalendarFileError, match="嵌套层数过深"):
+        parse_year("a = " + "[" * 100_000 + "]" * 100_000)
