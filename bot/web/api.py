@@ -105,6 +105,15 @@ async def get_case(request: web.Request) -> web.Response:
     return web.json_response(data, dumps=_dumps)
 
 
+async def _case_response(deps: Deps, case_id: int) -> web.Response:
+    """The case as it is now, as JSON (the answer to every action on it)."""
+    async with deps.read_sessions() as session:
+        fresh = await repo.case_by_id(session, case_id)
+        assert fresh is not None
+        data = await case_json(session, fresh)
+    return web.json_response(data, dumps=_dumps)
+
+
 async def assign(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     number = request.match_info["number"]
@@ -115,11 +124,7 @@ async def assign(request: web.Request) -> web.Response:
         case = await assign_case(deps, number, body["unit"], API_ACTOR)
     except UserError as exc:
         return user_error(exc)
-    async with deps.sessions() as session:
-        fresh = await repo.case_by_id(session, case.id)
-        assert fresh is not None
-        data = await case_json(session, fresh)
-    return web.json_response(data, dumps=_dumps)
+    return await _case_response(deps, case.id)
 
 
 async def correct(request: web.Request) -> web.Response:
@@ -133,11 +138,7 @@ async def correct(request: web.Request) -> web.Response:
         case = await set_fields(deps, number, API_ACTOR, body)
     except UserError as exc:
         return user_error(exc)
-    async with deps.sessions() as session:
-        fresh = await repo.case_by_id(session, case.id)
-        assert fresh is not None
-        data = await case_json(session, fresh)
-    return web.json_response(data, dumps=_dumps)
+    return await _case_response(deps, case.id)
 
 
 async def archive(request: web.Request) -> web.Response:
@@ -148,11 +149,7 @@ async def archive(request: web.Request) -> web.Response:
         case = await archive_case(deps, number, API_ACTOR)
     except UserError as exc:
         return user_error(exc)
-    async with deps.sessions() as session:
-        fresh = await repo.case_by_id(session, case.id)
-        assert fresh is not None
-        data = await case_json(session, fresh)
-    return web.json_response(data, dumps=_dumps)
+    return await _case_response(deps, case.id)
 
 
 def add_routes(app: web.Application) -> None:
