@@ -82,8 +82,13 @@ class OfficeConfig(_Section):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office time zone: every time shown to people is in it."""
+        return ZoneInfo(self.timezone)
+
     def hours(self) -> OfficeHours:
-        return OfficeHours(open=self.open, close=self.close, tz=ZoneInfo(self.timezone))
+        return OfficeHours(open=self.open, close=self.close, tz=self.tz)
 
 
 class DeadlineConfig(_Section):

@@ -211,7 +211,7 @@ class Jobs:
 
     def _line(self, case: Case, nudge: Nudge, now: datetime) -> str:
         title = b.short(case.title, 20)
-        due = b.hm(case.due_at)
+        due = b.hm(case.due_at, self.hours.tz)
         step, stalled, _holder = STEPS.get(State(case.state), ("", "", Role.SUPERVISOR))
         reason = {
             Kind.DUE: f"{due}到期"
@@ -223,14 +223,14 @@ class Jobs:
                 else ""
             ),
             Kind.UNACCEPTED: f"交办已超过{nudge.info.get('hours', '')}小时未签收",
-            Kind.RETURN_WINDOW: f"退回期限今日{b.hm(case.return_deadline)[-5:]}截止，逾期不能退回",
-            Kind.INTERIM: f"请于{b.hm(self._interim_due(case))}前报送阶段性办理情况并提出回复建议"
+            Kind.RETURN_WINDOW: f"退回期限今日{b.hm(case.return_deadline, self.hours.tz)[-5:]}截止，逾期不能退回",
+            Kind.INTERIM: f"请于{b.hm(self._interim_due(case), self.hours.tz)}前报送阶段性办理情况并提出回复建议"
             f"（进展 {case.number} <情况> 回复建议：<内容>）",
             Kind.OVERDUE: f"已超期（{due}到期），请抓紧办理",
             Kind.NOTICE: f"已超期{nudge.info.get('overdue_days', '')}个工作日，督查室已发督办通知",
             Kind.FOLLOWUP: "已回复超过规定时间未回访",
-            Kind.STEP: f"待{step}，今日{b.hm(case.step_due_at)[-5:]}到期",
-            Kind.STEP_OVERDUE: f"{stalled}（{b.hm(case.step_due_at)}到期），请尽快{step}",
+            Kind.STEP: f"待{step}，今日{b.hm(case.step_due_at, self.hours.tz)[-5:]}到期",
+            Kind.STEP_OVERDUE: f"{stalled}（{b.hm(case.step_due_at, self.hours.tz)}到期），请尽快{step}",
             Kind.PROMISE: f"承诺解决日期已到，请报告解决情况并再回复（再回复 {case.number} <内容>）",
         }[nudge.kind]
         if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):

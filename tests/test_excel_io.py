@@ -322,7 +322,7 @@ async def test_export_archive_headers_rows_and_notes(deps: Deps, tmp_path: Path)
         for values in rows[1:]:
             case = await repo.case_by_number(session, values[0])
             assert case is not None
-            expected = archive_row(await archive_record(session, case))
+            expected = archive_row(await archive_record(session, case, deps.config.office.tz))
             # date elements are Excel date-times now (issue 14): compare them as the sheet shows them
             shown = [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in values]
             assert [v if v is not None else None for v in shown] == [e if e != "" else None for e in expected]

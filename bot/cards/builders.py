@@ -6,7 +6,7 @@ petitioner's contact details on a card — that is only on the signed detail pag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,8 +15,6 @@ from bot.cards.payload import CardAction, Verb
 from bot.domain.publication import offer
 from bot.domain.states import NonPublicGround, ReplyMode, Satisfaction, State, TellMethod, Truthfulness
 from bot.privacy import redact
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,8 @@ class CaseView:
     truthfulness: str | None = None
     public: bool = True
     has_contact: bool = False  # a 联系方式 was given (never shown: it decides the reply modes)
+    #: the office time zone (``[office] timezone``): the card's times are shown in it
+    tz: ZoneInfo = field(kw_only=True)
 
 
 def short(text: str, limit: int) -> str:
@@ -48,14 +48,14 @@ def short(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
 
 
-def hm(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str:
+def hm(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%m-%d %H:%M") if value else ""
 
 
-def due_text(view: CaseView, tz: ZoneInfo = SHANGHAI) -> str:
+def due_text(view: CaseView) -> str:
     if view.due_at is None:
         return "-"
-    text = view.due_at.astimezone(tz).strftime("%m-%d %H:%M")
+    text = hm(view.due_at, view.tz)
     if view.days_left is None:
         return text
     if view.days_left < 0:

@@ -17,8 +17,8 @@ def co_card(view: CaseView, co_unit: str, co_due: datetime | None, url: str | No
         fields=[
             ("文号", view.number),
             ("类型", view.category or "-"),
-            ("协办时限", hm(co_due) or "-"),
-            ("主办时限", hm(view.due_at) or "-"),
+            ("协办时限", hm(co_due, view.tz) or "-"),
+            ("主办时限", hm(view.due_at, view.tz) or "-"),
         ],
         buttons=[_btn("报送协办意见", Verb.CO_OPINION, view, "primary")],
         url=url,

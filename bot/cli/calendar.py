@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -37,10 +38,10 @@ def calendar_import(config_path: Path, file: Path) -> None:
         f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
         + (f" ({spec.note})" if spec.note else "")
     )
-    _echo_moved(change)
+    _echo_moved(change, config.office.tz)
 
 
-def _echo_moved(change: Any) -> None:
+def _echo_moved(change: Any, tz: ZoneInfo) -> None:
     from bot.handlers.read_models import local_time_text
 
     if not change.moved:
@@ -49,7 +50,8 @@ def _echo_moved(change: Any) -> None:
     click.echo(f"deadlines recomputed for {len(change.moved)} open case(s), their units told:")
     for moved in change.moved:
         parts = ", ".join(
-            f"{key} {local_time_text(a) or '-'} -> {local_time_text(b) or '-'}" for key, (a, b) in moved.moved.items()
+            f"{key} {local_time_text(a, tz) or '-'} -> {local_time_text(b, tz) or '-'}"
+            for key, (a, b) in moved.moved.items()
         )
         click.echo(f"  {moved.number}: {parts}")
 
@@ -100,4 +102,4 @@ def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None
 
     change = run_with_runtime(config, body)
     click.echo(f"{day.date().isoformat()}: {kind}")
-    _echo_moved(change)
+    _echo_moved(change, config.office.tz)

@@ -136,8 +136,9 @@ async def _record(
     moved: dict[str, tuple[datetime | None, datetime | None]],
     version: int,
 ) -> None:
+    tz = deps.config.office.tz
     parts = [
-        f"{_LABELS[key]}由 {local_time_text(a) or '-'} 改为 {local_time_text(b) or '-'}"
+        f"{_LABELS[key]}由 {local_time_text(a, tz) or '-'} 改为 {local_time_text(b, tz) or '-'}"
         for key, (a, b) in moved.items()
     ]
     comment = f"工作日历调整（{what}）：" + "；".join(parts) + "。"

@@ -4,6 +4,7 @@ reminded and the lateness recorded on the timeline (scored as ``co_overdue``).""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.calendar.service import CalendarHolder
 from bot.cards import builders as b
@@ -44,12 +45,12 @@ async def record_opinion(deps: Deps, session: Session, case: Case, actor: Actor,
     return names.get(unit_id, "")
 
 
-async def opinion_lines(session: Session, case: Case) -> list[str]:
+async def opinion_lines(session: Session, case: Case, tz: ZoneInfo) -> list[str]:
     """ "区住建局（赵住建 11-03 10:00）：…" for each 协办意见 of the case, oldest first."""
     events = await rows.opinions(session, case.id)
     names = await directory.unit_names(session, [int((e.data or {}).get("unit_id", 0)) for e in events])
     return [
-        f"{names.get(int((e.data or {}).get('unit_id', 0)), '协办单位')}（{e.actor_name} {b.hm(e.at)}）：{e.comment}"
+        f"{names.get(int((e.data or {}).get('unit_id', 0)), '协办单位')}（{e.actor_name} {b.hm(e.at, tz)}）：{e.comment}"
         for e in events
     ]
 
@@ -85,7 +86,7 @@ async def sweep(deps: Deps, outbox: Outbox, now: datetime) -> int:
                 if await nudges.claim(
                     session, scope=scope, kind=OVERDUE, threshold=threshold, day=due_day, now=now, case_id=case.id
                 ):
-                    comment = f"{names.get(unit, '协办单位')}逾期未报送协办意见（协办时限{b.hm(due)}）"
+                    comment = f"{names.get(unit, '协办单位')}逾期未报送协办意见（协办时限{b.hm(due, hours.tz)}）"
                     await repo.add_event(
                         session, case.id, now, OVERDUE, _SYSTEM, comment=comment, data={"unit_id": unit}
                     )
@@ -93,7 +94,7 @@ async def sweep(deps: Deps, outbox: Outbox, now: datetime) -> int:
                     session, scope=scope, kind="co_remind", threshold=threshold, day=today, now=now, case_id=case.id
                 ):
                     text = (
-                        f"【协办提醒】{case.number} {b.short(case.title, 20)}：协办意见已逾期（协办时限{b.hm(due)}），"
+                        f"【协办提醒】{case.number} {b.short(case.title, 20)}：协办意见已逾期（协办时限{b.hm(due, hours.tz)}），"
                         f"请尽快报送：协办意见 {case.number} <内容>"
                     )
                     queued += await outbox.text(session, await co_unit_people(session, unit), text, now, case=case)

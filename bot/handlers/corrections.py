@@ -72,8 +72,9 @@ async def reclassify_in_session(
             hours=cfg.office.hours(),
         )
         values.update(due_at=due.due_at, calendar_source=due.source)
-        data.update(due_before=local_time_text(case.due_at), due_at=local_time_text(due.due_at))
-        done += f"，办理时限 {local_time_text(case.due_at) or '-'} → {local_time_text(due.due_at)}"
+        tz = cfg.office.tz
+        data.update(due_before=local_time_text(case.due_at, tz), due_at=local_time_text(due.due_at, tz))
+        done += f"，办理时限 {local_time_text(case.due_at, tz) or '-'} → {local_time_text(due.due_at, tz)}"
     await corrections.update_case(session, case.id, values)
     await session.refresh(case)
     await add_note_in_session(deps, session, case, actor, RECLASSIFY, f"{done}。理由：{reason.strip()}", data)

@@ -69,6 +69,7 @@ class ChatNotifier:
             truthfulness=case.truthfulness,
             public=case.reply_mode != "individual",
             has_contact=has_contact(case.contact),
+            tz=self.config.office.tz,
         )
 
     def link(self, case: Case, person: Person) -> str:
@@ -121,7 +122,7 @@ class ChatNotifier:
         case, now = change.case, change.at
         action = change.action
         if isinstance(action, Action) and action not in _KEEPS_CARDS:
-            done = f"已{action.label}（{change.actor.name} {b.hm(now)}）"
+            done = f"已{action.label}（{change.actor.name} {b.hm(now, self.config.office.tz)}）"
             # the co-units' cards stay open while the lead unit still works on the case
             keeps = State(case.state) in OPEN_FOR_OPINION and action not in (Action.ASSIGN, Action.REASSIGN)
             spare = co_kinds(case) if keeps else []
@@ -173,7 +174,7 @@ class ChatNotifier:
     async def _on_co_opinion(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         unit_id = int(change.data.get("unit_id", 0))
         names = await directory.unit_names(session, [unit_id])
-        done = f"已报送协办意见（{change.actor.name} {b.hm(now)}）"
+        done = f"已报送协办意见（{change.actor.name} {b.hm(now, self.config.office.tz)}）"
         await self.outbox.close_cards(session, case, done, now, kinds=[co_kind(unit_id)])
         text = (
             f"【协办意见】{case.number} {b.short(case.title, 40)}\n{names.get(unit_id, '协办单位')}"
@@ -305,7 +306,7 @@ class ChatNotifier:
             )
 
     async def _on_track(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
-        promised = b.hm(case.promised_at)[:5] if case.promised_at else "-"
+        promised = b.hm(case.promised_at, self.config.office.tz)[:5] if case.promised_at else "-"
         text = (
             f"【继续跟踪】{case.number} {b.short(case.title, 40)}\n回访：{case.satisfaction}，"
             f"{'已化解' if case.resolved else '未化解'}。请继续办理，于{promised}前解决，并再回复："

@@ -12,14 +12,12 @@ from store import directory, repo
 from store.db import Session
 from store.models import Case, CaseEvent
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-
-def iso(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str | None:
+def iso(value: datetime | None, tz: ZoneInfo) -> str | None:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else None
 
 
-def local_time_text(value: datetime | None, tz: ZoneInfo = SHANGHAI) -> str:
+def local_time_text(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
@@ -27,7 +25,7 @@ def event_label(action: str) -> str:
     return timeline_label(action)
 
 
-def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
+def event_json(event: CaseEvent, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "at": iso(event.at, tz),
         "action": event.action,
@@ -40,7 +38,7 @@ def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
     }
 
 
-async def archive_record(session: Session, case: Case, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
+async def archive_record(session: Session, case: Case, tz: ZoneInfo) -> dict[str, Any]:
     """The 16 elements, keyed as in ``ARCHIVE_ELEMENTS`` (values as people read them)."""
     names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
     return {
@@ -73,7 +71,7 @@ async def case_json(
     *,
     include_contact: bool = True,
     with_timeline: bool = True,
-    tz: ZoneInfo = SHANGHAI,
+    tz: ZoneInfo,
 ) -> dict[str, Any]:
     unit_ids = [case.unit_id] if case.unit_id else []
     unit_ids += [int(u) for u in case.co_unit_ids or []]

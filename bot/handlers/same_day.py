@@ -6,6 +6,7 @@ Each message is claimed in the nudges table, so a repeated tick or a second proc
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from bot.cards import builders as b
 from bot.domain.states import Role
@@ -52,7 +53,7 @@ async def sweep(deps: Deps, outbox: Outbox, now: datetime) -> int:
                 text = f"【急件未交办】{case.number} {b.short(case.title, 30)}：已登记{hours_waited}小时未交办，请立即交办。"
                 queued += await outbox.text(session, dispatchers, text, now, case=case)
         if cal.is_workday(today) and local.time() >= hours.close:
-            queued += await _at_close(session, outbox, waiting, dispatchers, now, today)
+            queued += await _at_close(session, outbox, waiting, dispatchers, now, today, hours.tz)
         if cal.is_workday(today) and local.time() >= deps.config.nudges.overdue_list_time:
             opened = datetime.combine(today, hours.open, tzinfo=hours.tz)
             queued += await _morning_list(deps, session, outbox, [c for c in waiting if c.created_at < opened], now)
@@ -60,14 +61,21 @@ async def sweep(deps: Deps, outbox: Outbox, now: datetime) -> int:
 
 
 async def _at_close(
-    session: Session, outbox: Outbox, waiting: list[Case], people: list[Person], now: datetime, day: date
+    session: Session,
+    outbox: Outbox,
+    waiting: list[Case],
+    people: list[Person],
+    now: datetime,
+    day: date,
+    tz: ZoneInfo,
 ) -> int:
     if not await nudges.claim(
         session, scope="dispatchers", kind="unassigned_close", threshold="daily", day=day, now=now
     ):
         return 0
     lines = [
-        f"{i}. {c.number} {b.short(c.title, 20)}（登记于{b.hm(c.created_at)}）" for i, c in enumerate(waiting[:30], 1)
+        f"{i}. {c.number} {b.short(c.title, 20)}（登记于{b.hm(c.created_at, tz)}）"
+        for i, c in enumerate(waiting[:30], 1)
     ]
     more = f"\n……另有{len(waiting) - 30}件。" if len(waiting) > 30 else ""
     text = f"【当日未交办】已到下班时间，尚有{len(waiting)}件留言未交办：\n" + "\n".join(lines) + more
@@ -83,7 +91,10 @@ async def _morning_list(deps: Deps, session: Session, outbox: Outbox, waiting: l
     ):
         return 0
     header = f"## 未交办留言（{local:%m月%d日}）\n共 **{len(waiting)}** 件登记后未当日交办"
-    section = ("**未交办**", [f"> {c.number} {_title(deps, c)} 登记于{b.hm(c.created_at)}" for c in waiting])
+    section = (
+        "**未交办**",
+        [f"> {c.number} {_title(deps, c)} 登记于{b.hm(c.created_at, deps.config.office.tz)}" for c in waiting],
+    )
     return await outbox.supervision(
         session, split_markdown(header, [section]), now, dedupe=f"unassigned:{local.date()}"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.archive import has_contact as contact_given
 from bot.domain.archive import missing_elements
@@ -151,20 +152,20 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
     return values
 
 
-async def already_done(session: Session, case: Case, action: Action) -> WorkflowError | None:
+async def already_done(session: Session, case: Case, action: Action, tz: ZoneInfo) -> WorkflowError | None:
     """A second click on a step someone already took: say who and when (not just "wrong state")."""
     last = await repo.last_event(session, case.id)
     if last is None or last.action != action.value or last.to_state != case.state:
         return None
-    return await _conflict(session, case.id)
+    return await _conflict(session, case.id, tz)
 
 
-async def _conflict(session: Session, case_id: int) -> WorkflowError:
+async def _conflict(session: Session, case_id: int, tz: ZoneInfo) -> WorkflowError:
     last = await repo.last_event(session, case_id)
     if last is None:  # pragma: no cover - a case always has its registration event
         return WorkflowError("conflict", "此件刚被他人处理，请刷新后再试。")
     return WorkflowError(
-        "conflict", f"此件已由{last.actor_name}于{local_time_text(last.at)}处理（{event_label(last.action)}）。"
+        "conflict", f"此件已由{last.actor_name}于{local_time_text(last.at, tz)}处理（{event_label(last.action)}）。"
     )
 
 
@@ -175,7 +176,7 @@ async def apply_in_session(
     now = deps.clock.now()
     record = None
     if action is Action.ARCHIVE:
-        record = await archive_record(session, case)
+        record = await archive_record(session, case, deps.config.office.tz)
     try:
         facts = facts_of(
             case, record, tz=deps.config.office.hours().tz, untrue_note=deps.config.publication.untrue_public_note
@@ -183,13 +184,13 @@ async def apply_in_session(
         decision = decide(facts, action, actor, data, now)
     except WorkflowError as exc:
         if exc.code == "wrong_state":
-            already = await already_done(session, case, action)
+            already = await already_done(session, case, action, deps.config.office.tz)
             if already is not None:
                 raise already from exc
         raise
     values = effects(deps, case, decision, data, now)
     if not await repo.compare_and_set(session, case.id, case.state, case.version, values):
-        raise await _conflict(session, case.id)
+        raise await _conflict(session, case.id, deps.config.office.tz)
     await repo.add_event(
         session,
         case.id,

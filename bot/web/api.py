@@ -90,7 +90,7 @@ async def create_case(request: web.Request) -> web.Response:
     async with deps.sessions() as session:
         case = await repo.case_by_id(session, result.case.id)
         assert case is not None
-        data = await case_json(session, case)
+        data = await case_json(session, case, tz=deps.config.office.tz)
     return web.json_response(data, status=201 if result.created else 200, dumps=_dumps)
 
 
@@ -101,7 +101,7 @@ async def get_case(request: web.Request) -> web.Response:
         case = await repo.case_by_number(session, number)
         if case is None:
             return json_error(404, "number", f"未找到文号为 {number} 的留言件")
-        data = await case_json(session, case)
+        data = await case_json(session, case, tz=deps.config.office.tz)
     return web.json_response(data, dumps=_dumps)
 
 
@@ -110,7 +110,7 @@ async def _case_response(deps: Deps, case_id: int) -> web.Response:
     async with deps.read_sessions() as session:
         fresh = await repo.case_by_id(session, case_id)
         assert fresh is not None
-        data = await case_json(session, fresh)
+        data = await case_json(session, fresh, tz=deps.config.office.tz)
     return web.json_response(data, dumps=_dumps)
 
 

@@ -352,7 +352,7 @@ class Office:
         async with self.runtime.deps.sessions() as session:
             found = await repo.case_by_number(session, number)
             assert found is not None
-            return await case_json(session, found)
+            return await case_json(session, found, tz=self.runtime.deps.config.office.tz)
 
     case_direct = case
 

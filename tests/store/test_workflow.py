@@ -73,7 +73,7 @@ async def test_register_assigns_with_deadline_and_timeline(deps: Deps) -> None:
     assert case.calendar_source == "chinese-calendar"
     async with deps.sessions() as session:
         events = await repo.timeline(session, case.id)
-        data = await case_json(session, case)
+        data = await case_json(session, case, tz=deps.config.office.tz)
     assert [e.action for e in events] == ["register", "assign"]
     assert data["state"] == "assigned" and data["unit"] == "区人社局"
     assert [e["label"] for e in data["timeline"]] == ["登记", "交办"]
@@ -303,7 +303,7 @@ async def test_repeated_message_is_linked(deps: Deps) -> None:
     assert third.duplicate_of_id == first.id
     assert unrelated.duplicate_of_id is None
     async with deps.sessions() as session:
-        data = await case_json(session, second)
+        data = await case_json(session, second, tz=deps.config.office.tz)
     assert data["repeated"] and data["duplicate_of"] == first.number
 
 

@@ -29,6 +29,7 @@ VIEW = b.CaseView(
     stage=2,
     due_at=datetime(2026, 11, 9, 17, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
     days_left=5,
+    tz=ZoneInfo("Asia/Shanghai"),
 )
 
 

@@ -150,6 +150,7 @@ def _view(title: str, content: str) -> b.CaseView:
         state=State.ASSIGNED,
         stage=1,
         due_at=None,
+        tz=ZoneInfo("Asia/Shanghai"),
     )
 
 

@@ -25,7 +25,7 @@ async def accept(t: Turn, case: Case, action: CardAction) -> None:
 @on.click(Verb.RETURN)
 async def ask_return_reason(t: Turn, case: Case, action: CardAction) -> None:
     if await t.allowed(case, Action.RETURN):
-        deadline = b.hm(case.return_deadline) if case.return_deadline else ""
+        deadline = b.hm(case.return_deadline, t.tz) if case.return_deadline else ""
         prompt = dlg.PROMPTS[dlg.Step.RETURN_REASON] + (f"（退回期限：{deadline}）" if deadline else "")
         await t.move(case, dlg.button(Verb.RETURN), prompt=prompt)
 

@@ -6,6 +6,7 @@ by the domain case by case; only the cases on the list shown are approved."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
@@ -32,7 +33,7 @@ async def awaiting(t: Turn, month: tuple[int, int] | None = None) -> list[Case]:
     cases = await repo.list_cases(t.session, repo.CaseFilter(state=State.REVIEWED.value, limit=MAX_BATCH))
     if month is None:
         return cases
-    tz = t.deps.config.office.hours().tz
+    tz = t.tz
 
     def reviewed(c: Case) -> tuple[int, int]:
         local = (c.reviewed_at or c.updated_at).astimezone(tz)
@@ -41,9 +42,9 @@ async def awaiting(t: Turn, month: tuple[int, int] | None = None) -> list[Case]:
     return [c for c in cases if reviewed(c) == month]
 
 
-def _line(case: Case, units: dict[int, str]) -> str:
+def _line(case: Case, units: dict[int, str], tz: ZoneInfo) -> str:
     unit = units.get(case.unit_id or 0, "-")
-    return f"{case.number} {unit} {b.short(case.title, 20)}（审核{b.hm(case.reviewed_at or case.updated_at)}）"
+    return f"{case.number} {unit} {b.short(case.title, 20)}（审核{b.hm(case.reviewed_at or case.updated_at, tz)}）"
 
 
 async def _show(t: Turn, month: tuple[int, int] | None) -> None:
@@ -55,7 +56,7 @@ async def _show(t: Turn, month: tuple[int, int] | None) -> None:
         await t.say("目前没有待审定的答复。")
         return
     units = await directory.unit_names(t.session, [c.unit_id for c in cases if c.unit_id])
-    lines = [_line(c, units) for c in cases]
+    lines = [_line(c, units, t.tz) for c in cases]
     first = cases[0]
     await t.move(first, dlg.button(Verb.BATCH_LIST), data={"numbers": [c.number for c in cases]})
     await t.card(first, b.batch_card(await t.view(first), lines), "batch")

@@ -152,7 +152,7 @@ async def confirm(t: Turn, case: Case, action: CardAction) -> None:
     if await t.run(case, Action.PUBLISH, publish):
         await t.move(case, event)
         told_text = f"，已{told.value}告知网友" if told and told is not TellMethod.UNREACHABLE else ""
-        await t.say(f"{case.number}：已{mode.label}{told_text}（{b.hm(t.now)}），请回访网友。", case)
+        await t.say(f"{case.number}：已{mode.label}{told_text}（{b.hm(t.now, t.tz)}），请回访网友。", case)
 
 
 @on.step(dlg.Step.PUBLISH_CONFIRM)

@@ -28,7 +28,7 @@ async def show(t: Turn, case: Case, rest: str) -> None:
         f"承办单位：{view.unit or '-'}",
         f"到期：{b.due_text(view)}",
     ]
-    lines += [f"{b.hm(e.at)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
+    lines += [f"{b.hm(e.at, t.tz)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
     lines.append(f"详情：{t.notifier.link(case, t.person)}")
     await t.say("\n".join(lines), case)
 
@@ -54,7 +54,7 @@ async def todo(t: Turn, rest: str) -> None:
     lines: list[str] = []
     for state, unit_id in wanted:
         for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
-            lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at) or '-'} {b.short(c.title, 20)}")
+            lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at, t.tz) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")
         return

@@ -90,7 +90,7 @@ async def _walk(t: Turn, case: Case, events: list[str], data: dict[str, Any]) ->
     if step is dlg.Step.REPLY_PREVIEW:
         reply = _reply_input(data)
         await t.card(case, b.preview_card(await t.view(case), reply.as_text()), "preview")
-        co = await opinion_lines(t.session, case)
+        co = await opinion_lines(t.session, case, t.tz)
         co_text = ("\n\n协办意见：\n" + "\n".join(co)) if co else ""
         await t.say(
             f"{case.number} 办理情况预览：\n{reply.as_text()}{co_text}\n\n回复“提交”确认，“修改”重填，“取消”放弃。",

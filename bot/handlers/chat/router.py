@@ -202,5 +202,5 @@ def _put(table: dict[_K, _V], key: _K, value: _V) -> None:
 
 async def _stale(t: Turn, case: Case) -> str:
     last = await repo.last_event(t.session, case.id)
-    who = f"（{last.actor_name}于{b.hm(last.at)}{event_label(last.action)}）" if last else ""
+    who = f"（{last.actor_name}于{b.hm(last.at, t.tz)}{event_label(last.action)}）" if last else ""
     return f"{case.number}：此卡片已失效，此件当前状态为“{State(case.state).label}”{who}。"

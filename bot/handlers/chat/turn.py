@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cards import builders as b
 from bot.cards.models import Card
@@ -41,6 +42,11 @@ class Turn:
     @property
     def outbox(self) -> Outbox:
         return self.notifier.outbox
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office time zone: times in answers are shown in it."""
+        return self.deps.config.office.tz
 
     # --- answers ----------------------------------------------------------------------------
 
@@ -86,7 +92,7 @@ class Turn:
         if refusal is None:
             return True
         if refusal.code == "wrong_state":
-            refusal = await already_done(self.session, case, action) or refusal
+            refusal = await already_done(self.session, case, action, self.tz) or refusal
         await self.say(f"{case.number}：{refusal.message}", case)
         return False
 
