@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from bot.cards.models import Card
@@ -68,8 +69,23 @@ FirstUse = Callable[[str, str, str, float], Awaitable[bool]]
 
 # --- outbound --------------------------------------------------------------------------------
 
-Channel = Literal["user", "group", "webhook", "card_update"]
-Outcome = Literal["sent", "retry", "defer", "dead"]
+
+class Channel(StrEnum):
+    """Where a message goes (``outbox.channel``)."""
+
+    USER = "user"  # a person
+    GROUP = "group"  # a group chat
+    WEBHOOK = "webhook"  # the group robot
+    CARD_UPDATE = "card_update"  # a change of a card sent before
+
+
+class Outcome(StrEnum):
+    """What became of one delivery attempt."""
+
+    SENT = "sent"
+    RETRY = "retry"  # a transient failure: try again later
+    DEFER = "defer"  # not now and not an attempt (e.g. the card itself is not sent yet)
+    DEAD = "dead"  # a permanent failure: give up
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,7 @@ class Outgoing:
     (``webhook``), or a change of a card sent before (``card_update``)."""
 
     platform: str
-    channel: str  # a Channel
+    channel: str  # a Channel (a stored row's value; the transport refuses one it does not know)
     recipient: str  # user id, chat id, or "supervision" for the webhook
     kind: str  # text / markdown / card / card_update / image
     text: str = ""  # text and markdown
@@ -157,7 +173,7 @@ class Limit:
     ``reserve``: that many of them are kept for the interactive lane (bulk stops earlier), so an
     answer never waits for the window. ``source``: the spec section that gives the number."""
 
-    channel: str
+    channel: Channel
     count: int
     seconds: int
     source: str

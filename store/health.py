@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 
 from store.db import Session
-from store.models import Case, OutboxMessage
+from store.models import Case, OutboxMessage, OutboxStatus
 from store.repo import is_open
 
 
@@ -37,6 +37,8 @@ async def gauges(session: Session, now: datetime) -> Gauges:
         await session.execute(select(func.count()).select_from(Case).where(is_open(), Case.due_at < now))
     ).scalar_one()
     pending = (
-        await session.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+        await session.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+        )
     ).scalar_one()
     return Gauges(int(open_cases), int(overdue), int(pending))

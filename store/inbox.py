@@ -12,7 +12,7 @@ from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import dialect, queue
-from store.models import InboundEvent
+from store.models import InboundEvent, InboundStatus
 
 _TABLE = cast(Table, InboundEvent.__table__)
 _KEY = ("platform", "dedupe_key")
@@ -25,7 +25,7 @@ def event_row(platform: str, dedupe_key: str, kind: str, payload: dict[str, Any]
         "dedupe_key": dedupe_key[:300],
         "kind": kind,
         "payload": payload,
-        "status": "pending",
+        "status": InboundStatus.PENDING,
         "attempts": 0,
         "received_at": now,
     }
@@ -140,13 +140,21 @@ class InlineSQLite:
 
 async def claim(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[int]:
     """Lease the oldest pending events (see :func:`store.queue.claim`); counts an attempt each."""
-    return await queue.claim(session, InboundEvent, now=now, lease_until=lease_until, limit=limit, count_attempt=True)
+    return await queue.claim(
+        session,
+        InboundEvent,
+        pending=InboundStatus.PENDING,
+        now=now,
+        lease_until=lease_until,
+        limit=limit,
+        count_attempt=True,
+    )
 
 
 async def pending(session: AsyncSession, event_id: int) -> InboundEvent | None:
     """The event, when it is still to be processed."""
     row = await session.get(InboundEvent, event_id)
-    return row if row is not None and row.status == "pending" else None
+    return row if row is not None and row.status == InboundStatus.PENDING else None
 
 
 async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
@@ -155,13 +163,13 @@ async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
     if event_ids:
         await session.execute(
             update(InboundEvent)
-            .where(InboundEvent.id.in_(event_ids), InboundEvent.status == "pending")
+            .where(InboundEvent.id.in_(event_ids), InboundEvent.status == InboundStatus.PENDING)
             .values(locked_until=None, attempts=InboundEvent.attempts - 1)
         )
 
 
 def mark_done(row: InboundEvent, now: datetime) -> None:
-    row.status, row.processed_at, row.locked_until = "done", now, None
+    row.status, row.processed_at, row.locked_until = InboundStatus.DONE, now, None
 
 
 async def mark_failed(
@@ -174,4 +182,4 @@ async def mark_failed(
         row.error = error[:500]
         row.locked_until = retry_after(row.attempts)
         if row.attempts >= max_attempts:
-            row.status = "failed"
+            row.status = InboundStatus.FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,24 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from bot.domain.states import OPEN_STATES, State
+
+
+class InboundStatus(StrEnum):
+    """Where a stored platform event is (``inbound_events.status``)."""
+
+    PENDING = "pending"  # to process (or being processed under a lease)
+    DONE = "done"  # processed; its effects committed with this mark
+    FAILED = "failed"  # given up after the last attempt
+
+
+class OutboxStatus(StrEnum):
+    """Where a queued message is (``outbox.status``)."""
+
+    PENDING = "pending"  # to send (or being sent under a lease)
+    SENT = "sent"
+    DEAD = "dead"  # given up: a permanent error or the last attempt
+    CANCELLED = "cancelled"  # withdrawn before it was sent (e.g. a card closed before delivery)
+
 
 # Integer on SQLite so the key is the rowid alias (autoincrement), BIGINT elsewhere.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -217,7 +236,7 @@ class InboundEvent(Base):
     dedupe_key: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=InboundStatus.PENDING.value)  # an InboundStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     received_at: Mapped[datetime]
@@ -238,7 +257,7 @@ class OutboxMessage(Base):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(24))  # user / group / webhook / card_update
+    channel: Mapped[str] = mapped_column(String(24))  # a bot.ports.Channel
     recipient: Mapped[str] = mapped_column(String(200))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
@@ -246,7 +265,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     # 0 = interactive (answers to a person's command or click), 1 = bulk (reminders, lists, notices)
     lane: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending/sent/dead/cancelled
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING.value)  # an OutboxStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]

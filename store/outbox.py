@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import dialect, queue
-from store.models import CardTask, OutboxMessage
+from store.models import CardTask, OutboxMessage, OutboxStatus
 
 #: The lanes: answers to a person's command or click go before reminders, lists and notices.
 INTERACTIVE = 0
@@ -48,7 +48,7 @@ async def enqueue(
         person_id=person_id,
         dedupe_key=dedupe_key,
         lane=lane,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=not_before or now,
         created_at=now,
@@ -65,8 +65,8 @@ async def cancel_pending(session: AsyncSession, outbox_id: int) -> bool:
     """Cancel a message not sent yet; False when it is already sent (or gone)."""
     cancelled = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == "pending")
-        .values(status="cancelled")
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
     )
     return bool(cancelled.rowcount)  # type: ignore[attr-defined]
 
@@ -82,6 +82,7 @@ async def claim(
     return await queue.claim(
         session,
         OutboxMessage,
+        pending=OutboxStatus.PENDING,
         now=now,
         lease_until=lease_until,
         limit=limit,
@@ -125,7 +126,7 @@ async def interactive_waiting(session: AsyncSession, platform: str, recipient: s
     found = await session.execute(
         select(OutboxMessage.id)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.lane == INTERACTIVE,
             OutboxMessage.platform == platform,
             OutboxMessage.recipient == recipient,
@@ -150,7 +151,9 @@ async def release_ids(session: AsyncSession, ids: Sequence[int], *, until: datet
     if until is not None:
         values["next_attempt_at"] = until
     await session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "pending").values(**values)
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(**values)
     )
 
 
@@ -161,7 +164,7 @@ async def postpone_recipient(session: AsyncSession, row: OutboxMessage, until: d
     await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.platform == row.platform,
             OutboxMessage.recipient == row.recipient,
             OutboxMessage.channel == row.channel,
@@ -179,7 +182,7 @@ async def earlier_waiting(session: AsyncSession, row: OutboxMessage) -> datetime
     are not waited for (they wait for their card's send themselves)."""
     found = await session.execute(
         select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.platform == row.platform,
             OutboxMessage.recipient == row.recipient,
             OutboxMessage.lane == row.lane,
@@ -196,7 +199,7 @@ async def earlier_waiting(session: AsyncSession, row: OutboxMessage) -> datetime
 async def pending(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
     """The message, when it is still to be sent."""
     row = await session.get(OutboxMessage, outbox_id)
-    return row if row is not None and row.status == "pending" else None
+    return row if row is not None and row.status == OutboxStatus.PENDING else None
 
 
 async def message(session: AsyncSession, outbox_id: int) -> OutboxMessage | None:
@@ -212,7 +215,7 @@ async def sent_since(
         OutboxMessage.platform == platform,
         OutboxMessage.recipient == recipient,
         OutboxMessage.channel.in_(list(channels)),
-        OutboxMessage.status == "sent",
+        OutboxMessage.status == OutboxStatus.SENT,
         OutboxMessage.sent_at > since,
     )
     count, oldest = (await session.execute(recent)).one()
@@ -226,7 +229,7 @@ def postpone(row: OutboxMessage, until: datetime) -> None:
 
 def mark_sent(row: OutboxMessage, now: datetime, result: dict[str, Any] | None) -> None:
     row.attempts += 1
-    row.status, row.sent_at, row.result, row.last_error, row.locked_until = "sent", now, result, None, None
+    row.status, row.sent_at, row.result, row.last_error, row.locked_until = OutboxStatus.SENT, now, result, None, None
     row.unreachable_since = None
 
 
@@ -244,7 +247,7 @@ def mark_failed(
     if retry_at is not None:
         row.next_attempt_at = retry_at
     else:
-        row.status = "dead"
+        row.status = OutboxStatus.DEAD
 
 
 @dataclass(frozen=True)
@@ -260,7 +263,7 @@ async def outages(session: AsyncSession) -> list[Outage]:
     """Platforms with messages waiting because the platform was unreachable at their last try."""
     unreachable = await session.execute(
         select(OutboxMessage.platform, func.min(OutboxMessage.unreachable_since))
-        .where(OutboxMessage.status == "pending", OutboxMessage.unreachable_since.is_not(None))
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.unreachable_since.is_not(None))
         .group_by(OutboxMessage.platform)
     )
     found = []
@@ -270,7 +273,7 @@ async def outages(session: AsyncSession) -> list[Outage]:
         waiting = await session.execute(
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.platform == platform)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.platform == platform)
         )
         found.append(Outage(platform, since, int(waiting.scalar_one())))
     return found
@@ -344,7 +347,7 @@ async def card_ref(session: AsyncSession, task_id: str) -> CardRef | None:
         return None
     if task.response_code is None and task.outbox_id is not None:
         send = await session.get(OutboxMessage, task.outbox_id)
-        if send is not None and send.status in ("dead", "cancelled"):
+        if send is not None and send.status in (OutboxStatus.DEAD, OutboxStatus.CANCELLED):
             return CardRef("", True)  # the card never went out: nothing will bring a reference
     return CardRef(task.response_code, task.code_used)
 

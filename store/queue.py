@@ -20,6 +20,7 @@ async def claim(
     session: AsyncSession,
     model: Any,
     *,
+    pending: str,
     now: datetime,
     lease_until: datetime,
     limit: int,
@@ -27,14 +28,14 @@ async def claim(
     count_attempt: bool = False,
     order_by: Sequence[Any] = (),
 ) -> list[int]:
-    """Ids of up to ``limit`` pending rows of ``model`` (oldest first) whose lease is free and that
+    """Ids of up to ``limit`` rows of ``model`` in status ``pending`` (its enum's PENDING) (oldest first) whose lease is free and that
     match ``where``; leases them until ``lease_until``. ``count_attempt`` also adds one to their
     ``attempts``; ``order_by`` puts other columns before the id (the outbox's lanes). Call inside
     a transaction: the claim commits with it. On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent claimers take different rows."""
     due = (
         select(model.id)
         .where(
-            model.status == "pending",
+            model.status == pending,
             or_(model.locked_until.is_(None), model.locked_until < now),
             *where,
         )

@@ -6,7 +6,7 @@ half-imported. Rows are idempotent on (留言来源平台, 来源编号), and a 
 recognised by its exact content, so importing the same file twice registers nothing new.
 
 The workbook is streamed (openpyxl read-only mode), so a file of many thousand rows is never
-held in memory as a whole. Times without a zone are office local time (Asia/Shanghai).
+held in memory as a whole. Times without a zone are office local time (``[office] timezone``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 from bot.cards.builders import closed
 from bot.cards.models import Card, card_payload, markdown_payload, text_payload
 from bot.config import Config
+from bot.ports import Channel
 from bot.privacy import redact
 from store import outbox as outbox_store
 from store.db import Session
@@ -41,12 +42,12 @@ def answering(platform: str, user: str) -> Iterator[None]:
         _answering.reset(token)
 
 
-def lane(platform: str, user: str, channel: str = "user") -> int:
+def lane(platform: str, user: str, channel: str = Channel.USER) -> int:
     """The outbox lane of a message queued now (see :func:`answering`)."""
     who = _answering.get()
     if who is None:
         return outbox_store.BULK
-    if channel == "card_update" or who == (platform, user):
+    if channel == Channel.CARD_UPDATE or who == (platform, user):
         return outbox_store.INTERACTIVE
     return outbox_store.BULK
 
@@ -113,7 +114,7 @@ class Outbox:
                 queued = await outbox_store.enqueue(
                     session,
                     platform=platform,
-                    channel="user",
+                    channel=Channel.USER,
                     recipient=user,
                     payload=payload,
                     now=now,
@@ -148,24 +149,24 @@ class Outbox:
                 count += queued is not None
         return count
 
-    def supervision_target(self, platform: str) -> tuple[str, str] | None:
+    def supervision_target(self, platform: str) -> tuple[Channel, str] | None:
         """(channel, recipient) of the supervision group on ``platform``, or None."""
         if platform == "wecom":
             wecom = self.config.wecom
             if wecom.supervision_chatid:
-                return "group", wecom.supervision_chatid
-            return ("webhook", "supervision") if wecom.supervision_webhook_key else None
+                return Channel.GROUP, wecom.supervision_chatid
+            return (Channel.WEBHOOK, "supervision") if wecom.supervision_webhook_key else None
         ding = self.config.dingtalk
         if ding.supervision_conversation_id:
-            return "group", ding.supervision_conversation_id
-        return ("webhook", "supervision") if ding.supervision_webhook else None
+            return Channel.GROUP, ding.supervision_conversation_id
+        return (Channel.WEBHOOK, "supervision") if ding.supervision_webhook else None
 
     async def reply_raw(self, session: Session, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
         await outbox_store.enqueue(
             session,
             platform=platform,
-            channel="user",
+            channel=Channel.USER,
             recipient=user,
             payload=text_payload(text),
             now=now,
@@ -181,7 +182,7 @@ class Outbox:
             await outbox_store.enqueue(
                 session,
                 platform=platform,
-                channel="user",
+                channel=Channel.USER,
                 recipient=user,
                 payload=text_payload(text),
                 now=now,
@@ -215,7 +216,7 @@ class Outbox:
                 outbox_id = await outbox_store.enqueue(
                     session,
                     platform=p,
-                    channel="user",
+                    channel=Channel.USER,
                     recipient=user,
                     payload=payload,
                     now=now,
@@ -265,13 +266,13 @@ class Outbox:
             await outbox_store.enqueue(
                 session,
                 platform=task.platform,
-                channel="card_update",
+                channel=Channel.CARD_UPDATE,
                 recipient=task.recipient,
                 payload={"type": "card_update", "task_id": task.task_id, "card": card.to_dict()},
                 now=now,
                 case_id=case.id,
                 person_id=task.person_id,
-                lane=lane(task.platform, task.recipient, "card_update"),
+                lane=lane(task.platform, task.recipient, Channel.CARD_UPDATE),
             )
             count += 1
         await session.flush()

@@ -23,6 +23,7 @@ from bot.domain.states import Role
 from bot.domain.statistics import Period, summary_period_due
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, address, split_markdown
+from bot.ports import Channel
 from bot.privacy import redact
 from bot.reports.compute import compute_report, report_session
 from bot.reports.model import Report, UnitReport
@@ -186,7 +187,7 @@ class PlannedMessage:
     """One message of the summary: where it goes and what it says (``who`` is for people)."""
 
     platform: str
-    channel: str  # "group", "webhook" or "user"
+    channel: Channel  # to a group, through the robot, or to a person
     recipient: str
     who: str
     payload: dict[str, Any]
@@ -242,7 +243,7 @@ async def plan_monthly_summary(deps: Deps, period: Period, now: datetime, *, aga
         if 0 < len(png) <= WEBHOOK_IMAGE_MAX:
             messages.append(
                 PlannedMessage(
-                    "wecom", "webhook", "supervision", "督查群（图表）", image_payload(png), f"{key}:chart:wecom"
+                    "wecom", Channel.WEBHOOK, "supervision", "督查群（图表）", image_payload(png), f"{key}:chart:wecom"
                 )
             )
     for u in report.units:
@@ -258,7 +259,7 @@ async def plan_monthly_summary(deps: Deps, period: Period, now: datetime, *, aga
                     messages.append(
                         PlannedMessage(
                             platform,
-                            "user",
+                            Channel.USER,
                             user,
                             f"{person.name}（{u.name}负责人）",
                             markdown_payload(line),

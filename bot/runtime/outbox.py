@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
-from bot.ports import Delivery, Outgoing, PlatformLimits, Transport
+from bot.ports import Channel, Delivery, Outcome, Outgoing, PlatformLimits, Transport
 from bot.runtime.loop import work_forever
 from store import directory
 from store import outbox as outbox_store
@@ -132,7 +132,7 @@ class OutboxSender:
             transport = self.transports[row.platform]
             card_ref = await self._card_ref(session, row, transport)
             if card_ref is None:  # the card is not sent yet: its reference comes with the send
-                await self._record(session, row, Delivery("defer", delay=5), now)
+                await self._record(session, row, Delivery(Outcome.DEFER, delay=5), now)
                 return _Next.GO_ON, None
             platform, channel, recipient = row.platform, row.channel, row.recipient
             payload, attempts, interactive = row.payload, outbox_store.start(row), row.lane == outbox_store.INTERACTIVE
@@ -148,13 +148,13 @@ class OutboxSender:
                 id=row_id,
                 interactive=interactive,
             )
-            if channel == "card_update" and transport.needs_card_ref and not card_ref:
-                delivery = Delivery("sent", {"skipped": "card code unavailable"})  # spent, or no such card
+            if channel == Channel.CARD_UPDATE and transport.needs_card_ref and not card_ref:
+                delivery = Delivery(Outcome.SENT, {"skipped": "card code unavailable"})  # spent, or no such card
             else:
                 delivery = await transport.deliver(message)
         except Exception as exc:  # a transport bug: keep the message, retry later
             log.exception("transport %s failed on outbox %s", platform, row_id)
-            delivery = Delivery("retry", error=f"internal: {type(exc).__name__}")
+            delivery = Delivery(Outcome.RETRY, error=f"internal: {type(exc).__name__}")
         async with self.deps.sessions() as session, session.begin():
             fresh = await outbox_store.message(session, row_id)
             if fresh is None:
@@ -163,14 +163,14 @@ class OutboxSender:
             if message is not None:
                 await self._references(session, fresh, message, delivery, now)
             await self._record(session, fresh, delivery, now)
-            if delivery.outcome == "retry":
+            if delivery.outcome == Outcome.RETRY:
                 return _Next.WAIT, fresh.next_attempt_at
         return _Next.GO_ON, None
 
     async def _card_ref(self, session: Session, row: OutboxMessage, transport: Transport) -> str | None:
         """The reference a card update needs ("" when none is needed or it is gone), or None when
         the card has not been sent yet (try again later)."""
-        if row.channel != "card_update" or not transport.needs_card_ref:
+        if row.channel != Channel.CARD_UPDATE or not transport.needs_card_ref:
             return ""
         found = await outbox_store.card_ref(session, row.payload["task_id"])
         if found is None:
@@ -182,14 +182,14 @@ class OutboxSender:
     ) -> None:
         """Record what the platform said about the card: its reference for changing it later,
         that the reference was used up, or that it is gone (then the person is told in text)."""
-        if d.outcome != "sent":
+        if d.outcome != Outcome.SENT:
             return
-        if message.channel == "user" and message.kind == "card":
+        if message.channel == Channel.USER and message.kind == "card":
             if d.card_ref:
                 await outbox_store.keep_card_ref(session, message.task_id, d.card_ref)
             elif self.transports[message.platform].needs_card_ref:
                 await outbox_store.lose_card_ref(session, message.task_id)
-        elif message.channel == "card_update":
+        elif message.channel == Channel.CARD_UPDATE:
             if d.ref_spent:
                 await outbox_store.spend_card_ref(session, message.task_id)
             if d.ref_gone and message.card is not None:
@@ -197,7 +197,7 @@ class OutboxSender:
                 await outbox_store.enqueue(
                     session,
                     platform=message.platform,
-                    channel="user",
+                    channel=Channel.USER,
                     recipient=message.recipient,
                     payload={"type": "text", "text": f"{message.card.title}：{message.card.closed}"},
                     now=now,
@@ -223,16 +223,16 @@ class OutboxSender:
         return None
 
     async def _record(self, session: Session, row: OutboxMessage, d: Delivery, now: datetime) -> None:
-        if d.outcome == "defer":  # not an attempt (e.g. waiting for the card to be sent first)
+        if d.outcome == Outcome.DEFER:  # not an attempt (e.g. waiting for the card to be sent first)
             outbox_store.postpone(row, now + timedelta(seconds=d.delay or 5))
             return
-        if d.outcome == "sent":
+        if d.outcome == Outcome.SENT:
             outbox_store.mark_sent(row, now, d.result or None)
             if d.unreachable:
                 await self._unreachable(session, row, d.unreachable, now)
             return
         attempts = row.attempts + 1
-        if d.outcome == "retry":
+        if d.outcome == Outcome.RETRY:
             # nothing retryable becomes a dead letter: an outage or a busy platform is waited out
             cap = MAX_OUTAGE_RETRY if d.outage else MAX_RETRY
             delay = d.delay or backoff(attempts, cap)
@@ -307,7 +307,7 @@ class OutboxSender:
                     await outbox_store.enqueue(
                         session,
                         platform=platform,
-                        channel="user",
+                        channel=Channel.USER,
                         recipient=user,
                         payload={"type": "text", "text": payload_text, "alert": True},
                         now=now,

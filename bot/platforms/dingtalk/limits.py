@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from bot.ports import Limit, PlatformLimits
+from bot.ports import Channel, Limit, PlatformLimits
 
 #: §g.2: per app per API ≤ 20 calls/second (standard edition), "throttle client-side to < 20/s".
 API_PER_SECOND: Final = 20
@@ -18,10 +18,10 @@ WEBHOOK_PER_MINUTE: Final = 20
 
 LIMITS: Final = PlatformLimits(
     rates=(
-        Limit("user", API_PER_SECOND, 1, "dingtalk.md §g.2", reserve=4, per_app=True),
-        Limit("card_update", API_PER_SECOND, 1, "dingtalk.md §g.2", per_app=True),
-        Limit("group", API_PER_SECOND, 1, "dingtalk.md §g.2", per_app=True),
-        Limit("webhook", WEBHOOK_PER_MINUTE, 60, "dingtalk.md §e"),
+        Limit(Channel.USER, API_PER_SECOND, 1, "dingtalk.md §g.2", reserve=4, per_app=True),
+        Limit(Channel.CARD_UPDATE, API_PER_SECOND, 1, "dingtalk.md §g.2", per_app=True),
+        Limit(Channel.GROUP, API_PER_SECOND, 1, "dingtalk.md §g.2", per_app=True),
+        Limit(Channel.WEBHOOK, WEBHOOK_PER_MINUTE, 60, "dingtalk.md §e"),
     ),
     content_bytes={
         # §c.2: msgParam ≤ 15 000 bytes (§c.1 gives none for one-to-one: the same robot message

@@ -7,7 +7,7 @@ from bot.cards.fit import clip
 from bot.config import DingTalkConfig
 from bot.platforms.dingtalk.client import DingTalkAPIError, DingTalkClient
 from bot.platforms.dingtalk.limits import LIMITS
-from bot.ports import Delivery, Outgoing
+from bot.ports import Channel, Delivery, Outcome, Outgoing
 
 
 class DingTalkTransport:
@@ -21,19 +21,19 @@ class DingTalkTransport:
 
     async def deliver(self, message: Outgoing) -> Delivery:
         try:
-            if message.channel == "user":
+            if message.channel == Channel.USER:
                 return await self._to_user(message)
-            if message.channel == "card_update":
+            if message.channel == Channel.CARD_UPDATE:
                 assert message.card is not None
                 await self.client.update_card(message.task_id, card_data=card_params(message.card), merge=False)
-                return Delivery("sent", {"updated": True})
-            if message.channel == "group":
+                return Delivery(Outcome.SENT, {"updated": True})
+            if message.channel == Channel.GROUP:
                 text = self._fit(message, "markdown")
                 await self.client.send_group_markdown(message.recipient, text, markdown_title(text))
-                return Delivery("sent")
-            if message.channel == "webhook":
+                return Delivery(Outcome.SENT)
+            if message.channel == Channel.WEBHOOK:
                 if not self.config.supervision_webhook:
-                    return Delivery("dead", error="no webhook configured")
+                    return Delivery(Outcome.DEAD, error="no webhook configured")
                 text = self._fit(message, "markdown")
                 body = {"msgtype": "markdown", "markdown": {"title": markdown_title(text), "text": text}}
                 if message.id:  # spec §e: the idempotency key, so a post repeated after a crash is one post
@@ -41,18 +41,18 @@ class DingTalkTransport:
                 await self.client.webhook_send(
                     self.config.supervision_webhook, body, secret=self.config.supervision_webhook_secret or None
                 )
-                return Delivery("sent")
+                return Delivery(Outcome.SENT)
         except DingTalkAPIError as exc:
             return self._classify(message, exc)
         except ValueError as exc:
-            return Delivery("dead", error=str(exc))
-        return Delivery("dead", error=f"unknown channel {message.channel}")
+            return Delivery(Outcome.DEAD, error=str(exc))
+        return Delivery(Outcome.DEAD, error=f"unknown channel {message.channel}")
 
     async def _to_user(self, message: Outgoing) -> Delivery:
         user = message.recipient
         if message.kind == "card":
             if not self.config.card_template_id:
-                return Delivery("dead", error="[dingtalk] card_template_id is not configured")
+                return Delivery(Outcome.DEAD, error="[dingtalk] card_template_id is not configured")
             assert message.card is not None
             http = self.config.mode == "http"
             await self.client.create_and_deliver_card(
@@ -64,18 +64,18 @@ class DingTalkTransport:
                 callback_type="HTTP" if http else "STREAM",
                 callback_route_key=self.config.card_callback_route_key if http else None,
             )
-            return Delivery("sent", {"out_track_id": message.task_id})
+            return Delivery(Outcome.SENT, {"out_track_id": message.task_id})
         if message.kind == "text":
             result = await self.client.send_text([user], self._fit(message, "text"))
         elif message.kind == "markdown":
             text = self._fit(message, "markdown")
             result = await self.client.send_markdown([user], text, markdown_title(text))
         else:
-            return Delivery("dead", error=f"unknown payload type {message.kind}")
+            return Delivery(Outcome.DEAD, error=f"unknown payload type {message.kind}")
         if result.flow_controlled:
-            return Delivery("retry", error="flow controlled", delay=60.0)
+            return Delivery(Outcome.RETRY, error="flow controlled", delay=60.0)
         return Delivery(
-            "sent",
+            Outcome.SENT,
             {"process_query_key": result.process_query_key},
             unreachable=tuple(result.invalid) + tuple(result.filtered),
         )
@@ -88,12 +88,12 @@ class DingTalkTransport:
     def _classify(self, message: Outgoing, exc: DingTalkAPIError) -> Delivery:
         error = f"{exc.code} {exc.kind}: {exc.message[:120]}"
         if exc.kind == "rate":
-            return Delivery("retry", error=error, delay=exc.retry_after or 60.0)
+            return Delivery(Outcome.RETRY, error=error, delay=exc.retry_after or 60.0)
         if exc.kind in ("transient", "token"):
-            return Delivery("retry", error=error, delay=exc.retry_after or 0.0, outage=_unreachable(exc))
-        if exc.kind == "recipient" and message.channel in ("user", "card_update"):
-            return Delivery("dead", error=error, unreachable=(message.recipient,))
-        return Delivery("dead", error=error)
+            return Delivery(Outcome.RETRY, error=error, delay=exc.retry_after or 0.0, outage=_unreachable(exc))
+        if exc.kind == "recipient" and message.channel in (Channel.USER, Channel.CARD_UPDATE):
+            return Delivery(Outcome.DEAD, error=error, unreachable=(message.recipient,))
+        return Delivery(Outcome.DEAD, error=error)
 
 
 def _unreachable(exc: DingTalkAPIError) -> bool:

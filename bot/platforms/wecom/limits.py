@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from bot.ports import Limit, PlatformLimits
+from bot.ports import Channel, Limit, PlatformLimits
 
 #: message/send (§3.8): per app per member ≤ 30 messages/minute and ≤ 1000/hour. Only
 #: ``message/send`` counts: ``message/update_template_card`` changes a message already sent
@@ -26,11 +26,11 @@ WEBHOOK_PER_MINUTE: Final = 20
 LIMITS: Final = PlatformLimits(
     rates=(
         # bulk keeps 5 a minute and 50 an hour free so that an answer is never paced
-        Limit("user", MEMBER_PER_MINUTE, 60, "wecom.md §3.8", reserve=5),
-        Limit("user", MEMBER_PER_HOUR, 3600, "wecom.md §3.8", reserve=50),
-        Limit("group", APPCHAT_PER_MINUTE, 60, "wecom.md §5.1"),
-        Limit("group", APPCHAT_PER_DAY, 86_400, "wecom.md §5.1"),
-        Limit("webhook", WEBHOOK_PER_MINUTE, 60, "wecom.md §5.2"),
+        Limit(Channel.USER, MEMBER_PER_MINUTE, 60, "wecom.md §3.8", reserve=5),
+        Limit(Channel.USER, MEMBER_PER_HOUR, 3600, "wecom.md §3.8", reserve=50),
+        Limit(Channel.GROUP, APPCHAT_PER_MINUTE, 60, "wecom.md §5.1"),
+        Limit(Channel.GROUP, APPCHAT_PER_DAY, 86_400, "wecom.md §5.1"),
+        Limit(Channel.WEBHOOK, WEBHOOK_PER_MINUTE, 60, "wecom.md §5.2"),
     ),
     content_bytes={
         "user:text": 2048,  # §3.3

@@ -10,7 +10,7 @@ from bot.cards.wecom import template_card
 from bot.config import WeComConfig
 from bot.platforms.wecom.client import WeComAPIError, WeComClient
 from bot.platforms.wecom.limits import LIMITS
-from bot.ports import Delivery, Outgoing
+from bot.ports import Channel, Delivery, Outcome, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -40,33 +40,33 @@ class WeComTransport:
 
     async def deliver(self, message: Outgoing) -> Delivery:
         try:
-            if message.channel == "user":
+            if message.channel == Channel.USER:
                 return await self._to_user(message)
-            if message.channel == "card_update":
+            if message.channel == Channel.CARD_UPDATE:
                 assert message.card is not None
                 await self.client.update_template_card(
                     response_code=message.card_ref, userids=[message.recipient], card=template_card(message.card)
                 )
-                return Delivery("sent", {"updated": True}, ref_spent=True)
-            if message.channel == "group":
+                return Delivery(Outcome.SENT, {"updated": True}, ref_spent=True)
+            if message.channel == Channel.GROUP:
                 await self.client.appchat_send_markdown(message.recipient, self._fit(message, "markdown"))
-                return Delivery("sent")
-            if message.channel == "webhook":
+                return Delivery(Outcome.SENT)
+            if message.channel == Channel.WEBHOOK:
                 key = self.config.supervision_webhook_key
                 if not key:
-                    return Delivery("dead", error="no webhook key configured")
+                    return Delivery(Outcome.DEAD, error="no webhook key configured")
                 if message.image is not None:  # spec §5.2: base64 + md5 of the raw PNG, ≤ 2 MB
                     image = message.image
                     body = {"msgtype": "image", "image": {"base64": image.png_b64, "md5": image.md5}}
                 else:
                     body = {"msgtype": "markdown", "markdown": {"content": self._fit(message, "markdown")}}
                 await self.client.webhook_send(key, body)
-                return Delivery("sent")
+                return Delivery(Outcome.SENT)
         except WeComAPIError as exc:
             return self._classify(message, exc)
         except ValueError as exc:  # refused locally by the client (e.g. bad recipient)
-            return Delivery("dead", error=str(exc))
-        return Delivery("dead", error=f"unknown channel {message.channel}")
+            return Delivery(Outcome.DEAD, error=str(exc))
+        return Delivery(Outcome.DEAD, error=f"unknown channel {message.channel}")
 
     async def _to_user(self, message: Outgoing) -> Delivery:
         user = message.recipient
@@ -82,10 +82,10 @@ class WeComTransport:
             assert message.card is not None
             result = await self.client.send_template_card([user], template_card(message.card, message.task_id))
         else:
-            return Delivery("dead", error=f"unknown payload type {message.kind}")
+            return Delivery(Outcome.DEAD, error=f"unknown payload type {message.kind}")
         data = {"msgid": result.msgid, "response_code": result.response_code}
         unreachable = tuple(result.invalid_users) + tuple(result.unlicensed_users)
-        return Delivery("sent", data, unreachable=unreachable, card_ref=result.response_code or "")
+        return Delivery(Outcome.SENT, data, unreachable=unreachable, card_ref=result.response_code or "")
 
     def _fit(self, message: Outgoing, kind: str) -> str:
         """The text within the channel's size limit, cut between lines (spec §3.3, §3.4, §5)."""
@@ -94,19 +94,19 @@ class WeComTransport:
 
     def _classify(self, message: Outgoing, exc: WeComAPIError) -> Delivery:
         error = f"{exc.errcode} {exc.kind}: {exc.errmsg[:120]}"
-        if message.channel == "card_update" and exc.errcode in _CODE_GONE:
-            return Delivery("sent", {"fallback": "text", "errcode": exc.errcode}, error=error, ref_gone=True)
+        if message.channel == Channel.CARD_UPDATE and exc.errcode in _CODE_GONE:
+            return Delivery(Outcome.SENT, {"fallback": "text", "errcode": exc.errcode}, error=error, ref_gone=True)
         if message.kind == "card" and exc.errcode == 42014 and message.attempts > 0:
             # the same task_id again after an ambiguous failure or a crash mid-send (the sender
             # counts that attempt too), beyond the duplicate check: the first send got through
-            return Delivery("sent", {"assumed": "task_id already used"})
+            return Delivery(Outcome.SENT, {"assumed": "task_id already used"})
         if exc.kind == "rate":
-            return Delivery("retry", error=error, delay=60.0)
+            return Delivery(Outcome.RETRY, error=error, delay=60.0)
         if exc.kind in ("transient", "token"):
-            return Delivery("retry", error=error, outage=_unreachable(exc))
-        if exc.kind == "recipient" and message.channel in ("user", "card_update"):
-            return Delivery("dead", error=error, unreachable=(message.recipient,))
-        return Delivery("dead", error=error)
+            return Delivery(Outcome.RETRY, error=error, outage=_unreachable(exc))
+        if exc.kind == "recipient" and message.channel in (Channel.USER, Channel.CARD_UPDATE):
+            return Delivery(Outcome.DEAD, error=error, unreachable=(message.recipient,))
+        return Delivery(Outcome.DEAD, error=error)
 
 
 def _unreachable(exc: WeComAPIError) -> bool:
