@@ -2,7 +2,7 @@
 the printable dossier (bot.exports). Plain strings, no imports, so either renderer can use them.
 
 Both are laid out for a 390 px phone first and checked in headless Chromium at 390×844 and
-1280×800 (tests/test_page_layout.py):
+1280×800 (tests/web/test_page_layout.py):
 - a definition list stacks (label above value) on phones and becomes two columns from 520 px; the
   reply's four parts are always stacked, each as wide as its card;
 - long words wrap only where they would overflow (``overflow-wrap: break-word``), never inside an

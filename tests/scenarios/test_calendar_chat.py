@@ -12,7 +12,7 @@ from bot.clock import ManualClock
 from bot.handlers.calendar_change import override_day
 from bot.handlers.notify import ChatNotifier
 from tests.scenarios.office import Office
-from tests.test_calendar_change import ADMIN, WED, second_process
+from tests.handlers.test_calendar_change import ADMIN, WED, second_process
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests import test_api
-from tests.test_api import AUTH, CASE
+from tests.web import test_api
+from tests.web.test_api import AUTH, CASE
 
 client = test_api.client  # the API fixture, found by pytest under this name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.test_cli import config_file, run
+from tests.cli.test_cli import config_file, run
 
 __all__ = ["config_file"]
 

@@ -174,7 +174,7 @@ rules = { overdue = { points = 3 }, repeated = { points = 0.5, cap = 2 } }
 def test_example_config_has_the_scoring_block() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text(encoding="utf-8")
     cfg = parse_config(text).scoring
     assert cfg.scoring_rules() == parse_config("").scoring.scoring_rules()  # the example = the defaults
     assert "[scoring]" in text and "[scoring.rules]" in text

@@ -8,7 +8,7 @@ import json
 from aiohttp.test_utils import TestClient
 
 from bot.handlers.intake import LIMITS
-from tests.test_api import AUTH, CASE, client  # noqa: F401  (the fixture)
+from tests.web.test_api import AUTH, CASE, client  # noqa: F401  (the fixture)
 
 JSON = {**AUTH, "Content-Type": "application/json"}
 

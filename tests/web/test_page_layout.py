@@ -32,7 +32,7 @@ from bot.exports.dossier import Dossier, TimelineEntry, render_dossier_html
 from bot.handlers.workflow import perform
 from bot.web.detail import EXPIRED_TEXT, INVALID_TEXT
 from store import directory
-from tests.test_detail_page import (
+from tests.web.test_detail_page import (
     AUTH,
     CASE,
     CHROMIUM_ARGS,
@@ -43,7 +43,7 @@ from tests.test_detail_page import (
     _start,
 )
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ROOT_WORD = "命令行(root)"
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "phone": {

@@ -23,7 +23,7 @@ from bot.handlers.directory import (
 )
 from store import directory
 from tests.conftest import BASE_CONFIG, make_config
-from tests.test_cli import config_file, run  # noqa: F401 (the fixture)
+from tests.cli.test_cli import config_file, run  # noqa: F401 (the fixture)
 
 
 def test_an_id_of_someone_else_is_refused_and_shown(config_file: Path) -> None:  # noqa: F811

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.config import Config
 from bot.handlers.intake import FIELDS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: options every command has, described once in the README
 COMMON = {"--config", "--help"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from tests.test_api import AUTH, CASE, client
+from tests.web.test_api import AUTH, CASE, client
 
 __all__ = ["client"]
 

@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.clock import ManualClock
 from tests.conftest import BASE_CONFIG, make_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("token", ["change-me", "short-token-23-chars-xx", "x" * 23])
