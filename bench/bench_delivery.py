@@ -54,7 +54,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def latency(bulk: int, commands: int) -> None:
-    from tests.scenarios.office import Office
+    from tests.fakes.office import Office
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     clock = ManualClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
@@ -179,7 +179,7 @@ async def fake_server(port: int) -> None:
 def config_for(db_path: Path, port: int) -> Any:
     from tests.conftest import make_config
     from tests.fakes.fake_wecom import FakeWeCom
-    from tests.scenarios.office import AES_KEY, TOKEN
+    from tests.fakes.office import AES_KEY, TOKEN
 
     fake = FakeWeCom(users=USERS)
     config = make_config(f"sqlite+aiosqlite:///{db_path}")

@@ -98,6 +98,17 @@ def make_config(db_url: str, extra: str = "") -> Config:
     return cfg
 
 
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A config file for the command line, its SQLite database relative to it (``db/liuyan.db``)."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///db/liuyan.db"\n\n[api]', 1),
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied per test (migrating once keeps the suite fast)."""

@@ -8,25 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
-from tests.conftest import BASE_CONFIG
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///db/liuyan.db"\n\n[api]', 1),
-        encoding="utf-8",
-    )
-    return path
-
-
-def run(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [*args[:2], "-c", str(config), *args[2:]] if len(args) >= 2 else [*args])
-    return result.exit_code, result.output
+from tests.fakes.cli import run
 
 
 def test_case_lifecycle_commands(config_file: Path) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_cli import config_file, run
-
-__all__ = ["config_file"]
+from tests.fakes.cli import run
 
 
 def test_void_from_cli(config_file: Path) -> None:

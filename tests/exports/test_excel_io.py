@@ -4,7 +4,6 @@ the `liuyan case import` / `liuyan export` commands on SQLite."""
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from bot.handlers.read_models import archive_record, archive_row
 from bot.handlers.workflow import CaseNotFound, add_note, perform
 from store import directory, repo
 from tests.conftest import BASE_CONFIG, SHANGHAI
+from tests.fakes.xlsx import write_xlsx
 
 LABELS = [e.label for e in ARCHIVE_ELEMENTS]
 HEADER = [
@@ -45,15 +45,6 @@ HEADER = [
     "是否复杂件",
     "是否急件",
 ]
-
-
-def write_xlsx(path: Path, rows: Sequence[Sequence[Any]]) -> Path:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(list(row))
-    workbook.save(path)
-    return path
 
 
 def row(

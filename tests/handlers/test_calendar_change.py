@@ -12,20 +12,18 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Runtime, build_app
-from bot.calendar.service import CalendarHolder, load_calendar
 from bot.clock import ManualClock
 from bot.domain.deadline_replay import replay
 from bot.domain.deadlines import DeadlineRules, OfficeHours
-from bot.domain.lifecycle import Actor
-from bot.domain.states import Role
 from bot.domain.workcalendar import CalendarSource, YearSpec
 from bot.handlers.calendar_change import import_year, override_day
 from bot.handlers.deps import Deps
 from bot.handlers.intake import NewCase, register_case
 from bot.handlers.notify import ChatNotifier
-from store import db, repo
+from store import repo
 from store.models import CaseEvent, OutboxMessage
 from tests.conftest import SHANGHAI, make_config, make_deps, truncate_all
+from tests.fakes.calendar_change import ADMIN, WED, second_process
 
 WECOM = """
 [wecom]
@@ -36,8 +34,6 @@ secret = "s"
 token = "t"
 encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 """
-ADMIN = Actor(name="管理员", roles=frozenset({Role.ADMIN}))
-WED = date(2026, 11, 4)
 
 
 def at(day: date, hour: int = 17, minute: int = 30) -> datetime:
@@ -142,16 +138,6 @@ def test_replay_counts_only_extensions_after_the_assignment() -> None:
 
 
 # --- several processes -------------------------------------------------------------------------
-
-
-async def second_process(db_url: str, clock: ManualClock) -> tuple[Deps, object]:
-    """Another process on the same database (no reset)."""
-    config = make_config(db_url)
-    engine = db.create_engine(db_url)
-    sessions = db.sessionmaker(engine)
-    async with sessions() as session:
-        calendar = await load_calendar(session, config.calendar.overrides())
-    return Deps(config, sessions, clock, CalendarHolder(calendar, config.calendar.overrides())), engine
 
 
 async def test_another_process_sees_a_change_at_once(deps: Deps, db_url: str, clock: ManualClock) -> None:

@@ -23,10 +23,10 @@ from bot.handlers.directory import (
 )
 from store import directory
 from tests.conftest import BASE_CONFIG, make_config
-from tests.cli.test_cli import config_file, run  # noqa: F401 (the fixture)
+from tests.fakes.cli import run
 
 
-def test_an_id_of_someone_else_is_refused_and_shown(config_file: Path) -> None:  # noqa: F811
+def test_an_id_of_someone_else_is_refused_and_shown(config_file: Path) -> None:
     assert run(config_file, "person", "add", "刘督查", "--role", "supervisor", "--wecom", "liudc")[0] == 0
     code, out = run(config_file, "person", "add", "王五", "--role", "leader", "--wecom", "liudc")
     assert code != 0 and "刘督查" in out and "liudc" in out and "--rename" in out
@@ -38,7 +38,7 @@ def test_an_id_of_someone_else_is_refused_and_shown(config_file: Path) -> None: 
     assert "王五\twecom=liudc\tdingtalk=-\tleader, supervisor" in out and "刘督查" not in out
 
 
-def test_a_name_of_someone_else_is_refused_unless_new(config_file: Path) -> None:  # noqa: F811
+def test_a_name_of_someone_else_is_refused_unless_new(config_file: Path) -> None:
     assert run(config_file, "person", "add", "刘督查", "--role", "supervisor", "--wecom", "liudc")[0] == 0
     # the same name without ids is the same person: a role is added, nobody is duplicated
     assert run(config_file, "person", "add", "刘督查", "--role", "leader")[0] == 0
@@ -56,7 +56,7 @@ def test_a_name_of_someone_else_is_refused_unless_new(config_file: Path) -> None
     assert code != 0 and "liudc" in out and "liudc2" in out
 
 
-def test_unit_codes_are_unique(config_file: Path) -> None:  # noqa: F811
+def test_unit_codes_are_unique(config_file: Path) -> None:
     assert run(config_file, "unit", "add", "区教育局", "--code", "JYJ")[0] == 0
     code, out = run(config_file, "unit", "add", "区水务局", "--code", "JYJ")
     assert code != 0 and "区教育局" in out
@@ -67,7 +67,7 @@ def test_unit_codes_are_unique(config_file: Path) -> None:  # noqa: F811
     assert run(config_file, "unit", "add", "区教育局", "--code", "JYJ")[0] == 0  # its own code again
 
 
-def test_config_is_not_reapplied_over_cli_changes(config_file: Path) -> None:  # noqa: F811
+def test_config_is_not_reapplied_over_cli_changes(config_file: Path) -> None:
     code, out = run(config_file, "unit", "member", "区人社局", "张三", "--wecom", "zhangsan", "--remove")
     assert code == 0 and "removed" in out
     code, out = run(config_file, "unit", "list")  # any later command: the config is not applied again
@@ -85,7 +85,7 @@ def test_config_is_not_reapplied_over_cli_changes(config_file: Path) -> None:  #
     assert "handler@区人社局" in next(x for x in out.splitlines() if "张三" in x)
 
 
-def test_lists_show_codes_roles_and_ids(config_file: Path) -> None:  # noqa: F811
+def test_lists_show_codes_roles_and_ids(config_file: Path) -> None:
     assert run(config_file, "unit", "add", "区教育局", "--code", "JYJ", "--wecom-chatid", "chat-jyj")[0] == 0
     assert run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls", "--dingtalk", "d-chen")[0] == 0
     _code, out = run(config_file, "unit", "list")
@@ -96,7 +96,7 @@ def test_lists_show_codes_roles_and_ids(config_file: Path) -> None:  # noqa: F81
     assert "警告：无可接收消息的承办人" in line
 
 
-def test_deactivate_a_person(config_file: Path) -> None:  # noqa: F811
+def test_deactivate_a_person(config_file: Path) -> None:
     code, out = run(config_file, "person", "deactivate", "zhangsan")
     assert code == 0 and "张三" in out and "deactivated" in out
     code, out = run(config_file, "person", "list")

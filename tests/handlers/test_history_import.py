@@ -20,8 +20,8 @@ from bot.jobs import Jobs
 from store import repo
 from store.models import CaseEvent, Nudge, OutboxMessage
 from tests.conftest import SHANGHAI
-from tests.cli.test_cli import config_file, run  # noqa: F401 (the fixture)
-from tests.exports.test_excel_io import write_xlsx
+from tests.fakes.cli import run
+from tests.fakes.xlsx import write_xlsx
 
 HEADER = ["留言文号", "留言标题", "主要诉求", "留言时间", "核办单位", "所属类型", "到期时间", "办理情况", "是否化解",
           "回访时间", "办结时间", "状态", "来源编号"]  # fmt: skip
@@ -82,7 +82,7 @@ async def test_history_goes_around_the_live_workflow(deps: Deps, tmp_path: Path)
     assert not again.imported and len(again.skipped) == 121 and len(again.errors) == 1
 
 
-def test_cli_history_import_plans_no_reminders(config_file: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_history_import_plans_no_reminders(config_file: Path, tmp_path: Path) -> None:
     from bot.calendar.package_data import package_calendar
 
     today = datetime.now(SHANGHAI).date()

@@ -16,7 +16,7 @@ from bot.domain.statistics import Period
 from bot.reports import chart
 from bot.reports.compute import build_report
 from tests.conftest import make_deps
-from tests.reports.test_reports import OCTOBER, SCORING, october
+from tests.fakes.october import OCTOBER, SCORING, october
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

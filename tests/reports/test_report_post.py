@@ -18,7 +18,7 @@ from bot.jobs import Jobs
 from bot.reports.summary import queue_monthly_summary
 from store.models import Nudge, OutboxMessage
 from tests.conftest import BASE_CONFIG, SHANGHAI, make_config, make_deps
-from tests.reports.test_reports import CHAT, OCTOBER, SCORING, october
+from tests.fakes.october import CHAT, OCTOBER, SCORING, october
 
 
 async def _counts(deps: object) -> tuple[int, int]:

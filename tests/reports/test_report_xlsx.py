@@ -19,7 +19,7 @@ from bot.reports.chart import render_png
 from bot.reports.compute import build_report
 from bot.reports.xlsx import DETAIL_HEADERS, SHEETS, STAT_HEADERS, export_report
 from tests.conftest import BASE_CONFIG, make_deps
-from tests.reports.test_reports import CONTACT, OCTOBER, SCORING, october
+from tests.fakes.october import CONTACT, OCTOBER, SCORING, october
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

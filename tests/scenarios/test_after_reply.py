@@ -14,7 +14,7 @@ from bot.domain.statistics import Period
 from bot.reports.compute import build_report
 from bot.reports.xlsx import export_report
 from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 REPLY = (
     "回复 {n} {truth} 表明态度：感谢网友留言，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"

@@ -11,8 +11,8 @@ import pytest
 from bot.clock import ManualClock
 from bot.handlers.calendar_change import override_day
 from bot.handlers.notify import ChatNotifier
-from tests.scenarios.office import Office
-from tests.handlers.test_calendar_change import ADMIN, WED, second_process
+from tests.fakes.calendar_change import ADMIN, WED, second_process
+from tests.fakes.office import Office
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.clock import ManualClock
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 ATTITUDE = "反映问题属实，我局高度重视。"
 PROCESS = "已责令该公司于11月10日前结清全部欠薪，并约谈负责人，公司已书面承诺。"

@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.domain.visibility import NOT_VISIBLE
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 REPLY = (
     "回复 {n} 属实 表明态度：反映问题属实，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"

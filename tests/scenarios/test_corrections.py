@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.clock import ManualClock
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])

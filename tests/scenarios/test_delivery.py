@@ -15,8 +15,7 @@ from bot.platforms.wecom.transport import DUPLICATE_CHECK_SECONDS
 from bot.ports import Delivery, Outgoing
 from store import outbox
 from store.models import OutboxMessage
-from tests.scenarios.office import Office
-from tests.scenarios.test_nudges_flow import at, reminders, tick
+from tests.fakes.office import Office, at, reminders, tick
 
 
 @pytest.fixture

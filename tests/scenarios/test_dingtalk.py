@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from store.models import InboundEvent
-from tests.scenarios.office import DING_TOKEN, Office, Request
+from tests.fakes.office import DING_TOKEN, Office, Request
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from store.models import InboundEvent, Unit
-from tests.scenarios.office import Office, Request
+from tests.fakes.office import Office, Request
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app, build_channels
 from bot.clock import ManualClock
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 async def test_refused_stream_is_retried_reported_and_admins_warned(sqlite_url: str, clock: ManualClock) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.clock import ManualClock
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 @pytest.fixture(params=["wecom"])  # admin commands: DingTalk in HTTP mode refuses them (test_dingtalk_http_replay)

@@ -14,7 +14,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.handlers.messaging import Outbox
 from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:

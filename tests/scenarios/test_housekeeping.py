@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.handlers.retention import DEDUPE_WINDOW
 from store.models import InboundEvent
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 async def events(office: Office) -> int:

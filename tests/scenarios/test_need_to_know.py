@@ -14,7 +14,7 @@ from bot.domain.states import Action
 from bot.domain.visibility import NOT_VISIBLE
 from bot.handlers.deps import CaseChange
 from store import repo
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 SENSITIVE = {
     "category": "党风廉政",

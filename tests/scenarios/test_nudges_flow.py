@@ -14,12 +14,7 @@ from sqlalchemy import event, func, select
 from bot.app import Runtime
 from bot.clock import ManualClock
 from store.models import CaseEvent, Nudge
-from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
-
-
-def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=SHANGHAI)
+from tests.fakes.office import Office, at, reminders, tick
 
 
 @pytest.fixture(params=["wecom", "dingtalk"])
@@ -28,17 +23,6 @@ async def office(request: pytest.FixtureRequest, db_url: str, clock: ManualClock
     o = await Office.open(db_url, clock, request.param)
     yield o
     await o.close()
-
-
-async def tick(office: Office, when: datetime) -> int:
-    office.clock.set(when)
-    queued = await office.runtime.channels.jobs.tick()
-    await office.settle()
-    return queued
-
-
-def reminders(office: Office, user: str) -> list[str]:
-    return [t for t in office.texts(user) if t.startswith("【办理提醒】")]
 
 
 def webhook(office: Office) -> list[str]:

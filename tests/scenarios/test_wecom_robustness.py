@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from store.models import InboundEvent, OutboxMessage
-from tests.scenarios.office import Office
-from tests.unit.test_wecom_crypto import (
+from tests.fakes.office import Office
+from tests.fakes.wecom_samples import (
     GET_ECHOSTR,
     GET_NONCE,
     GET_PLAINTEXT,

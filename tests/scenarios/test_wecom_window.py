@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.platforms.wecom.callback import MAX_SKEW_SECONDS
 from store.models import InboundEvent
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 @pytest.fixture

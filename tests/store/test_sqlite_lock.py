@@ -16,7 +16,7 @@ from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from store.models import Case
 from tests.conftest import make_config
-from tests.web.test_api import AUTH, CASE
+from tests.fakes.api import AUTH, CASE
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.handlers.intake import assign_case, register_case
 from bot.handlers.workflow import apply_in_session, perform
 from store import repo
 from store.models import Case, CaseEvent
-from tests.store.test_workflow import actor, new_case
+from tests.fakes.cases import actor, new_case
 
 
 async def _copy(deps: Deps, number: str) -> Case:

@@ -24,12 +24,13 @@ from bot.domain.lifecycle import (
 )
 from bot.domain.states import Action, NonPublicGround, ReplyMode, Satisfaction, State, Truthfulness
 from bot.handlers.deps import Deps
-from bot.handlers.intake import NewCase, assign_case, register_case
+from bot.handlers.intake import assign_case, register_case
 from bot.handlers.read_models import case_json
 from bot.handlers.workflow import CaseNotFound, add_note, perform
-from store import directory, repo
+from store import repo
 from store.models import Case, CaseEvent
 from tests.conftest import SHANGHAI
+from tests.fakes.cases import actor, new_case
 
 REPLY = ReplyInput(
     Truthfulness.TRUE,
@@ -38,28 +39,6 @@ REPLY = ReplyInput(
     verification="11月3日派员到公司实地核查工资台账。",
     feedback="已电话联系网友，网友表示认可。",
 )
-
-
-async def actor(deps: Deps, wecom_userid: str) -> Actor:
-    async with deps.sessions() as session:
-        person = await directory.person_by_platform(session, "wecom", wecom_userid)
-        assert person is not None
-        return await directory.actor_for(session, person)
-
-
-def new_case(**kw: object) -> NewCase:
-    base: dict[str, object] = dict(
-        title="某公司拖欠工资三个月",
-        content="我在某公司工作，公司已经三个月没有发工资。",
-        received_at=datetime(2026, 11, 1, 20, 0, tzinfo=SHANGHAI),
-        unit="区人社局",
-        petitioner="李四",
-        contact="13800138000",
-        category="欠薪欠资",
-        source="人民网·地方领导留言板",
-    )
-    base.update(kw)
-    return NewCase(**base)  # type: ignore[arg-type]
 
 
 async def test_register_assigns_with_deadline_and_timeline(deps: Deps) -> None:

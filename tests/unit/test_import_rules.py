@@ -6,7 +6,9 @@
 - no module outside store/ imports SQLAlchemy (SQL is built in store/ only; the wiring in
   bot/app.py, which creates the engine, is the one exception);
 - no import circle among the project's modules (imports under ``if TYPE_CHECKING:`` excepted;
-  a package's ``__init__`` assembling its own submodules is not a circle).
+  a package's ``__init__`` assembling its own submodules is not a circle);
+- a test module never imports another test module: shared helpers live in tests/fakes/ and
+  fixtures in a conftest.py.
 """
 
 from __future__ import annotations
@@ -128,6 +130,21 @@ def circles(modules: Modules) -> list[list[str]]:
     return found
 
 
+def imports_of_test_modules(modules: Modules) -> list[str]:
+    """Modules under tests/ that import a module of tests/ other than tests/fakes/ or a conftest."""
+    return sorted(
+        f"{name} imports {target}"
+        for name in modules
+        if under(name, "tests")
+        for target in imports(modules, name)
+        if under(target, "tests")
+        and target in modules
+        and not under(target, "tests.fakes")
+        and target.rpartition(".")[2] != "conftest"
+        and modules[target].name != "__init__.py"
+    )
+
+
 MODULES = scan(ROOT)
 
 
@@ -149,6 +166,10 @@ def test_sql_is_built_only_in_store() -> None:
 
 def test_no_import_circle() -> None:
     assert circles(MODULES) == []
+
+
+def test_test_modules_import_only_fakes_and_conftest() -> None:
+    assert imports_of_test_modules(scan(ROOT, ("tests",))) == []
 
 
 def test_the_scanner_finds_what_it_must(tmp_path: Path) -> None:
@@ -175,3 +196,24 @@ def test_the_scanner_finds_what_it_must(tmp_path: Path) -> None:
     assert offences(fake, "bot.platforms", ("store",)) == ["bot.platforms.edge imports store.repo"]
     assert offences(fake, "bot.handlers", ("sqlalchemy",)) == ["bot.handlers.a imports sqlalchemy"]
     assert circles(fake) == [["bot.handlers.a", "bot.handlers.b", "bot.handlers.a"]]
+
+
+def test_the_scanner_finds_a_test_module_imported(tmp_path: Path) -> None:
+    files = {
+        "tests/__init__.py": "",
+        "tests/conftest.py": "",
+        "tests/fakes/__init__.py": "",
+        "tests/fakes/office.py": "from tests.conftest import make_config\n",
+        "tests/web/__init__.py": "",
+        "tests/web/conftest.py": "from tests.fakes.office import Office\n",
+        "tests/web/test_api.py": "from tests.conftest import make_config\nfrom tests.fakes import office\n",
+        "tests/web/test_limits.py": "from tests.web.test_api import AUTH\n",
+        "tests/web/test_input.py": "def f():\n    from . import test_api\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    assert imports_of_test_modules(scan(tmp_path, ("tests",))) == [
+        "tests.web.test_input imports tests.web.test_api",
+        "tests.web.test_limits imports tests.web.test_api",
+    ]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bot.domain.nudges import CaseClock, Kind, planned
-from tests.unit.test_nudges import CAL, HOURS, RULES, at, case_assigned
+from tests.fakes.nudge_cases import CAL, HOURS, RULES, at, case_assigned
 
 
 def _interims(case: CaseClock) -> list[str]:

@@ -6,32 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from bot.calendar.package_data import package_calendar
-from bot.domain.deadlines import DeadlineRules, OfficeHours, handling_deadline, return_window_end
-from bot.domain.nudges import Audience, CaseClock, Kind, NudgeRules, due_now, planned, workday_before
+from bot.domain.nudges import Audience, CaseClock, Kind, due_now, planned, workday_before
 from bot.domain.states import State
 from tests.conftest import SHANGHAI
-
-CAL = package_calendar()
-HOURS = OfficeHours()
-RULES = NudgeRules()
-
-
-def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=SHANGHAI)
-
-
-def case_assigned(when: datetime, state: State = State.ACCEPTED, **kw: object) -> CaseClock:
-    due = handling_deadline(
-        when,
-        complex=bool(kw.get("complex")),
-        urgent=bool(kw.get("urgent")),
-        rules=DeadlineRules(),
-        cal=CAL,
-        hours=HOURS,
-    ).due_at
-    window = return_window_end(when, DeadlineRules(), CAL, HOURS).due_at
-    return CaseClock(case_id=1, unit_id=1, state=state, assigned_at=when, due_at=due, return_deadline=window, **kw)  # type: ignore[arg-type]
+from tests.fakes.nudge_cases import CAL, HOURS, RULES, at, case_assigned
 
 
 def times(case: CaseClock) -> dict[tuple[str, str], datetime]:

@@ -3,43 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import Runtime, build_app
-from bot.clock import ManualClock
-from tests.conftest import make_config
-
-AUTH = {"Authorization": "Bearer test-token"}
-CASE = {
-    "title": "某公司拖欠工资三个月",
-    "content": "公司已经三个月没有发工资。",
-    "unit": "区人社局",
-    "level": "市级",
-    "source": "人民网·地方领导留言板",
-    "source_ref": "RMW-3003",
-    "petitioner": "李四",
-    "contact": "13800138000",
-    "category": "欠薪欠资",
-    "received_at": "2026-11-01T20:00:00+08:00",
-}
-
-
-@pytest.fixture
-async def client(db_url: str, clock: ManualClock) -> AsyncIterator[TestClient]:
-    config = make_config(db_url)
-    runtime = await Runtime.start(config, clock=clock)
-    if runtime.engine.dialect.name == "postgresql":
-        from bot.handlers.directory import bootstrap_from_config
-        from tests.conftest import truncate_all
-
-        await truncate_all(runtime.engine)
-        await bootstrap_from_config(runtime.deps)
-    async with TestClient(TestServer(build_app(runtime))) as c:
-        yield c
-    await runtime.close()
+from tests.fakes.api import AUTH, CASE
 
 
 async def test_create_and_get(client: TestClient) -> None:

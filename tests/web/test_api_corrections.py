@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from tests.web.test_api import AUTH, CASE, client
-
-__all__ = ["client"]
+from tests.fakes.api import AUTH, CASE
 
 
 async def test_patch_corrects_fields_with_a_timeline_entry(client: TestClient) -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.web import test_api
-from tests.web.test_api import AUTH, CASE
-
-client = test_api.client  # the API fixture, found by pytest under this name
+from tests.fakes.api import AUTH, CASE
 
 JSON = {**AUTH, "Content-Type": "application/json"}
 

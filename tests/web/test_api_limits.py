@@ -8,7 +8,7 @@ import json
 from aiohttp.test_utils import TestClient
 
 from bot.handlers.intake import LIMITS
-from tests.web.test_api import AUTH, CASE, client  # noqa: F401  (the fixture)
+from tests.fakes.api import AUTH, CASE
 
 JSON = {**AUTH, "Content-Type": "application/json"}
 
@@ -19,7 +19,7 @@ def _shape(body: dict[str, object]) -> dict[str, object]:
     return error
 
 
-async def test_the_largest_content_passes_in_either_encoding(client: TestClient) -> None:  # noqa: F811
+async def test_the_largest_content_passes_in_either_encoding(client: TestClient) -> None:
     text = "长" * LIMITS["content"]
     for i, ensure_ascii in enumerate((True, False)):
         body = json.dumps({**CASE, "source_ref": f"LIMIT-{i}", "content": text}, ensure_ascii=ensure_ascii)
@@ -37,7 +37,7 @@ async def test_the_largest_content_passes_in_either_encoding(client: TestClient)
         assert error["field"] == "content" and str(LIMITS["content"]) in str(error["message"])
 
 
-async def test_404_and_405_answer_json(client: TestClient) -> None:  # noqa: F811
+async def test_404_and_405_answer_json(client: TestClient) -> None:
     resp = await client.get("/no/such/page")
     assert resp.status == 404 and _shape(await resp.json())["code"] == "not_found"
     resp = await client.get("/api/cases", headers=AUTH)

@@ -8,9 +8,7 @@ at a phone viewport (Debian's chromium driven by Playwright; SQLite only).
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,22 +28,18 @@ from bot.handlers.workflow import perform
 from bot.links import LinkError, detail_url, sign_link, verify_link
 from bot.web.detail import EXPIRED_TEXT, HIDDEN_CONTACT, HIDDEN_PETITIONER, INVALID_TEXT
 from store import directory
-from tests.conftest import make_config
+from tests.fakes.detail_page import (
+    AUTH,
+    CASE,
+    CHROMIUM_ARGS,
+    CONTACT,
+    card_link,
+    chromium_or_skip,
+    long_content,
+    person_id_of,
+    start_runtime,
+)
 
-AUTH = {"Authorization": "Bearer test-token"}
-CONTACT = "13800138000"
-CASE = {
-    "title": "某公司拖欠工资三个月",
-    "content": "公司已经三个月没有发工资。\n第二行：请尽快处理。",
-    "unit": "区人社局",
-    "level": "市级",
-    "source": "人民网·地方领导留言板",
-    "source_ref": "RMW-7001",
-    "petitioner": "李四",
-    "contact": CONTACT,
-    "category": "欠薪欠资",
-    "received_at": "2026-11-01T20:00:00+08:00",
-}
 SECRET = b"k" * 32
 NOW = 1_793_000_000
 
@@ -109,32 +103,6 @@ def test_detail_url_shape_and_roundtrip() -> None:
 # --- HTTP, on SQLite and PostgreSQL ----------------------------------------------------------
 
 
-async def _start(db_url: str, clock: ManualClock) -> Runtime:
-    runtime = await Runtime.start(make_config(db_url), clock=clock)
-    if runtime.engine.dialect.name == "postgresql":
-        from bot.handlers.directory import bootstrap_from_config
-        from tests.conftest import truncate_all
-
-        await truncate_all(runtime.engine)
-        await bootstrap_from_config(runtime.deps)
-    return runtime
-
-
-async def _person_id(runtime: Runtime, wecom_userid: str) -> int:
-    async with runtime.deps.sessions() as session:
-        person = await directory.person_by_platform(session, "wecom", wecom_userid)
-        assert person is not None
-        return person.id
-
-
-def _link(runtime: Runtime, number: str, person_id: int, base: str = "") -> str:
-    """The link a card would carry (relative to ``base``), made at the runtime clock's now."""
-    cfg = runtime.config
-    now = int(runtime.deps.clock.now().timestamp())
-    url = detail_url("http://bot.invalid", runtime.deps.link_secret, number, person_id, now, cfg.server.link_ttl_hours)
-    return base + url.removeprefix("http://bot.invalid")
-
-
 def _link_expiring(runtime: Runtime, number: str, person_id: int, expires: int) -> str:
     """A correctly signed link with a chosen expiry (as a holder of the secret could make)."""
     query = urlencode(
@@ -151,7 +119,7 @@ class Site:
     number: str
 
     async def link_for(self, wecom_userid: str, number: str | None = None) -> str:
-        return _link(self.runtime, number or self.number, await _person_id(self.runtime, wecom_userid))
+        return card_link(self.runtime, number or self.number, await person_id_of(self.runtime, wecom_userid))
 
     async def get(self, url: str) -> tuple[int, str, Any]:
         resp = await self.client.get(url)
@@ -160,7 +128,7 @@ class Site:
 
 @pytest.fixture
 async def site(db_url: str, clock: ManualClock) -> AsyncIterator[Site]:
-    runtime = await _start(db_url, clock)
+    runtime = await start_runtime(db_url, clock)
     async with TestClient(TestServer(build_app(runtime))) as client:
         resp = await client.post("/api/cases", json=CASE, headers=AUTH)
         assert resp.status == 201, await resp.text()
@@ -269,7 +237,7 @@ async def test_tampered_links_are_refused(site: Site) -> None:
     good = await site.link_for("sundc")
     parts = urlsplit(good)
     q = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    zhangsan = await _person_id(site.runtime, "zhangsan")
+    zhangsan = await person_id_of(site.runtime, "zhangsan")
     flipped = ("B" if q["s"][0] == "A" else "A") + q["s"][1:]
     variants = [
         f"{parts.path}?{urlencode({**q, 's': flipped})}",  # signature
@@ -384,16 +352,6 @@ async def test_never_logs_contact_or_signature(site: Site, caplog: pytest.LogCap
 
 # --- a real browser at a phone viewport (SQLite) ------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 3,
@@ -401,35 +359,6 @@ PHONE: dict[str, Any] = {
     "has_touch": True,
     "locale": "zh-CN",
 }
-
-
-def _chromium_or_skip() -> str:
-    """The chromium binary, or skip with the reason — in CI (CI=true) a missing browser fails."""
-    reason = ""
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install 'playwright>=1.40')"
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else "")
-    if not exe:
-        reason = reason or "no chromium binary (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
-        pytest.skip(reason)
-    return exe
-
-
-def _long_content() -> str:
-    lines = [
-        f"第{i}条：我们小区自今年三月起多次反映物业公司违规收费、电梯长期停运、消防通道被占用等问题，至今没有得到解决。"
-        for i in range(1, 12)
-    ]
-    lines.insert(5, "相关票据编号：NO20261101ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyz")
-    lines.append("恳请有关部门尽快协调处理，给群众一个明确答复。")
-    text = "\n".join(lines)
-    assert len(text) >= 600
-    return text
 
 
 @dataclass
@@ -442,14 +371,14 @@ class Served:
 
 @pytest.fixture
 async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
-    runtime = await _start(sqlite_url, clock)
+    runtime = await start_runtime(sqlite_url, clock)
     runner = web.AppRunner(build_app(runtime), access_log=None)  # as in serve(): no query strings in logs
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
     base = f"http://127.0.0.1:{port}"
-    content = _long_content()
+    content = long_content()
     async with TestClient(TestServer(build_app(runtime))) as api:
         resp = await api.post(
             "/api/cases",
@@ -473,7 +402,7 @@ async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
 
 @pytest.fixture
 async def phone(served: Served) -> AsyncIterator[Any]:
-    exe = _chromium_or_skip()
+    exe = chromium_or_skip()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -493,8 +422,8 @@ async def _no_horizontal_scroll(page: Any) -> None:
 
 
 async def test_phone_handler_reads_full_text_and_contact(served: Served, phone: Any, tmp_path: Path) -> None:
-    pid = await _person_id(served.runtime, "zhangsan")
-    resp = await phone.goto(_link(served.runtime, served.number, pid, served.base))
+    pid = await person_id_of(served.runtime, "zhangsan")
+    resp = await phone.goto(card_link(served.runtime, served.number, pid, served.base))
     assert resp is not None and resp.status == 200
     body = phone.locator("p.text")
     assert (await body.inner_text()).strip() == served.content  # full text, line breaks kept
@@ -510,8 +439,8 @@ async def test_phone_handler_reads_full_text_and_contact(served: Served, phone: 
 
 
 async def test_phone_co_unit_handler_sees_no_contact(served: Served, phone: Any) -> None:
-    pid = await _person_id(served.runtime, "zhaozj")  # 区住建局, the co-handling unit
-    resp = await phone.goto(_link(served.runtime, served.number, pid, served.base))
+    pid = await person_id_of(served.runtime, "zhaozj")  # 区住建局, the co-handling unit
+    resp = await phone.goto(card_link(served.runtime, served.number, pid, served.base))
     assert resp is not None and resp.status == 200
     assert (await phone.locator("p.text").inner_text()).strip() == served.content
     assert await phone.get_by_text(HIDDEN_CONTACT).is_visible()
@@ -520,8 +449,8 @@ async def test_phone_co_unit_handler_sees_no_contact(served: Served, phone: Any)
 
 
 async def test_phone_expired_link_shows_refusal(served: Served, phone: Any, tmp_path: Path) -> None:
-    pid = await _person_id(served.runtime, "zhangsan")
-    url = _link(served.runtime, served.number, pid, served.base)
+    pid = await person_id_of(served.runtime, "zhangsan")
+    url = card_link(served.runtime, served.number, pid, served.base)
     clock = served.runtime.deps.clock
     assert isinstance(clock, ManualClock)
     clock.advance(hours=served.runtime.config.server.link_ttl_hours, seconds=1)

@@ -32,15 +32,15 @@ from bot.exports.dossier import Dossier, TimelineEntry, render_dossier_html
 from bot.handlers.workflow import perform
 from bot.web.detail import EXPIRED_TEXT, INVALID_TEXT
 from store import directory
-from tests.web.test_detail_page import (
+from tests.fakes.detail_page import (
     AUTH,
     CASE,
     CHROMIUM_ARGS,
-    _chromium_or_skip,
-    _link,
-    _long_content,
-    _person_id,
-    _start,
+    card_link,
+    chromium_or_skip,
+    long_content,
+    person_id_of,
+    start_runtime,
 )
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -143,7 +143,7 @@ Opener = Callable[[str], Awaitable[Any]]
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[Any]]]:
     """``await open_page("phone" | "desktop")`` → a Playwright page at that viewport."""
-    exe = _chromium_or_skip()
+    exe = chromium_or_skip()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -174,7 +174,7 @@ class Served:
 @pytest.fixture
 async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
     """A case with a long message and a submitted four-part reply, served on a real port."""
-    runtime = await _start(sqlite_url, clock)
+    runtime = await start_runtime(sqlite_url, clock)
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -187,7 +187,7 @@ async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
             json={
                 **CASE,
                 "title": "小区物业违规收费、电梯停运问题",
-                "content": _long_content(),
+                "content": long_content(),
                 "source_ref": "RMW-9001",
             },
         )
@@ -223,8 +223,8 @@ def _check_layout(m: dict[str, Any], *, parts: int) -> None:
 @pytest.mark.parametrize("kind", ["phone", "desktop", "laptop"])  # the issue saw the squeeze at 1,000 px too
 async def test_detail_page_layout(served: Served, browser: Opener, kind: str) -> None:
     page = await browser(kind)
-    pid = await _person_id(served.runtime, "zhangsan")
-    resp = await page.goto(_link(served.runtime, served.number, pid, served.base))
+    pid = await person_id_of(served.runtime, "zhangsan")
+    resp = await page.goto(card_link(served.runtime, served.number, pid, served.base))
     assert resp is not None and resp.status == 200
     m = await page.evaluate(_measure_js("p, dd, li, h1, h2, footer", "dl.reply dd", "section"))
     shot = _shot_path(f"detail-{kind}")
@@ -306,8 +306,8 @@ async def test_dossier_layout(browser: Opener, kind: str) -> None:
 
 async def test_refusals_on_a_phone_say_what_to_do(served: Served, browser: Opener) -> None:
     page = await browser("phone")
-    pid = await _person_id(served.runtime, "zhangsan")
-    url = _link(served.runtime, served.number, pid, served.base)
+    pid = await person_id_of(served.runtime, "zhangsan")
+    url = card_link(served.runtime, served.number, pid, served.base)
     resp = await page.goto(url.replace("s=", "s=x"))
     assert resp is not None and resp.status == 403
     text = await page.locator("body").inner_text()

@@ -6,6 +6,7 @@ WeCom and on DingTalk. Background work is stepped by hand (``settle``), never sl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from bot.config import Config
-from tests.conftest import make_config
+from tests.conftest import SHANGHAI, make_config
 from tests.fakes.fake_dingtalk import FakeDingTalk
 from tests.fakes.fake_wecom import FakeWeCom
 from tests.fakes.wecom_callbacks import CallbackRequest, WeComCallbacks
@@ -379,3 +380,18 @@ class Office:
 
     def drops(self) -> list[Any]:
         return [d for side in self.sides.values() for d in side.drops()]
+
+
+def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=SHANGHAI)
+
+
+async def tick(office: Office, when: datetime) -> int:
+    office.clock.set(when)
+    queued = await office.runtime.channels.jobs.tick()
+    await office.settle()
+    return queued
+
+
+def reminders(office: Office, user: str) -> list[str]:
+    return [t for t in office.texts(user) if t.startswith("【办理提醒】")]
