@@ -84,6 +84,15 @@ async def candidates(session: Session, deps: Deps, now: datetime) -> list[Case]:
     return found + [c for c in await case_rows.step_candidates(session, until) if c.id not in seen]
 
 
+async def clocked_candidates(session: Session, deps: Deps, now: datetime) -> list[tuple[Case, Awaited | None]]:
+    """The candidates, and every case owing an answer to a 督办, each with that 督办 (or None)."""
+    awaited = await awaited_supervisions(session)
+    found = await candidates(session, deps, now)
+    seen = {c.id for c in found}
+    pairs = [(c, awaited[c.id][1] if c.id in awaited else None) for c in found]
+    return pairs + [(c, owes) for c, owes in awaited.values() if c.id not in seen]
+
+
 async def awaited_supervisions(session: Session) -> dict[int, tuple[Case, Awaited]]:
     """Case id → (the case, its 督办 still waiting for the unit's answer)."""
     found: dict[int, tuple[Case, Awaited]] = {}
@@ -140,11 +149,7 @@ class Jobs:
         async with self.deps.sessions() as session, session.begin():
             owed: list[tuple[Case, list[Nudge]]] = []
             keys: dict[_ClaimKey, Nudge] = {}
-            awaited = await awaited_supervisions(session)
-            found = await candidates(session, self.deps, now)
-            seen = {c.id for c in found}
-            for case in found + [c for c, _ in awaited.values() if c.id not in seen]:
-                owes = awaited[case.id][1] if case.id in awaited else None
+            for case, owes in await clocked_candidates(session, self.deps, now):
                 send, superseded = due_now(clock_of(case, self.deps, owes), now, rules, cal, hours)
                 if send:
                     owed.append((case, send))
@@ -446,8 +451,8 @@ class Jobs:
         end = datetime.combine(day, hours.close, tzinfo=hours.tz)
         result: list[tuple[datetime, str, str]] = []
         async with self.deps.sessions() as session:
-            for case in await candidates(session, self.deps, end):
-                for nudge in planned(clock_of(case, self.deps), rules, cal, hours):
+            for case, owes in await clocked_candidates(session, self.deps, end):
+                for nudge in planned(clock_of(case, self.deps, owes), rules, cal, hours):
                     local = nudge.send_at.astimezone(hours.tz)
                     if local.date() != day or (not cal.is_workday(day) and not case.urgent):
                         continue

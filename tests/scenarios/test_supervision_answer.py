@@ -5,7 +5,7 @@ and a 督办 not answered by then reminds the unit leader and the supervisors an
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -46,6 +46,8 @@ async def supervised(office: Office) -> str:
 
 async def test_the_unit_is_reminded_on_the_answer_day_and_the_late_answer_is_listed(office: Office) -> None:
     n = await supervised(office)
+    plan = await office.runtime.channels.jobs.plan(date(2026, 11, 4))  # liuyan nudges plan
+    assert any(n in line and "督办要求" in line for _, _, line in plan)
     await tick(office, at(3))
     assert about(office, "zhangsan", n, "督办要求") == []  # not yet: the answer is due on the 4th
     await tick(office, at(4))
