@@ -126,7 +126,7 @@ def test_calendar_commands(config_file: Path, tmp_path: Path) -> None:
     code, out = run(config_file, "calendar", "set", "2027-01-04", "holiday")
     assert code == 0
     code, out = run(config_file, "calendar", "show", "2027")
-    assert "2027-01-04=holiday" in out
+    assert "2027-01-04=放假" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("year = 2027\n[[holiday]]\nname = 'x'\nfrom = 2027-02-30\n", encoding="utf-8")
     code, out = run(config_file, "calendar", "import", str(bad))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,23 @@ def test_unit_and_person_output_is_chinese(cfg: str) -> None:
     assert outputs[8].strip().endswith("：已停用") and outputs[9].strip().endswith("：无变化，已是停用状态")
     assert "刘督查\t企业微信：liudc\t钉钉：-\t角色：领导(leader)、督查员(supervisor)\t已停用" in outputs[10]
     assert outputs[11].strip().endswith("：已启用") and outputs[12].strip().endswith("：无变化，已是启用状态")
+
+
+def test_calendar_import_counts_what_show_lists(cfg: str) -> None:
+    from bot.calendar.toml_file import load_year
+
+    packaged = Path(__file__).resolve().parents[1] / "bot" / "data" / "calendar-2026.toml"
+    spec = load_year(packaged)
+    code, out = cli("calendar", "import", str(packaged), "-c", cfg)
+    assert code == 0, out
+    m = re.search(r"放假日（周一至周五）(\d+)天、调休上班日(\d+)天", out)
+    assert m is not None, out
+    code, shown = cli("calendar", "show", "2026", "-c", cfg)
+    line = next(x for x in shown.splitlines() if x.startswith("放假日"))
+    listed = line.split("：", 1)[1].split("、")
+    assert int(m.group(1)) == len(listed) == len(set(listed)) and f"{len(listed)}天" in line
+    assert len(spec.holidays) > len(listed)  # the weekend days inside the ranges are not counted
+    assert all(date.fromisoformat(x.split()[0]).weekday() < 5 for x in listed)
+    workdays = next(x for x in shown.splitlines() if x.startswith("调休上班日")).split("：", 1)[1].split("、")
+    assert int(m.group(2)) == len(workdays)
+    assert not re.search(r"[A-Za-z]{3,}", out.replace(cfg, ""))
