@@ -209,8 +209,24 @@ def _unexpected(exc: BaseException) -> NoReturn:
     _fail(f"内部错误 {type(exc).__name__}：{detail}（设置 LIUYAN_DEBUG=1 可看到完整的出错位置）", 1)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from bot.version import version
+
+    click.echo(f"liuyan {version()}")
+    ctx.exit()
+
+
 @click.group(cls=LiuyanGroup)
-@click.version_option(package_name="liuyan")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version (of a source checkout, or as installed) and exit.",
+)
 def main() -> None:
     """留言办理 bot — citizens' online messages in WeCom and DingTalk."""
     setup_logging("WARNING")
