@@ -153,8 +153,9 @@ def test_config_check_lists_every_problem(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert any("duplicate unit code" in x for x in lines)
     assert any("zhangsan" in x and "张三、李四" in x for x in lines)
-    # the file cannot load: reference problems are reported first, one line each
-    assert len(lines) == 2 and all(x.startswith(str(path)) for x in lines)
+    # the units and people do not fit together: reported with every other problem, one line each
+    assert any("cases.default_unit.教育" in x for x in lines) and any("wecom.secret" in x for x in lines)
+    assert len(lines) == 7 and all(x.startswith(str(path)) for x in lines)
 
 
 def test_config_check_default_units_and_secrets(tmp_path: Path) -> None:
@@ -185,9 +186,9 @@ def test_config_check_default_units_and_secrets(tmp_path: Path) -> None:
 def test_default_unit_may_be_a_unit_added_by_cli(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
-        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///x.db"\n\n[api]', 1).replace(
-            'default_unit = { "欠薪欠资" = "区人社局" }', 'default_unit = { "教育" = "JYJ" }'
-        ),
+        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///x.db"\n\n[api]', 1)
+        .replace('default_unit = { "欠薪欠资" = "区人社局" }', 'default_unit = { "教育" = "JYJ" }')
+        .replace('token = "test-token"', 'token = "a-token-long-enough-for-serve-0123456789"'),
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["config", "check", "-c", str(path)])
@@ -262,3 +263,21 @@ async def test_the_config_declares_people_by_their_ids(deps: Deps) -> None:
     assert await bootstrap_from_config(deps) is True
     async with deps.sessions() as session:
         assert [p.wecom_userid for p in await directory.person_by_name(session, "张三")] == ["zhangsan", "zhangsan2"]
+
+
+def test_serve_lists_every_problem_with_the_weak_token(tmp_path: Path) -> None:
+    """One run shows everything to fix, one line each: the example API token and every problem
+    `config check` finds — and `config check` reports the token too."""
+    path = tmp_path / "config.toml"
+    path.write_text(BAD + '\n[api]\ntoken = "change-me"\n', encoding="utf-8")
+    check = CliRunner().invoke(main, ["config", "check", "-c", str(path)])
+    serve = CliRunner().invoke(main, ["serve", "-c", str(path)])
+    assert check.exit_code == 1 and serve.exit_code != 0
+    lines = [x.removeprefix("错误：") for x in serve.output.splitlines() if x.strip()]
+    assert lines == check.output.splitlines()
+    assert all(x.startswith(f"{path}: ") for x in lines)
+    assert "liuyan token generate" in lines[0]  # the token first
+    for needle in ("duplicate unit code", "张三、李四", "cases.default_unit.教育", "wecom.secret", "wecom.agent_id"):
+        assert sum(needle in x for x in lines) == 1, (needle, lines)
+    assert len(lines) >= 7 and "Traceback" not in serve.output
+    assert not list(tmp_path.glob("*.db")) and not (tmp_path / "data").exists()  # nothing created

@@ -9,7 +9,7 @@ import functools
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -52,6 +52,21 @@ def load(config_path: Path) -> Config:
         return load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"配置文件 {config_path} 有误：{exc}") from exc
+
+
+def all_problems(config_path: Path) -> tuple[Config | None, list[str]]:
+    """The configuration (None when it cannot be read) and every problem ``serve`` refuses to
+    start on, one line each — what ``config check`` prints and ``serve`` stops with."""
+
+    from bot.config_check import startup_problems
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        if exc.config is None:
+            return None, exc.lines
+        config = exc.config
+    return config, asyncio.run(startup_problems(config))
 
 
 def user_error_line(exc: UserError) -> str:
@@ -195,6 +210,13 @@ class LiuyanGroup(click.Group):
                 _unexpected(exc)
             _fail(line, 1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def refuse(lines: Iterable[str], code: int = 1) -> NoReturn:
+    """Several problems at once: each on its own line, then a non-zero exit."""
+    for line in lines:
+        click.echo(f"错误：{line}", err=True)
+    sys.exit(code)
 
 
 def _fail(line: str, code: int) -> NoReturn:
