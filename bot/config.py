@@ -22,7 +22,14 @@ from bot.domain.visibility import DEFAULT_SENSITIVE
 
 
 class ConfigError(Exception):
-    """A configuration problem, with the key path in the message."""
+    """A configuration problem, with the key path in the message. ``lines``: one per problem;
+    ``config``: the parsed file when only the units and people do not fit together (so that
+    ``config check`` and ``serve`` can still report every other problem with them)."""
+
+    def __init__(self, message: str, *, lines: list[str] | None = None, config: Config | None = None) -> None:
+        super().__init__(message)
+        self.lines = lines if lines is not None else [message]
+        self.config = config
 
 
 class _Section(BaseModel):
@@ -344,13 +351,13 @@ class Config(_Section):
         return (level or "") in self.cases.leader_levels or (category or "") in self.cases.leader_categories
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"{path}: {msg}")
-    return "; ".join(lines)
+    return lines
 
 
 def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
@@ -363,7 +370,8 @@ def parse_config(text: str, base_dir: Path = Path(".")) -> Config:
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
+        lines = _describe(exc)
+        raise ConfigError("; ".join(lines), lines=lines) from exc
     _check_references(config)
     return config
 
@@ -386,4 +394,4 @@ def _check_references(config: Config) -> None:
 
     lines = reference_problems(config)
     if lines:
-        raise ConfigError("; ".join(lines))
+        raise ConfigError("; ".join(lines), lines=lines, config=config)

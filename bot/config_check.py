@@ -3,6 +3,7 @@ on any problem): one readable line per problem, each naming its key."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -84,6 +85,33 @@ def default_unit_problems(config: Config, db_units: Iterable[str] = ()) -> list[
 
 def problems(config: Config, db_units: Iterable[str] = ()) -> list[str]:
     return reference_problems(config) + default_unit_problems(config, db_units) + platform_problems(config)
+
+
+def token_problems(config: Config) -> list[str]:
+    """The API token ``serve`` refuses (the example value, too short), as its one line."""
+    from bot.api_token import refusal
+
+    weak = refusal(config.api.token)
+    return [weak] if weak is not None else []
+
+
+async def startup_problems(config: Config, *, database_wait: float = 5.0) -> list[str]:
+    """Every problem ``serve`` refuses to start on, all at once, one line each (``config check``
+    prints the same): the API token, then the checks of :func:`problems`. The units already in the
+    database count for ``[cases] default_unit`` when it can be read within ``database_wait``
+    seconds; a database that does not exist yet is neither created nor waited for, and one that
+    cannot be read leaves that check to ``serve`` once it has opened it."""
+    url = existing_database(config)
+    db_units: set[str] | None = None
+    if url is not None:
+        try:
+            db_units = await asyncio.wait_for(database_units(url), database_wait)
+        except TimeoutError:
+            db_units = None
+    lines = token_problems(config) + reference_problems(config)
+    if url is None or db_units is not None:
+        lines += default_unit_problems(config, db_units or ())
+    return lines + platform_problems(config)
 
 
 def existing_database(config: Config) -> str | None:

@@ -9,18 +9,20 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.cards import builders as b
 from bot.cards.fit import DEFAULT_BYTES, fit_lines
 from bot.cards.markdown import group_excerpt
 from bot.cards.models import Button, Card
 from bot.cards.payload import CardAction, Verb
+from bot.domain import supervision
 from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
 from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
 from bot.domain.states import Note, Role, State
 from bot.domain.steps import STEPS
+from bot.domain.supervision import Awaited
 from bot.domain.workcalendar import coverage_warnings
 from bot.handlers import cohandling, retention, same_day
 from bot.handlers.access import may_see
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 _SYSTEM = Actor.system()
 
 
-def clock_of(case: Case, deps: Deps) -> CaseClock:
+def clock_of(case: Case, deps: Deps, supervision: Awaited | None = None) -> CaseClock:
     cfg = deps.config
     interim_due = None
     extended = case.extension_count > 0 or case.state == State.EXTENSION_REQUESTED.value
@@ -60,6 +62,7 @@ def clock_of(case: Case, deps: Deps) -> CaseClock:
         extended=extended,
         step_due_at=case.step_due_at,
         promised_at=case.promised_at,
+        supervision_answer_by=supervision.answer_by if supervision else None,
     )
 
 
@@ -79,6 +82,27 @@ async def candidates(session: Session, deps: Deps, now: datetime) -> list[Case]:
     )
     seen = {c.id for c in found}
     return found + [c for c in await case_rows.step_candidates(session, until) if c.id not in seen]
+
+
+async def clocked_candidates(session: Session, deps: Deps, now: datetime) -> list[tuple[Case, Awaited | None]]:
+    """The candidates, and every case owing an answer to a 督办, each with that 督办 (or None)."""
+    awaited = await awaited_supervisions(session)
+    found = await candidates(session, deps, now)
+    seen = {c.id for c in found}
+    pairs = [(c, awaited[c.id][1] if c.id in awaited else None) for c in found]
+    return pairs + [(c, owes) for c, owes in awaited.values() if c.id not in seen]
+
+
+async def awaited_supervisions(session: Session) -> dict[int, tuple[Case, Awaited]]:
+    """Case id → (the case, its 督办 still waiting for the unit's answer)."""
+    found: dict[int, tuple[Case, Awaited]] = {}
+    ended = [s.value for s in supervision.ENDED]
+    for case, events in await case_rows.supervised_cases(session, supervision.RELEVANT, ended):
+        entries = [supervision.Entry(e.action, e.at, e.data) for e in events]
+        awaited = supervision.awaited_answer(State(case.state), entries)
+        if awaited is not None:
+            found[case.id] = (case, awaited)
+    return found
 
 
 @dataclass
@@ -125,8 +149,8 @@ class Jobs:
         async with self.deps.sessions() as session, session.begin():
             owed: list[tuple[Case, list[Nudge]]] = []
             keys: dict[_ClaimKey, Nudge] = {}
-            for case in await candidates(session, self.deps, now):
-                send, superseded = due_now(clock_of(case, self.deps), now, rules, cal, hours)
+            for case, owes in await clocked_candidates(session, self.deps, now):
+                send, superseded = due_now(clock_of(case, self.deps, owes), now, rules, cal, hours)
                 if send:
                     owed.append((case, send))
                 for nudge in (*superseded, *send):
@@ -213,6 +237,7 @@ class Jobs:
         title = b.short(case.title, 20)
         due = b.hm(case.due_at, self.hours.tz)
         step, stalled, _holder = STEPS.get(State(case.state), ("", "", Role.SUPERVISOR))
+        answer_by = b.hm(datetime.fromtimestamp(nudge.info["answer_by"], UTC)) if "answer_by" in nudge.info else ""
         reason = {
             Kind.DUE: f"{due}到期"
             + (
@@ -232,6 +257,8 @@ class Jobs:
             Kind.STEP: f"待{step}，今日{b.hm(case.step_due_at, self.hours.tz)[-5:]}到期",
             Kind.STEP_OVERDUE: f"{stalled}（{b.hm(case.step_due_at, self.hours.tz)}到期），请尽快{step}",
             Kind.PROMISE: f"承诺解决日期已到，请报告解决情况并再回复（再回复 {case.number} <内容>）",
+            Kind.SUPERVISION: f"督办要求今日{answer_by[-5:]}前答复，请报告办理情况（说明 {case.number} <办理情况>）",
+            Kind.SUPERVISION_OVERDUE: f"督办限{answer_by}前答复，逾期未答复",
         }[nudge.kind]
         if case.urgent and nudge.kind in (Kind.DUE, Kind.OVERDUE):
             reason = "【急件】" + reason
@@ -254,7 +281,7 @@ class Jobs:
             ):
                 return 0
             entries = await self.overdue_entries(session, now)
-            stalled = await self.stalled_sections(session, now)
+            stalled = await self.stalled_sections(session, now) + await self.supervision_sections(session, now)
             if not entries and not stalled:
                 return 0
             header = f"## 超期未办结留言（{local:%m月%d日}）\n共 **{len(entries)}** 件，涉及 {len({e.unit for e in entries})} 个单位"
@@ -315,6 +342,28 @@ class Jobs:
                 lines.append(f"> {c.number} {title} {names.get(c.unit_id or 0, '-')} 超{days}个工作日")
             sections.append((f"**{label}**（{len(group)}件）", lines))
         return sections
+
+    async def supervision_sections(self, session: Session, now: datetime) -> list[tuple[str, list[str]]]:
+        """督办 whose answer date has passed without the unit's answer: 督办逾期未答复."""
+        cal, hours = self.deps.calendar.current, self.hours
+        hidden = set(self.deps.config.nudges.hide_title_categories)
+        late = sorted(
+            ((c, a) for c, a in (await awaited_supervisions(session)).values() if a.answer_by < now),
+            key=lambda pair: (pair[1].answer_by, pair[0].id),
+        )
+        if not late:
+            return []
+        names = await directory.unit_names(session, [c.unit_id for c, _ in late if c.unit_id])
+        lines = []
+        for c, awaited in late:
+            title = "（标题不公开）" if c.category in hidden else group_excerpt(c.title, 18)
+            days = overdue_days(now, awaited.answer_by, cal, hours) or 1
+            word = "专项督办" if awaited.special else "督办"
+            lines.append(
+                f"> {c.number} {title} {names.get(c.unit_id or 0, '-')} "
+                f"{word}限{b.hm(awaited.answer_by)[:5]}答复，超{days}个工作日未答复"
+            )
+        return [(f"**督办逾期未答复**（{len(late)}件）", lines)]
 
     async def _supervisor_cards(self, session: Session, entries: list[_Entry], now: datetime) -> int:
         supervisors = await directory.people_with_role(session, Role.SUPERVISOR)
@@ -402,8 +451,8 @@ class Jobs:
         end = datetime.combine(day, hours.close, tzinfo=hours.tz)
         result: list[tuple[datetime, str, str]] = []
         async with self.deps.sessions() as session:
-            for case in await candidates(session, self.deps, end):
-                for nudge in planned(clock_of(case, self.deps), rules, cal, hours):
+            for case, owes in await clocked_candidates(session, self.deps, end):
+                for nudge in planned(clock_of(case, self.deps, owes), rules, cal, hours):
                     local = nudge.send_at.astimezone(hours.tz)
                     if local.date() != day or (not cal.is_workday(day) and not case.urgent):
                         continue

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
-from bot.domain.states import State
+from bot.domain.states import Note, State
 from store.db import Session
 from store.models import Case, CaseEvent
 from store.repo import is_open
@@ -111,3 +111,24 @@ async def set_fields(session: Session, case_id: int, **values: object) -> None:
     await session.execute(
         update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
     )
+
+
+async def supervised_cases(
+    session: Session, kinds: Iterable[str], ended: Iterable[str]
+) -> list[tuple[Case, list[CaseEvent]]]:
+    """Cases with a 督办 on their timeline that have not ended (state not in ``ended``), each with
+    its timeline entries of ``kinds``, in timeline order (ix_case_events_action_case_id)."""
+    supervised = select(CaseEvent.case_id).where(CaseEvent.action == Note.SUPERVISE.value)
+    stmt = select(Case).where(Case.id.in_(supervised), Case.state.not_in(list(ended))).order_by(Case.id)
+    cases = list((await session.execute(stmt)).scalars())
+    if not cases:
+        return []
+    rows = await session.execute(
+        select(CaseEvent)
+        .where(CaseEvent.case_id.in_([c.id for c in cases]), CaseEvent.action.in_(list(kinds)))
+        .order_by(CaseEvent.id)
+    )
+    by_case: dict[int, list[CaseEvent]] = {c.id: [] for c in cases}
+    for event in rows.scalars():
+        by_case[event.case_id].append(event)
+    return [(c, by_case[c.id]) for c in cases]

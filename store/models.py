@@ -203,6 +203,7 @@ class CaseEvent(Base):
     """The timeline: every transition and note, with who, when and what was said."""
 
     __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_action_case_id", "action", "case_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]

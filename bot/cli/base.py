@@ -9,7 +9,7 @@ import functools
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -52,6 +52,21 @@ def load(config_path: Path) -> Config:
         return load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(f"配置文件 {config_path} 有误：{exc}") from exc
+
+
+def all_problems(config_path: Path) -> tuple[Config | None, list[str]]:
+    """The configuration (None when it cannot be read) and every problem ``serve`` refuses to
+    start on, one line each — what ``config check`` prints and ``serve`` stops with."""
+
+    from bot.config_check import startup_problems
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        if exc.config is None:
+            return None, exc.lines
+        config = exc.config
+    return config, asyncio.run(startup_problems(config))
 
 
 def user_error_line(exc: UserError) -> str:
@@ -197,6 +212,13 @@ class LiuyanGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+def refuse(lines: Iterable[str], code: int = 1) -> NoReturn:
+    """Several problems at once: each on its own line, then a non-zero exit."""
+    for line in lines:
+        click.echo(f"错误：{line}", err=True)
+    sys.exit(code)
+
+
 def _fail(line: str, code: int) -> NoReturn:
     click.echo(f"错误：{line}", err=True)
     sys.exit(code or 1)
@@ -209,8 +231,24 @@ def _unexpected(exc: BaseException) -> NoReturn:
     _fail(f"内部错误 {type(exc).__name__}：{detail}（设置 LIUYAN_DEBUG=1 可看到完整的出错位置）", 1)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from bot.version import version
+
+    click.echo(f"liuyan {version()}")
+    ctx.exit()
+
+
 @click.group(cls=LiuyanGroup)
-@click.version_option(package_name="liuyan")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version (of a source checkout, or as installed) and exit.",
+)
 def main() -> None:
     """留言办理 bot — citizens' online messages in WeCom and DingTalk."""
     setup_logging("WARNING")

@@ -35,8 +35,8 @@ def calendar_import(config_path: Path, file: Path) -> None:
 
     change = run_with_runtime(config, body)
     click.echo(
-        f"{spec.year}: {len(spec.holidays)} holidays, {len(spec.workdays)} make-up workdays imported"
-        + (f" ({spec.note})" if spec.note else "")
+        f"{spec.year}年：已导入放假日（周一至周五）{len(spec.days_off)}天、调休上班日{len(spec.workdays)}天"
+        + (f"（{spec.note}）" if spec.note else "")
     )
     _echo_moved(change, config.office.tz)
 
@@ -45,15 +45,15 @@ def _echo_moved(change: Any, tz: ZoneInfo) -> None:
     from bot.handlers.read_models import local_time_text
 
     if not change.moved:
-        click.echo("no open case's deadline moved")
+        click.echo("没有在办件的期限因此变化")
         return
-    click.echo(f"deadlines recomputed for {len(change.moved)} open case(s), their units told:")
+    click.echo(f"{len(change.moved)}件在办件的期限已重算，已通知承办单位：")
     for moved in change.moved:
         parts = ", ".join(
             f"{key} {local_time_text(a, tz) or '-'} -> {local_time_text(b, tz) or '-'}"
             for key, (a, b) in moved.moved.items()
         )
-        click.echo(f"  {moved.number}: {parts}")
+        click.echo(f"  {moved.number}：{parts}")
 
 
 @calendar.command("show")
@@ -74,14 +74,15 @@ def calendar_show(config_path: Path, year: int) -> None:
     spec = cal.spec(year)
     if spec is not None:
         mark = "（暂定 provisional）" if source.provisional else ""
-        days = [f"{d.isoformat()} {spec.names.get(d, '')}".rstrip() for d in sorted(spec.holidays) if d.weekday() < 5]
-        click.echo(f"holidays{mark}: " + ", ".join(days))
-        click.echo("make-up workdays: " + ", ".join(d.isoformat() for d in sorted(spec.workdays)))
+        days = [f"{d.isoformat()} {spec.names.get(d, '')}".rstrip() for d in spec.days_off]
+        click.echo(f"放假日{mark}（周一至周五，{len(days)}天）：" + ("、".join(days) or "-"))
+        workdays = [d.isoformat() for d in sorted(spec.workdays)]
+        click.echo(f"调休上班日（{len(workdays)}天）：" + ("、".join(workdays) or "-"))
     overrides = sorted((d, w) for d, w in cal.overrides.items() if d.year == year)
     if overrides:
-        click.echo("overrides: " + ", ".join(f"{d.isoformat()}={'workday' if w else 'holiday'}" for d, w in overrides))
+        click.echo("单日调整：" + "、".join(f"{d.isoformat()}={'上班' if w else '放假'}" for d, w in overrides))
     count = cal.workdays_between(date(year, 1, 1) - timedelta(days=1), date(year, 12, 31))
-    click.echo(f"working days: {count}")
+    click.echo(f"全年工作日：{count}天")
 
 
 @calendar.command("set")
@@ -101,5 +102,7 @@ def calendar_set(config_path: Path, day: datetime, kind: str, note: str) -> None
         return await override_day(rt.deps, day.date(), value, note, cli_actor())
 
     change = run_with_runtime(config, body)
-    click.echo(f"{day.date().isoformat()}: {kind}")
+    click.echo(
+        f"{day.date().isoformat()}：" + {"holiday": "设为放假", "workday": "设为上班", "clear": "已清除单日调整"}[kind]
+    )
     _echo_moved(change, config.office.tz)

@@ -12,6 +12,11 @@ from bot.cli.base import config_option, friendly, load, run_with_runtime
 from bot.domain.states import Role
 
 
+def role_text(code: str) -> str:
+    """``承办人(handler)``: the Chinese name, with the code a script (and --role) uses."""
+    return f"{Role(code).label}({code})"
+
+
 @click.group()
 def unit() -> None:
     """Configure undertaking units and their members."""
@@ -45,7 +50,7 @@ def unit_add(
             return created
 
     created = run_with_runtime(config, body)
-    click.echo(f"unit {name} {'added' if created else 'updated'}")
+    click.echo(f"单位 {name} {'已添加' if created else '已更新'}")
 
 
 @unit.command("list")
@@ -125,8 +130,8 @@ def unit_member(
             return await grant(session, person, Role(role), unit_name)
 
     changed = run_with_runtime(config, body)
-    verb = ("removed" if remove else "granted") if changed else "unchanged"
-    click.echo(f"{name}: {role} of {unit_name} {verb}")
+    verb = ("已撤销" if remove else "已设为") if changed else "无变化，仍" + ("不是" if remove else "是")
+    click.echo(f"{name}：{verb}{unit_name}的{role_text(role)}")
 
 
 @click.group()
@@ -174,7 +179,7 @@ def person_add(
                 await grant(session, p, Role(role), None)
 
     run_with_runtime(config, body)
-    click.echo(f"{name}: {', '.join(roles)}")
+    click.echo(f"{name}：{'、'.join(role_text(r) for r in roles)}")
 
 
 @person.command("list")
@@ -190,10 +195,12 @@ def person_list(config_path: Path) -> None:
             return await listings.people_with_roles(session)
 
     for p in run_with_runtime(config, body):
-        role_text = ", ".join(f"{role}@{unit_name}" if unit_name else role for role, unit_name in p.roles)
-        inactive = "" if p.active else "\t(已停用 inactive)"
+        roles = "、".join(
+            f"{unit_name}{role_text(role)}" if unit_name else role_text(role) for role, unit_name in p.roles
+        )
+        inactive = "" if p.active else "\t已停用"
         click.echo(
-            f"{p.name}\twecom={p.wecom_userid or '-'}\tdingtalk={p.dingtalk_userid or '-'}\t{role_text}{inactive}"
+            f"{p.name}\t企业微信：{p.wecom_userid or '-'}\t钉钉：{p.dingtalk_userid or '-'}\t角色：{roles or '-'}{inactive}"
         )
 
 
@@ -208,8 +215,8 @@ def _set_active(config_path: Path, who: str, active: bool) -> None:
             return describe_person(person), changed
 
     text, changed = run_with_runtime(config, body)
-    state = "activated" if active else "deactivated"
-    click.echo(f"{text}: {state if changed else 'unchanged'}")
+    state = "启用" if active else "停用"
+    click.echo(f"{text}：{'已' + state if changed else '无变化，已是' + state + '状态'}")
 
 
 @person.command("deactivate")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,12 @@ def config_check(config_path: Path) -> None:
     """Check the whole configuration: units and people fit together, ids are unique, the units
     named by [cases] default_unit exist, enabled platforms have their secrets. One line per
     problem; exit code 1 when there is any."""
-    from bot.config import ConfigError, load_config
-    from bot.config_check import database_units, existing_database, problems
+    from bot.cli.base import all_problems
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        for line in str(exc).split("; "):
-            click.echo(f"{config_path}: {line}")
-        raise SystemExit(1) from exc
-    url = existing_database(config)
-    db_units = asyncio.run(database_units(url)) if url else None
-    lines = problems(config, db_units or ())
+    config, lines = all_problems(config_path)
     for line in lines:
         click.echo(f"{config_path}: {line}")
-    if lines:
+    if lines or config is None:
         raise SystemExit(1)
     click.echo(f"{config_path}: OK（{len(config.units)} 个单位，{len(config.people)} 位人员）")
 

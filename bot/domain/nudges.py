@@ -35,6 +35,8 @@ class Kind(StrEnum):
     STEP = "step"  # 审核 / 审定 / 统一回复 due today (bot/domain/steps.py)
     STEP_OVERDUE = "step_overdue"  # … and past its limit
     PROMISE = "promise"  # 跟踪: the date the unit promised a solution by
+    SUPERVISION = "supervision"  # 督办: the unit's answer is due today (bot/domain/supervision.py)
+    SUPERVISION_OVERDUE = "supervision_overdue"  # … and was not given by then
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class CaseClock:
     extended: bool = False
     step_due_at: datetime | None = None  # the office's step on the reply (审核, 审定, 统一回复)
     promised_at: datetime | None = None  # 跟踪: the unit's promised date
+    supervision_answer_by: datetime | None = None  # 督办: the answer the unit still owes, due by
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,31 @@ def planned(case: CaseClock, rules: NudgeRules, cal: WorkCalendar, hours: Office
                 morning(day, case.unit_id, rules, hours),
             )
         )
+    if case.supervision_answer_by is not None:
+        answer_by = case.supervision_answer_by
+        day = answer_by.astimezone(tz).date()
+        mark = f"@{answer_by:%Y%m%d%H%M}"
+        info = {"answer_by": int(answer_by.timestamp())}
+        out.append(
+            Nudge(
+                case.case_id,
+                Kind.SUPERVISION,
+                mark,
+                (Audience.HANDLERS, Audience.UNIT_LEADER),
+                morning(day, case.unit_id, rules, hours),
+                info,
+            )
+        )
+        out.append(
+            Nudge(
+                case.case_id,
+                Kind.SUPERVISION_OVERDUE,
+                mark,
+                (Audience.UNIT_LEADER, Audience.SUPERVISORS),
+                morning(cal.add_workdays(day, 1), case.unit_id, rules, hours),
+                info,
+            )
+        )
     if case.state is State.REPLIED and case.replied_at is not None:
         day = cal.add_workdays(case.replied_at.astimezone(tz).date(), rules.followup_after_days)
         out.append(
@@ -259,6 +287,8 @@ def _still_valid(n: Nudge, case: CaseClock, now: datetime) -> bool:
         return case.interim_due is not None and now < case.interim_due
     if n.kind is Kind.STEP:
         return case.step_due_at is not None and now < case.step_due_at
+    if n.kind is Kind.SUPERVISION:
+        return case.supervision_answer_by is not None and now < case.supervision_answer_by
     return True
 
 

@@ -50,6 +50,11 @@ def check_note(actor: Actor, kind: str, text: str) -> str:
     return body
 
 
+#: who may 督办 a case or 催办/督办 a unit (第十三条: the 督查室)
+SUPERVISE_ROLES: frozenset[Role] = frozenset({Role.SUPERVISOR})
+#: who may write a 批示 (第十一条: the leaders)
+INSTRUCTION_ROLES: frozenset[Role] = frozenset({Role.LEADER})
+
 #: 督办 methods named in seed 001 第十三条
 SUPERVISION_METHODS: tuple[str, ...] = ("明察暗访", "电话询访", "实地走访")
 _NOT_SUPERVISABLE = frozenset({State.REGISTERED, State.CLOSED, State.ARCHIVED})
@@ -60,8 +65,9 @@ def check_supervision(actor: Actor, state: State, method: str, text: str, specia
     earlier report of the same matter not resolved, or a case past its limit. Returns the
     instruction, stripped; WorkflowError otherwise."""
     word = "专项督办" if special else "督办"
-    if Role.SUPERVISOR not in actor.roles:
-        raise WorkflowError("forbidden", f"您没有{word}的权限（仅限{ROLE_LABELS[Role.SUPERVISOR]}）。")
+    if not actor.roles & SUPERVISE_ROLES:
+        who = "、".join(ROLE_LABELS[r] for r in sorted(SUPERVISE_ROLES, key=str))
+        raise WorkflowError("forbidden", f"您没有{word}的权限（仅限{who}）。")
     if state in _NOT_SUPERVISABLE:
         raise WorkflowError("wrong_state", f"此件当前状态为“{state.label}”，不能{word}（仅限在办件）。")
     if method not in SUPERVISION_METHODS:

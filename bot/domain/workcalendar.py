@@ -105,6 +105,12 @@ class YearSpec:
         # Freeze whatever mapping was given so the frozen dataclass stays immutable.
         object.__setattr__(self, "names", MappingProxyType(dict(self.names)))
 
+    @property
+    def days_off(self) -> list[date]:
+        """The holidays that take a working day (Mon–Fri), in order: what ``calendar import``
+        counts and ``calendar show`` lists (a weekend day inside a holiday range changes nothing)."""
+        return sorted(d for d in self.holidays if d.weekday() < 5)
+
 
 class WorkCalendar:
     """Working days (工作日) by local date, Asia/Shanghai.

@@ -17,7 +17,10 @@ WORDS: dict[str, str] = {
     "待办": "todo",
     "帮助": "help",
     "通过": "review_pass",
+    "审核通过": "review_pass",
     "退回修改": "review_reject",
+    "批准延期": "approve_extension",
+    "不批准延期": "refuse_extension",
     "同意": "approve",
     "驳回": "leader_reject",
     "批示": "instruction",
@@ -34,6 +37,13 @@ WORDS: dict[str, str] = {
     "单位列表": "unit_list",
     "停用人员": "person_deactivate",
     "统一回复": "publish",
+    "公开回复": "publish_public",
+    "个别回复": "publish_individual",
+    "并行回复": "publish_both",
+    "仅公开回复": "publish_public",  # the buttons' own words
+    "不予公开": "publish_individual",
+    "公开并个别回复": "publish_both",
+    "回访": "follow_up",
     "审定清单": "batch_list",
     "立卷": "archive",
     "呈报文号": "report_number",
@@ -44,6 +54,8 @@ WORDS: dict[str, str] = {
     "说明": "explanation",
     "督办": "supervise_case",
     "专项督办": "special_supervise",
+    "催办": "urge",
+    "单位督办": "supervise_unit",
     "信息采用": "info_adopted",
     "低级错误": "low_error",
     "取消": "cancel",
@@ -70,6 +82,12 @@ NEEDS_NUMBER = {
     "set_urgent",
     "unset_urgent",
     "publish",
+    "publish_public",
+    "publish_individual",
+    "publish_both",
+    "follow_up",
+    "approve_extension",
+    "refuse_extension",
     "archive",
     "report_number",
     "re_reply",
@@ -117,32 +135,6 @@ def parse_command(text: str) -> Command | None:
         return Command(name, number="", rest=tail)
     return Command(name, number=number, rest=rest.strip())
 
-
-HELP = """留言办理机器人 可用指令：
-签收 <文号>
-退回 <文号> <原因>
-回复 <文号> <属实程度> 表明态度：… 工作过程：… 核查情况：… 网友反馈：…
-延期 <文号> <理由> [天数]
-进展 <文号> <阶段性情况> 回复建议：<内容>（延期件、复杂件须在交办后15个工作日内报送）
-协办单位：协办意见 <文号> <内容>（主办单位签收、退回、提交办理情况）
-查询 <文号>
-待办（我的待办件）
-再回复 <文号> <内容>（跟踪件：承诺事项的解决情况，重新审核）/ 说明 <文号> <内容>（对网友评论的说明）
-督查员：通过 <文号> / 退回修改 <文号> <意见>
-督查员：回头看 <文号> <情况> / 跟踪销号 <文号> <理由>
-督查员：低级错误 <文号> <意见>（退回修改并计低级错误扣分）/ 信息采用 <文号> <说明>（计信息获得采用加分）
-督查员：督办 <文号> <明察暗访|电话询访|实地走访> <要求> [N个工作日] / 专项督办 <文号> <方式> <要求>（多次反映未解决或长时间未回复）
-领导：同意 <文号> [批示] / 驳回 <文号> <批示> / 批示 <文号> <内容>
-领导：审定清单 [月份，如2026-11]（待审定的答复），再回复“审定全部”或“审定全部 除 <文号> <文号>”
-督查员、领导：表扬 <文号> <理由>（计入单位月度加分）
-登记员：交办 <文号> <单位> / 改派 <文号> <单位>（签收前或退回后）
-登记员：作废 <文号> <理由>（误登、重复登记；保留记录，不计入统计）
-登记员、督查员：设为复杂件 <文号> <理由> / 取消复杂件 <文号> <理由> / 设为急件 <文号> <理由> / 取消急件 <文号> <理由>（按交办时间重算办理时限）
-登记员：网友评论 <文号> <内容>（转承办单位说明）
-登记员、管理员：立卷 <文号>（16要素齐全方可立卷销号）/ 呈报文号 <文号> <呈报文号>
-登记员：统一回复 <文号> 公开|并行 [告知方式] / 统一回复 <文号> 个别 <理由一至四> <告知方式>（告知方式：电话、短信、当面、平台私信、未能联系）
-管理员：添加单位 <名称> / 添加成员 <单位> <姓名> <账号> [承办人|负责人] / 单位列表 / 停用人员 <姓名或账号>
-取消（放弃当前操作）"""
 
 _PART_LABELS = {"表明态度": "attitude", "工作过程": "process", "核查情况": "verification", "网友反馈": "feedback"}
 _PART_RE = re.compile(r"(表明态度|工作过程|核查情况|网友反馈)\s*[：:]")

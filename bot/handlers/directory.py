@@ -16,6 +16,9 @@ from store import directory, settings
 from store.db import Session
 from store.models import Case, Person, Unit
 
+#: who may change the directory from chat (添加单位, 添加成员, 单位列表, 停用人员)
+DIRECTORY_ROLES: frozenset[Role] = frozenset({Role.ADMIN})
+
 
 class DirectoryError(UserError):
     """A directory change that cannot be made (unknown unit, duplicate id …)."""

@@ -75,21 +75,21 @@ def test_errors_are_one_readable_line(config_file: Path, args: list[str], needle
 
 def test_units_and_people(config_file: Path) -> None:
     code, out = run(config_file, "unit", "add", "区教育局", "--code", "JYJ")
-    assert code == 0 and "added" in out
+    assert code == 0 and out.strip() == "单位 区教育局 已添加"
     code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls")
-    assert code == 0 and "granted" in out
+    assert code == 0 and out.strip() == "陈老师：已设为区教育局的承办人(handler)"
     code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls")
-    assert "unchanged" in out
+    assert out.strip() == "陈老师：无变化，仍是区教育局的承办人(handler)"
     code, out = run(config_file, "unit", "list")
     assert "区教育局" in out and "陈老师" in out
     code, out = run(config_file, "person", "add", "刘督查", "--role", "supervisor", "--wecom", "liudc")
     assert code == 0
     code, out = run(config_file, "person", "list")
-    assert "liudc" in out and "supervisor" in out
+    assert "liudc" in out and "督查员(supervisor)" in out
     code, out = run(config_file, "unit", "member", "不存在的局", "某人")
     assert code != 0 and "不存在的局" in out
     code, out = run(config_file, "unit", "member", "区教育局", "陈老师", "--wecom", "chenls", "--remove")
-    assert code == 0 and "removed" in out
+    assert code == 0 and out.strip() == "陈老师：已撤销区教育局的承办人(handler)"
 
 
 def test_calendar_commands(config_file: Path, tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_calendar_commands(config_file: Path, tmp_path: Path) -> None:
     code, out = run(config_file, "calendar", "set", "2027-01-04", "holiday")
     assert code == 0
     code, out = run(config_file, "calendar", "show", "2027")
-    assert "2027-01-04=holiday" in out
+    assert "2027-01-04=放假" in out
     bad = tmp_path / "bad.toml"
     bad.write_text("year = 2027\n[[holiday]]\nname = 'x'\nfrom = 2027-02-30\n", encoding="utf-8")
     code, out = run(config_file, "calendar", "import", str(bad))
@@ -169,8 +169,8 @@ def test_person_list_lines(config_file: Path) -> None:
     code, out = run(config_file, "person", "list")
     assert code == 0, out
     assert out.splitlines()[-2:] == [
-        "陈老师\twecom=chenls\tdingtalk=ding-chen\tadmin, unit_leader@区教育局",
-        "刘督查\twecom=-\tdingtalk=-\tleader, supervisor",
+        "陈老师\t企业微信：chenls\t钉钉：ding-chen\t角色：管理员(admin)、区教育局单位负责人(unit_leader)",
+        "刘督查\t企业微信：-\t钉钉：-\t角色：领导(leader)、督查员(supervisor)",
     ]
 
 

@@ -31,11 +31,11 @@ def test_an_id_of_someone_else_is_refused_and_shown(config_file: Path) -> None:
     code, out = run(config_file, "person", "add", "王五", "--role", "leader", "--wecom", "liudc")
     assert code != 0 and "刘督查" in out and "liudc" in out and "--rename" in out
     code, out = run(config_file, "person", "list")
-    assert "刘督查\twecom=liudc\tdingtalk=-\tsupervisor" in out and "王五" not in out
+    assert "刘督查\t企业微信：liudc\t钉钉：-\t角色：督查员(supervisor)" in out and "王五" not in out
     code, out = run(config_file, "person", "add", "王五", "--role", "leader", "--wecom", "liudc", "--rename")
     assert code == 0, out
     code, out = run(config_file, "person", "list")
-    assert "王五\twecom=liudc\tdingtalk=-\tleader, supervisor" in out and "刘督查" not in out
+    assert "王五\t企业微信：liudc\t钉钉：-\t角色：领导(leader)、督查员(supervisor)" in out and "刘督查" not in out
 
 
 def test_a_name_of_someone_else_is_refused_unless_new(config_file: Path) -> None:
@@ -43,7 +43,7 @@ def test_a_name_of_someone_else_is_refused_unless_new(config_file: Path) -> None
     # the same name without ids is the same person: a role is added, nobody is duplicated
     assert run(config_file, "person", "add", "刘督查", "--role", "leader")[0] == 0
     code, out = run(config_file, "person", "list")
-    assert out.count("刘督查") == 1 and "leader, supervisor" in out
+    assert out.count("刘督查") == 1 and "领导(leader)、督查员(supervisor)" in out
     # the same name with another id is someone else: refused with the match shown
     code, out = run(config_file, "person", "add", "刘督查", "--role", "admin", "--wecom", "liudc2")
     assert code != 0 and "liudc" in out and "--new" in out
@@ -69,20 +69,24 @@ def test_unit_codes_are_unique(config_file: Path) -> None:
 
 def test_config_is_not_reapplied_over_cli_changes(config_file: Path) -> None:
     code, out = run(config_file, "unit", "member", "区人社局", "张三", "--wecom", "zhangsan", "--remove")
-    assert code == 0 and "removed" in out
+    assert code == 0 and "已撤销区人社局的承办人(handler)" in out
     code, out = run(config_file, "unit", "list")  # any later command: the config is not applied again
     line = next(x for x in out.splitlines() if x.startswith("区人社局"))
     assert "张三" not in line.split("\t")[1]
-    assert "handler@区人社局" not in next(x for x in run(config_file, "person", "list")[1].splitlines() if "张三" in x)
+    assert "区人社局承办人(handler)" not in next(
+        x for x in run(config_file, "person", "list")[1].splitlines() if "张三" in x
+    )
     # `db seed` applies the config now
     code, out = run(config_file, "db", "seed")
     assert code == 0, out
-    assert "handler@区人社局" in next(x for x in run(config_file, "person", "list")[1].splitlines() if "张三" in x)
+    assert "区人社局承办人(handler)" in next(
+        x for x in run(config_file, "person", "list")[1].splitlines() if "张三" in x
+    )
     # and so does a change of the file's [[units]] / [[people]]
     assert run(config_file, "unit", "member", "区人社局", "张三", "--wecom", "zhangsan", "--remove")[0] == 0
     config_file.write_text(config_file.read_text(encoding="utf-8") + '\n[[units]]\nname = "区水务局"\n', "utf-8")
     code, out = run(config_file, "person", "list")
-    assert "handler@区人社局" in next(x for x in out.splitlines() if "张三" in x)
+    assert "区人社局承办人(handler)" in next(x for x in out.splitlines() if "张三" in x)
 
 
 def test_lists_show_codes_roles_and_ids(config_file: Path) -> None:
@@ -98,15 +102,17 @@ def test_lists_show_codes_roles_and_ids(config_file: Path) -> None:
 
 def test_deactivate_a_person(config_file: Path) -> None:
     code, out = run(config_file, "person", "deactivate", "zhangsan")
-    assert code == 0 and "张三" in out and "deactivated" in out
+    assert code == 0 and "张三" in out and out.strip().endswith("：已停用")
     code, out = run(config_file, "person", "list")
-    assert next(x for x in out.splitlines() if x.startswith("张三")).endswith("(已停用 inactive)")
+    assert next(x for x in out.splitlines() if x.startswith("张三")).endswith("\t已停用")
     code, out = run(config_file, "unit", "list")
     assert "张三(承办人，zhangsan/ding-zhangsan，已停用)" in out
     code, out = run(config_file, "person", "deactivate", "没有这个人")
     assert code != 0 and "没有这个人" in out
     code, out = run(config_file, "person", "activate", "张三")
-    assert code == 0 and "activated" in out
+    assert code == 0 and out.strip().endswith("：已启用")
+    code, out = run(config_file, "person", "activate", "张三")
+    assert code == 0 and out.strip().endswith("：无变化，已是启用状态")
 
 
 # --- config check and serve ----------------------------------------------------------------------
@@ -147,8 +153,9 @@ def test_config_check_lists_every_problem(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert any("duplicate unit code" in x for x in lines)
     assert any("zhangsan" in x and "张三、李四" in x for x in lines)
-    # the file cannot load: reference problems are reported first, one line each
-    assert len(lines) == 2 and all(x.startswith(str(path)) for x in lines)
+    # the units and people do not fit together: reported with every other problem, one line each
+    assert any("cases.default_unit.教育" in x for x in lines) and any("wecom.secret" in x for x in lines)
+    assert len(lines) == 7 and all(x.startswith(str(path)) for x in lines)
 
 
 def test_config_check_default_units_and_secrets(tmp_path: Path) -> None:
@@ -179,9 +186,9 @@ def test_config_check_default_units_and_secrets(tmp_path: Path) -> None:
 def test_default_unit_may_be_a_unit_added_by_cli(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
-        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///x.db"\n\n[api]', 1).replace(
-            'default_unit = { "欠薪欠资" = "区人社局" }', 'default_unit = { "教育" = "JYJ" }'
-        ),
+        BASE_CONFIG.replace("[api]", '[database]\nurl = "sqlite+aiosqlite:///x.db"\n\n[api]', 1)
+        .replace('default_unit = { "欠薪欠资" = "区人社局" }', 'default_unit = { "教育" = "JYJ" }')
+        .replace('token = "test-token"', 'token = "a-token-long-enough-for-serve-0123456789"'),
         encoding="utf-8",
     )
     result = CliRunner().invoke(main, ["config", "check", "-c", str(path)])
@@ -256,3 +263,21 @@ async def test_the_config_declares_people_by_their_ids(deps: Deps) -> None:
     assert await bootstrap_from_config(deps) is True
     async with deps.sessions() as session:
         assert [p.wecom_userid for p in await directory.person_by_name(session, "张三")] == ["zhangsan", "zhangsan2"]
+
+
+def test_serve_lists_every_problem_with_the_weak_token(tmp_path: Path) -> None:
+    """One run shows everything to fix, one line each: the example API token and every problem
+    `config check` finds — and `config check` reports the token too."""
+    path = tmp_path / "config.toml"
+    path.write_text(BAD + '\n[api]\ntoken = "change-me"\n', encoding="utf-8")
+    check = CliRunner().invoke(main, ["config", "check", "-c", str(path)])
+    serve = CliRunner().invoke(main, ["serve", "-c", str(path)])
+    assert check.exit_code == 1 and serve.exit_code != 0
+    lines = [x.removeprefix("错误：") for x in serve.output.splitlines() if x.strip()]
+    assert lines == check.output.splitlines()
+    assert all(x.startswith(f"{path}: ") for x in lines)
+    assert "liuyan token generate" in lines[0]  # the token first
+    for needle in ("duplicate unit code", "张三、李四", "cases.default_unit.教育", "wecom.secret", "wecom.agent_id"):
+        assert sum(needle in x for x in lines) == 1, (needle, lines)
+    assert len(lines) >= 7 and "Traceback" not in serve.output
+    assert not list(tmp_path.glob("*.db")) and not (tmp_path / "data").exists()  # nothing created

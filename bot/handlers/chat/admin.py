@@ -6,6 +6,7 @@ from bot.domain.states import Role
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.directory import (
+    DIRECTORY_ROLES,
     DirectoryError,
     describe_person,
     ensure_person,
@@ -29,7 +30,7 @@ HTTP_MODE_REFUSAL = (
 
 
 async def _admin_only(t: Turn) -> bool:
-    if Role.ADMIN not in t.actor.roles:
+    if not t.actor.roles & DIRECTORY_ROLES:
         await t.say("只有管理员可以配置单位和成员。")
         return False
     if t.event.platform == "dingtalk" and t.event.extra.get("via") == "http":

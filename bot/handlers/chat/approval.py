@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
-from bot.domain.lifecycle import CommentInput, WorkflowError
-from bot.domain.states import Action, Role, State
+from bot.domain.lifecycle import CommentInput, WorkflowError, transition_for
+from bot.domain.states import Action, State
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import PRESS_A_BUTTON, Router
 from bot.handlers.chat.turn import Turn
@@ -48,7 +48,7 @@ def _line(case: Case, units: dict[int, str], tz: ZoneInfo) -> str:
 
 
 async def _show(t: Turn, month: tuple[int, int] | None) -> None:
-    if Role.LEADER not in t.actor.roles:
+    if not t.actor.roles & transition_for(Action.APPROVE).roles:
         await t.say("只有领导可以审定。")
         return
     cases = await awaiting(t, month)

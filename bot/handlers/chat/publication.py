@@ -7,6 +7,7 @@ the way the petitioner was told recorded with its time — then the 回访 (满�
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -221,14 +222,54 @@ async def follow_up(t: Turn, case: Case, pending: dlg.Pending, text: str) -> Non
     """化解 and not 不满意 closes the case; otherwise it is tracked until the promised date (a date
     in the text, e.g. "承诺12月20日前解决", or ``[deadlines] tracking_days`` working days)."""
     data = FollowUpInput(bool(pending.data.get("resolved")), Satisfaction(pending.data["satisfaction"]), text)
+    await _record_follow_up(t, case, data, t.answer)
+
+
+async def _record_follow_up(
+    t: Turn, case: Case, data: FollowUpInput, conclude: Callable[[Case, Action, Any, str], Awaitable[None]]
+) -> None:
     if data.settled:
-        await t.answer(case, Action.FOLLOW_UP, data, "回访已记录，此件办结。")
+        await conclude(case, Action.FOLLOW_UP, data, "回访已记录，此件办结。")
         return
-    promised = promised_date(t, text)
-    data = FollowUpInput(data.resolved, data.satisfaction, text, promised)
+    promised = promised_date(t, data.evaluation)
+    data = FollowUpInput(data.resolved, data.satisfaction, data.evaluation, promised)
     day = promised.astimezone(t.deps.config.office.hours().tz)
     done = f"回访已记录。未化解或不满意，此件转入跟踪，承办单位须于{day:%Y-%m-%d}前解决并再回复。"
-    await t.answer(case, Action.TRACK, data, done)
+    await conclude(case, Action.TRACK, data, done)
+
+
+_SATISFACTION_WORDS = {s.value: s for s in Satisfaction}
+_RESOLVED_WORDS = {"已化解": True, "化解": True, "未化解": False}
+
+
+@on.command("回访")
+async def follow_up_command(t: Turn, case: Case, rest: str) -> None:
+    """回访 <文号> <满意|基本满意|不满意> <已化解|未化解> <评价内容>: the 回访 cards in one message."""
+    words = rest.split(maxsplit=2)
+    sat = _SATISFACTION_WORDS.get(words[0]) if words else None
+    resolved = _RESOLVED_WORDS.get(words[1]) if len(words) > 1 else None
+    if sat is None or resolved is None:
+        if await t.allowed(case, Action.FOLLOW_UP):
+            await t.say(f"{case.number}：{FOLLOW_UP_FORM}", case)
+        return
+    text = words[2] if len(words) > 2 else ""
+    await _record_follow_up(t, case, FollowUpInput(resolved, sat, text), t.finish)
+
+
+FOLLOW_UP_FORM = "请按格式回访：回访 <文号> <满意|基本满意|不满意> <已化解|未化解> <评价内容>。"
+
+
+def _publish_as(word: str, mode: str) -> object:
+    """The 统一回复 buttons' own words: 公开回复 <文号> … = 统一回复 <文号> 公开 …, and so on."""
+
+    async def handler(t: Turn, case: Case, rest: str) -> None:
+        await publish_command(t, case, f"{mode} {rest}")
+
+    return on.command(word)(handler)
+
+
+for _word, _mode in {"公开回复": "公开", "个别回复": "个别", "并行回复": "并行"}.items():
+    _publish_as(_word, _mode)
 
 
 _DATE = re.compile(r"(?:(\d{4})[-年/.])?(\d{1,2})[-月/.](\d{1,2})日?")

@@ -10,7 +10,7 @@ from bot.domain.states import OPEN_STATES, Role, State
 from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
-from bot.handlers.commands import HELP
+from bot.handlers.help import help_for
 from bot.handlers.read_models import event_label
 from store import repo, visible
 from store.models import Case
@@ -35,7 +35,7 @@ async def show(t: Turn, case: Case, rest: str) -> None:
 
 @on.command("帮助", case=False)
 async def help_(t: Turn, rest: str) -> None:
-    await t.say(HELP)
+    await t.say(help_for(t.actor.roles))
 
 
 @on.command("待办", case=False)

@@ -9,6 +9,7 @@ from bot.domain.states import Action
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
+from store import repo
 from store.models import Case
 
 on = Router()
@@ -93,3 +94,31 @@ async def leader_reject_command(t: Turn, case: Case, rest: str) -> None:
         await ask_leader_comment(t, case, CardAction(Verb.LEADER_REJECT, case.number, case.version))
         return
     await t.finish(case, Action.LEADER_REJECT, RejectInput(rest), "已驳回，批示已转承办单位。")
+
+
+@on.command("批准延期")
+async def approve_extension_command(t: Turn, case: Case, rest: str) -> None:
+    """批准延期 <文号> [天数] [意见]: without a number of days, the days the unit asked for."""
+    words = rest.split(maxsplit=1)
+    if words and words[0].isdigit():
+        days, comment = int(words[0]), words[1] if len(words) > 1 else ""
+    else:
+        days, comment = await requested_days(t, case), rest
+    if await t.run(case, Action.APPROVE_EXTENSION, ExtensionDecision(days, comment)):
+        await t.say(f"{case.number}：已批准延期{days}个工作日。", case)
+
+
+@on.command("不批准延期")
+async def refuse_extension_command(t: Turn, case: Case, rest: str) -> None:
+    if not rest:  # no comment yet: as the button, ask for it
+        await ask_refusal_comment(t, case, CardAction(Verb.EXT_REFUSE, case.number, case.version))
+        return
+    await t.finish(case, Action.REFUSE_EXTENSION, RejectInput(rest), "已不批准延期。")
+
+
+async def requested_days(t: Turn, case: Case) -> int:
+    """The days of the unit's last 延期 request (what the 批准延期 button carries)."""
+    for event in reversed(await repo.timeline(t.session, case.id)):
+        if event.action == Action.REQUEST_EXTENSION.value:
+            return int((event.data or {}).get("days", 0))
+    return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.cards.payload import CardAction, Verb
 from bot.domain.lifecycle import WorkflowError
+from bot.domain.records import INSTRUCTION_ROLES, SUPERVISE_ROLES
 from bot.domain.states import Note, Role
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
@@ -19,21 +20,51 @@ on = Router()
 @on.click(Verb.URGE, Verb.SUPERVISE, any_stage=True)
 async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
     """催办 (an immediate nudge) or 督办 (a formal notice on every overdue case's timeline)."""
-    if Role.SUPERVISOR not in t.actor.roles:
-        await t.say("只有督查员可以催办、督办。")
-        return
     unit_id = int(action.arg) if action.arg.isdigit() else case.unit_id
+    await _pressure(t, unit_id, formal=action.verb is Verb.SUPERVISE)
+
+
+@on.command("催办", case=False)
+async def urge_command(t: Turn, rest: str) -> None:
+    """催办 <单位>: the 催办 button of the overdue list, as text."""
+    await _pressure_named(t, rest, "催办", formal=False)
+
+
+@on.command("单位督办", case=False)
+async def supervise_unit_command(t: Turn, rest: str) -> None:
+    """单位督办 <单位>: the 督办 button of the overdue list, as text."""
+    await _pressure_named(t, rest, "单位督办", formal=True)
+
+
+async def _pressure_named(t: Turn, rest: str, word: str, *, formal: bool) -> None:
+    if not t.actor.roles & SUPERVISE_ROLES:
+        await t.say(_SUPERVISORS_ONLY)
+        return
+    unit = await directory.unit_by_name(t.session, rest.strip()) if rest.strip() else None
+    if unit is None:
+        await t.say(f"请写明已登记的单位名称，例如：{word} 区人社局。")
+        return
+    await _pressure(t, unit.id, formal=formal)
+
+
+_SUPERVISORS_ONLY = "只有督查员可以催办、督办。"
+
+
+async def _pressure(t: Turn, unit_id: int | None, *, formal: bool) -> None:
+    if not t.actor.roles & SUPERVISE_ROLES:
+        await t.say(_SUPERVISORS_ONLY)
+        return
     overdue = [c for c in await repo.due_cases(t.session, t.now) if c.unit_id == unit_id]
     if not overdue:
         await t.say("该单位目前没有超期件。")
         return
-    kind = Note.URGE if action.verb is Verb.URGE else Note.SUPERVISE
+    kind = Note.SUPERVISE if formal else Note.URGE
     word = kind.label
     for c in overdue:
         await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
     numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
     people = await directory.people_with_role(t.session, Role.HANDLER, unit_id)
-    if action.verb is Verb.SUPERVISE:
+    if formal:
         people += await directory.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
         text = (
             f"【督办通知】督查室（{t.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
@@ -47,7 +78,7 @@ async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
 
 @on.command("批示")
 async def instruction(t: Turn, case: Case, rest: str) -> None:
-    if Role.LEADER not in t.actor.roles:
+    if not t.actor.roles & INSTRUCTION_ROLES:
         await t.say("只有领导可以批示。")
         return
     if not rest.strip():
