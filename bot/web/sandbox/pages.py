@@ -420,7 +420,7 @@ def _guarded(
         except Refused as exc:
             return _error(exc.status, exc.message)
         except rehearsal.ClockRefused as exc:
-            return _error(409, exc.message)
+            return _error(exc.status, exc.message)
         except UserError as exc:
             return _error(422, exc.message)
 

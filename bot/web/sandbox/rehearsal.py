@@ -19,9 +19,10 @@ STEP = timedelta(hours=1)
 
 
 class ClockRefused(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 def target_time(deps: Deps, now: datetime, *, hours: int = 0, workdays: int = 0) -> datetime:
@@ -44,7 +45,7 @@ async def advance(
     """Move the clock; returns the new office time and how many messages the ticks queued."""
     clock = deps.clock
     if not isinstance(clock, OffsetClock):
-        raise ClockRefused("已接入企业微信或钉钉，不能拨动办公时钟。")
+        raise ClockRefused("已接入企业微信或钉钉，不能拨动办公时钟。", 409)
     start = clock.now()
     target = target_time(deps, start, hours=hours, workdays=workdays)
     queued = 0

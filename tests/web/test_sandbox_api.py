@@ -1,0 +1,215 @@
+"""The sandbox's edge over real HTTP (issue 15): typed text and clicks enter the inbound path once,
+cards come back through the outbox and are greyed after a click, only the recipient may click,
+writes need the page's header, the clock runs the scheduled tick, the pages update live."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import timedelta
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import Runtime, build_app
+from bot.clock import ManualClock, OffsetClock
+from bot.config_check import platform_problems
+from bot.handlers.messaging import sandbox_user
+from bot.web.sandbox import rehearsal
+from store import sandbox as rows
+from store.models import SandboxMessage
+from tests.conftest import make_config
+from tests.fakes.sandbox import SANDBOX, person_id, settle, start_sandbox
+
+HEADERS = {"X-Sandbox": "1"}
+_ids = itertools.count(1)
+
+
+def rid() -> str:
+    return f"req{next(_ids):08d}"
+
+
+@dataclass
+class Sandbox:
+    runtime: Runtime
+    client: TestClient
+
+    async def pid(self, wecom: str) -> int:
+        return await person_id(self.runtime, wecom)
+
+    async def say(self, wecom: str, text: str, request_id: str | None = None) -> Any:
+        body = {"who": str(await self.pid(wecom)), "text": text, "id": request_id or rid()}
+        return await self.client.post("/sandbox/api/say", json=body, headers=HEADERS)
+
+    async def click(self, wecom: str, task_id: str, key: str) -> Any:
+        body = {"who": str(await self.pid(wecom)), "task_id": task_id, "key": key, "id": rid()}
+        return await self.client.post("/sandbox/api/click", json=body, headers=HEADERS)
+
+    async def chat(self, wecom: str) -> list[SandboxMessage]:
+        async with self.runtime.deps.sessions() as session:
+            return await rows.history(session, "user", sandbox_user(await self.pid(wecom)))
+
+    async def register(self, title: str, unit: str = "区人社局") -> str:
+        body = {"who": str(await self.pid("qiandj")), "title": title, "content": "工资拖欠三个月。", "unit": unit}
+        resp = await self.client.post("/sandbox/api/register", json=body, headers=HEADERS)
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["number"])
+
+
+@pytest.fixture
+async def sandbox(db_url: str, clock: ManualClock) -> AsyncIterator[Sandbox]:
+    runtime = await start_sandbox(db_url, clock)
+    async with TestClient(TestServer(build_app(runtime))) as client:
+        try:
+            yield Sandbox(runtime, client)
+        finally:
+            await runtime.close()
+
+
+def cards(chat: list[SandboxMessage]) -> list[SandboxMessage]:
+    return [m for m in chat if m.kind == "card"]
+
+
+def button(card: SandboxMessage, text: str) -> str:
+    assert card.data is not None
+    return next(b["key"] for b in card.data["buttons"] if b["text"] == text)
+
+
+async def test_root_leads_a_new_user_to_the_sandbox(sandbox: Sandbox) -> None:
+    resp = await sandbox.client.get("/", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/sandbox/"
+    page = await (await sandbox.client.get("/sandbox/")).text()
+    assert "模拟工作台" in page and "钱登记" in page and "督查群" in page and "区人社局" in page
+
+
+async def test_a_repeated_request_is_processed_once(sandbox: Sandbox) -> None:
+    first = await sandbox.say("zhangsan", "待办", "same-request-0001")
+    again = await sandbox.say("zhangsan", "待办", "same-request-0001")
+    assert (await first.json()) == {"stored": True}
+    assert (await again.json()) == {"stored": False}
+    await settle(sandbox.runtime)
+    chat = await sandbox.chat("zhangsan")
+    assert [m.direction for m in chat] == ["in", "out"]  # one line typed, one answer
+    assert chat[0].text == "待办"
+    async with sandbox.runtime.deps.sessions() as session:
+        from sqlalchemy import func, select
+
+        from store.models import InboundEvent
+
+        count = (
+            await session.execute(
+                select(func.count()).select_from(InboundEvent).where(InboundEvent.platform == "sandbox")
+            )
+        ).scalar_one()
+    assert count == 1
+
+
+async def test_a_card_is_clicked_by_its_recipient_and_greyed_for_everyone(sandbox: Sandbox) -> None:
+    number = await sandbox.register("拖欠工资")
+    await settle(sandbox.runtime)
+    zhang, li = cards(await sandbox.chat("zhangsan")), cards(await sandbox.chat("limei"))
+    assert len(zhang) == 1 and len(li) == 1
+    assert zhang[0].data is not None and "【交办】拖欠工资" == zhang[0].data["title"]
+    assert await sandbox.chat("zhaozj") == []  # another unit sees nothing of it
+    accept = button(zhang[0], "签收")
+    # someone else cannot click Zhang's copy
+    refused = await sandbox.click("limei", zhang[0].task_id or "", accept)
+    assert refused.status == 403
+    # a key that is not on the card is refused
+    assert (await sandbox.click("zhangsan", zhang[0].task_id or "", "ly1|acc|LY2099-000001|1")).status == 400
+    resp = await sandbox.click("zhangsan", zhang[0].task_id or "", accept)
+    assert resp.status == 200
+    await settle(sandbox.runtime)
+    zhang, li = cards(await sandbox.chat("zhangsan")), cards(await sandbox.chat("limei"))
+    assert zhang[0].data is not None and zhang[0].data["closed"].startswith("已签收（张三")
+    assert li[0].data is not None and li[0].data["closed"].startswith("已签收（张三")
+    assert zhang[1].data is not None and zhang[1].data["title"].startswith("【办理中】")
+    assert len(li) == 1  # the handling card goes to the one who signed for it
+    again = await sandbox.click("zhangsan", zhang[0].task_id or "", accept)
+    assert again.status == 409 and "已签收" in (await again.json())["error"]
+    page = await (await sandbox.client.get(f"/sandbox/p/{await sandbox.pid('zhangsan')}")).text()
+    assert "已签收（张三" in page and number in page
+
+
+async def test_writes_need_the_page_header(sandbox: Sandbox) -> None:
+    body = {"who": str(await sandbox.pid("zhangsan")), "text": "待办", "id": rid()}
+    resp = await sandbox.client.post("/sandbox/api/say", json=body)
+    assert resp.status == 403
+    resp = await sandbox.client.post("/sandbox/api/say", data="who=1&text=x", headers=HEADERS)
+    assert resp.status == 403
+    await settle(sandbox.runtime)
+    assert await sandbox.chat("zhangsan") == []
+
+
+async def test_only_dispatchers_register(sandbox: Sandbox) -> None:
+    body = {"who": str(await sandbox.pid("zhangsan")), "title": "t", "content": "c"}
+    resp = await sandbox.client.post("/sandbox/api/register", json=body, headers=HEADERS)
+    assert resp.status == 403
+
+
+async def test_markup_in_typed_text_is_shown_as_text(sandbox: Sandbox) -> None:
+    await sandbox.say("zhangsan", '<img src=x onerror="alert(1)">**x**')
+    page = await (await sandbox.client.get(f"/sandbox/p/{await sandbox.pid('zhangsan')}/messages")).text()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+
+
+async def test_advancing_the_clock_runs_the_scheduled_tick(sandbox: Sandbox, clock: ManualClock) -> None:
+    await sandbox.register("拖欠工资")
+    await settle(sandbox.runtime)
+    before = len(await sandbox.chat("zhangsan"))
+    resp = await sandbox.client.post("/sandbox/api/clock", json={"hours": 5}, headers=HEADERS)
+    assert resp.status == 200
+    assert (await resp.json())["queued"] >= 1
+    await settle(sandbox.runtime)
+    chat = await sandbox.chat("zhangsan")
+    assert len(chat) > before and any("签收" in m.text for m in chat[before:])  # 未签收 reminder
+    clock_now = sandbox.runtime.deps.clock.now()
+    assert clock_now - clock.now() >= timedelta(hours=5)
+    # the offset is kept: a restart keeps the office time
+    async with sandbox.runtime.deps.sessions() as session:
+        assert await rows.clock_offset(session) >= 5 * 3600
+    for wrong in ({"hours": 0}, {"hours": 241}, {"workdays": 11}, {"hours": 1, "workdays": 1}, {"hours": "1"}):
+        assert (await sandbox.client.post("/sandbox/api/clock", json=wrong, headers=HEADERS)).status == 400
+
+
+async def test_the_clock_is_never_moved_without_an_offset_clock(sandbox: Sandbox, clock: ManualClock) -> None:
+    import dataclasses
+
+    deps = dataclasses.replace(sandbox.runtime.deps, clock=clock)
+    with pytest.raises(rehearsal.ClockRefused):
+        await rehearsal.advance(deps, sandbox.runtime.channels.jobs.tick, hours=1)
+    assert isinstance(sandbox.runtime.deps.clock, OffsetClock)
+
+
+async def test_open_pages_hear_of_new_lines(sandbox: Sandbox) -> None:
+    resp = await sandbox.client.get("/sandbox/events")
+    assert resp.headers["Content-Type"].startswith("text/event-stream")
+
+    async def next_data() -> str:
+        while True:
+            line = (await resp.content.readline()).decode().strip()
+            if line.startswith("data: "):
+                return line.removeprefix("data: ")
+
+    assert await asyncio.wait_for(next_data(), 5) == "ready"
+    await sandbox.say("zhangsan", "帮助")
+    me = sandbox_user(await sandbox.pid("zhangsan"))
+    assert await asyncio.wait_for(next_data(), 5) == f"user:{me}"  # the typed line
+    await settle(sandbox.runtime)
+    assert await asyncio.wait_for(next_data(), 5) == f"user:{me}"  # the answer
+    resp.close()
+
+
+def test_the_sandbox_is_refused_next_to_a_real_platform() -> None:
+    wecom = (
+        "[wecom]\nenabled = true\ncorp_id='c'\nagent_id=1\nsecret='s'\ntoken='t'\nencoding_aes_key='" + "a" * 43 + "'\n"
+    )
+    config = make_config("sqlite+aiosqlite:///:memory:", SANDBOX + wecom)
+    lines = platform_problems(config)
+    assert len(lines) == 1 and lines[0].startswith("sandbox.enabled: 模拟工作台不能与企业微信或钉钉同时启用")
+    allowed = make_config("sqlite+aiosqlite:///:memory:", SANDBOX + "allow_with_platforms = true\n" + wecom)
+    assert platform_problems(allowed) == []
+    assert make_config("sqlite+aiosqlite:///:memory:").sandbox.enabled is False  # off by default
