@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -112,7 +112,7 @@ async def test_a_card_is_clicked_by_its_recipient_and_greyed_for_everyone(sandbo
     await settle(sandbox.runtime)
     zhang, li = cards(await sandbox.chat("zhangsan")), cards(await sandbox.chat("limei"))
     assert len(zhang) == 1 and len(li) == 1
-    assert zhang[0].data is not None and "【交办】拖欠工资" == zhang[0].data["title"]
+    assert zhang[0].data is not None and zhang[0].data["title"] == "【交办】拖欠工资"
     assert await sandbox.chat("zhaozj") == []  # another unit sees nothing of it
     accept = button(zhang[0], "签收")
     # someone else cannot click Zhang's copy
