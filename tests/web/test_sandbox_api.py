@@ -185,22 +185,18 @@ async def test_the_clock_is_never_moved_without_an_offset_clock(sandbox: Sandbox
 
 
 async def test_open_pages_hear_of_new_lines(sandbox: Sandbox) -> None:
-    resp = await sandbox.client.get("/sandbox/events")
-    assert resp.headers["Content-Type"].startswith("text/event-stream")
+    socket = await sandbox.client.ws_connect("/sandbox/live")
 
-    async def next_data() -> str:
-        while True:
-            line = (await resp.content.readline()).decode().strip()
-            if line.startswith("data: "):
-                return line.removeprefix("data: ")
+    async def next_topic() -> str:
+        return str(await asyncio.wait_for(socket.receive_str(), 5))
 
-    assert await asyncio.wait_for(next_data(), 5) == "ready"
+    assert await next_topic() == "ready"
     await sandbox.say("zhangsan", "帮助")
     me = sandbox_user(await sandbox.pid("zhangsan"))
-    assert await asyncio.wait_for(next_data(), 5) == f"user:{me}"  # the typed line
+    assert await next_topic() == f"user:{me}"  # the typed line
     await settle(sandbox.runtime)
-    assert await asyncio.wait_for(next_data(), 5) == f"user:{me}"  # the answer
-    resp.close()
+    assert await next_topic() == f"user:{me}"  # the answer
+    await socket.close()
 
 
 def test_the_sandbox_is_refused_next_to_a_real_platform() -> None:

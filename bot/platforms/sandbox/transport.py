@@ -1,6 +1,6 @@
 """Delivering outgoing messages to the sandbox: the same outbox and sender as WeCom and DingTalk,
 but the "platform" keeps each message for the chat pages (an injected :data:`Keep`) and tells the
-open pages (server-sent events, bot/web/sandbox/live.py).
+open pages (a WebSocket, bot/web/sandbox/live.py).
 
 Texts are cut where WeCom cuts them (its content limits), so a rehearsal shows what people will
 read; there is no pacing (no tenant to protect)."""

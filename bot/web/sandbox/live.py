@@ -1,17 +1,19 @@
-"""Live updates of the sandbox pages: every open page holds a server-sent event stream
-(``GET /sandbox/events``); when a chat changes, each stream gets the chat's topic
-(``user:<id>``, ``group:<id>``, ``clock``) and the page fetches what it shows again. One process
-(the sandbox is a rehearsal on one machine); a page that lost its stream reconnects by itself."""
+"""Live updates of the sandbox pages: every open page holds a WebSocket (``GET /sandbox/live``)
+that only listens; when a chat changes, each socket gets the chat's topic (``user:<id>``,
+``group:<id>``, ``clock``) and the page fetches what it shows again. A WebSocket, not server-sent
+events: a browser opens at most six HTTP/1.1 connections to one server, and a rehearsal keeps more
+tabs open than that (one per person). One process (the sandbox is a rehearsal on one machine); a
+page that lost its socket reconnects by itself and fetches its chat again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-#: a comment line every so often keeps proxies from closing an idle stream (seconds)
-HEARTBEAT = 15.0
+#: the server pings every so often: a socket whose page is gone is noticed and closed (seconds)
+HEARTBEAT = 20.0
 
 
 class Hub:
@@ -24,7 +26,7 @@ class Hub:
             queue.put_nowait(topic)
 
     def close(self) -> None:
-        """End every stream (at shutdown: an open page must not hold the server up)."""
+        """End every socket (at shutdown: an open page must not hold the server up)."""
         self.closed = True
         for queue in list(self._queues):
             queue.put_nowait(None)
@@ -33,32 +35,32 @@ class Hub:
     def listeners(self) -> int:
         return len(self._queues)
 
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-store",
-                "X-Accel-Buffering": "no",
-            }
-        )
-        await response.prepare(request)
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=1024)
+        await ws.prepare(request)
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._queues.add(queue)
-        try:
-            await response.write(b"retry: 2000\nevent: ready\ndata: ready\n\n")
-            while not self.closed:
-                try:
-                    topic = await asyncio.wait_for(queue.get(), HEARTBEAT)
-                except TimeoutError:
-                    await response.write(b": ping\n\n")
-                    continue
-                if topic is None:
+
+        async def drain_incoming() -> None:  # the page sends nothing; this notices it closing
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
                     break
-                await response.write(f"data: {topic}\n\n".encode())
+            queue.put_nowait(None)
+
+        reader = asyncio.create_task(drain_incoming())
+        try:
+            await ws.send_str("ready")
+            while not self.closed:
+                topic = await queue.get()
+                if topic is None or ws.closed:
+                    break
+                await ws.send_str(topic)
         except ConnectionResetError:  # the page went away
-            return response
+            pass
         finally:
             self._queues.discard(queue)
-        with contextlib.suppress(ConnectionResetError, RuntimeError):
-            await response.write_eof()
-        return response
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await ws.close()
+        return ws

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain.errors import UserError
-from bot.domain.states import Role
+from bot.domain.states import Level, Role
 from bot.handlers.intake import register_case, validate_new_case
 from bot.handlers.messaging import SANDBOX_SUPERVISION, sandbox_user
 from bot.web.api import DEPS
@@ -64,7 +64,7 @@ def add_routes(app: web.Application, edge: SandboxEdge) -> None:
     app.router.add_get("/sandbox/g/supervision/messages", group_messages)
     app.router.add_get("/sandbox/u/{unit}", unit_page)
     app.router.add_get("/sandbox/u/{unit}/messages", unit_messages)
-    app.router.add_get("/sandbox/events", events)
+    app.router.add_get("/sandbox/live", live)
     app.router.add_get("/sandbox/static/sandbox.js", script)
     app.router.add_get("/sandbox/api/clock", clock_now)
     app.router.add_post("/sandbox/api/say", say)
@@ -73,10 +73,10 @@ def add_routes(app: web.Application, edge: SandboxEdge) -> None:
     app.router.add_post("/sandbox/api/register", register)
     app.router.add_post("/sandbox/api/demo", demo)
 
-    async def close_streams(_: web.Application) -> None:
+    async def close_sockets(_: web.Application) -> None:
         edge.hub.close()
 
-    app.on_shutdown.append(close_streams)
+    app.on_shutdown.append(close_sockets)
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -281,12 +281,17 @@ async def _register_panel(request: web.Request, units: dict[int, str]) -> str:
     category_options = '<option value="">（未分类）</option>' + "".join(
         f'<option value="{_e(c)}">{_e(c)}</option>' for c in cfg.cases.categories
     )
+    level_options = "".join(
+        f'<option value="{_e(level.value)}"{" selected" if level is Level.COUNTY else ""}>{_e(level.value)}</option>'
+        for level in Level
+    )
     return (
         '<section class="panel"><h2>登记留言</h2><form id="register">'
         '<label for="r-title">标题</label><input id="r-title" name="title" required maxlength="200">'
         '<label for="r-content">主要诉求</label><textarea id="r-content" name="content" required></textarea>'
         f'<label for="r-unit">承办单位</label><select id="r-unit" name="unit">{unit_options}</select>'
         f'<label for="r-category">类型</label><select id="r-category" name="category">{category_options}</select>'
+        f'<label for="r-level">级别</label><select id="r-level" name="level">{level_options}</select>'
         '<label for="r-petitioner">留言人</label><input id="r-petitioner" name="petitioner" maxlength="100">'
         '<label for="r-contact">联系方式</label><input id="r-contact" name="contact" maxlength="200">'
         '<label class="check"><input type="checkbox" name="urgent"> 急件</label>'
@@ -363,8 +368,8 @@ async def unit_messages(request: web.Request) -> web.Response:
 # --- live updates and the script -------------------------------------------------------------------
 
 
-async def events(request: web.Request) -> web.StreamResponse:
-    return await request.app[EDGE].hub.stream(request)
+async def live(request: web.Request) -> web.StreamResponse:
+    return await request.app[EDGE].hub.socket(request)
 
 
 async def script(request: web.Request) -> web.Response:
@@ -477,7 +482,9 @@ async def register(request: web.Request, data: dict[str, Any]) -> web.Response:
         actor = await directory.actor_for(session, person)
     if not person.active or not actor.roles & {Role.DISPATCHER, Role.ADMIN}:
         raise Refused("只有登记员或管理员可以登记留言。", 403)
-    fields = {k: v for k, v in data.items() if k in ("title", "content", "unit", "category", "petitioner", "contact")}
+    fields = {
+        k: v for k, v in data.items() if k in ("title", "content", "unit", "category", "level", "petitioner", "contact")
+    }
     fields = {k: v.strip() for k, v in fields.items() if isinstance(v, str) and v.strip()}
     if data.get("urgent") is True:
         fields["urgent"] = True

@@ -1,4 +1,4 @@
-// 模拟工作台: posts what a person types or clicks; when the event stream names the chat on
+// 模拟工作台: posts what a person types or clicks; when the live socket names the chat on
 // screen, fetches its lines again. Everything shown comes escaped from the server.
 (function () {
   "use strict";
@@ -58,14 +58,23 @@
     });
   }
 
-  if (window.EventSource && topics.length) {
-    var stream = new EventSource("/sandbox/events");
-    stream.onmessage = function (e) {
-      if (e.data === "clock") { refreshClock(); }
-      if (topics.indexOf(e.data) >= 0 && e.data !== "clock") refresh();
+  // one WebSocket per page (a browser allows only six HTTP connections to a server, and a
+  // rehearsal keeps a tab per person); it reconnects by itself and then fetches the chat again
+  var retry = 500;
+  function listen() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/sandbox/live");
+    socket.onmessage = function (e) {
+      if (e.data === "ready") { retry = 500; refresh(); return; }
+      if (e.data === "clock") { refreshClock(); return; }
+      if (topics.indexOf(e.data) >= 0) refresh();
     };
-    stream.addEventListener("ready", function () { refresh(); });
+    socket.onclose = function () {
+      setTimeout(listen, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
   }
+  if (window.WebSocket && topics.length) listen();
 
   var chat = document.getElementById("chat");
   if (chat) chat.scrollTop = chat.scrollHeight;
@@ -115,7 +124,7 @@
     reg.addEventListener("submit", function (e) {
       e.preventDefault();
       var data = { who: who, urgent: reg.elements.urgent.checked };
-      ["title", "content", "unit", "category", "petitioner", "contact"].forEach(function (name) {
+      ["title", "content", "unit", "category", "level", "petitioner", "contact"].forEach(function (name) {
         data[name] = reg.elements[name].value;
       });
       post("/sandbox/api/register", data).then(function (r) {
