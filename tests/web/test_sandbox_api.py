@@ -209,3 +209,40 @@ def test_the_sandbox_is_refused_next_to_a_real_platform() -> None:
     allowed = make_config("sqlite+aiosqlite:///:memory:", SANDBOX + "allow_with_platforms = true\n" + wecom)
     assert platform_problems(allowed) == []
     assert make_config("sqlite+aiosqlite:///:memory:").sandbox.enabled is False  # off by default
+
+
+async def test_the_supervision_group_and_a_unit_page_show_what_the_scheduler_sent(sandbox: Sandbox) -> None:
+    number = await sandbox.register("拖欠工资")
+    await settle(sandbox.runtime)
+    # past the deadline (5 working days) to the next morning's overdue list
+    resp = await sandbox.client.post("/sandbox/api/clock", json={"workdays": 6}, headers=HEADERS)
+    assert resp.status == 200, await resp.text()
+    await settle(sandbox.runtime)
+    async with sandbox.runtime.deps.sessions() as session:
+        posts = await rows.history(session, "group", "supervision")
+    assert any(number in p.text and "超期未办结" in p.text for p in posts)  # the morning list
+    assert any("超期" in m.text for m in await sandbox.chat("wangkz"))  # the unit leader told
+    page = await (await sandbox.client.get("/sandbox/g/supervision/messages")).text()
+    assert number in page and "13800" not in page
+    async with sandbox.runtime.deps.sessions() as session:
+        from store import directory
+
+        unit = await directory.unit_by_name(session, "区人社局")
+        assert unit is not None
+    unit_page = await (await sandbox.client.get(f"/sandbox/u/{unit.id}/messages")).text()
+    assert "发给 张三（承办人）" in unit_page and "发给 王科长（单位负责人）" in unit_page
+    assert "发给 赵住建" not in unit_page
+
+
+async def test_the_demo_button_loads_the_office_once(sandbox: Sandbox) -> None:
+    resp = await sandbox.client.post("/sandbox/api/demo", json={}, headers=HEADERS)
+    assert resp.status == 200
+    assert "留言 14 件" in (await resp.json())["message"]
+    again = await sandbox.client.post("/sandbox/api/demo", json={}, headers=HEADERS)
+    assert "留言 0 件" in (await again.json())["message"]
+    await settle(sandbox.runtime)
+    page = await (await sandbox.client.get("/sandbox/")).text()
+    assert "陈老师" in page and "区教育局" in page
+    # the demo's open cases reached their handlers (cards closed before they went out never do)
+    titles = [c.data["title"] for c in cards(await sandbox.chat("zhangsan")) if c.data]
+    assert titles == ["【交办】某建筑公司拖欠农民工工资"]
