@@ -120,3 +120,9 @@ async def people_and_roles(session: Session) -> list[tuple[Person, list[tuple[st
     for row in (await session.execute(select(PersonRole).order_by(PersonRole.id))).scalars():
         roles.setdefault(row.person_id, []).append((row.role, row.unit_id))
     return [(p, roles.get(p.id, [])) for p in people]
+
+
+async def roles_of(session: Session, person_id: int) -> list[tuple[str, int | None]]:
+    """One person's roles and the roles' units."""
+    stmt = select(PersonRole.role, PersonRole.unit_id).where(PersonRole.person_id == person_id).order_by(PersonRole.id)
+    return [(row[0], row[1]) for row in await session.execute(stmt)]

@@ -52,6 +52,8 @@ async def test_history_keeps_each_chat_in_order_and_cards_change_in_place(deps: 
         assert {p.name for p, _ in people} >= {"张三", "钱登记"}
         zhang_roles = next(rs for p, rs in people if p.name == "张三")
         assert [r for r, _ in zhang_roles] == ["handler"] and zhang_roles[0][1] is not None
+        zhang = next(p for p, _ in people if p.name == "张三")
+        assert await rows.roles_of(session, zhang.id) == zhang_roles
 
 
 async def test_the_clock_offset_survives_a_restart(db_url: str, clock: ManualClock) -> None:

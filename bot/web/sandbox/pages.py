@@ -168,10 +168,10 @@ async def index(request: web.Request) -> web.Response:
     guide = (
         '<section><h2>怎么演练</h2><ol class="steps">'
         "<li>点「载入示例办公室」，或在配置文件里登记自己的单位和人员。</li>"
-        "<li>以<b>登记员</b>身份打开对话，在右侧「登记留言」里登记一件留言并选择承办单位。</li>"
+        "<li>以<b>登记员</b>身份打开对话，在「登记留言」里登记一件留言并选择承办单位。</li>"
         "<li>以该单位<b>承办人</b>身份打开对话：卡片上点「签收」，再点「填报办理结果」按提示填写四段式答复。</li>"
-        "<li>依次以<b>督查员</b>（审核通过）、<b>领导</b>（同意）、<b>登记员</b>（统一回复、回访、"
-        "发送“立卷 文号”）身份处理卡片。</li>"
+        "<li>依次以<b>督查员</b>（审核通过）、<b>领导</b>（同意）、<b>登记员</b>（统一回复、回访，"
+        "再发送“呈报文号 文号 内容”和“立卷 文号”）身份处理。</li>"
         "<li>用「拨快时钟」看临期提醒、逾期清单和督办通知。可以同时打开多个标签页扮演不同的人。</li>"
         "</ol></section>"
     )
@@ -218,7 +218,7 @@ async def _person(request: web.Request) -> tuple[Person, list[tuple[str, int | N
         person = await session.get(Person, int(raw))
         if person is None:
             raise web.HTTPNotFound()
-        roles = [(r, u) for p, rs in await rows.people_and_roles(session) if p.id == person.id for r, u in rs]
+        roles = await rows.roles_of(session, person.id)
         units = {u.id: u.name for u in await directory.list_units(session)}
     return person, roles, units
 
