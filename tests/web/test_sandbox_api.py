@@ -148,6 +148,12 @@ async def test_only_dispatchers_register(sandbox: Sandbox) -> None:
     body = {"who": str(await sandbox.pid("zhangsan")), "title": "t", "content": "c"}
     resp = await sandbox.client.post("/sandbox/api/register", json=body, headers=HEADERS)
     assert resp.status == 403
+    body = {"who": str(await sandbox.pid("qiandj")), "title": "", "content": "c"}
+    resp = await sandbox.client.post("/sandbox/api/register", json=body, headers=HEADERS)
+    assert resp.status == 422 and (await resp.json())["error"] == "标题：必填"
+    body = {"who": str(await sandbox.pid("qiandj")), "title": "t", "content": "c", "unit": "不存在的局"}
+    resp = await sandbox.client.post("/sandbox/api/register", json=body, headers=HEADERS)
+    assert resp.status == 422, await resp.text()
 
 
 async def test_markup_in_typed_text_is_shown_as_text(sandbox: Sandbox) -> None:
@@ -171,6 +177,9 @@ async def test_advancing_the_clock_runs_the_scheduled_tick(sandbox: Sandbox, clo
     # the offset is kept: a restart keeps the office time
     async with sandbox.runtime.deps.sessions() as session:
         assert await rows.clock_offset(session) >= 5 * 3600
+    # working days skip the weekend: Monday 09:00 + 5 hours, + 5 working days → the next Monday
+    resp = await sandbox.client.post("/sandbox/api/clock", json={"workdays": 5}, headers=HEADERS)
+    assert (await resp.json())["now"] == "2026-11-09 14:00 周一"
     for wrong in ({"hours": 0}, {"hours": 241}, {"workdays": 11}, {"hours": 1, "workdays": 1}, {"hours": "1"}):
         assert (await sandbox.client.post("/sandbox/api/clock", json=wrong, headers=HEADERS)).status == 400
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.domain.errors import UserError
 from bot.domain.states import Level, Role
-from bot.handlers.intake import register_case, validate_new_case
+from bot.handlers.intake import InputError, register_case, validate_new_case
 from bot.handlers.messaging import SANDBOX_SUPERVISION, sandbox_user
 from bot.web.api import DEPS
 from bot.web.sandbox import rehearsal
@@ -26,6 +26,7 @@ from bot.web.sandbox.render import messages_html, when_text
 from bot.web.sandbox.style import SANDBOX_CSS
 from store import directory
 from store import sandbox as rows
+from store.db import is_locked
 from store.models import Person
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,15 @@ HEADERS = {
         "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
+}
+FORM_LABELS = {
+    "title": "标题",
+    "content": "主要诉求",
+    "unit": "承办单位",
+    "category": "类型",
+    "level": "级别",
+    "petitioner": "留言人",
+    "contact": "联系方式",
 }
 ROLE_ORDER = [Role.DISPATCHER, Role.HANDLER, Role.UNIT_LEADER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN]
 QUICK = {  # the quick commands under a person's chat, by role
@@ -428,6 +438,10 @@ def _guarded(
             return _error(exc.status, exc.message)
         except UserError as exc:
             return _error(422, exc.message)
+        except Exception as exc:  # SQLite's write lock not free in time: nothing was written
+            if not is_locked(exc):
+                raise
+            return _error(503, "数据库正忙，请稍后重试。")
 
     return wrapped
 
@@ -489,9 +503,12 @@ async def register(request: web.Request, data: dict[str, Any]) -> web.Response:
     if data.get("urgent") is True:
         fields["urgent"] = True
     fields["source"] = "模拟工作台"
-    new = validate_new_case(
-        fields, now=deps.clock.now(), tz=deps.config.office.hours().tz, categories=deps.config.cases.categories
-    )
+    try:
+        new = validate_new_case(
+            fields, now=deps.clock.now(), tz=deps.config.office.hours().tz, categories=deps.config.cases.categories
+        )
+    except InputError as exc:
+        raise Refused(f"{FORM_LABELS.get(exc.field or '', exc.field)}：{exc.message}", 422) from exc
     registered = await register_case(deps, new, actor)
     case = registered.case
     async with deps.read_sessions() as session:
