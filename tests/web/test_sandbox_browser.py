@@ -269,3 +269,30 @@ async def test_one_case_through_the_whole_workflow(served: Served, chromium: Any
     await page.screenshot(path=str(shot_path("sandbox-index-1280x800")))
     await wide.close()
     await context.close()
+
+
+async def test_a_new_user_loads_the_demo_and_advances_the_clock(served: Served, chromium: Any) -> None:
+    """The README's first command, then http://127.0.0.1:8080/: the demo office in one click, the
+    clock moved past the deadlines, the supervision group's overdue list on its page."""
+    from playwright.async_api import expect
+
+    for name, size in (("390x844", PHONE), ("1280x800", DESKTOP)):
+        context = await chromium.new_context(**size)
+        page = await context.new_page()
+        await page.goto(served.base + "/")
+        if name == "390x844":
+            await page.click("#demo")
+            await expect(page.locator("#toast")).to_contain_text("示例办公室已载入", timeout=WAIT)
+            await expect(page.get_by_text("陈老师", exact=True)).to_be_visible(timeout=WAIT)
+            for _ in range(2):  # six working days: past the deadlines, to a morning's overdue list
+                await page.click("button[data-clock=workdays][data-n='3']")
+                await expect(page.locator("#toast")).to_contain_text("定时任务发出", timeout=60_000)
+            await expect(page.locator("#clock")).to_contain_text("2026-11-10", timeout=WAIT)
+        group = await context.new_page()
+        await group.goto(served.base + "/sandbox/g/supervision")
+        await expect(group.locator("#chat")).to_contain_text("超期未办结留言", timeout=WAIT)
+        await expect(group.locator("#chat")).not_to_contain_text("13800001234")  # no contact in a group
+        sizes = await group.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert sizes[0] <= sizes[1], sizes
+        await group.screenshot(path=str(shot_path(f"sandbox-group-{name}")))
+        await context.close()
