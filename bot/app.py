@@ -459,6 +459,13 @@ async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) 
     runtime.start_workers()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     log.info("liuyan listening on http://%s:%s", config.server.host, port)
+    if config.sandbox.enabled:
+        log.warning(
+            "模拟工作台已启用：http://%s:%s/sandbox/ 无须登录即可以任何人的身份操作，正式使用请关闭 [sandbox] "
+            "(the sandbox is on: no sign-in, for rehearsals only)",
+            config.server.host,
+            port,
+        )
     if ready is not None:
         ready(port)
     stop = asyncio.Event()

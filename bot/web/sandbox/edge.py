@@ -5,9 +5,10 @@ nothing), then the inbound worker is woken and the chat router handles it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import sandbox_user
@@ -44,6 +45,7 @@ class SandboxEdge:
     wake: Wake  # the inbound worker has work
     send: Wake  # the outbox sender has work
     tick: Callable[[], Awaitable[int]]  # the scheduled tick (bot/jobs.py), run by the clock control
+    clock_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- outbound: the transport's Keep -------------------------------------------------------
 

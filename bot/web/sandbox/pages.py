@@ -22,7 +22,7 @@ from bot.handlers.messaging import SANDBOX_SUPERVISION, sandbox_user
 from bot.web.api import DEPS
 from bot.web.sandbox import rehearsal
 from bot.web.sandbox.edge import Refused, SandboxEdge
-from bot.web.sandbox.render import messages_html, when_text
+from bot.web.sandbox.render import messages_html
 from bot.web.sandbox.style import SANDBOX_CSS
 from store import directory
 from store import sandbox as rows
@@ -165,8 +165,9 @@ async def index(request: web.Request) -> web.Response:
     for role in ROLE_ORDER:
         if by_role[role]:
             sections.append(f'<h2>{_e(role.label)}</h2><ul class="people">{"".join(by_role[role])}</ul>')
+    group_badge = f'<span class="count">{group_count}</span>' if group_count else ""
     groups = [
-        f'<li><a href="/sandbox/g/supervision">{f"<span class=count>{group_count}</span>" if group_count else ""}'
+        f'<li><a href="/sandbox/g/supervision">{group_badge}'
         '<span class="name">督查群</span><span class="roles">逾期清单、月度通报</span></a></li>'
     ]
     groups += [
@@ -474,7 +475,8 @@ async def clock_advance(request: web.Request, data: dict[str, Any]) -> web.Respo
     hours, workdays = _count(data, "hours"), _count(data, "workdays")
     if bool(hours) == bool(workdays):
         raise Refused("请选择拨快的小时数或工作日数。")
-    now, queued = await rehearsal.advance(deps, request.app[EDGE].tick, hours=hours, workdays=workdays)
+    async with request.app[EDGE].clock_lock:  # two tabs moving the clock at once take turns
+        now, queued = await rehearsal.advance(deps, request.app[EDGE].tick, hours=hours, workdays=workdays)
     request.app[EDGE].send()
     request.app[EDGE].hub.publish("clock")
     return _ok({"now": _clock_text(now, deps.config.office.hours().tz), "queued": queued})
@@ -527,6 +529,3 @@ async def demo(request: web.Request, data: dict[str, Any]) -> web.Response:
     request.app[EDGE].send()
     request.app[EDGE].hub.publish("clock")
     return _ok({"message": result.summary()})
-
-
-__all__ = ["add_routes", "when_text"]
