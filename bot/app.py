@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.api_token import GENERATE
 from bot.calendar.service import CalendarHolder, load_calendar
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, OffsetClock, SystemClock
 from bot.config import Config
 from bot.config_check import ConfigProblems, platform_problems, problems, reference_problems
 from bot.domain.workcalendar import coverage_warnings
@@ -36,6 +36,7 @@ from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store
 from bot.runtime.outbox import OutboxSender
 from bot.web import api, detail, errors, ops
 from store import db
+from store import sandbox as sandbox_rows
 from store.directory import unit_names_and_codes
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Channels:
     stream: Any = None  # the DingTalk Stream client, in stream mode
     health: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # parts of /healthz
     pending_alerts: list[str] = field(default_factory=list)  # admin alerts raised outside a transaction
+    sandbox: Any = None  # the sandbox's edge (bot.web.sandbox.edge.SandboxEdge) when [sandbox] enabled
 
 
 @dataclass
@@ -105,6 +107,11 @@ class Runtime:
                 await db.upgrade(engine)
             sessions = db.sessionmaker(engine)
             clock = clock or SystemClock()
+            if config.sandbox.enabled and not (config.wecom.enabled or config.dingtalk.enabled):
+                # the rehearsal's office clock, moved forward from the sandbox page; never next to
+                # a real platform (their signed timestamps are checked against our clock)
+                async with sessions() as session:
+                    clock = OffsetClock(clock, await sandbox_rows.clock_offset(session))
             if config.api.token == GENERATE:  # before anything derives from it
                 config.api.token = await api_token.stored_or_new(sessions, clock.now())
             async with sessions() as session:
@@ -238,7 +245,22 @@ def build_channels(
     if cfg.dingtalk.enabled:
         assert http is not None
         _wire_dingtalk(deps, metrics, http, channels, transports)
+    if cfg.sandbox.enabled:
+        _wire_sandbox(deps, channels, transports)
     return channels
+
+
+def _wire_sandbox(deps: Deps, channels: Channels, transports: dict[str, Transport]) -> None:
+    """The 模拟工作台: a transport that keeps messages for the chat pages, and the pages."""
+    from bot.platforms.sandbox.transport import SandboxTransport
+    from bot.web.sandbox import add_routes
+    from bot.web.sandbox.edge import SandboxEdge
+    from bot.web.sandbox.live import Hub
+
+    edge = SandboxEdge(deps, Hub(), channels.worker.wake.set, channels.sender.wake.set, channels.jobs.tick)
+    channels.sandbox = edge
+    transports["sandbox"] = SandboxTransport(edge.keep)
+    channels.routes.append(lambda app: add_routes(app, edge))
 
 
 def _wire_wecom(
@@ -437,6 +459,13 @@ async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) 
     runtime.start_workers()
     port = runner.addresses[0][1] if runner.addresses else config.server.port
     log.info("liuyan listening on http://%s:%s", config.server.host, port)
+    if config.sandbox.enabled:
+        log.warning(
+            "模拟工作台已启用：http://%s:%s/sandbox/ 无须登录即可以任何人的身份操作，正式使用请关闭 [sandbox] "
+            "(the sandbox is on: no sign-in, for rehearsals only)",
+            config.server.host,
+            port,
+        )
     if ready is not None:
         ready(port)
     stop = asyncio.Event()

@@ -43,3 +43,16 @@ class ManualClock:
     def advance(self, seconds: float = 0.0, **delta: float) -> None:
         """Move forward by ``seconds`` and/or ``timedelta`` keywords (``minutes=31``, ``days=3``)."""
         self._now += timedelta(seconds=seconds, **delta)
+
+
+class OffsetClock:
+    """The sandbox's office clock: another clock moved forward by ``offset`` seconds (the
+    rehearsal's 拨快时钟). Never used in production: ``bot.app`` builds it only when
+    ``[sandbox] enabled`` and no real platform is (their signatures check our time)."""
+
+    def __init__(self, base: Clock, offset: float = 0.0) -> None:
+        self.base = base
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self.base.now() + timedelta(seconds=self.offset)

@@ -222,6 +222,15 @@ class DingTalkConfig(_Section):
     monthly_api_quota: int = Field(10_000, ge=0)
 
 
+class SandboxConfig(_Section):
+    """[sandbox]: the 模拟工作台 at /sandbox/ (a third transport: people's chats in the browser, a
+    clock to advance). Off by default; refused next to WeCom or DingTalk unless
+    ``allow_with_platforms`` (then the office clock is never moved)."""
+
+    enabled: bool = False
+    allow_with_platforms: bool = False
+
+
 class NudgeConfig(_Section):
     enabled: bool = True
     due_days_before: list[int] = [1, 0]
@@ -340,6 +349,7 @@ class Config(_Section):
     people: list[PersonConfig] = []
     wecom: WeComConfig = WeComConfig()
     dingtalk: DingTalkConfig = DingTalkConfig()
+    sandbox: SandboxConfig = SandboxConfig()
     nudges: NudgeConfig = NudgeConfig()
     scoring: ScoringConfig = ScoringConfig()
     logging: LoggingConfig = LoggingConfig()

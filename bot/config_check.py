@@ -69,6 +69,12 @@ def platform_problems(config: Config) -> list[str]:
                 lines.append(f"dingtalk.{key}: 钉钉已启用，但未设置 (required when dingtalk.enabled)")
         if ding.mode == "http" and not ding.callback_token:
             lines.append("dingtalk.callback_token: 钉钉 HTTP 模式需要 (required when dingtalk.mode = 'http')")
+    sandbox = config.sandbox
+    if sandbox.enabled and (wecom.enabled or ding.enabled) and not sandbox.allow_with_platforms:
+        lines.append(
+            "sandbox.enabled: 模拟工作台不能与企业微信或钉钉同时启用，请关闭 [sandbox] enabled"
+            "（确需同时使用时设 allow_with_platforms = true） (sandbox refused next to a real platform)"
+        )
     return lines
 
 

@@ -378,3 +378,22 @@ class SeenToken(Base):
     scope: Mapped[str] = mapped_column(String(32))
     token: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class SandboxMessage(Base):
+    """One line of a chat in the sandbox (模拟工作台): what the bot delivered to a person or a group
+    through the sandbox transport (``out``), or what a person typed there (``in``). A card keeps
+    its task id; a card update replaces ``data`` (the greyed card) on the same row."""
+
+    __tablename__ = "sandbox_messages"
+    __table_args__ = (Index("ix_sandbox_messages_channel_recipient_id", "channel", "recipient", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # "user" (a person) or "group"
+    recipient: Mapped[str] = mapped_column(String(64))  # the person's sandbox id, or the group's
+    direction: Mapped[str] = mapped_column(String(4))  # "out" (from the bot) or "in" (typed)
+    kind: Mapped[str] = mapped_column(String(16))  # text / markdown / card / image
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the card, or the image
+    task_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    at: Mapped[datetime]  # the office clock when it was delivered
+    updated_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ Each group lives in its own module; this one only assembles them.
 
 from __future__ import annotations
 
-from bot.cli import calendar, cases, db, directory, imports_exports, nudges, reports, serve, setup, token, wecom
+from bot.cli import calendar, cases, db, demo, directory, imports_exports, nudges, reports, serve, setup, token, wecom
 from bot.cli.base import main
 
 main.add_command(serve.serve)
@@ -20,6 +20,7 @@ main.add_command(calendar.calendar)
 main.add_command(nudges.nudges)
 main.add_command(wecom.wecom)
 main.add_command(token.token)
+main.add_command(demo.demo)
 main.add_command(imports_exports.export)
 main.add_command(reports.report)
 main.add_command(reports.archive)

@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.domain.errors import UserError
 from bot.domain.states import UNIT_ROLES, Role
 from bot.handlers.deps import Deps
+from bot.handlers.messaging import address
 from store import directory, settings
 from store.db import Session
 from store.models import Case, Person, Unit
@@ -243,7 +244,7 @@ def reachable(people: Iterable[Person], platforms: Sequence[str]) -> bool:
     for person in people:
         if not person.active:
             continue
-        if not platforms or any(person.wecom_userid if p == "wecom" else person.dingtalk_userid for p in platforms):
+        if not platforms or any(address(person, p) for p in platforms):
             return True
     return False
 

@@ -24,7 +24,9 @@ from store import outbox as outbox_store
 from store.db import Session
 from store.models import Case, Person
 
-PLATFORMS = ("wecom", "dingtalk")
+#: the chat channels; "sandbox" is the 模拟工作台 (bot/platforms/sandbox), where a person's id is
+#: their directory id (:func:`sandbox_user`)
+PLATFORMS = ("wecom", "dingtalk", "sandbox")
 
 #: The person whose command or click is being handled (platform, user id), if any.
 _answering: ContextVar[tuple[str, str] | None] = ContextVar("answering", default=None)
@@ -56,7 +58,18 @@ def enabled_platforms(config: Config) -> tuple[str, ...]:
     return tuple(p for p in PLATFORMS if getattr(config, p).enabled)
 
 
+#: the sandbox's supervision group (a group view at /sandbox/)
+SANDBOX_SUPERVISION = "supervision"
+
+
+def sandbox_user(person_id: int) -> str:
+    """A person's user id in the sandbox: their directory id (every person has one)."""
+    return str(person_id)
+
+
 def address(person: Person, platform: str) -> str | None:
+    if platform == "sandbox":
+        return sandbox_user(person.id)
     return person.wecom_userid if platform == "wecom" else person.dingtalk_userid
 
 
@@ -156,6 +169,8 @@ class Outbox:
             if wecom.supervision_chatid:
                 return Channel.GROUP, wecom.supervision_chatid
             return (Channel.WEBHOOK, "supervision") if wecom.supervision_webhook_key else None
+        if platform == "sandbox":  # the sandbox shows the supervision group as a page of its own
+            return Channel.GROUP, SANDBOX_SUPERVISION
         ding = self.config.dingtalk
         if ding.supervision_conversation_id:
             return Channel.GROUP, ding.supervision_conversation_id

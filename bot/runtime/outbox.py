@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
-from bot.handlers.messaging import Outbox
+from bot.handlers.messaging import Outbox, address
 from bot.ports import Channel, Delivery, Outcome, Outgoing, PlatformLimits, Transport
 from bot.runtime.loop import work_forever
 from store import directory
@@ -302,7 +302,7 @@ class OutboxSender:
         payload_text = f"【系统告警】{text}"
         for person in admins:
             for platform in self.outbox.platforms:
-                user = person.wecom_userid if platform == "wecom" else person.dingtalk_userid
+                user = address(person, platform)
                 if user:
                     await outbox_store.enqueue(
                         session,
@@ -317,7 +317,7 @@ class OutboxSender:
         self.wake.set()
 
 
-_PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
+_PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉", "sandbox": "模拟工作台"}
 
 
 def _kind(row: OutboxMessage) -> str:

@@ -35,3 +35,14 @@ def test_no_other_clock_class_in_the_tests() -> None:
         if isinstance(node, ast.ClassDef) and node.name.endswith("Clock")
     ]
     assert found == []
+
+
+def test_the_sandbox_clock_is_its_base_moved_forward() -> None:
+    from bot.clock import OffsetClock
+
+    base = ManualClock()
+    clock = OffsetClock(base, 3600)
+    assert clock.now() == base.now() + timedelta(hours=1)
+    base.advance(minutes=5)
+    clock.offset += 86400
+    assert clock.now() == base.now() + timedelta(hours=25)

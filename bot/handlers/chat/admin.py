@@ -78,7 +78,7 @@ async def member_add(t: Turn, rest: str) -> None:
     unit_name, name, account = parts[:3]
     role = Role.UNIT_LEADER if len(parts) == 4 and parts[3] == "负责人" else Role.HANDLER
     wecom = account if t.event.platform == "wecom" else None
-    ding = None if t.event.platform == "wecom" else account
+    ding = account if t.event.platform == "dingtalk" else None
     try:
         person, _ = await ensure_person(t.session, name, now=t.now, wecom_userid=wecom, dingtalk_userid=ding)
         changed = await grant(t.session, person, role, unit_name)
