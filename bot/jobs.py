@@ -237,7 +237,7 @@ class Jobs:
         title = b.short(case.title, 20)
         due = b.hm(case.due_at, self.hours.tz)
         step, stalled, _holder = STEPS.get(State(case.state), ("", "", Role.SUPERVISOR))
-        answer_by = b.hm(datetime.fromtimestamp(nudge.info["answer_by"], UTC)) if "answer_by" in nudge.info else ""
+        answer_by = b.hm(datetime.fromtimestamp(nudge.info["answer_by"], UTC), self.hours.tz) if "answer_by" in nudge.info else ""
         reason = {
             Kind.DUE: f"{due}到期"
             + (
@@ -361,7 +361,7 @@ class Jobs:
             word = "专项督办" if awaited.special else "督办"
             lines.append(
                 f"> {c.number} {title} {names.get(c.unit_id or 0, '-')} "
-                f"{word}限{b.hm(awaited.answer_by)[:5]}答复，超{days}个工作日未答复"
+                f"{word}限{b.hm(awaited.answer_by, hours.tz)[:5]}答复，超{days}个工作日未答复"
             )
         return [(f"**督办逾期未答复**（{len(late)}件）", lines)]
 

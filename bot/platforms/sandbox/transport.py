@@ -19,7 +19,7 @@ Keep = Callable[[Outgoing], Awaitable[None]]
 
 LIMITS = PlatformLimits(rates=(), content_bytes=dict(WECOM_LIMITS.content_bytes))
 
-_KINDS = {
+_KINDS: dict[str, tuple[str, ...]] = {
     Channel.USER: ("text", "markdown", "card"),
     Channel.GROUP: ("text", "markdown", "image"),
     Channel.WEBHOOK: ("text", "markdown", "image"),
