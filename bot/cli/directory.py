@@ -2,14 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bot.cli.base import config_option, friendly, load, run_with_runtime
+from bot.config import Config
 from bot.domain.states import Role
+
+T = TypeVar("T")
+
+
+def _write(config_path: Path, work: Callable[[Any, datetime], Awaitable[T]]) -> T:
+    """``work(session, now)`` in one transaction on the configured database."""
+    config = load(config_path)
+
+    async def body(rt: Any) -> T:
+        async with rt.deps.sessions() as session, session.begin():
+            return await work(session, rt.deps.clock.now())
+
+    return run_with_runtime(config, body)
+
+
+def _read(config: Config, query: Callable[[Any], Awaitable[T]]) -> T:
+    """``query(session)`` on a read session of the configured database."""
+
+    async def body(rt: Any) -> T:
+        async with rt.deps.read_sessions() as session:
+            return await query(session)
+
+    return run_with_runtime(config, body)
+
+
+async def _person(
+    session: Any,
+    now: datetime,
+    name: str,
+    wecom_userid: str | None,
+    dingtalk_userid: str | None,
+    rename: bool,
+    new: bool,
+) -> Any:
+    """The person NAME with these ids (found, renamed or added; see ``ensure_person``)."""
+    from bot.handlers.directory import ensure_person
+
+    person, _ = await ensure_person(
+        session, name, now=now, wecom_userid=wecom_userid, dingtalk_userid=dingtalk_userid, rename=rename, new=new
+    )
+    return person
 
 
 def role_text(code: str) -> str:
@@ -35,21 +78,13 @@ def unit_add(
     """Add (or update) a unit."""
     from bot.handlers.directory import ensure_unit
 
-    config = load(config_path)
+    async def work(session: Any, now: datetime) -> bool:
+        _, created = await ensure_unit(
+            session, name, now=now, code=code, wecom_chatid=wecom_chatid, dingtalk_conversation_id=dingtalk_conversation
+        )
+        return created
 
-    async def body(rt: Any) -> bool:
-        async with rt.deps.sessions() as session, session.begin():
-            _, created = await ensure_unit(
-                session,
-                name,
-                now=rt.deps.clock.now(),
-                code=code,
-                wecom_chatid=wecom_chatid,
-                dingtalk_conversation_id=dingtalk_conversation,
-            )
-            return created
-
-    created = run_with_runtime(config, body)
+    created = _write(config_path, work)
     click.echo(f"单位 {name} {'已添加' if created else '已更新'}")
 
 
@@ -61,12 +96,7 @@ def unit_list(config_path: Path) -> None:
     from bot.handlers.messaging import enabled_platforms
 
     config = load(config_path)
-
-    async def body(rt: Any) -> list[Any]:
-        async with rt.deps.read_sessions() as session:
-            return await unit_summaries(session)
-
-    for s in run_with_runtime(config, body):
+    for s in _read(config, unit_summaries):
         handlers = "、".join(p.name for p in s.handlers) or "-"
         leaders = "、".join(p.name for p in s.leaders) or "-"
         members = "、".join(member_text(p, role) for p, role in s.members) or "-"
@@ -106,30 +136,19 @@ def unit_member(
     new: bool,
 ) -> None:
     """Make NAME a handler (or unit leader) of UNIT_NAME, or --remove it."""
-    from bot.handlers.directory import DirectoryError, ensure_person, grant
+    from bot.handlers.directory import DirectoryError, grant
     from store import directory
 
-    config = load(config_path)
+    async def work(session: Any, now: datetime) -> bool:
+        person = await _person(session, now, name, wecom_userid, dingtalk_userid, rename, new and not remove)
+        if remove:
+            found = await directory.unit_by_name(session, unit_name)
+            if found is None:
+                raise DirectoryError("unit", f"未知单位“{unit_name}”")
+            return await directory.revoke_role(session, person.id, Role(role), found.id)
+        return await grant(session, person, Role(role), unit_name)
 
-    async def body(rt: Any) -> bool:
-        async with rt.deps.sessions() as session, session.begin():
-            person, _ = await ensure_person(
-                session,
-                name,
-                now=rt.deps.clock.now(),
-                wecom_userid=wecom_userid,
-                dingtalk_userid=dingtalk_userid,
-                rename=rename,
-                new=new and not remove,
-            )
-            if remove:
-                found = await directory.unit_by_name(session, unit_name)
-                if found is None:
-                    raise DirectoryError("unit", f"未知单位“{unit_name}”")
-                return await directory.revoke_role(session, person.id, Role(role), found.id)
-            return await grant(session, person, Role(role), unit_name)
-
-    changed = run_with_runtime(config, body)
+    changed = _write(config_path, work)
     verb = ("已撤销" if remove else "已设为") if changed else "无变化，仍" + ("不是" if remove else "是")
     click.echo(f"{name}：{verb}{unit_name}的{role_text(role)}")
 
@@ -160,25 +179,14 @@ def person_add(
 
     An id that belongs to someone of another name is refused (--rename renames them); a name
     that matches someone with other ids is refused (--new adds another person of that name)."""
-    from bot.handlers.directory import ensure_person, grant
+    from bot.handlers.directory import grant
 
-    config = load(config_path)
+    async def work(session: Any, now: datetime) -> None:
+        person = await _person(session, now, name, wecom_userid, dingtalk_userid, rename, new)
+        for role in roles:
+            await grant(session, person, Role(role), None)
 
-    async def body(rt: Any) -> None:
-        async with rt.deps.sessions() as session, session.begin():
-            p, _ = await ensure_person(
-                session,
-                name,
-                now=rt.deps.clock.now(),
-                wecom_userid=wecom_userid,
-                dingtalk_userid=dingtalk_userid,
-                rename=rename,
-                new=new,
-            )
-            for role in roles:
-                await grant(session, p, Role(role), None)
-
-    run_with_runtime(config, body)
+    _write(config_path, work)
     click.echo(f"{name}：{'、'.join(role_text(r) for r in roles)}")
 
 
@@ -188,13 +196,7 @@ def person_list(config_path: Path) -> None:
     """List people, their platform ids and roles."""
     from store import listings
 
-    config = load(config_path)
-
-    async def body(rt: Any) -> list[listings.PersonListing]:
-        async with rt.deps.read_sessions() as session:
-            return await listings.people_with_roles(session)
-
-    for p in run_with_runtime(config, body):
+    for p in _read(load(config_path), listings.people_with_roles):
         roles = "、".join(
             f"{unit_name}{role_text(role)}" if unit_name else role_text(role) for role, unit_name in p.roles
         )
@@ -207,14 +209,11 @@ def person_list(config_path: Path) -> None:
 def _set_active(config_path: Path, who: str, active: bool) -> None:
     from bot.handlers.directory import describe_person, set_active
 
-    config = load(config_path)
+    async def work(session: Any, now: datetime) -> tuple[str, bool]:
+        person, changed = await set_active(session, who, active)
+        return describe_person(person), changed
 
-    async def body(rt: Any) -> tuple[str, bool]:
-        async with rt.deps.sessions() as session, session.begin():
-            person, changed = await set_active(session, who, active)
-            return describe_person(person), changed
-
-    text, changed = run_with_runtime(config, body)
+    text, changed = _write(config_path, work)
     state = "启用" if active else "停用"
     click.echo(f"{text}：{'已' + state if changed else '无变化，已是' + state + '状态'}")
 

@@ -46,4 +46,4 @@ def db_seed(config_path: Path) -> None:
         await bootstrap_from_config(rt.deps, force=True)
 
     run_with_runtime(config, body)
-    click.echo(f"applied {len(config.units)} units and {len(config.people)} people from {config_path}")
+    click.echo(f"已按 {config_path} 写入 {len(config.units)} 个单位、{len(config.people)} 位人员（只增不删）")

@@ -73,6 +73,34 @@ def address(person: Person, platform: str) -> str | None:
     return person.wecom_userid if platform == "wecom" else person.dingtalk_userid
 
 
+async def _to_user(
+    session: Session,
+    platform: str,
+    user: str,
+    payload: dict[str, Any],
+    now: datetime,
+    case: Case | None = None,
+    person: Person | None = None,
+    *,
+    dedupe_key: str | None = None,
+) -> bool:
+    """Queue one message to one account on ``platform`` (the interactive lane when it answers that
+    account now, :func:`lane`); False when a message of ``dedupe_key`` was queued before."""
+    queued = await outbox_store.enqueue(
+        session,
+        platform=platform,
+        channel=Channel.USER,
+        recipient=user,
+        payload=payload,
+        now=now,
+        case_id=case.id if case else None,
+        person_id=person.id if person else None,
+        dedupe_key=dedupe_key,
+        lane=lane(platform, user),
+    )
+    return queued is not None
+
+
 @dataclass(frozen=True)
 class Outbox:
     """Writes outgoing messages for the enabled platforms."""
@@ -124,19 +152,7 @@ class Outbox:
                 if not user:
                     continue
                 key = f"{dedupe}:{platform}:{user}" if dedupe else None
-                queued = await outbox_store.enqueue(
-                    session,
-                    platform=platform,
-                    channel=Channel.USER,
-                    recipient=user,
-                    payload=payload,
-                    now=now,
-                    case_id=case.id if case else None,
-                    person_id=person.id,
-                    dedupe_key=key,
-                    lane=lane(platform, user),
-                )
-                count += queued is not None
+                count += await _to_user(session, platform, user, payload, now, case, person, dedupe_key=key)
         return count
 
     async def supervision(self, session: Session, chunks: list[str], now: datetime, *, dedupe: str) -> int:
@@ -178,15 +194,7 @@ class Outbox:
 
     async def reply_raw(self, session: Session, platform: str, user: str, text: str, now: datetime) -> None:
         """Answer someone who is not (yet) in the directory, on the platform they wrote from."""
-        await outbox_store.enqueue(
-            session,
-            platform=platform,
-            channel=Channel.USER,
-            recipient=user,
-            payload=text_payload(text),
-            now=now,
-            lane=lane(platform, user),
-        )
+        await _to_user(session, platform, user, text_payload(text), now)
 
     async def reply(
         self, session: Session, platform: str, person: Person, text: str, now: datetime, case: Case | None = None
@@ -194,17 +202,7 @@ class Outbox:
         """Answer a person on the platform they wrote from."""
         user = address(person, platform)
         if user:
-            await outbox_store.enqueue(
-                session,
-                platform=platform,
-                channel=Channel.USER,
-                recipient=user,
-                payload=text_payload(text),
-                now=now,
-                case_id=case.id if case else None,
-                person_id=person.id,
-                lane=lane(platform, user),
-            )
+            await _to_user(session, platform, user, text_payload(text), now, case, person)
 
     async def card(
         self,

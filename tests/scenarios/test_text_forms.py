@@ -105,3 +105,13 @@ async def test_urge_and_supervise_a_unit_by_text(office: Office, clock: ManualCl
     assert "督办通知" in office.last_text("wangkz") and n in office.last_text("wangkz")
     actions = [e["action"] for e in (await office.case(n))["timeline"]]
     assert "urge" in actions and "supervise" in actions
+
+
+async def test_an_answer_that_starts_with_a_command_word_stays_an_answer(office: Office) -> None:
+    n = (await office.register())["number"]
+    await office.click("zhangsan", office.card("zhangsan", "assign").task_id, "退回")
+    await office.say("zhangsan", "催办多次未果，此事属于住建部门职责，建议交区住建局办理。")
+    data = await office.case(n)
+    assert data["state"] == "returned" and data["timeline"][-1]["comment"].startswith("催办多次未果")
+    await office.say("sundc", "催办 区人社局")  # as a word of its own it is the command
+    assert "没有超期件" in office.last_text("sundc")

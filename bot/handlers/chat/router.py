@@ -157,8 +157,10 @@ class Router:
             await t.end_dialogue()
             await t.say("已取消当前操作。" if pending else "当前没有进行中的操作。")
             return
-        # a command that names a 文号 (or needs none) leaves the dialogue; other text answers it
-        starts_command = cmd is not None and (bool(cmd.number) or cmd.name in self.plain_commands)
+        # a command that names a 文号, or one that needs none written as a word of its own, leaves
+        # the dialogue; other text answers it ("催办多次未果…" is an answer, "催办 区人社局" a command)
+        first = text.replace("\u3000", " ").split()[0]
+        starts_command = cmd is not None and (bool(cmd.number) or (cmd.name in self.plain_commands and first in WORDS))
         if pending is not None and not starts_command:
             await self._answer(t, pending, text)
             return

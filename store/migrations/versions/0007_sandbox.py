@@ -1,7 +1,7 @@
 """sandbox (模拟工作台) chat history
 
-Revision ID: 0006_sandbox
-Revises: 0005_deliverA
+Revision ID: 0007_sandbox
+Revises: 0006_polish
 Create Date: 2026-12-03 13:40:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_sandbox"
-down_revision: str | Sequence[str] | None = "0005_deliverA"
+revision: str = "0007_sandbox"
+down_revision: str | Sequence[str] | None = "0006_polish"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
