@@ -237,7 +237,11 @@ class Jobs:
         title = b.short(case.title, 20)
         due = b.hm(case.due_at, self.hours.tz)
         step, stalled, _holder = STEPS.get(State(case.state), ("", "", Role.SUPERVISOR))
-        answer_by = b.hm(datetime.fromtimestamp(nudge.info["answer_by"], UTC), self.hours.tz) if "answer_by" in nudge.info else ""
+        answer_by = (
+            b.hm(datetime.fromtimestamp(nudge.info["answer_by"], UTC), self.hours.tz)
+            if "answer_by" in nudge.info
+            else ""
+        )
         reason = {
             Kind.DUE: f"{due}到期"
             + (
