@@ -39,6 +39,7 @@ class CaseView:
     truthfulness: str | None = None
     public: bool = True
     has_contact: bool = False  # a 联系方式 was given (never shown: it decides the reply modes)
+    proposal: str | None = None  # 回复建议 of the latest interim report (第十条)
 
 
 def short(text: str, limit: int) -> str:
@@ -127,12 +128,17 @@ def preview_card(view: CaseView, reply_text: str) -> Card:
     )
 
 
+def _proposal_fields(view: CaseView) -> list[tuple[str, str]]:
+    """回复建议 of the unit's interim report (第十条), beside the reply it led to."""
+    return [("回复建议", short(view.proposal, 80))] if view.proposal else []
+
+
 def review_card(view: CaseView, url: str | None) -> Card:
     return Card(
         title=f"【待审核】{short(view.title, 30)}",
         desc=f"承办单位：{view.unit or '-'} · 属实程度：{view.truthfulness or '-'}",
         body="办理情况：" + short(view.handling or "", 140),
-        fields=_base_fields(view),
+        fields=_base_fields(view) + _proposal_fields(view),
         buttons=[
             _btn("审核通过", Verb.REVIEW_PASS, view, "primary"),
             _btn("退回修改", Verb.REVIEW_REJECT, view, "danger"),
@@ -146,7 +152,7 @@ def approval_card(view: CaseView, url: str | None) -> Card:
         title=f"【待审定】{short(view.title, 30)}",
         desc=f"承办单位：{view.unit or '-'} · 督查室已审核",
         body="办理情况：" + short(view.handling or "", 140),
-        fields=_base_fields(view),
+        fields=_base_fields(view) + _proposal_fields(view),
         buttons=[
             _btn("同意", Verb.APPROVE, view, "primary"),
             _btn("驳回", Verb.LEADER_REJECT, view, "danger"),

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ARCHIVE_ELEMENTS
-from bot.domain.states import State, timeline_label
+from bot.domain.states import Route, State, timeline_label
 from store import directory, repo
 from store.db import Session
 from store.models import Case, CaseEvent
@@ -120,6 +120,13 @@ async def case_json(
         "duplicate_of": duplicate_of,
         "repeated": case.duplicate_of_id is not None,
         "created_at": iso(case.created_at, tz),
+        # 第九条: how the case is dealt with, and a transfer's 去向, date and 转办说明
+        "route": case.route,
+        "route_label": Route(case.route).label,
+        "transfer_to": case.transfer_to,
+        "transfer_note": case.transfer_note,
+        "transferred_at": iso(case.transferred_at, tz),
+        "reply_proposal": case.reply_proposal,  # 回复建议 of the latest interim report (第十条)
     }
     if include_contact:
         data["contact"] = case.contact
