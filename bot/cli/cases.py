@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign|void|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void|route|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -227,6 +227,28 @@ def case_void(config_path: Path, number: str, reason: str) -> None:
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
     click.echo(f"{found.number} 已作废，状态：{state_text(found.state)}")
+
+
+@case.command("route")
+@config_option
+@click.argument("number")
+@click.option("--to", "route", required=True, help="handle 办理 | courtesy 礼节性回复 | transfer 转办 (第九条)")
+@click.option("--reason", required=True, help="理由 (转办: 转办说明)")
+@click.option("--destination", default="", help="转办去向 (default: [routing] transfer_to of the category)")
+@friendly
+def case_route(config_path: Path, number: str, route: str, reason: str, destination: str) -> None:
+    """改为转办 / 改为办理 / 改为礼节性回复 (第九条 routing by type), with a reason, on the timeline."""
+    from bot.domain.routing import parse_route
+    from bot.handlers.routing import change_route
+
+    try:
+        wanted = parse_route(route)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from exc
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: change_route(rt.deps, number, cli_actor(), wanted, reason, destination))
+    where = f"（转{found.transfer_to}）" if found.transfer_to else ""
+    click.echo(f"{found.number} 已改为{wanted.label}{where}，状态：{state_text(found.state)}")
 
 
 @case.command("archive")

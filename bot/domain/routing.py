@@ -98,3 +98,9 @@ def check_forward(route: Route, state: State, roles: frozenset[Role], note: str)
     if len(note) > MAX_REASON:
         raise WorkflowError("too_long", f"转阅说明过长（最多{MAX_REASON}字）。", field="note")
     return note
+
+
+def title_hidden(category: str | None, route: str | None, hidden_categories: frozenset[str] | set[str]) -> bool:
+    """A title kept out of group posts: a category configured so, or any transferred case (转办:
+    涉法涉诉, 党风廉政 … are dealt with elsewhere, 第十九条 confidentiality)."""
+    return (category or "") in hidden_categories or route == Route.TRANSFER.value
