@@ -42,18 +42,20 @@ async def help_(t: Turn, rest: str) -> None:
 async def todo(t: Turn, rest: str) -> None:
     roles = t.actor.roles
     scope = lists_for(t.deps.config, t.actor)
-    wanted: list[tuple[str, int | None]] = []
+    wanted: list[tuple[str, int | None, str | None]] = []
     for own_unit in t.actor.unit_ids:
-        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES or s is State.TRACKING]
-    if Role.SUPERVISOR in roles:
-        wanted += [("submitted", None), ("extension_requested", None)]
+        wanted += [(s.value, own_unit, None) for s in State if s in OPEN_STATES or s is State.TRACKING]
+    if Role.SUPERVISOR in roles:  # and the 礼节性回复 to write (第九条)
+        wanted += [("submitted", None, None), ("extension_requested", None, None), ("registered", None, "courtesy")]
     if Role.LEADER in roles:
-        wanted += [("reviewed", None)]
-    if Role.DISPATCHER in roles:
-        wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
+        wanted += [("reviewed", None, None)]
+    if Role.DISPATCHER in roles:  # registered: the cases to assign (第九条 交办办理)
+        wanted += [("registered", None, "handle")]
+        wanted += [(s, None, None) for s in ("returned", "approved", "replied")]
     lines: list[str] = []
-    for state, unit_id in wanted:
-        for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
+    for state, unit_id, route in wanted:
+        wanted_cases = repo.CaseFilter(state=state, unit_id=unit_id, route=route, limit=20)
+        for c in await visible.visible_cases(t.session, scope, wanted_cases):
             lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")
