@@ -110,6 +110,10 @@ async def test_a_courtesy_reply_closes_once_published(office: Office) -> None:
     data = await office.case(n)
     assert (data["state"], data["route"], data["route_label"]) == ("registered", "courtesy", "礼节性回复")
     assert any(t.startswith("【待礼节性回复】") and n in t for t in office.texts("sundc"))
+    await office.say("sundc", "待办")  # the supervisor's to write, not the dispatcher's to assign
+    assert n in office.last_text("sundc")
+    await office.say("qiandj", "待办")
+    assert n not in office.last_text("qiandj")
     await office.say("qiandj", f"交办 {n} 区人社局")
     assert "改为办理" in office.last_text("qiandj") and (await office.case(n))["state"] == "registered"
     await tick(office, at(2, 17, 35))  # not a case to assign the same day
