@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
-from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
+from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS, COURTESY_NOT_APPLICABLE
 from bot.domain.states import PUBLIC_MODES, Route, Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_url
@@ -167,6 +167,8 @@ def missing_mask(dialect: str) -> ColumnElement[int]:
     for i, element in enumerate(ARCHIVE_ELEMENTS):
         column = ELEMENT_COLUMNS[element.key]
         empty = _blank(column, dialect) if element.key in _TEXT_KEYS else column.is_(None)
+        if element.key in COURTESY_NOT_APPLICABLE:  # recorded as not applicable (礼节性回复)
+            empty = and_(empty, Case.route != Route.COURTESY.value)
         terms.append(when((empty, 1 << i), else_=0))
     total: Any = terms[0]
     for term in terms[1:]:

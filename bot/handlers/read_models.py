@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.archive import ARCHIVE_ELEMENTS
+from bot.domain.archive import ARCHIVE_ELEMENTS, COURTESY_NOT_APPLICABLE, is_blank
 from bot.domain.states import Route, State, timeline_label
 from store import directory, repo
 from store.db import Session
@@ -43,7 +43,7 @@ def event_json(event: CaseEvent, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
 async def archive_record(session: Session, case: Case, tz: ZoneInfo = SHANGHAI) -> dict[str, Any]:
     """The 16 elements, keyed as in ``ARCHIVE_ELEMENTS`` (values as people read them)."""
     names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
-    return {
+    record: dict[str, Any] = {
         "number": case.number,
         "level": case.level,
         "source": case.source,
@@ -61,6 +61,9 @@ async def archive_record(session: Session, case: Case, tz: ZoneInfo = SHANGHAI) 
         "followed_up_at": local_time_text(case.followed_up_at, tz) or None,
         "report_number": case.report_number,
     }
+    if case.route == Route.COURTESY.value:  # 第九条: no unit, deadline or 回访 to record
+        record.update({k: v for k, v in COURTESY_NOT_APPLICABLE.items() if is_blank(record.get(k))})
+    return record
 
 
 def archive_row(record: dict[str, Any], *, include_personal: bool = True) -> list[Any]:

@@ -142,6 +142,12 @@ async def test_a_courtesy_reply_closes_once_published(office: Office) -> None:
     data = await office.case(n)
     assert data["state"] == "closed" and "您的建议已转区交通局研究参考" in data["public_reply"]
     assert not office.cards("qiandj", "followup")
+    # 立卷: the elements a 礼节性回复 does not have are recorded as not applicable
+    await office.say("qiandj", f"立卷 {n}")
+    assert "呈报文号" in office.last_text("qiandj") and "核办单位" not in office.last_text("qiandj")
+    await office.say("qiandj", f"呈报文号 {n} 原督〔2026〕5号")
+    await office.say("qiandj", f"立卷 {n}")
+    assert (await office.case(n))["state"] == "archived"
     report = await build_report(office.runtime.deps, parse_period("2026-11"))
     assert (report.office.courtesy, report.office.not_same_day) == (1, 0)
 
