@@ -94,6 +94,22 @@ def assignment_card(view: CaseView, url: str | None) -> Card:
     )
 
 
+def courtesy_card(view: CaseView, url: str | None) -> Card:
+    """第九条: a 建议类 or 咨询类 message the 督查室 answers with a 礼节性回复."""
+    return Card(
+        title=f"【待礼节性回复】{short(view.title, 30)}",
+        desc="按第九条由督查室礼节性回复，统一回复后即办结",
+        body=(
+            "主要诉求："
+            + short(view.content, 100)
+            + f"\n可转阅：转阅 {view.number} <单位或领导>；需承办单位办理的：改为办理 {view.number} <理由>"
+        ),
+        fields=_base_fields(view),
+        buttons=[_btn("礼节性回复", Verb.COURTESY, view, "primary")],
+        url=url,
+    )
+
+
 def handling_card(view: CaseView, url: str | None, note: str = "") -> Card:
     return Card(
         title=f"【办理中】{short(view.title, 30)}",

@@ -147,13 +147,12 @@ class ChatNotifier:
         await self._text(session, people, text, now, case=case)
 
     async def _courtesy_due(self, session: Session, case: Case, now: datetime) -> None:
-        """A case routed to 礼节性回复 (第九条): the supervisors write it."""
-        text = (
-            f"【待礼节性回复】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
-            f"　级别：{case.level}\n按第九条由督查室礼节性回复：礼节性回复 {case.number} <回复内容>；"
-            f"可转有关单位、领导阅知：转阅 {case.number} <单位或领导>；需承办单位办理的：改为办理 {case.number} <理由>。"
-        )
-        await self._text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
+        """A case routed to 礼节性回复 (第九条): the supervisors write it (card button or
+        ``礼节性回复 <文号> <内容>``)."""
+        view = await self.view(session, case)
+        supervisors = await self.office(session, Role.SUPERVISOR)
+        make = self._linked(case, lambda url: b.courtesy_card(view, url))
+        await self._card(session, supervisors, make, "courtesy", case, now)
 
     async def _on_transfer(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         """已转办: the office is told where it went; a unit that had it is told it owes nothing."""

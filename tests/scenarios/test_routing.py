@@ -109,7 +109,8 @@ async def test_a_courtesy_reply_closes_once_published(office: Office) -> None:
     n = (await office.register(unit=None, category="建议", title="建议增设公交线路", source_ref="C1"))["number"]
     data = await office.case(n)
     assert (data["state"], data["route"], data["route_label"]) == ("registered", "courtesy", "礼节性回复")
-    assert any(t.startswith("【待礼节性回复】") and n in t for t in office.texts("sundc"))
+    card = office.card("sundc", "courtesy")  # the 督查室 gets a card with the button
+    assert card.clickable and "礼节性回复" in card.buttons and "改为办理" in card.text
     await office.say("sundc", "待办")  # the supervisor's to write, not the dispatcher's to assign
     assert n in office.last_text("sundc")
     await office.say("qiandj", "待办")
@@ -129,7 +130,13 @@ async def test_a_courtesy_reply_closes_once_published(office: Office) -> None:
     # the 督查室 writes it; the dispatcher publishes it; the case is closed, no 回访
     await office.say("qiandj", f"礼节性回复 {n} 感谢您的建议，已转交通部门研究。")
     assert "权限" in office.last_text("qiandj")
-    await office.say("sundc", f"礼节性回复 {n} 感谢您对我区公共交通的关心，您的建议已转区交通局研究参考。")
+    await office.click("sundc", card.task_id, "礼节性回复")
+    assert "请回复礼节性回复的内容" in office.last_text("sundc")
+    await office.say("sundc", "好的")
+    assert "礼节性回复" in office.last_text("sundc") and (await office.case(n))["state"] == "registered"
+    await office.say("sundc", "感谢您对我区公共交通的关心，您的建议已转区交通局研究参考。")
+    assert "礼节性回复已记录" in office.last_text("sundc")
+    assert "已礼节性回复" in (office.card("sundc", "courtesy").closed or "")
     data = await office.case(n)
     assert data["state"] == "approved" and data["timeline"][-1]["action"] == "courtesy_reply"
     await office.say("qiandj", f"统一回复 {n} 公开")
@@ -159,9 +166,11 @@ async def test_a_handled_case_may_become_a_courtesy_reply(office: Office) -> Non
     await office.say("qiandj", f"改为礼节性回复 {n} 属建议类，由督查室礼节性回复")
     assert "已改为礼节性回复" in office.last_text("qiandj")
     assert (await office.case(n))["route"] == "courtesy"
-    assert any(t.startswith("【待礼节性回复】") and n in t for t in office.texts("sundc"))
+    assert office.card("sundc", "courtesy").clickable
     await office.say("qiandj", f"改为礼节性回复 {n} 再说一次理由")
     assert "无须改变" in office.last_text("qiandj")
+    await office.say("sundc", f"礼节性回复 {n} 感谢您的建议，已转有关部门研究参考。")
+    assert "礼节性回复已记录" in office.last_text("sundc") and (await office.case(n))["state"] == "approved"
 
 
 async def test_not_assigned_the_same_day_counts_in_the_statistics(office: Office) -> None:

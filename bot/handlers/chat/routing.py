@@ -3,9 +3,11 @@ or the supervisor, with a reason), 礼节性回复 (the supervisor) and 转阅 (
 
 from __future__ import annotations
 
+from bot.cards.payload import CardAction, Verb
 from bot.domain.lifecycle import CourtesyInput, WorkflowError
 from bot.domain.routing import ROUTE_WORDS
 from bot.domain.states import Action, Route
+from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.routing import default_destination, forward_in_session, route_in_session
@@ -53,18 +55,27 @@ for _word, _route in ROUTE_WORDS.items():
     _route_command(_word, _route)
 
 
+COURTESY_DONE = "礼节性回复已记录，待登记员统一回复；发布后即办结。"
+
+
+@on.click(Verb.COURTESY)
+async def ask_courtesy(t: Turn, case: Case, action: CardAction) -> None:
+    if await t.allowed(case, Action.COURTESY_REPLY):
+        await t.move(case, dlg.button(Verb.COURTESY))
+
+
+@on.step(dlg.Step.COURTESY_TEXT)
+async def courtesy_by_text(t: Turn, case: Case, pending: dlg.Pending, text: str) -> None:
+    await t.answer(case, Action.COURTESY_REPLY, CourtesyInput(text), COURTESY_DONE)
+
+
 @on.command("礼节性回复")
 async def courtesy_reply(t: Turn, case: Case, rest: str) -> None:
-    if not await t.allowed(case, Action.COURTESY_REPLY):
+    if not rest:  # no text yet: as the button, ask for it
+        await ask_courtesy(t, case, CardAction(Verb.COURTESY, case.number, case.version))
         return
-    if not rest:
-        await t.say(
-            f"{case.number}：请写明回复内容，例如：礼节性回复 {case.number} 感谢您的建议，已转有关部门研究参考。", case
-        )
-        return
-    await t.finish(
-        case, Action.COURTESY_REPLY, CourtesyInput(rest), "礼节性回复已记录，待登记员统一回复；发布后即办结。"
-    )
+    if await t.allowed(case, Action.COURTESY_REPLY):
+        await t.finish(case, Action.COURTESY_REPLY, CourtesyInput(rest), COURTESY_DONE)
 
 
 @on.command("转阅")
