@@ -217,3 +217,18 @@ async def test_the_interim_report_carries_a_proposed_reply(office: Office) -> No
     dossier = await load_dossier(office.runtime.deps, n)
     assert ("回复建议", "拟答复网友月底前全额支付。") in dossier.workflow
     assert any("回复建议：拟答复网友月底前全额支付" in e.said for e in dossier.timeline)
+
+
+async def test_a_transferred_title_stays_out_of_group_posts(office: Office) -> None:
+    first = (await office.register(unit=None, category="城市管理", title="某街道违建无人管", source_ref="H1"))["number"]
+    again = (await office.register(unit=None, category="城市管理", title="某街道违建无人管", source_ref="H2"))["number"]
+    assert (await office.case(again))["duplicate_of"] == first
+    report = await build_report(office.runtime.deps, parse_period("2026-11"))
+    assert [(s.number, s.title) for s in report.hot_subjects] == [(first, "某街道违建无人管")]
+    await office.say("sundc", f"改为转办 {first} 区公安分局 涉嫌违法犯罪，转公安机关处理")
+    report = await build_report(office.runtime.deps, parse_period("2026-11"))
+    assert [(s.number, s.title) for s in report.hot_subjects] == [(first, None)]
+    # the 未交办 list of the next morning names the other one, the transferred one not at all
+    await tick(office, at(3, 9, 5))
+    posts = [p for p in office.group_posts() if "未交办留言" in p]
+    assert len(posts) == 1 and again in posts[0] and first not in posts[0]

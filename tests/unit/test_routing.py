@@ -225,3 +225,20 @@ def test_the_interim_report_needs_a_proposed_reply() -> None:
         facts, Action.INTERIM_REPORT, HANDLER, InterimInput("已完成现场调查，正在协调资金。", "拟答复月底前支付"), NOW
     )
     assert (done.comment, done.data) == ("已完成现场调查，正在协调资金。", {"proposal": "拟答复月底前支付"})
+
+
+def test_the_routing_config() -> None:
+    from bot.config import ConfigError, parse_config
+
+    config = parse_config("")
+    assert config.routing.routes == DEFAULT_ROUTES
+    assert config.routing.transfers()["党风廉政"] == DEFAULT_TRANSFERS["党风廉政"]
+    custom = parse_config(
+        '[routing]\nroutes = { "建议" = "handle", "其他" = "transfer" }\ntransfer_to = { "其他" = "区公安分局" }'
+    )
+    assert custom.routing.routes == {"建议": Route.HANDLE, "其他": Route.TRANSFER}
+    assert custom.routing.transfers()["其他"] == ("区公安分局", "")
+    with pytest.raises(ConfigError, match="routing.routes.不存在的类型"):
+        parse_config('[routing]\nroutes = { "不存在的类型" = "courtesy" }')
+    with pytest.raises(ConfigError, match="routing.routes"):
+        parse_config('[routing]\nroutes = { "建议" = "elsewhere" }')
