@@ -84,3 +84,5 @@ def test_route_from_cli(config_file: Path) -> None:
     data = json.loads(run(config_file, "case", "show", number, "--json")[1])
     assert (data["state"], data["transfer_to"], data["transfer_note"]) == ("transferred", "区法院", "当事人已起诉")
     assert [e["action"] for e in data["timeline"]][-3:] == ["transfer", "reroute", "transfer"]
+    code, out = run(config_file, "case", "show", number)
+    assert "办理方式：转办（第九条）" in out and "转办：转区法院" in out and "当事人已起诉" in out

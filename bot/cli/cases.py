@@ -190,6 +190,12 @@ def render_case_text(data: dict[str, Any], units: dict[int, str] | None = None) 
     ]
     if data.get("duplicate_of"):
         lines.append(f"重复反映：关联 {data['duplicate_of']}")
+    if data.get("route") and data["route"] != "handle":
+        lines.append(f"办理方式：{data['route_label']}（第九条）")
+    if data.get("transfer_to"):
+        lines.append(f"转办：转{data['transfer_to']}（{_local(data['transferred_at'])}）{data['transfer_note'] or ''}")
+    if data.get("reply_proposal"):
+        lines.append(f"回复建议：{data['reply_proposal']}")
     lines += ["", "主要诉求：", data["content"], "", "办理记录："]
     for e in data.get("timeline", []):
         unit_id = _event_unit(e)

@@ -53,6 +53,8 @@ async def test_a_transfer_category_is_transferred_at_registration(office: Office
     # closed to handling: no 交办, no 当日交办 reminder
     await office.say("wugl", f"交办 {n} 区人社局")
     assert "已转办" in office.last_text("wugl") and (await office.case(n))["state"] == "transferred"
+    await office.say("sundc", f"查询 {n}")
+    assert "状态：已转办" in office.last_text("sundc") and "办理方式：转办（转政法部门）" in office.last_text("sundc")
     await tick(office, at(2, 17, 35))
     assert not any(n in t for t in office.texts("qiandj") if t.startswith("【当日未交办】"))
     # counted apart: 转办件, not 未当日交办

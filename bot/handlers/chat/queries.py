@@ -6,7 +6,7 @@ refuses the others with "无权查看此件", and 待办 lists through ``store.v
 from __future__ import annotations
 
 from bot.cards import builders as b
-from bot.domain.states import OPEN_STATES, Role, State
+from bot.domain.states import OPEN_STATES, Role, Route, State
 from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
@@ -28,6 +28,10 @@ async def show(t: Turn, case: Case, rest: str) -> None:
         f"承办单位：{view.unit or '-'}",
         f"到期：{b.due_text(view)}",
     ]
+    if case.route != Route.HANDLE.value:  # 第九条
+        lines.insert(
+            2, f"办理方式：{Route(case.route).label}" + (f"（转{case.transfer_to}）" if case.transfer_to else "")
+        )
     lines += [f"{b.hm(e.at)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
     lines.append(f"详情：{t.notifier.link(case, t.person)}")
     await t.say("\n".join(lines), case)
