@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.deadlines import DeadlineRules, OfficeHours
 from bot.domain.nudges import NudgeRules
+from bot.domain.routing import DEFAULT_ROUTES, DEFAULT_TRANSFERS
 from bot.domain.scoring import CATALOGUE, Rule, ScoringRules
-from bot.domain.states import Level, Role
+from bot.domain.states import Level, Role, Route
 from bot.domain.steps import StepRules
 from bot.domain.visibility import DEFAULT_SENSITIVE
 
@@ -167,6 +168,22 @@ class CasesConfig(_Section):
     duplicate_window_days: int = Field(180, ge=0, le=3650)
     #: only supervisors, leaders, admins and the assigned units see these (docs/visibility.md)
     sensitive_categories: list[str] = list(DEFAULT_SENSITIVE)
+
+
+class RoutingConfig(_Section):
+    """[routing]: routing by type (seed 001 第九条 登记交办). ``handle`` = 交办承办单位办理 (the full
+    workflow), ``courtesy`` = 督查室礼节性回复 (optionally 转阅 a unit or leader; closed once
+    published), ``transfer`` = 转办 (recorded as 已转办 with 去向 and 转办说明, closed to handling).
+    Categories not named are handled. A case registered with a unit named is handled by it."""
+
+    routes: dict[str, Route] = dict(DEFAULT_ROUTES)
+    #: category → 去向 of a transfer
+    transfer_to: dict[str, str] = {c: d for c, (d, _) in DEFAULT_TRANSFERS.items()}
+    #: category → 转办说明 recorded with an automatic transfer
+    transfer_note: dict[str, str] = {c: n for c, (_, n) in DEFAULT_TRANSFERS.items()}
+
+    def transfers(self) -> dict[str, tuple[str, str]]:
+        return {c: (self.transfer_to.get(c, ""), self.transfer_note.get(c, "")) for c in self.routes}
 
 
 class PublicationConfig(_Section):
@@ -344,6 +361,7 @@ class Config(_Section):
     deadlines: DeadlineConfig = DeadlineConfig()
     calendar: CalendarConfig = CalendarConfig()
     cases: CasesConfig = CasesConfig()
+    routing: RoutingConfig = RoutingConfig()
     publication: PublicationConfig = PublicationConfig()
     units: list[UnitConfig] = []
     people: list[PersonConfig] = []

@@ -43,6 +43,11 @@ def reference_problems(config: Config) -> list[str]:
                 lines.append(f"people[{i}].units: unknown unit {unit!r}")
         if {Role.HANDLER, Role.UNIT_LEADER} & set(person.roles) and not person.units:
             lines.append(f"people[{i}].units: a handler or unit leader needs a unit")
+    categories = set(config.cases.categories)
+    for section in ("routes", "transfer_to", "transfer_note"):
+        for category in getattr(config.routing, section):
+            if categories and category not in categories:
+                lines.append(f"routing.{section}.{category}: 未知类型 (not in cases.categories)")
     for key, attr in (("wecom_userid", "wecom_userid"), ("dingtalk_userid", "dingtalk_userid")):
         for value in _repeated(getattr(p, attr) for p in config.people):
             owners = "、".join(p.name for p in config.people if getattr(p, attr) == value)

@@ -20,6 +20,7 @@ from bot.domain import supervision
 from bot.domain.deadlines import OfficeHours, is_office_time, workday_deadline
 from bot.domain.lifecycle import Actor
 from bot.domain.nudges import Audience, CaseClock, Kind, Nudge, due_now, horizon, overdue_days, planned
+from bot.domain.routing import title_hidden
 from bot.domain.states import Note, Role, State
 from bot.domain.steps import STEPS
 from bot.domain.supervision import Awaited
@@ -313,7 +314,7 @@ class Jobs:
         entries = []
         for c in rows:
             assert c.due_at is not None
-            title = "（标题不公开）" if c.category in hidden else group_excerpt(c.title, 18)
+            title = "（标题不公开）" if title_hidden(c.category, c.route, hidden) else group_excerpt(c.title, 18)
             entries.append(
                 _Entry(
                     c.number,
@@ -341,7 +342,7 @@ class Jobs:
             lines = []
             for c in group:
                 assert c.step_due_at is not None
-                title = "（标题不公开）" if c.category in hidden else group_excerpt(c.title, 18)
+                title = "（标题不公开）" if title_hidden(c.category, c.route, hidden) else group_excerpt(c.title, 18)
                 days = overdue_days(now, c.step_due_at, cal, hours) or 1
                 lines.append(f"> {c.number} {title} {names.get(c.unit_id or 0, '-')} 超{days}个工作日")
             sections.append((f"**{label}**（{len(group)}件）", lines))

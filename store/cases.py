@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
-from bot.domain.states import Note, State
+from bot.domain.states import Note, Route, State
 from store.db import Session
 from store.models import Case, CaseEvent
 from store.repo import is_open
@@ -96,10 +96,15 @@ async def accepted_by(session: Session, case_ids: Iterable[int]) -> dict[int, st
 
 
 async def registered_before(session: Session, created_before: datetime) -> list[Case]:
-    """Cases registered before ``created_before`` and not yet assigned (当日交办), oldest first."""
+    """Cases registered before ``created_before``, to be handled (第九条: not 礼节性回复 or 转办) and
+    not yet assigned (当日交办), oldest first."""
     stmt = (
         select(Case)
-        .where(Case.state == State.REGISTERED.value, Case.created_at < created_before)
+        .where(
+            Case.state == State.REGISTERED.value,
+            Case.created_at < created_before,
+            Case.route == Route.HANDLE.value,
+        )
         .order_by(Case.created_at, Case.id)
     )
     return list((await session.execute(stmt)).scalars())

@@ -195,6 +195,16 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
     interim_count: Mapped[int] = mapped_column(Integer, default=0)
+    # routing by type (第九条): handle / courtesy / transfer, and a transfer's 去向, date and 说明
+    route: Mapped[str] = mapped_column(String(16), default="handle", server_default="handle")
+    transfer_to: Mapped[str | None] = mapped_column(String(100))
+    transfer_note: Mapped[str | None] = mapped_column(Text)
+    transferred_at: Mapped[datetime | None]
+    # 当日交办 (第九条): assigned by this moment (office close), else counted as 未当日交办
+    assign_due_at: Mapped[datetime | None]
+    first_assigned_at: Mapped[datetime | None]
+    # the latest 回复建议 of an interim report (第十条 "并提出回复建议")
+    reply_proposal: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -155,6 +155,7 @@ class CaseFilter:
     limit: int = 100
     offset: int = 0
     newest_first: bool = False
+    route: str | None = None  # 第九条: handle / courtesy / transfer
 
 
 def is_open() -> Any:
@@ -171,6 +172,8 @@ def _filter_conditions(f: CaseFilter) -> list[Any]:
         conds.append(Case.state != State.VOIDED.value)
     if f.unit_id is not None:
         conds.append(Case.unit_id == f.unit_id)
+    if f.route is not None:
+        conds.append(Case.route == f.route)
     if f.overdue_at is not None:
         conds.append(and_(is_open(), Case.due_at < f.overdue_at))
     if f.received_from is not None:

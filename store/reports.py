@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 
-from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS
-from bot.domain.states import PUBLIC_MODES, Satisfaction, State
+from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS, COURTESY_NOT_APPLICABLE
+from bot.domain.states import PUBLIC_MODES, Route, Satisfaction, State
 from store.db import Session, Sessions
 from store.dialect import dialect_name, sqlite_url
 from store.models import OPEN_VALUES, Case, CaseEvent, Unit
@@ -167,6 +167,8 @@ def missing_mask(dialect: str) -> ColumnElement[int]:
     for i, element in enumerate(ARCHIVE_ELEMENTS):
         column = ELEMENT_COLUMNS[element.key]
         empty = _blank(column, dialect) if element.key in _TEXT_KEYS else column.is_(None)
+        if element.key in COURTESY_NOT_APPLICABLE:  # recorded as not applicable (礼节性回复)
+            empty = and_(empty, Case.route != Route.COURTESY.value)
         terms.append(when((empty, 1 << i), else_=0))
     total: Any = terms[0]
     for term in terms[1:]:
@@ -201,6 +203,9 @@ STAT_NAMES = (
     "stalled_review",
     "stalled_approval",
     "stalled_publish",
+    "not_same_day",
+    "courtesy",
+    "transferred",
 )
 
 
@@ -231,7 +236,20 @@ def _stats_columns(as_of: datetime) -> list[Any]:
         _n(_stalled(State.SUBMITTED, as_of)).label("stalled_review"),
         _n(_stalled(State.REVIEWED, as_of)).label("stalled_approval"),
         _n(_stalled(State.APPROVED, as_of)).label("stalled_publish"),
+        _n(_not_same_day(as_of)).label("not_same_day"),
+        _n(Case.route == Route.COURTESY.value).label("courtesy"),
+        _n(Case.route == Route.TRANSFER.value).label("transferred"),
     ]
+
+
+def _not_same_day(as_of: datetime) -> Any:
+    """当日交办 missed (第九条): a case to be handled whose first assignment came after the close of
+    office of its registration day (``assign_due_at``), or has not come and that moment has passed."""
+    late = or_(
+        Case.first_assigned_at > Case.assign_due_at,
+        and_(Case.first_assigned_at.is_(None), Case.assign_due_at < as_of),
+    )
+    return and_(Case.route == Route.HANDLE.value, Case.assign_due_at.is_not(None), late)
 
 
 def _stalled(state: State, as_of: datetime) -> Any:
@@ -448,13 +466,9 @@ async def chain_counts(session: Session, start: datetime, end: datetime, limit: 
 
 
 async def chain_heads(session: Session, roots: Sequence[int]) -> dict[int, Any]:
-    """Root id → (id, number, title, category, reply_mode) of the first case of each chain."""
-    return {
-        r.id: r
-        for r in await session.execute(
-            select(Case.id, Case.number, Case.title, Case.category, Case.reply_mode).where(Case.id.in_(roots))
-        )
-    }
+    """Root id → (id, number, title, category, reply_mode, route) of the first case of each chain."""
+    columns = (Case.id, Case.number, Case.title, Case.category, Case.reply_mode, Case.route)
+    return {r.id: r for r in await session.execute(select(*columns).where(Case.id.in_(roots)))}
 
 
 async def chain_sizes(session: Session, start: datetime, end: datetime, roots: Sequence[int]) -> dict[int, int]:

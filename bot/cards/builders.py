@@ -37,6 +37,7 @@ class CaseView:
     truthfulness: str | None = None
     public: bool = True
     has_contact: bool = False  # a 联系方式 was given (never shown: it decides the reply modes)
+    proposal: str | None = None  # 回复建议 of the latest interim report (第十条)
     #: the office time zone (``[office] timezone``): the card's times are shown in it
     tz: ZoneInfo = field(kw_only=True)
 
@@ -93,6 +94,22 @@ def assignment_card(view: CaseView, url: str | None) -> Card:
     )
 
 
+def courtesy_card(view: CaseView, url: str | None) -> Card:
+    """第九条: a 建议类 or 咨询类 message the 督查室 answers with a 礼节性回复."""
+    return Card(
+        title=f"【待礼节性回复】{short(view.title, 30)}",
+        desc="按第九条由督查室礼节性回复，统一回复后即办结",
+        body=(
+            "主要诉求："
+            + short(view.content, 100)
+            + f"\n可转阅：转阅 {view.number} <单位或领导>；需承办单位办理的：改为办理 {view.number} <理由>"
+        ),
+        fields=_base_fields(view),
+        buttons=[_btn("礼节性回复", Verb.COURTESY, view, "primary")],
+        url=url,
+    )
+
+
 def handling_card(view: CaseView, url: str | None, note: str = "") -> Card:
     return Card(
         title=f"【办理中】{short(view.title, 30)}",
@@ -127,12 +144,17 @@ def preview_card(view: CaseView, reply_text: str) -> Card:
     )
 
 
+def _proposal_fields(view: CaseView) -> list[tuple[str, str]]:
+    """回复建议 of the unit's interim report (第十条), beside the reply it led to."""
+    return [("回复建议", short(view.proposal, 80))] if view.proposal else []
+
+
 def review_card(view: CaseView, url: str | None) -> Card:
     return Card(
         title=f"【待审核】{short(view.title, 30)}",
         desc=f"承办单位：{view.unit or '-'} · 属实程度：{view.truthfulness or '-'}",
         body="办理情况：" + short(view.handling or "", 140),
-        fields=_base_fields(view),
+        fields=_base_fields(view) + _proposal_fields(view),
         buttons=[
             _btn("审核通过", Verb.REVIEW_PASS, view, "primary"),
             _btn("退回修改", Verb.REVIEW_REJECT, view, "danger"),
@@ -146,7 +168,7 @@ def approval_card(view: CaseView, url: str | None) -> Card:
         title=f"【待审定】{short(view.title, 30)}",
         desc=f"承办单位：{view.unit or '-'} · 督查室已审核",
         body="办理情况：" + short(view.handling or "", 140),
-        fields=_base_fields(view),
+        fields=_base_fields(view) + _proposal_fields(view),
         buttons=[
             _btn("同意", Verb.APPROVE, view, "primary"),
             _btn("驳回", Verb.LEADER_REJECT, view, "danger"),

@@ -45,6 +45,7 @@ class Verb(StrEnum):
     URGE = "urg"  # 催办 a unit's overdue cases (arg: unit id)
     SUPERVISE = "sup"  # 督办 notice to a unit (arg: unit id)
     CO_OPINION = "coo"  # 报送协办意见 (a co-unit; asks for the text)
+    COURTESY = "ctr"  # 礼节性回复 by the 督查室 (第九条; asks for the text)
 
 
 class PayloadError(ValueError):

@@ -1,4 +1,4 @@
-"""`liuyan case add|list|show|assign|void|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
+"""`liuyan case add|list|show|assign|void|route|archive|set` (``case import`` lives in ``bot.cli.imports_exports``)."""
 
 from __future__ import annotations
 
@@ -190,6 +190,12 @@ def render_case_text(data: dict[str, Any], units: dict[int, str] | None = None) 
     ]
     if data.get("duplicate_of"):
         lines.append(f"重复反映：关联 {data['duplicate_of']}")
+    if data.get("route") and data["route"] != "handle":
+        lines.append(f"办理方式：{data['route_label']}（第九条）")
+    if data.get("transfer_to"):
+        lines.append(f"转办：转{data['transfer_to']}（{_local(data['transferred_at'])}）{data['transfer_note'] or ''}")
+    if data.get("reply_proposal"):
+        lines.append(f"回复建议：{data['reply_proposal']}")
     lines += ["", "主要诉求：", data["content"], "", "办理记录："]
     for e in data.get("timeline", []):
         unit_id = _event_unit(e)
@@ -227,6 +233,28 @@ def case_void(config_path: Path, number: str, reason: str) -> None:
     config = load(config_path)
     found = run_with_runtime(config, lambda rt: perform(rt.deps, number, Action.VOID, cli_actor(), ReasonInput(reason)))
     click.echo(f"{found.number} 已作废，状态：{state_text(found.state)}")
+
+
+@case.command("route")
+@config_option
+@click.argument("number")
+@click.option("--to", "route", required=True, help="handle 办理 | courtesy 礼节性回复 | transfer 转办 (第九条)")
+@click.option("--reason", required=True, help="理由 (转办: 转办说明)")
+@click.option("--destination", default="", help="转办去向 (default: [routing] transfer_to of the category)")
+@friendly
+def case_route(config_path: Path, number: str, route: str, reason: str, destination: str) -> None:
+    """改为转办 / 改为办理 / 改为礼节性回复 (第九条 routing by type), with a reason, on the timeline."""
+    from bot.domain.routing import parse_route
+    from bot.handlers.routing import change_route
+
+    try:
+        wanted = parse_route(route)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from exc
+    config = load(config_path)
+    found = run_with_runtime(config, lambda rt: change_route(rt.deps, number, cli_actor(), wanted, reason, destination))
+    where = f"（转{found.transfer_to}）" if found.transfer_to else ""
+    click.echo(f"{found.number} 已改为{wanted.label}{where}，状态：{state_text(found.state)}")
 
 
 @case.command("archive")

@@ -55,6 +55,17 @@ def has_contact(contact: str | None) -> bool:
     return not is_blank(contact) and (contact or "").strip() != ANONYMOUS_CONTACT
 
 
+#: Elements a 礼节性回复 case (seed 001 第九条: written by the 督查室, closed once published) does
+#: not have: no unit handles it, no deadline runs, nobody follows it up. They are recorded as not
+#: applicable, so the case can be 立卷 (both forms of the rule: here and ``missing_mask``).
+COURTESY_NOT_APPLICABLE: dict[str, str] = {
+    "unit": "区委督查室、政府督查室（礼节性回复）",
+    "due_at": "不适用（礼节性回复）",
+    "resolved": "不适用（礼节性回复，无须回访）",
+    "evaluation": "不适用（礼节性回复，无须回访）",
+    "followed_up_at": "不适用（礼节性回复，无须回访）",
+}
+
 #: Elements that hold the petitioner's personal data: never in a group post, a log or a group export.
 PERSONAL_KEYS: frozenset[str] = frozenset({"contact"})
 

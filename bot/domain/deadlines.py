@@ -199,3 +199,15 @@ def next_office_open(now: datetime, cal: WorkCalendar, hours: OfficeHours) -> da
     if not (cal.is_workday(day) and local.time() < hours.open):
         day = cal.next_workday(day, inclusive=False)
     return datetime.combine(day, hours.open, tzinfo=hours.tz)
+
+
+def same_day_deadline(registered_at: datetime, cal: WorkCalendar, hours: OfficeHours) -> datetime:
+    """当日交办 (seed 001 第九条: 信访类"当日交办"): office close of the registration day when it is a
+    working day and the office has not closed yet, else of the next working day. A case not
+    assigned by then counts as 未当日交办 (the same moment the dispatchers are reminded)."""
+    _require_aware("registered_at", registered_at)
+    local = registered_at.astimezone(hours.tz)
+    day = local.date()
+    if not (cal.is_workday(day) and local.time() < hours.close):
+        day = cal.next_workday(day, inclusive=False)
+    return datetime.combine(day, hours.close, tzinfo=hours.tz)

@@ -22,6 +22,7 @@ from bot.domain.states import (
     NonPublicGround,
     ReplyMode,
     Role,
+    Route,
     Satisfaction,
     State,
     TellMethod,
@@ -67,6 +68,7 @@ class CaseFacts:
     truthfulness: str | None = None  # 属实程度 of the submitted report
     has_contact: bool = False  # 联系方式 given: an 个别回复 is possible
     untrue_note: bool = False  # the office publishes an explanatory note for a 不属实 case
+    route: Route = Route.HANDLE  # 第九条: 交办办理, 礼节性回复 or 转办
 
 
 # --- typed inputs, one per kind of action -------------------------------------------------
@@ -88,6 +90,37 @@ class ReasonInput:
     """退回 reason, 阶段性报告 text."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class InterimInput:
+    """阶段性报告 (第十条: "须在15个工作日内报告阶段性办理情况，并提出回复建议")."""
+
+    progress: str  # 阶段性办理情况
+    proposal: str  # 回复建议
+
+
+@dataclass(frozen=True)
+class TransferInput:
+    """转办 (第九条): where the case goes and what is said (转办说明)."""
+
+    destination: str  # 去向, e.g. 政法部门, 区纪检委
+    note: str  # 转办说明
+
+
+@dataclass(frozen=True)
+class RouteInput:
+    """改为办理 / 改为礼节性回复: the new route and why."""
+
+    route: Route
+    reason: str
+
+
+@dataclass(frozen=True)
+class CourtesyInput:
+    """礼节性回复 written by the 督查室 (第九条)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -161,6 +194,10 @@ ActionInput = (
     NoInput
     | AssignInput
     | ReasonInput
+    | InterimInput
+    | TransferInput
+    | RouteInput
+    | CourtesyInput
     | ExtensionRequest
     | ExtensionDecision
     | ReplyInput
@@ -193,6 +230,8 @@ class Transition:
     unit_bound: bool = False
     #: only the lead unit (主办) may take it; a co-unit (协办) sends its 协办意见 instead
     lead_only: bool = False
+    #: the routes (第九条) of the cases this row applies to; an action may have one row per route
+    routes: frozenset[Route] = frozenset(Route)
 
 
 @dataclass(frozen=True)
@@ -270,8 +309,65 @@ def _reason_required(facts: CaseFacts, actor: Actor, data: ActionInput, now: dat
 
 
 def _interim_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
-    assert isinstance(data, ReasonInput)
-    check_text(data.reason, field_name="reason", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
+    assert isinstance(data, InterimInput)
+    check_text(data.progress, field_name="progress", label="阶段性办理情况", min_len=8, max_len=MAX_PART)
+    check_text(data.proposal, field_name="proposal", label="回复建议", min_len=MIN_REASON, max_len=MAX_PART)
+
+
+#: where 回复建议 begins in a one-message 进展 (the reminder shows this form)
+PROPOSAL_MARKERS = ("回复建议：", "回复建议:", "回复建议 ")
+
+
+def split_interim(text: str) -> InterimInput:
+    """``<阶段性情况> 回复建议：<内容>`` → InterimInput (the proposal empty when not marked)."""
+    for marker in PROPOSAL_MARKERS:
+        head, found, tail = text.partition(marker)
+        if found:
+            return InterimInput(head.strip().rstrip("，,;；。 "), tail.strip())
+    return InterimInput(text.strip(), "")
+
+
+# --- routing by type (第九条) ---------------------------------------------------------------
+
+MAX_DESTINATION = 100
+
+
+def _transfer_input(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, TransferInput)
+    check_text(data.destination, field_name="destination", label="转办去向", min_len=2, max_len=MAX_DESTINATION)
+    check_text(data.note, field_name="note", label="转办说明", min_len=MIN_REASON, max_len=MAX_REASON)
+
+
+def _new_route(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, RouteInput)
+    if data.route is Route.TRANSFER:
+        raise WorkflowError("bad_input", "转办请发送“改为转办 <文号> <去向> <转办说明>”。", field="route")
+    if data.route is facts.route and facts.state is not State.TRANSFERRED:
+        raise WorkflowError("no_change", f"此件已按“{data.route.label}”处理，无须改变。", field="route")
+    check_text(data.reason, field_name="reason", label="理由", min_len=MIN_REASON, max_len=MAX_REASON)
+
+
+@_facts_only
+def _handled_route(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if facts.route is not Route.HANDLE:
+        raise WorkflowError(
+            "wrong_route",
+            f"此件按第九条“{facts.route.label}”，不交办承办单位。如需交办，请先发送“改为办理 <文号> <理由>”。",
+        )
+
+
+@_facts_only
+def _courtesy_route(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    if facts.route is not Route.COURTESY:
+        raise WorkflowError(
+            "wrong_route",
+            f"此件按“{facts.route.label}”处理，不作礼节性回复。如需礼节性回复，请先发送“改为礼节性回复 <文号> <理由>”。",
+        )
+
+
+def _courtesy_text(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
+    assert isinstance(data, CourtesyInput)
+    check_text(data.text, field_name="text", label="礼节性回复", min_len=8, max_len=MAX_PART)
 
 
 def _extension_days(facts: CaseFacts, actor: Actor, data: ActionInput, now: datetime) -> None:
@@ -391,7 +487,18 @@ def _another_unit(facts: CaseFacts, actor: Actor, data: ActionInput, now: dateti
 # --- the table -----------------------------------------------------------------------------
 
 #: states a case may be voided (作废) from: registered, and not yet reported on by the unit
-VOIDABLE = (State.REGISTERED, State.ASSIGNED, State.RETURNED, State.ACCEPTED, State.EXTENSION_REQUESTED)
+VOIDABLE = (
+    State.REGISTERED,
+    State.ASSIGNED,
+    State.RETURNED,
+    State.ACCEPTED,
+    State.EXTENSION_REQUESTED,
+    State.TRANSFERRED,
+)
+#: states a case may be transferred (转办) from: not yet reported on by the unit
+TRANSFERABLE = VOIDABLE[:-1]
+#: states whose route may be changed to 办理 or 礼节性回复 (the case is registered again)
+REROUTABLE = (State.REGISTERED, State.ASSIGNED, State.RETURNED, State.TRANSFERRED)
 
 _DISPATCH = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
 _UNIT = frozenset({Role.HANDLER, Role.UNIT_LEADER})
@@ -400,7 +507,9 @@ _LEAD = frozenset({Role.LEADER})
 _OFFICE = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(Action.ASSIGN, State.REGISTERED, State.ASSIGNED, _DISPATCH, AssignInput, (_assign_target,)),
+    Transition(
+        Action.ASSIGN, State.REGISTERED, State.ASSIGNED, _DISPATCH, AssignInput, (_handled_route, _assign_target)
+    ),
     Transition(
         Action.REASSIGN, State.RETURNED, State.ASSIGNED, _DISPATCH - {Role.SYSTEM}, AssignInput, (_assign_target,)
     ),
@@ -435,7 +544,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         lead_only=True,
     ),
     Transition(
-        Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, ReasonInput, (_interim_text,), unit_bound=True
+        Action.INTERIM_REPORT, State.ACCEPTED, State.ACCEPTED, _UNIT, InterimInput, (_interim_text,), unit_bound=True
     ),
     Transition(
         Action.REQUEST_EXTENSION,
@@ -482,7 +591,31 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.APPROVE, State.REVIEWED, State.APPROVED, _LEAD, CommentInput, (_comment_optional,)),
     Transition(Action.LEADER_REJECT, State.REVIEWED, State.ACCEPTED, _LEAD, RejectInput, (_comment_required,)),
     Transition(
-        Action.PUBLISH, State.APPROVED, State.REPLIED, _DISPATCH - {Role.SYSTEM}, PublishInput, (_publish_mode,)
+        Action.PUBLISH,
+        State.APPROVED,
+        State.REPLIED,
+        _DISPATCH - {Role.SYSTEM},
+        PublishInput,
+        (_publish_mode,),
+        routes=frozenset({Route.HANDLE, Route.TRANSFER}),
+    ),
+    # 礼节性回复 (第九条): the 督查室 writes it, it is published and the case is closed (no 回访)
+    Transition(
+        Action.PUBLISH,
+        State.APPROVED,
+        State.CLOSED,
+        _DISPATCH - {Role.SYSTEM},
+        PublishInput,
+        (_publish_mode,),
+        routes=frozenset({Route.COURTESY}),
+    ),
+    Transition(
+        Action.COURTESY_REPLY,
+        State.REGISTERED,
+        State.APPROVED,
+        _SUPERVISE,
+        CourtesyInput,
+        (_courtesy_route, _courtesy_text),
     ),
     Transition(Action.FOLLOW_UP, State.REPLIED, State.CLOSED, _OFFICE, FollowUpInput, (_follow_up, _settled)),
     Transition(Action.TRACK, State.REPLIED, State.TRACKING, _OFFICE, FollowUpInput, (_follow_up, _unsettled)),
@@ -496,6 +629,19 @@ TRANSITIONS: tuple[Transition, ...] = (
         Transition(Action.VOID, source, State.VOIDED, _DISPATCH - {Role.SYSTEM}, ReasonInput, (_reason_required,))
         for source in VOIDABLE
     ),
+    # 转办 (第九条): 涉法涉诉 → 政法部门, 党风廉政 → 区纪检委阅处，不再专门办理; by the office, or by
+    # the system at registration when the category's route is 转办
+    *(
+        Transition(
+            Action.TRANSFER, source, State.TRANSFERRED, _OFFICE | {Role.SYSTEM}, TransferInput, (_transfer_input,)
+        )
+        for source in TRANSFERABLE
+    ),
+    # 改为办理 / 改为礼节性回复: registered again under the new route (a unit's cards are greyed)
+    *(
+        Transition(Action.REROUTE, source, State.REGISTERED, _OFFICE, RouteInput, (_new_route,))
+        for source in REROUTABLE
+    ),
 )
 
 #: an action's first row; an action may have several rows, one per source state (改派)
@@ -508,9 +654,11 @@ def transition_for(action: Action) -> Transition:
     return _BY_ACTION[action]
 
 
-def _row(action: Action, state: State) -> Transition | None:
-    """The row of ``action`` that starts from ``state`` (else its first row, for the refusal)."""
-    return next((t for t in TRANSITIONS if t.action is action and t.source is state), _BY_ACTION.get(action))
+def _row(action: Action, state: State, route: Route = Route.HANDLE) -> Transition | None:
+    """The row of ``action`` that starts from ``state`` for a case of ``route`` (else its first
+    row from ``state``, else its first row, for the refusal)."""
+    rows = [t for t in TRANSITIONS if t.action is action and t.source is state]
+    return next((t for t in rows if route in t.routes), rows[0] if rows else _BY_ACTION.get(action))
 
 
 def assign_action(state: State, current_unit: int | None = None, unit: int | None = None) -> Action:
@@ -558,7 +706,7 @@ def precheck(facts: CaseFacts, action: Action, actor: Actor, now: datetime) -> W
     case and the time (the 退回 window, 领导审定) — in ``decide``'s order, so the chat can
     refuse before asking someone to type a reason in vain.
     """
-    t = _row(action, facts.state)
+    t = _row(action, facts.state, facts.route)
     assert t is not None  # Action is an enum and every action has a row
     try:
         _check_state(t, facts)
@@ -577,7 +725,7 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
     Order of checks: state first (so a double click says "already handled"), then role and
     membership, then the input.
     """
-    t = _row(action, facts.state)
+    t = _row(action, facts.state, facts.route)
     if t is None:  # pragma: no cover - Action is an enum
         raise WorkflowError("unknown_action", "不支持的操作。")
     _check_state(t, facts)
@@ -587,14 +735,20 @@ def decide(facts: CaseFacts, action: Action, actor: Actor, data: ActionInput, no
     for guard in t.guards:
         guard(facts, actor, data, now)
     recorded = _data_of(data)
-    if action is Action.REASSIGN and facts.unit_id is not None:
+    if action in (Action.REASSIGN, Action.TRANSFER, Action.REROUTE) and facts.unit_id is not None:
         recorded["from_unit_id"] = facts.unit_id  # whose cards are greyed, who is told
     return Decision(action, t.source, t.target, comment=_comment_of(data), data=recorded)
 
 
 def _comment_of(data: ActionInput) -> str:
-    if isinstance(data, ReasonInput | ExtensionRequest):
+    if isinstance(data, ReasonInput | ExtensionRequest | RouteInput):
         return data.reason.strip()
+    if isinstance(data, InterimInput):
+        return data.progress.strip()
+    if isinstance(data, TransferInput):
+        return data.note.strip()
+    if isinstance(data, CourtesyInput):
+        return data.text.strip()
     if isinstance(data, CommentInput | RejectInput | ExtensionDecision):
         return data.comment.strip()
     if isinstance(data, FollowUpInput):
@@ -617,6 +771,12 @@ def _data_of(data: ActionInput) -> dict[str, object]:
         return {"days": data.days}
     if isinstance(data, AssignInput):
         return {"unit_id": data.unit_id}
+    if isinstance(data, InterimInput):
+        return {"proposal": data.proposal.strip()}
+    if isinstance(data, TransferInput):
+        return {"route": Route.TRANSFER.value, "destination": data.destination.strip()}
+    if isinstance(data, RouteInput):
+        return {"route": data.route.value}
     if isinstance(data, PublishInput):
         return {
             "mode": data.mode.value,

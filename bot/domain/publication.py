@@ -65,3 +65,15 @@ def compose_public_reply(
         f"{on.year}年{on.month}月{on.day}日",
     ]
     return "\n".join(lines)
+
+
+#: who signs a 礼节性回复 (第九条: "由区委督查室、政府督查室礼节性回复")
+COURTESY_SIGNER = "区委督查室、政府督查室"
+
+
+def compose_courtesy_reply(title: str, text: str, on: date, signer: str = COURTESY_SIGNER) -> str:
+    """The published 礼节性回复 (第九条, 建议类 and 咨询类), signed by the 督查室."""
+    return "\n".join(
+        [f"网友您好！您反映的“{title}”收悉。", text.strip(), "感谢您对我们工作的关心和支持！", signer,
+         f"{on.year}年{on.month}月{on.day}日"]
+    )  # fmt: skip

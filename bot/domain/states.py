@@ -21,6 +21,7 @@ class State(StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     VOIDED = "voided"  # 作废: a mistaken or duplicate registration, kept but counted nowhere
     TRACKING = "tracking"  # 跟踪: followed up 未化解 or 不满意, a promise is being kept
+    TRANSFERRED = "transferred"  # 已转办 (第九条: 转政法部门办理, 转区纪检委阅处): closed to handling
 
     @property
     def label(self) -> str:
@@ -41,6 +42,7 @@ STATE_LABELS: dict[State, str] = {
     State.EXTENSION_REQUESTED: "延期申请中",
     State.VOIDED: "已作废",
     State.TRACKING: "跟踪中",
+    State.TRANSFERRED: "已转办",
 }
 
 #: States in which the undertaking unit still owes work (deadline clock running).
@@ -103,6 +105,9 @@ class Action(StrEnum):
     TRACK = "track"  # 回访未化解或不满意: 跟踪 until the promise is kept
     RE_REPLY = "re_reply"  # 再回复 by the unit (reviewed again)
     CLOSE_TRACKING = "close_tracking"  # 督查室 ends the tracking with a reason
+    TRANSFER = "transfer"  # 转办 (第九条): to the 政法部门, the 区纪检委 …, not handled here
+    REROUTE = "reroute"  # 改为办理 / 改为礼节性回复 (the route of a case changed, with a reason)
+    COURTESY_REPLY = "courtesy_reply"  # 礼节性回复 by the 督查室 (第九条: 建议类, 咨询类)
 
     @property
     def label(self) -> str:
@@ -131,6 +136,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.TRACK: "转入跟踪",
     Action.RE_REPLY: "再回复",
     Action.CLOSE_TRACKING: "跟踪销号",
+    Action.TRANSFER: "转办",
+    Action.REROUTE: "改变办理方式",
+    Action.COURTESY_REPLY: "礼节性回复",
 }
 
 
@@ -156,6 +164,7 @@ class Note(StrEnum):
     EXPLANATION = "explanation"  # 单位说明
     INFO_ADOPTED = "info_adopted"  # 信息获得采用
     LOW_ERROR = "low_error"  # 低级错误
+    FORWARD = "forward"  # 转阅: sent to a unit or a leader for reference (阅知), no reply owed
 
     @property
     def label(self) -> str:
@@ -182,6 +191,7 @@ NOTE_LABELS: dict[Note, str] = {
     Note.EXPLANATION: "单位说明",
     Note.INFO_ADOPTED: "信息获得采用",
     Note.LOW_ERROR: "低级错误",
+    Note.FORWARD: "转阅",
 }
 
 #: What a timeline entry can be: a transition or a note.
@@ -194,6 +204,26 @@ def timeline_label(kind: str) -> str:
         if kind in vocabulary._value2member_map_:
             return vocabulary(kind).label
     return kind
+
+
+class Route(StrEnum):
+    """How a case is dealt with (seed 001 第九条 登记交办), chosen by category and changeable by the
+    office with a reason."""
+
+    HANDLE = "handle"  # 交办承办单位办理 (信访类: the full workflow)
+    COURTESY = "courtesy"  # 督查室礼节性回复，视情转有关单位、领导阅知 (建议类, 咨询类)
+    TRANSFER = "transfer"  # 转办 (涉法涉诉类 → 政法部门; 党风廉政 → 区纪检委阅处，不再专门办理)
+
+    @property
+    def label(self) -> str:
+        return ROUTE_LABELS[self]
+
+
+ROUTE_LABELS: dict[Route, str] = {
+    Route.HANDLE: "交办办理",
+    Route.COURTESY: "礼节性回复",
+    Route.TRANSFER: "转办",
+}
 
 
 class Truthfulness(StrEnum):

@@ -207,6 +207,10 @@ class UnitStats:
     stalled_review: int = 0  # 待审核超期
     stalled_approval: int = 0  # 待审定超期
     stalled_publish: int = 0  # 待回复超期
+    # 第九条 登记交办: 信访类 "当日交办"; 建议类、咨询类 礼节性回复; 涉法涉诉、党风廉政 转办
+    not_same_day: int = 0  # 未当日交办 (to be handled, not assigned by office close of its day)
+    courtesy: int = 0  # 礼节性回复件
+    transferred: int = 0  # 转办件 (counted apart: no unit, no deadline)
 
     @property
     def overdue(self) -> int:

@@ -74,6 +74,10 @@ def _data_notes(data: dict[str, Any], units: dict[int, str]) -> list[str]:
     if data.get("truthfulness"):
         notes.append(f"属实程度：{data['truthfulness']}")
         notes += [f"【{label}】{data[key]}" for key, label in REPLY_PARTS if data.get(key)]
+    if data.get("proposal"):
+        notes.append(f"回复建议：{data['proposal']}")
+    if data.get("destination"):
+        notes.append(f"转办去向：{data['destination']}")
     if data.get("days"):
         notes.append(f"期限：{data['days']}个工作日")
     if data.get("mode"):
@@ -111,6 +115,11 @@ def _workflow_fields(data: dict[str, Any], extensions: int, interims: int) -> li
         ("期限依据", value_text(data["calendar_source"])),
         ("延期次数", str(extensions)),
         ("阶段性报告次数", str(interims)),
+        ("回复建议", value_text(data.get("reply_proposal"))),
+        ("办理方式", value_text(data.get("route_label"))),
+        ("转办去向", value_text(data.get("transfer_to"))),
+        ("转办时间", _local(data.get("transferred_at"))),
+        ("转办说明", value_text(data.get("transfer_note"))),
         ("重复反映", f"关联 {data['duplicate_of']}" if data["duplicate_of"] else ""),
         ("属实程度", value_text(data["truthfulness"])),
         ("回复方式", REPLY_MODES.get(data["reply_mode"] or "", value_text(data["reply_mode"]))),

@@ -39,6 +39,7 @@ class Step(StrEnum):
     FOLLOWUP_RESOLVED = "followup_resolved"
     FOLLOWUP_EVALUATION = "followup_evaluation"
     CO_OPINION = "co_opinion"
+    COURTESY_TEXT = "courtesy_text"
 
 
 #: (from, input) → to. Inputs: "btn:<verb>" (a button, or the text or command that stands for it)
@@ -78,6 +79,8 @@ EDGES: dict[tuple[Step, str], Step] = {
     (Step.FOLLOWUP_EVALUATION, "text"): Step.IDLE,
     (Step.IDLE, "btn:coo"): Step.CO_OPINION,
     (Step.CO_OPINION, "text"): Step.IDLE,
+    (Step.IDLE, "btn:ctr"): Step.COURTESY_TEXT,
+    (Step.COURTESY_TEXT, "text"): Step.IDLE,
 }
 
 #: the reply part each reply step asks for (第十条), in the order the "text" edges visit them
@@ -104,6 +107,7 @@ PROMPTS: dict[Step, str] = {
     Step.TOLD_VIA: "请选择告知网友的方式（或回复：电话/短信/当面/平台私信/未能联系），发送“取消”放弃。",
     Step.FOLLOWUP_EVALUATION: "请回复网友的评价内容（回访记录），发送“取消”放弃。",
     Step.CO_OPINION: "请回复本单位的协办意见（核查情况、办理建议等），发送“取消”放弃。",
+    Step.COURTESY_TEXT: "请回复礼节性回复的内容（以督查室名义：感谢网友，说明建议或咨询的去向），发送“取消”放弃。",
 }
 
 

@@ -15,6 +15,7 @@ from bot.cards.payload import Verb
 from bot.domain.corrections import RECLASSIFY_ROLES
 from bot.domain.lifecycle import TRANSITIONS
 from bot.domain.records import INSTRUCTION_ROLES, NOTES, RECORD_ROLES, SUPERVISE_ROLES
+from bot.domain.routing import FORWARD_ROLES
 from bot.domain.states import ROLE_LABELS, UNIT_ROLES, Action, Role
 from bot.handlers.commendations import COMMEND_ROLES
 from bot.handlers.directory import DIRECTORY_ROLES
@@ -62,6 +63,11 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "re_reply": _moving(Action.RE_REPLY),
     "close_tracking": _moving(Action.CLOSE_TRACKING),
     **{kind: roles for kind, (roles, _) in NOTES.items()},  # look_back, public_comment, explanation, …
+    "route_transfer": _moving(Action.TRANSFER),
+    "route_handle": _moving(Action.REROUTE),
+    "route_courtesy": _moving(Action.REROUTE),
+    "courtesy_reply": _moving(Action.COURTESY_REPLY),
+    "forward": FORWARD_ROLES,
     "supervise_case": SUPERVISE_ROLES,
     "special_supervise": SUPERVISE_ROLES,
     "urge": SUPERVISE_ROLES,
@@ -111,6 +117,14 @@ LINES: tuple[tuple[tuple[str, ...], str], ...] = (
         "设为复杂件 <文号> <理由> / 取消复杂件 <文号> <理由> / 设为急件 <文号> <理由> / 取消急件 <文号> <理由>"
         "（按交办时间重算办理时限）",
     ),
+    (
+        ("route_transfer", "route_handle", "route_courtesy"),
+        "改为转办 <文号> <去向> <转办说明> / 改为办理 <文号> <理由> / 改为礼节性回复 <文号> <理由>（第九条按类型分流）",
+    ),
+    (
+        ("courtesy_reply", "forward"),
+        "礼节性回复 <文号> <内容>（建议类、咨询类，统一回复后办结）/ 转阅 <文号> <单位或领导> [说明]（阅知，无须回复）",
+    ),
     (("public_comment",), "网友评论 <文号> <内容>（转承办单位说明）"),
     (("archive", "report_number"), "立卷 <文号>（16要素齐全方可立卷销号）/ 呈报文号 <文号> <呈报文号>"),
     (
@@ -155,6 +169,7 @@ TEXT_FORMS: dict[Verb, str] = {
     Verb.URGE: "催办",
     Verb.SUPERVISE: "单位督办",
     Verb.CO_OPINION: "协办意见",
+    Verb.COURTESY: "礼节性回复",
 }
 
 

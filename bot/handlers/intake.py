@@ -11,10 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.archive import ANONYMOUS_CONTACT, has_contact
+from bot.domain.deadlines import same_day_deadline
 from bot.domain.duplicates import normalise_contact, normalise_title, same_petitioner, similar_titles
 from bot.domain.errors import UserError
-from bot.domain.lifecycle import Actor, AssignInput, WorkflowError, assign_action
-from bot.domain.states import Action, Level, Note, State, parse_level
+from bot.domain.lifecycle import Actor, AssignInput, TransferInput, WorkflowError, assign_action
+from bot.domain.routing import route_for
+from bot.domain.states import Action, Level, Note, Route, State, parse_level
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.workflow import apply_in_session
 from store import directory, repo
@@ -223,7 +225,11 @@ async def _find_duplicate(deps: Deps, session: Session, new: NewCase) -> Case | 
 async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) -> Case:
     now = deps.clock.now()
     cfg = deps.config
-    unit_name = new.unit or (cfg.cases.default_unit.get(new.category) if new.category else None)
+    # 第九条: the category's route (a unit named at registration means it is handled by that unit)
+    routing = route_for(new.category, cfg.routing.routes, cfg.routing.transfers(), unit_named=bool(new.unit))
+    handled = routing.route is Route.HANDLE
+    default = cfg.cases.default_unit.get(new.category) if new.category and handled else None
+    unit_name = new.unit or default
     unit = None
     if unit_name:
         unit = await directory.unit_by_name(session, unit_name)
@@ -262,11 +268,13 @@ async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) ->
         duplicate_of_id=duplicate.id if duplicate else None,
         extension_count=0,
         interim_count=0,
+        route=routing.route.value,
+        assign_due_at=same_day_deadline(now, deps.calendar.current, cfg.office.hours()) if handled else None,
         created_at=now,
         updated_at=now,
     )
     await add_case(session, case)
-    data: dict[str, Any] = {"source": new.source, "auto_assign": unit is not None}
+    data: dict[str, Any] = {"source": new.source, "auto_assign": unit is not None, "route": routing.route.value}
     if duplicate is not None:
         data["duplicate_of"] = duplicate.number
     await repo.add_event(
@@ -284,6 +292,9 @@ async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) ->
     )
     if unit is not None:
         await apply_in_session(deps, session, case, Action.ASSIGN, actor, AssignInput(unit_id=unit.id))
+    elif routing.route is Route.TRANSFER:  # 转办 at once, by the rule of 第九条
+        transfer = TransferInput(routing.destination, routing.note)
+        await apply_in_session(deps, session, case, Action.TRANSFER, Actor.system(), transfer)
     return case
 
 

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.domain.archive import has_contact
 from bot.domain.cohandling import OPEN_FOR_OPINION
 from bot.domain.deadlines import working_days_left
-from bot.domain.states import Action, Role, State
+from bot.domain.states import Action, Role, Route, State
 from bot.handlers.access import may_see
 from bot.handlers.cohandling import co_due
 from bot.handlers.deps import CaseChange
@@ -70,6 +70,7 @@ class ChatNotifier:
             public=case.reply_mode != "individual",
             has_contact=has_contact(case.contact),
             tz=self.config.office.tz,
+            proposal=case.reply_proposal,
         )
 
     def link(self, case: Case, person: Person) -> str:
@@ -132,7 +133,10 @@ class ChatNotifier:
             await handler(self, session, case, change, now)
 
     async def _on_register(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
-        if change.data.get("auto_assign"):
+        if change.data.get("auto_assign") or case.route == Route.TRANSFER.value:
+            return  # assigned, or transferred at once (the transfer tells the office)
+        if case.route == Route.COURTESY.value:
+            await self._courtesy_due(session, case, now)
             return
         text = (
             f"【新留言待交办】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
@@ -142,6 +146,54 @@ class ChatNotifier:
         # a sensitive case is not the dispatchers' to see: the admins (who may 交办 too) get it
         people = dispatchers or await self.office(session, Role.ADMIN)
         await self._text(session, people, text, now, case=case)
+
+    async def _courtesy_due(self, session: Session, case: Case, now: datetime) -> None:
+        """A case routed to 礼节性回复 (第九条): the supervisors write it (card button or
+        ``礼节性回复 <文号> <内容>``)."""
+        view = await self.view(session, case)
+        supervisors = await self.office(session, Role.SUPERVISOR)
+        make = self._linked(case, lambda url: b.courtesy_card(view, url))
+        await self._card(session, supervisors, make, "courtesy", case, now)
+
+    async def _on_transfer(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        """已转办: the office is told where it went; a unit that had it is told it owes nothing."""
+        destination = str(change.data.get("destination") or case.transfer_to or "")
+        text = (
+            f"【已转办】{case.number}（{case.category or '-'}）已转{destination}"
+            f"（{change.actor.name} {b.hm(now, self.config.office.tz)}）：{change.comment}\n此件不再交办承办单位办理。"
+        )
+        office = await self.office(session, Role.SUPERVISOR) + await self.office(session, Role.DISPATCHER)
+        await self._text(session, office, text, now, case=case)
+        await self._tell_former_units(
+            session, case, change, f"【转办】{case.number}\n已转{destination}，贵单位无须办理。", now
+        )
+
+    async def _on_reroute(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        route = Route(case.route)
+        await self._tell_former_units(
+            session, case, change, f"【改变办理方式】{case.number}\n已改为{route.label}，贵单位无须办理。", now
+        )
+        if route is Route.COURTESY:
+            await self._courtesy_due(session, case, now)
+            return
+        text = (
+            f"【改为办理】{case.number}\n{b.short(case.title, 60)}\n类型：{case.category or '-'}"
+            f"（{change.actor.name}：{change.comment}）\n请回复“交办 {case.number} 单位名称”。"
+        )
+        dispatchers = await self.may_see(session, case, await self.office(session, Role.DISPATCHER))
+        await self._text(session, dispatchers or await self.office(session, Role.ADMIN), text, now, case=case)
+
+    async def _tell_former_units(
+        self, session: Session, case: Case, change: CaseChange, text: str, now: datetime
+    ) -> None:
+        """The unit a case was taken from (转办, 改变办理方式) and its co-units owe nothing any more."""
+        before = change.data.get("from_unit_id")
+        if not before:
+            return
+        people = await directory.people_with_role(session, Role.HANDLER, int(before))
+        for unit_id in case.co_unit_ids or []:
+            people += await directory.people_with_role(session, Role.HANDLER, int(unit_id))
+        await self.outbox.text(session, people, text, now, case=case)
 
     async def _on_assign(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         view = await self.view(session, case)
@@ -247,6 +299,8 @@ class ChatNotifier:
         await self._text(session, handlers, text, now, case=case)
 
     async def _on_publish(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
+        if change.to_state is State.CLOSED:  # a 礼节性回复: closed once published, no 回访
+            return
         view = await self.view(session, case)
         await self._card(
             session,
@@ -279,6 +333,9 @@ class ChatNotifier:
 
     async def _on_interim(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
         text = f"【阶段性报告】{case.number} {b.short(case.title, 40)}\n{change.actor.name}：{b.short(change.comment, 300)}"
+        proposal = str(change.data.get("proposal") or "")
+        if proposal:
+            text += f"\n回复建议：{b.short(proposal, 300)}"
         await self._text(session, await self.office(session, Role.SUPERVISOR), text, now, case=case)
 
     async def _on_instruction(self, session: Session, case: Case, change: CaseChange, now: datetime) -> None:
@@ -373,6 +430,9 @@ _RULES: dict[str, _Rule] = {
     "deadline_recomputed": ChatNotifier._on_deadline_recomputed,
     "co_opinion": ChatNotifier._on_co_opinion,
     Action.VOID: ChatNotifier._on_void,
+    Action.TRANSFER: ChatNotifier._on_transfer,
+    Action.REROUTE: ChatNotifier._on_reroute,
+    Action.COURTESY_REPLY: ChatNotifier._on_approved,
     "reclassify": ChatNotifier._on_reclassify,
     Action.TRACK: ChatNotifier._on_track,
     Action.RE_REPLY: ChatNotifier._on_submit,

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.archive import ARCHIVE_ELEMENTS
-from bot.domain.states import State, timeline_label
+from bot.domain.archive import ARCHIVE_ELEMENTS, COURTESY_NOT_APPLICABLE, is_blank
+from bot.domain.states import Route, State, timeline_label
 from store import directory, repo
 from store.db import Session
 from store.models import Case, CaseEvent
@@ -41,7 +41,7 @@ def event_json(event: CaseEvent, tz: ZoneInfo) -> dict[str, Any]:
 async def archive_record(session: Session, case: Case, tz: ZoneInfo) -> dict[str, Any]:
     """The 16 elements, keyed as in ``ARCHIVE_ELEMENTS`` (values as people read them)."""
     names = await directory.unit_names(session, [case.unit_id] if case.unit_id else [])
-    return {
+    record: dict[str, Any] = {
         "number": case.number,
         "level": case.level,
         "source": case.source,
@@ -59,6 +59,9 @@ async def archive_record(session: Session, case: Case, tz: ZoneInfo) -> dict[str
         "followed_up_at": local_time_text(case.followed_up_at, tz) or None,
         "report_number": case.report_number,
     }
+    if case.route == Route.COURTESY.value:  # 第九条: no unit, deadline or 回访 to record
+        record.update({k: v for k, v in COURTESY_NOT_APPLICABLE.items() if is_blank(record.get(k))})
+    return record
 
 
 def archive_row(record: dict[str, Any], *, include_personal: bool = True) -> list[Any]:
@@ -118,6 +121,13 @@ async def case_json(
         "duplicate_of": duplicate_of,
         "repeated": case.duplicate_of_id is not None,
         "created_at": iso(case.created_at, tz),
+        # 第九条: how the case is dealt with, and a transfer's 去向, date and 转办说明
+        "route": case.route,
+        "route_label": Route(case.route).label,
+        "transfer_to": case.transfer_to,
+        "transfer_note": case.transfer_note,
+        "transferred_at": iso(case.transferred_at, tz),
+        "reply_proposal": case.reply_proposal,  # 回复建议 of the latest interim report (第十条)
     }
     if include_contact:
         data["contact"] = case.contact

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.cards import builders as b
+from bot.domain.routing import title_hidden
 from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, split_markdown
@@ -21,7 +22,7 @@ from store.models import Case, Person
 
 def _title(deps: Deps, case: Case) -> str:
     hidden = set(deps.config.nudges.hide_title_categories)
-    return "（标题不公开）" if case.category in hidden else redact(b.short(case.title, 18))
+    return "（标题不公开）" if title_hidden(case.category, case.route, hidden) else redact(b.short(case.title, 18))
 
 
 async def sweep(deps: Deps, outbox: Outbox, now: datetime) -> int:

@@ -12,20 +12,24 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.archive import has_contact as contact_given
 from bot.domain.archive import missing_elements
-from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end
+from bot.domain.deadlines import extend_deadline, handling_deadline, return_window_end, same_day_deadline
 from bot.domain.lifecycle import (
     ActionInput,
     Actor,
     AssignInput,
     CaseFacts,
+    CourtesyInput,
     Decision,
     ExtensionDecision,
     FollowUpInput,
+    InterimInput,
     ReplyInput,
+    RouteInput,
+    TransferInput,
     WorkflowError,
     decide,
 )
-from bot.domain.states import PUBLIC_MODES, Action, Note, ReplyMode, State
+from bot.domain.states import PUBLIC_MODES, Action, Note, ReplyMode, Route, State
 from bot.domain.steps import step_deadline
 from bot.handlers.deps import CaseChange, Deps
 from bot.handlers.read_models import archive_record, event_label, local_time_text
@@ -53,6 +57,7 @@ def facts_of(case: Case, record: dict[str, Any] | None = None, *, tz: tzinfo, un
         truthfulness=case.truthfulness,
         has_contact=has_contact(case),
         untrue_note=untrue_note,
+        route=Route(case.route or Route.HANDLE.value),
     )
 
 
@@ -82,6 +87,8 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
             return_deadline=window.due_at,
             calendar_source=due.source,
         )
+        if case.first_assigned_at is None:
+            values["first_assigned_at"] = now  # 当日交办 is judged on the first assignment
     elif action is Action.ACCEPT:
         values["accepted_at"] = now
     elif action is Action.RETURN:
@@ -144,12 +151,37 @@ def effects(deps: Deps, case: Case, decision: Decision, data: ActionInput, now: 
             extension_count=case.extension_count + 1,
         )
     elif action is Action.INTERIM_REPORT:
-        values["interim_count"] = case.interim_count + 1
+        assert isinstance(data, InterimInput)
+        values.update(interim_count=case.interim_count + 1, reply_proposal=data.proposal.strip())
+    elif action is Action.TRANSFER:
+        assert isinstance(data, TransferInput)
+        values.update(
+            route=Route.TRANSFER.value,
+            transfer_to=data.destination.strip(),
+            transfer_note=data.note.strip(),
+            transferred_at=now,
+            **_off_the_unit(),
+        )
+    elif action is Action.REROUTE:
+        assert isinstance(data, RouteInput)
+        values.update(
+            route=data.route.value, transfer_to=None, transfer_note=None, transferred_at=None, **_off_the_unit()
+        )
+        if data.route is Route.HANDLE:  # 当日交办 from now on (第九条)
+            values["assign_due_at"] = case.assign_due_at or same_day_deadline(now, cal, hours)
+    elif action is Action.COURTESY_REPLY:
+        assert isinstance(data, CourtesyInput)
+        values.update(handling=data.text.strip(), reply={"courtesy": data.text.strip()}, approved_at=now)
     if action is Action.REVIEW_PASS:
         values["reviewed_at"] = now
     # the office's next step on the reply (审核, 审定, 统一回复) is timed; any other state is not
     values["step_due_at"] = step_deadline(decision.to_state, now, cfg.deadlines.step_rules(), cal, hours)
     return values
+
+
+def _off_the_unit() -> dict[str, Any]:
+    """A case no longer with a unit (转办, 改变办理方式): no unit, no clock."""
+    return {"unit_id": None, "assigned_at": None, "accepted_at": None, "due_at": None, "return_deadline": None}
 
 
 async def already_done(session: Session, case: Case, action: Action, tz: ZoneInfo) -> WorkflowError | None:

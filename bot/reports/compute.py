@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Config
 from bot.domain.archive import ARCHIVE_ELEMENTS, ElementCheck
 from bot.domain.deadlines import OfficeHours, workday_deadline
+from bot.domain.routing import title_hidden
 from bot.domain.scoring import (
     Occurrence,
     ScoringRules,
@@ -479,7 +480,7 @@ async def hot_subjects(
     result = []
     for r in rows:
         first = firsts[int(r.root)]
-        shown = first.reply_mode != "individual" and (first.category or "") not in hidden_categories
+        shown = first.reply_mode != "individual" and not title_hidden(first.category, first.route, hidden_categories)
         result.append(
             HotSubject(
                 first.number,

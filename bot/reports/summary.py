@@ -108,6 +108,10 @@ def summary_sections(report: Report) -> list[Section]:
                     f"化解率 {pct(o.resolution_rate)}　满意率 {pct(o.satisfaction_rate)}　公开答复率 {pct(o.public_rate)}　"
                     f"平均办结 {days(o.avg_workdays)} 个工作日"
                 ),
+                (
+                    f"未当日交办 {o.not_same_day} 件　礼节性回复 {o.courtesy} 件　"
+                    f"转办 {o.transferred} 件（不计入办理、考核）"
+                ),
                 f"评分：{grades}",
             ],
         )

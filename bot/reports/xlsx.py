@@ -72,6 +72,9 @@ STAT_FIELDS: tuple[tuple[str, Callable[[UnitStats], Any], str | None], ...] = (
     ("待审核超期", lambda s: s.stalled_review, None),
     ("待审定超期", lambda s: s.stalled_approval, None),
     ("待回复超期", lambda s: s.stalled_publish, None),
+    ("未当日交办", lambda s: s.not_same_day, None),
+    ("礼节性回复件", lambda s: s.courtesy, None),
+    ("转办件", lambda s: s.transferred, None),
 )
 STAT_HEADERS = tuple(h for h, _, _ in STAT_FIELDS)
 DETAIL_HEADERS = ("单位", "月份", "项目", "类别", "文号", "事件编号", "发生时间", "说明", "标准分值", "计分", "备注")

@@ -12,17 +12,20 @@ from aiohttp.typedefs import Handler
 
 from bot.domain.errors import UserError
 from bot.domain.lifecycle import Actor
+from bot.domain.routing import parse_route
 from bot.domain.states import Role
 from bot.handlers.corrections import set_fields
 from bot.handlers.deps import Deps
 from bot.handlers.intake import InputError, assign_case, register_case, validate_new_case
 from bot.handlers.read_models import case_json
 from bot.handlers.records import archive_case
+from bot.handlers.routing import change_route
 from bot.web.errors import json_error, user_error
 from bot.web.json_input import parse_strict
 from bot.web.limits import api_body_limit, read_body
 from store import repo
 from store.db import is_locked
+from store.models import Case
 
 log = logging.getLogger(__name__)
 DEPS: web.AppKey[Deps] = web.AppKey("deps", Deps)
@@ -127,18 +130,40 @@ async def assign(request: web.Request) -> web.Response:
     return await _case_response(deps, case.id)
 
 
+#: PATCH fields that change the route (第九条) rather than correct a fact
+ROUTE_FIELDS = ("route", "reason", "transfer_to")
+
+
 async def correct(request: web.Request) -> web.Response:
-    """PATCH: correct title, category, level, contact, petitioner or report_number (更正)."""
+    """PATCH: correct title, category, level, contact, petitioner or report_number (更正); change
+    the ``route`` (handle / courtesy / transfer, 第九条) with a ``reason`` (and ``transfer_to``)."""
     deps = request.app[DEPS]
     number = request.match_info["number"]
     try:
         body = await _json_body(request)
         if not isinstance(body, dict) or not body:
             raise InputError("body", "应为含更正字段的 JSON 对象")
-        case = await set_fields(deps, number, API_ACTOR, body)
+        routing = {k: body.pop(k) for k in ROUTE_FIELDS if k in body}
+        if routing and "route" not in routing:
+            raise InputError("route", "reason、transfer_to 须与 route 一起提交")
+        case = await set_fields(deps, number, API_ACTOR, body) if body else None
+        if routing:
+            case = await _reroute(deps, number, routing)
     except UserError as exc:
         return user_error(exc)
+    assert case is not None
     return await _case_response(deps, case.id)
+
+
+async def _reroute(deps: Deps, number: str, fields: dict[str, Any]) -> Case:
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise InputError(key, "应为文字")
+    try:
+        route = parse_route(fields["route"])
+    except ValueError as exc:
+        raise InputError("route", str(exc)) from exc
+    return await change_route(deps, number, API_ACTOR, route, fields.get("reason", ""), fields.get("transfer_to", ""))
 
 
 async def archive(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.domain.lifecycle import Actor
-from bot.domain.states import OPEN_STATES, REPLY_MODE_LABELS, ReplyMode, State
+from bot.domain.states import OPEN_STATES, REPLY_MODE_LABELS, ReplyMode, Route, State
 from bot.domain.visibility import NOT_VISIBLE, Sight
 from bot.handlers.access import sight_of
 from bot.handlers.read_models import event_label, local_time_text
@@ -200,6 +200,13 @@ def render_case(
     ]
     if case.report_number:
         rows.append(_row("呈报文号", _e(case.report_number)))
+    if case.route and case.route != Route.HANDLE.value:
+        rows.append(_row("办理方式", _e(Route(case.route).label)))
+    if case.transfer_to:
+        when = local_time_text(case.transferred_at, tz) if case.transferred_at else ""
+        rows.append(_row("转办", _e(f"转{case.transfer_to}（{when}）：{case.transfer_note or ''}")))
+    if case.reply_proposal:
+        rows.append(_row("回复建议", _e(case.reply_proposal)))
     body = (
         f'<header><p class="num">留言文号 {_e(case.number)}</p><h1>{_e(case.title)}</h1>'
         f'<p class="badges">{"".join(badges)}</p></header>'

@@ -58,3 +58,29 @@ def test_set_complex_from_cli(config_file: Path) -> None:
     code, out = run(config_file, "case", "show", number, "--json")
     data = json.loads(out)
     assert data["complex"] is True and data["timeline"][-1]["action"] == "reclassify"
+
+
+def test_route_from_cli(config_file: Path) -> None:
+    """`liuyan case route` (第九条): 改为转办 / 改为办理 / 改为礼节性回复 with a reason."""
+    code, out = run(
+        config_file, "case", "add", "--title", "不服判决要求再审", "--content", "对判决不服", "--category", "涉法涉诉"
+    )
+    number = out.split()[0]
+    code, out = run(config_file, "case", "show", number, "--json")
+    data = json.loads(out)
+    assert (data["state"], data["transfer_to"]) == ("transferred", "政法部门")  # 第九条 at registration
+    code, out = run(config_file, "case", "route", number, "--to", "办理")
+    assert code != 0 and "--reason" in out
+    code, out = run(config_file, "case", "route", number, "--to", "elsewhere", "--reason", "写明理由四字")
+    assert code != 0 and "未知办理方式" in out
+    code, out = run(config_file, "case", "route", number, "--to", "handle", "--reason", "未进入诉讼程序")
+    assert code == 0 and "已改为交办办理" in out
+    code, out = run(
+        config_file, "case", "route", number, "--to", "transfer", "--reason", "当事人已起诉", "--destination", "区法院"
+    )
+    assert code == 0 and "转区法院" in out
+    data = json.loads(run(config_file, "case", "show", number, "--json")[1])
+    assert (data["state"], data["transfer_to"], data["transfer_note"]) == ("transferred", "区法院", "当事人已起诉")
+    assert [e["action"] for e in data["timeline"]][-3:] == ["transfer", "reroute", "transfer"]
+    code, out = run(config_file, "case", "show", number)
+    assert "办理方式：转办（第九条）" in out and "转办：转区法院" in out and "当事人已起诉" in out

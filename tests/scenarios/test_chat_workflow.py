@@ -113,7 +113,9 @@ async def test_text_commands_do_everything(office: Office) -> None:
     await office.say("zhangsan", f"签收 {n}")
     assert "已签收" in office.last_text("zhangsan")
     await office.say("zhangsan", f"进展 {n} 已完成初步调查，正在协调资金发放。")
-    assert "阶段性" in office.last_text("sundc")
+    assert "请填写回复建议" in office.last_text("zhangsan")  # 第十条 "并提出回复建议"
+    await office.say("zhangsan", f"进展 {n} 已完成初步调查，正在协调资金发放。回复建议：拟答复网友资金到位后发放。")
+    assert "阶段性" in office.last_text("sundc") and "回复建议：拟答复网友资金到位后发放" in office.last_text("sundc")
     await office.say("zhangsan", REPLY.format(n=n))
     assert "预览" in office.last_text("zhangsan")
     await office.say("zhangsan", "提交")

@@ -8,7 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.domain.archive import ARCHIVE_ELEMENTS, BLANKS, ElementCheck, is_blank, missing_elements
+from bot.domain.archive import (
+    ARCHIVE_ELEMENTS,
+    BLANKS,
+    COURTESY_NOT_APPLICABLE,
+    ElementCheck,
+    is_blank,
+    missing_elements,
+)
 from bot.handlers.deps import Deps
 from bot.handlers.read_models import archive_record
 from bot.reports.compute import missing_labels
@@ -53,6 +60,11 @@ def crafted() -> list[dict[str, Any]]:
     variants.append({"resolved": False})  # 未化解 is an answer
     variants.append({key: None for key in nullable_text} | {"due_at": None, "unit_id": None, "resolved": None})
     variants.append({key: "\u3000" for key in required_text})
+    # a 礼节性回复 (第九条): no unit, deadline or 回访 — recorded as not applicable, in both forms
+    courtesy_gaps = {"due_at": None, "unit_id": None, "resolved": None, "followed_up_at": None}
+    variants.append({"route": "courtesy", "evaluation": None} | courtesy_gaps)
+    variants.append({"route": "courtesy", "evaluation": "\u3000", "report_number": None} | courtesy_gaps)
+    variants.append({"route": "transfer"} | courtesy_gaps)
     return variants
 
 
@@ -100,7 +112,12 @@ async def test_sql_and_python_forms_agree(deps: Deps) -> None:
     labels = {e.key: e.label for e in ARCHIVE_ELEMENTS}
     keys = {e.key: e.key for e in ARCHIVE_ELEMENTS} | {"unit": "unit_id"}  # record key → column
     for i, variant in enumerate(variants):
-        expected = tuple(e.label for e in ARCHIVE_ELEMENTS if keys[e.key] in variant and is_blank(variant[keys[e.key]]))
+        waived = COURTESY_NOT_APPLICABLE if variant.get("route") == "courtesy" else {}
+        expected = tuple(
+            e.label
+            for e in ARCHIVE_ELEMENTS
+            if keys[e.key] in variant and is_blank(variant[keys[e.key]]) and e.key not in waived
+        )
         assert python[f"LY2026-{i:06d}"] == expected, variant
     assert python["LY2026-000000"] == ()
     assert python["\u3000"] == (labels["number"],)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.domain.lifecycle import ActionInput, Actor, NoInput, ReasonInput, WorkflowError
+from bot.domain.lifecycle import ActionInput, Actor, InterimInput, NoInput, ReasonInput, WorkflowError
 from bot.domain.states import Action
 from bot.handlers.deps import Deps
 from bot.handlers.intake import assign_case, register_case
@@ -83,9 +83,19 @@ async def test_stale_copy_after_a_step_that_keeps_the_state_is_refused(deps: Dep
     zhang = await actor(deps, "zhangsan")
     await perform(deps, n, Action.ACCEPT, zhang, NoInput())
     stale = await _copy(deps, n)
-    await perform(deps, n, Action.INTERIM_REPORT, zhang, ReasonInput("已约谈公司负责人，正在核查工资台账。"))
+    await perform(
+        deps,
+        n,
+        Action.INTERIM_REPORT,
+        zhang,
+        InterimInput("已约谈公司负责人，正在核查工资台账。", "拟答复网友核查后督促支付"),
+    )
     err = await _apply_stale(
-        deps, stale, Action.INTERIM_REPORT, zhang, ReasonInput("另一份报告：已责令公司限期支付欠薪。")
+        deps,
+        stale,
+        Action.INTERIM_REPORT,
+        zhang,
+        InterimInput("另一份报告：已责令公司限期支付欠薪。", "拟答复网友限期内支付"),
     )
     assert err.code == "conflict"
     assert await _events(deps, n, "interim_report") == 1

@@ -15,6 +15,7 @@ from bot.domain.lifecycle import (
     ExtensionDecision,
     ExtensionRequest,
     FollowUpInput,
+    InterimInput,
     NoInput,
     PublishInput,
     ReasonInput,
@@ -224,7 +225,13 @@ async def test_extension_moves_the_deadline(deps: Deps) -> None:
     assert before is not None
     # 15 working days from Mon 2 Nov 2026 → Mon 23 Nov
     assert before.due_at == datetime(2026, 11, 23, 17, 30, tzinfo=SHANGHAI)
-    await perform(deps, n, Action.INTERIM_REPORT, zhang, ReasonInput("已完成初步调查，正在协调各方。"))
+    await perform(
+        deps,
+        n,
+        Action.INTERIM_REPORT,
+        zhang,
+        InterimInput("已完成初步调查，正在协调各方。", "拟答复网友协调完成后再行告知"),
+    )
     await perform(deps, n, Action.REQUEST_EXTENSION, zhang, ExtensionRequest("涉及多部门，需要协调", 5))
     with pytest.raises(WorkflowError):
         await perform(deps, n, Action.SUBMIT, zhang, REPLY)

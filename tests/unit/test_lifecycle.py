@@ -15,19 +15,23 @@ from bot.domain.lifecycle import (
     AssignInput,
     CaseFacts,
     CommentInput,
+    CourtesyInput,
     ExtensionDecision,
     ExtensionRequest,
     FollowUpInput,
+    InterimInput,
     NoInput,
     PublishInput,
     ReasonInput,
     RejectInput,
     ReplyInput,
+    RouteInput,
+    TransferInput,
     WorkflowError,
     allowed_actions,
     decide,
 )
-from bot.domain.states import Action, NonPublicGround, ReplyMode, Role, Satisfaction, State, Truthfulness
+from bot.domain.states import Action, NonPublicGround, ReplyMode, Role, Route, Satisfaction, State, Truthfulness
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 UNIT = 7
@@ -61,7 +65,7 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
     Action.INTERIM_REPORT: (
         CaseFacts(State.ACCEPTED, unit_id=UNIT),
         HANDLER,
-        ReasonInput("已完成现场调查，正在协调资金。"),
+        InterimInput("已完成现场调查，正在协调资金。", "拟答复网友：资金到位后一个月内完成维修。"),
     ),
     Action.REQUEST_EXTENSION: (
         CaseFacts(State.ACCEPTED, unit_id=UNIT, complex=True),
@@ -98,6 +102,21 @@ HAPPY: dict[Action, tuple[CaseFacts, Actor, object]] = {
         ReasonInput("承诺事项已全部落实，工资已到账。"),
     ),
     Action.CLOSE_TRACKING: (CaseFacts(State.TRACKING, unit_id=UNIT), SUPERVISOR, RejectInput("诉求超出政策范围")),
+    Action.TRANSFER: (
+        CaseFacts(State.REGISTERED),
+        SUPERVISOR,
+        TransferInput("政法部门", "涉法涉诉类留言，转政法部门办理"),
+    ),
+    Action.REROUTE: (
+        CaseFacts(State.REGISTERED, route=Route.COURTESY),
+        DISPATCHER,
+        RouteInput(Route.HANDLE, "需由承办单位核实办理"),
+    ),
+    Action.COURTESY_REPLY: (
+        CaseFacts(State.REGISTERED, route=Route.COURTESY),
+        SUPERVISOR,
+        CourtesyInput("感谢您对我区发展的关心，您的建议已转有关部门研究参考。"),
+    ),
 }
 
 
@@ -323,6 +342,8 @@ def test_allowed_actions() -> None:
         Action.RETURN,
         Action.REASSIGN,
         Action.VOID,
+        Action.TRANSFER,
+        Action.REROUTE,
     }  # issue 13
     assert allowed_actions(State.ARCHIVED) == []
 

@@ -15,19 +15,23 @@ from bot.domain.lifecycle import (
     AssignInput,
     CaseFacts,
     CommentInput,
+    CourtesyInput,
     ExtensionDecision,
     ExtensionRequest,
     FollowUpInput,
+    InterimInput,
     NoInput,
     PublishInput,
     ReasonInput,
     RejectInput,
     ReplyInput,
+    RouteInput,
+    TransferInput,
     WorkflowError,
     decide,
     precheck,
 )
-from bot.domain.states import Action, ReplyMode, Role, Satisfaction, State, Truthfulness
+from bot.domain.states import Action, ReplyMode, Role, Route, Satisfaction, State, Truthfulness
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 UNIT = 7
@@ -54,7 +58,7 @@ SOUND: dict[Action, ActionInput] = {
         "11月3日派员实地核查。",
         "网友表示满意。",
     ),
-    Action.INTERIM_REPORT: ReasonInput("已完成现场调查，正在协调资金。"),
+    Action.INTERIM_REPORT: InterimInput("已完成现场调查，正在协调资金。", "拟答复资金到位后一个月内完成维修"),
     Action.REQUEST_EXTENSION: ExtensionRequest("涉及多部门协调，需要更多时间", 10),
     Action.APPROVE_EXTENSION: ExtensionDecision(10),
     Action.REFUSE_EXTENSION: RejectInput("理由不充分"),
@@ -70,7 +74,19 @@ SOUND: dict[Action, ActionInput] = {
     Action.TRACK: FollowUpInput(False, Satisfaction.BASICALLY, "尚未解决", NOW + timedelta(days=10)),
     Action.RE_REPLY: ReasonInput("承诺事项已全部落实，工资已到账。"),
     Action.CLOSE_TRACKING: RejectInput("诉求超出政策范围"),
+    Action.TRANSFER: TransferInput("政法部门", "涉法涉诉类留言，转政法部门办理"),
+    Action.REROUTE: RouteInput(Route.COURTESY, "属建议类，由督查室礼节性回复"),
+    Action.COURTESY_REPLY: CourtesyInput("感谢您对我区发展的关心，您的建议已转有关部门研究参考。"),
 }
+
+
+def _sound(action: Action, facts: CaseFacts) -> ActionInput:
+    """SOUND, but a route change always names a route other than the case's."""
+    if action is Action.REROUTE and facts.route is Route.COURTESY:
+        return RouteInput(Route.HANDLE, "需由承办单位核实办理")
+    return SOUND[action]
+
+
 FACTS = [
     CaseFacts(
         state,
@@ -79,9 +95,15 @@ FACTS = [
         needs_leader=needs_leader,
         return_deadline=deadline,
         missing_archive_elements=missing,
+        route=route,
     )
-    for state, is_complex, needs_leader, deadline, missing in itertools.product(
-        State, (False, True), (False, True), (None, NOW - timedelta(hours=1), NOW + timedelta(hours=1)), ((), ("回访",))
+    for state, is_complex, needs_leader, deadline, missing, route in itertools.product(
+        State,
+        (False, True),
+        (False, True),
+        (None, NOW - timedelta(hours=1), NOW + timedelta(hours=1)),
+        ((), ("回访",)),
+        (Route.HANDLE, Route.COURTESY),
     )
 ]
 
@@ -98,7 +120,7 @@ def test_every_action_has_a_sound_input() -> None:
 def test_precheck_refuses_exactly_what_decide_refuses_with_a_sound_input(action: Action) -> None:
     for facts, actor in itertools.product(FACTS, ACTORS):
         try:
-            decide(facts, action, actor, SOUND[action], NOW)
+            decide(facts, action, actor, _sound(action, facts), NOW)
             expected = None
         except WorkflowError as exc:
             expected = exc

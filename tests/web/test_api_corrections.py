@@ -39,3 +39,36 @@ async def test_patch_errors(client: TestClient) -> None:
     assert resp.status == 404
     resp = await client.patch(f"/api/cases/{n}", json={"title": "新标题"})
     assert resp.status == 401 and "error" in await resp.json()
+
+
+async def test_patch_changes_the_route(client: TestClient) -> None:
+    """第九条 routing by type over the API: ``route`` with a ``reason`` (and ``transfer_to``)."""
+    n = (await (await client.post("/api/cases", json=CASE, headers=AUTH)).json())["number"]  # assigned
+    body = {"route": "transfer", "reason": "当事人已向法院起诉", "transfer_to": "区法院"}
+    resp = await client.patch(f"/api/cases/{n}", json=body, headers=AUTH)
+    assert resp.status == 200, await resp.text()
+    data = await resp.json()
+    assert (data["state"], data["route"], data["transfer_to"], data["unit"]) == (
+        "transferred",
+        "transfer",
+        "区法院",
+        None,
+    )
+    assert data["transfer_note"] == "当事人已向法院起诉" and data["timeline"][-1]["action"] == "transfer"
+    resp = await client.patch(
+        f"/api/cases/{n}", json={"route": "courtesy", "reason": "属建议类，由督查室回复"}, headers=AUTH
+    )
+    data = await resp.json()
+    assert (data["state"], data["route"], data["transfer_to"]) == ("registered", "courtesy", None)
+    errors = [
+        ({"route": "elsewhere", "reason": "理由写得很清楚"}, 422, "route"),
+        ({"reason": "只有理由没有办理方式"}, 422, "route"),
+        ({"route": "handle"}, 422, "reason"),  # a route change needs a reason
+        ({"route": "courtesy", "reason": "已经是礼节性回复"}, 422, "route"),  # nothing changes
+        ({"route": "handle", "reason": 5}, 422, "reason"),
+    ]
+    for body, status, field in errors:
+        resp = await client.patch(f"/api/cases/{n}", json=body, headers=AUTH)
+        assert resp.status == status, (body, await resp.text())
+        assert (await resp.json())["error"]["field"] == field, body
+    assert (await (await client.get(f"/api/cases/{n}", headers=AUTH)).json())["route"] == "courtesy"

@@ -24,6 +24,7 @@ from bot.handlers.chat import (
     records,
     reply,
     review,
+    routing,
     scoring_events,
     supervision,
 )
@@ -48,6 +49,7 @@ ROUTER = Router().include(
     cohandling.on,
     corrections.on,
     records.on,
+    routing.on,
     followthrough.on,
     case_supervision.on,
     scoring_events.on,

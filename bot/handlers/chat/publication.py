@@ -15,8 +15,8 @@ from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
 from bot.domain.deadlines import workday_deadline
 from bot.domain.lifecycle import FollowUpInput, PublishInput
-from bot.domain.publication import compose_public_reply, offer, refusal
-from bot.domain.states import Action, NonPublicGround, ReplyMode, Satisfaction, TellMethod, Truthfulness
+from bot.domain.publication import compose_courtesy_reply, compose_public_reply, offer, refusal
+from bot.domain.states import Action, NonPublicGround, ReplyMode, Route, Satisfaction, TellMethod, Truthfulness
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import PRESS_A_BUTTON, Router
 from bot.handlers.chat.turn import Turn
@@ -122,11 +122,15 @@ async def _preview(t: Turn, case: Case, events: list[str], data: dict[str, Any])
     else:
         local = t.now.astimezone(t.deps.config.office.hours().tz).date()
         explanatory = case.truthfulness == Truthfulness.FALSE.value
-        text = compose_public_reply(
-            view.unit or "承办单位", case.title, case.reply or {}, local, explanatory=explanatory
-        )
+        if case.route == Route.COURTESY.value:  # 第九条: the 督查室's 礼节性回复
+            text = compose_courtesy_reply(case.title, (case.reply or {}).get("courtesy", ""), local)
+            lines.append("礼节性回复（督查室）：\n" + text)
+        else:
+            text = compose_public_reply(
+                view.unit or "承办单位", case.title, case.reply or {}, local, explanatory=explanatory
+            )
+            lines.append("公开回复（以承办单位名义）：\n" + text)
         data["public_text"] = text
-        lines.append("公开回复（以承办单位名义）：\n" + text)
     if data.get("told"):
         lines.append(f"告知网友方式：{TellMethod[data['told']].value}")
     summary = "\n".join(lines)
@@ -153,7 +157,8 @@ async def confirm(t: Turn, case: Case, action: CardAction) -> None:
     if await t.run(case, Action.PUBLISH, publish):
         await t.move(case, event)
         told_text = f"，已{told.value}告知网友" if told and told is not TellMethod.UNREACHABLE else ""
-        await t.say(f"{case.number}：已{mode.label}{told_text}（{b.hm(t.now, t.tz)}），请回访网友。", case)
+        after = "礼节性回复件已办结" if case.route == Route.COURTESY.value else "请回访网友"
+        await t.say(f"{case.number}：已{mode.label}{told_text}（{b.hm(t.now, t.tz)}），{after}。", case)
 
 
 @on.step(dlg.Step.PUBLISH_CONFIRM)

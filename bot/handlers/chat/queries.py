@@ -6,7 +6,7 @@ refuses the others with "无权查看此件", and 待办 lists through ``store.v
 from __future__ import annotations
 
 from bot.cards import builders as b
-from bot.domain.states import OPEN_STATES, Role, State
+from bot.domain.states import OPEN_STATES, Role, Route, State
 from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
@@ -28,6 +28,10 @@ async def show(t: Turn, case: Case, rest: str) -> None:
         f"承办单位：{view.unit or '-'}",
         f"到期：{b.due_text(view)}",
     ]
+    if case.route != Route.HANDLE.value:  # 第九条
+        lines.insert(
+            2, f"办理方式：{Route(case.route).label}" + (f"（转{case.transfer_to}）" if case.transfer_to else "")
+        )
     lines += [f"{b.hm(e.at, t.tz)} {event_label(e.action)} {e.actor_name}" for e in events[-5:]]
     lines.append(f"详情：{t.notifier.link(case, t.person)}")
     await t.say("\n".join(lines), case)
@@ -42,18 +46,20 @@ async def help_(t: Turn, rest: str) -> None:
 async def todo(t: Turn, rest: str) -> None:
     roles = t.actor.roles
     scope = lists_for(t.deps.config, t.actor)
-    wanted: list[tuple[str, int | None]] = []
+    wanted: list[tuple[str, int | None, str | None]] = []
     for own_unit in t.actor.unit_ids:
-        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES or s is State.TRACKING]
-    if Role.SUPERVISOR in roles:
-        wanted += [("submitted", None), ("extension_requested", None)]
+        wanted += [(s.value, own_unit, None) for s in State if s in OPEN_STATES or s is State.TRACKING]
+    if Role.SUPERVISOR in roles:  # and the 礼节性回复 to write (第九条)
+        wanted += [("submitted", None, None), ("extension_requested", None, None), ("registered", None, "courtesy")]
     if Role.LEADER in roles:
-        wanted += [("reviewed", None)]
-    if Role.DISPATCHER in roles:
-        wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
+        wanted += [("reviewed", None, None)]
+    if Role.DISPATCHER in roles:  # registered: the cases to assign (第九条 交办办理)
+        wanted += [("registered", None, "handle")]
+        wanted += [(s, None, None) for s in ("returned", "approved", "replied")]
     lines: list[str] = []
-    for state, unit_id in wanted:
-        for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
+    for state, unit_id, route in wanted:
+        wanted_cases = repo.CaseFilter(state=state, unit_id=unit_id, route=route, limit=20)
+        for c in await visible.visible_cases(t.session, scope, wanted_cases):
             lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at, t.tz) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")

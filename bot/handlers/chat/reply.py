@@ -8,7 +8,13 @@ from typing import Any
 
 from bot.cards import builders as b
 from bot.cards.payload import CardAction, Verb
-from bot.domain.lifecycle import ExtensionRequest, ReasonInput, ReplyInput, WorkflowError, check_reply_part
+from bot.domain.lifecycle import (
+    ExtensionRequest,
+    ReplyInput,
+    WorkflowError,
+    check_reply_part,
+    split_interim,
+)
 from bot.domain.states import Action, Truthfulness
 from bot.handlers import dialogue as dlg
 from bot.handlers.chat.router import PRESS_A_BUTTON, Router
@@ -158,7 +164,8 @@ async def extend_command(t: Turn, case: Case, rest: str) -> None:
 
 @on.command("进展")
 async def progress_command(t: Turn, case: Case, rest: str) -> None:
-    await t.finish(case, Action.INTERIM_REPORT, ReasonInput(rest), "阶段性情况已报送督查室。")
+    """进展 <文号> <阶段性办理情况> 回复建议：<内容> (第十条 "并提出回复建议")."""
+    await t.finish(case, Action.INTERIM_REPORT, split_interim(rest), "阶段性情况和回复建议已报送督查室。")
 
 
 def _reply_input(data: dict[str, Any]) -> ReplyInput:
