@@ -13,7 +13,7 @@ import pytest
 
 from bot.clock import ManualClock
 from tests.fakes.fake_dingtalk import ROBOT_TOPIC
-from tests.scenarios.office import Office, Request
+from tests.fakes.office import Office, Request
 
 
 def answers(office: Office, user: str, number: str) -> list[str]:

@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.domain.statistics import parse_period
 from bot.reports.compute import build_report
 from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 REPLY = (
     "回复 {n} 基本属实 表明态度：反映的问题基本属实，我局高度重视。"

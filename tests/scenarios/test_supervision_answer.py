@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import ManualClock
 from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 
 def at(d: int, h: int = 9, mi: int = 40) -> datetime:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import ManualClock
 from tests.conftest import SHANGHAI
-from tests.scenarios.office import Office
+from tests.fakes.office import Office
 
 REPLY = (
     "回复 {n} 属实 表明态度：感谢网友留言，我局高度重视。工作过程：已责令该公司于11月10日前结清全部欠薪，"
