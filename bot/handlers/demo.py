@@ -136,6 +136,8 @@ CASES = (
     DemoCase("12", "校车线路调整建议", "建议增加城西片区校车站点。", "区教育局", "建议", ["accept", "extend"]),
     DemoCase("13", "重复登记的留言", "与前一件内容相同，登记有误。", None, "其他", ["void"]),
     DemoCase("14", "拆迁补偿款未到位", "旧城改造项目补偿款迟迟未发放。", "区住建局", "征地拆迁", [*_REPLIED, "track"]),
+    # 第九条: 党风廉政 is transferred to the 区纪检委 at registration (not handled here)
+    DemoCase("15", "反映工作人员违规收受礼品", "某窗口工作人员办事时收受群众购物卡。", None, "党风廉政", ()),
 )
 
 

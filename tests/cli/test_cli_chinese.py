@@ -103,7 +103,7 @@ def test_unit_and_person_output_is_chinese(cfg: str) -> None:
 def test_calendar_import_counts_what_show_lists(cfg: str) -> None:
     from bot.calendar.toml_file import load_year
 
-    packaged = Path(__file__).resolve().parents[1] / "bot" / "data" / "calendar-2026.toml"
+    packaged = Path(__file__).resolve().parents[2] / "bot" / "data" / "calendar-2026.toml"
     spec = load_year(packaged)
     code, out = cli("calendar", "import", str(packaged), "-c", cfg)
     assert code == 0, out

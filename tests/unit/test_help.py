@@ -40,6 +40,9 @@ STEP_COMMAND = {
     Action.RE_REPLY: "re_reply",
     Action.CLOSE_TRACKING: "close_tracking",
     Action.VOID: "void",
+    Action.TRANSFER: "route_transfer",
+    Action.REROUTE: "route_handle",
+    Action.COURTESY_REPLY: "courtesy_reply",
 }
 
 

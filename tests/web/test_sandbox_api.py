@@ -246,7 +246,7 @@ async def test_the_supervision_group_and_a_unit_page_show_what_the_scheduler_sen
 async def test_the_demo_button_loads_the_office_once(sandbox: Sandbox) -> None:
     resp = await sandbox.client.post("/sandbox/api/demo", json={}, headers=HEADERS)
     assert resp.status == 200
-    assert "留言 14 件" in (await resp.json())["message"]
+    assert "留言 15 件" in (await resp.json())["message"]
     again = await sandbox.client.post("/sandbox/api/demo", json={}, headers=HEADERS)
     assert "留言 0 件" in (await again.json())["message"]
     await settle(sandbox.runtime)
