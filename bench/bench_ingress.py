@@ -316,7 +316,7 @@ public_url = "https://liuyan.example.gov.cn"
 url = "sqlite+aiosqlite:///{db}"
 
 [api]
-token = "bench-token"
+token = "bench-token-0123456789abcdef"  # serve refuses an API token under 24 characters
 
 [office]
 case_number_prefix = "LY"
