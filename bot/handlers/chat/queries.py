@@ -6,12 +6,13 @@ refuses the others with "无权查看此件", and 待办 lists through ``store.v
 from __future__ import annotations
 
 from bot.cards import builders as b
-from bot.domain.states import OPEN_STATES, Role, State
+from bot.domain.states import State
 from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commands import HELP
 from bot.handlers.read_models import event_label
+from bot.handlers.worklist import waiting_for
 from store import repo, visible
 from store.models import Case
 
@@ -40,17 +41,8 @@ async def help_(t: Turn, rest: str) -> None:
 
 @on.command("待办", case=False)
 async def todo(t: Turn, rest: str) -> None:
-    roles = t.actor.roles
     scope = lists_for(t.deps.config, t.actor)
-    wanted: list[tuple[str, int | None]] = []
-    for own_unit in t.actor.unit_ids:
-        wanted += [(s.value, own_unit) for s in State if s in OPEN_STATES or s is State.TRACKING]
-    if Role.SUPERVISOR in roles:
-        wanted += [("submitted", None), ("extension_requested", None)]
-    if Role.LEADER in roles:
-        wanted += [("reviewed", None)]
-    if Role.DISPATCHER in roles:
-        wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
+    wanted = waiting_for(t.actor)
     lines: list[str] = []
     for state, unit_id in wanted:
         for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):

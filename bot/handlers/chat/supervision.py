@@ -9,8 +9,8 @@ from bot.domain.states import Note, Role
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
+from bot.handlers.pressure import press_unit
 from bot.handlers.workflow import add_note_in_session
-from store import directory, repo
 from store.models import Case
 
 on = Router()
@@ -19,30 +19,13 @@ on = Router()
 @on.click(Verb.URGE, Verb.SUPERVISE, any_stage=True)
 async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
     """催办 (an immediate nudge) or 督办 (a formal notice on every overdue case's timeline)."""
-    if Role.SUPERVISOR not in t.actor.roles:
-        await t.say("只有督查员可以催办、督办。")
-        return
     unit_id = int(action.arg) if action.arg.isdigit() else case.unit_id
-    overdue = [c for c in await repo.due_cases(t.session, t.now) if c.unit_id == unit_id]
-    if not overdue:
-        await t.say("该单位目前没有超期件。")
-        return
     kind = Note.URGE if action.verb is Verb.URGE else Note.SUPERVISE
-    word = kind.label
-    for c in overdue:
-        await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
-    numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
-    people = await directory.people_with_role(t.session, Role.HANDLER, unit_id)
-    if action.verb is Verb.SUPERVISE:
-        people += await directory.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
-        text = (
-            f"【督办通知】督查室（{t.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
-            "请立即办理并报告情况。"
-        )
-    else:
-        text = f"【催办】督查室（{t.actor.name}）催办贵单位{len(overdue)}件超期留言：{numbers}，请抓紧办理。"
-    await t.outbox.text(t.session, people, text, t.now)
-    await t.say(f"已{word}（{len(overdue)}件）。")
+    pressed = await press_unit(t.session, t.outbox, t.actor, unit_id, kind, t.now)
+    if pressed.refused:
+        await t.say(pressed.refused)
+        return
+    await t.say(f"已{kind.label}（{len(pressed.cases)}件）。")
 
 
 @on.command("批示")
