@@ -17,7 +17,8 @@ from bot.web.api import DEPS
 from bot.web.desk.auth import Visitor
 from store.models import Case
 
-VISITOR: str = "desk_visitor"
+VISITOR: web.RequestKey[Visitor] = web.RequestKey("desk_visitor", Visitor)
+NEXT: web.RequestKey[str] = web.RequestKey("desk_next", str)
 PREFIX = "/desk"
 
 #: the navigation, with the roles that see each entry (None: everyone signed in)

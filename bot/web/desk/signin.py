@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from bot.web.desk import auth
-from bot.web.desk.common import deps_of, render
+from bot.web.desk.common import NEXT, VISITOR, deps_of, render
 from store import desk as desk_store
 from store import directory
 
@@ -60,7 +60,7 @@ def login_page(request: web.Request, *, error: str = "", status: int = 200, user
         {
             "title": "登录办理台",
             "login_csrf": nonce,
-            "next": _next(request.query.get("next", "") or str(request.get("desk_next", ""))),
+            "next": _next(request.query.get("next", "") or request.get(NEXT, "")),
             "error": error,
             "username": username,
             "platforms": platforms(request),
@@ -94,7 +94,7 @@ async def _signed_in(
 async def login(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
     form = await request.post()
-    request["desk_next"] = str(form.get("next", ""))
+    request[NEXT] = str(form.get("next", ""))
     nonce = auth.pre_nonce(deps, request.cookies.get(auth.PRE_COOKIE))
     if not auth.same_token(nonce, str(form.get(auth.CSRF_FIELD, ""))):
         log.info("desk sign-in refused: missing or wrong form token")
@@ -119,7 +119,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
-    visitor = request.get("desk_visitor")
+    visitor = request.get(VISITOR)
     if isinstance(visitor, auth.Visitor):
         async with deps.sessions() as session, session.begin():
             await desk_store.end_session(session, visitor.key)
