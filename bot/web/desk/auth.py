@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from bot.domain.lifecycle import Actor
 from bot.handlers.accounts import check_password
@@ -52,7 +52,14 @@ def signing_key(deps: Deps) -> bytes:
 
 
 def _serializer(deps: Deps, salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(signing_key(deps), salt=salt)
+    """Signed and timestamped by the office clock (``deps.clock``), not the machine's."""
+    clock = deps.clock
+
+    class ClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock.now().timestamp())
+
+    return URLSafeTimedSerializer(signing_key(deps), salt=salt, signer=ClockSigner)
 
 
 def sign_session(deps: Deps, token: str) -> str:
