@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from bot.domain.states import State
 from store.db import Session
@@ -111,3 +111,16 @@ async def set_fields(session: Session, case_id: int, **values: object) -> None:
     await session.execute(
         update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
     )
+
+
+async def add_cases_bulk(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert many cases at once (column values as dicts; one executemany): history imports and
+    benchmarks. Nothing is sent and no timeline entry is written."""
+    if rows:
+        await session.execute(insert(Case), rows)
+
+
+async def add_events_bulk(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert many timeline entries at once (column values as dicts; one executemany)."""
+    if rows:
+        await session.execute(insert(CaseEvent), rows)

@@ -202,11 +202,15 @@ async def ledger_page(session: Session, scope: ListScope, f: Ledger) -> tuple[li
     return rows[: f.limit], len(rows) > f.limit
 
 
-async def ledger_count(session: Session, scope: ListScope, f: Ledger) -> int:
+async def ledger_count(session: Session, scope: ListScope, f: Ledger, cap: int = 10_000) -> int:
+    """How many cases the filters find, counted up to ``cap`` (more: ``cap + 1``), newest first
+    so that a broad list stops early instead of reading the whole table."""
     if scope.empty:
         return 0
-    stmt = select(func.count()).select_from(Case).where(*_ledger_conditions(session, scope, f))
-    return int((await session.execute(stmt)).scalar_one())
+    found = (
+        select(Case.id).where(*_ledger_conditions(session, scope, f)).order_by(Case.id.desc()).limit(cap + 1)
+    ).subquery()
+    return int((await session.execute(select(func.count()).select_from(found))).scalar_one())
 
 
 async def ledger_ids(session: Session, scope: ListScope, f: Ledger, cap: int) -> list[int]:
@@ -246,6 +250,18 @@ async def waiting(
     return sorted(found.values(), key=lambda c: (c.due_at.replace(tzinfo=None) if c.due_at else far, c.id))
 
 
+async def overdue_by_unit(session: Session, scope: ListScope, now: datetime) -> dict[int, int]:
+    """Unit id → how many of its open cases are past their deadline (ix_cases_open_due_at)."""
+    if scope.empty:
+        return {}
+    stmt = (
+        select(Case.unit_id, func.count())
+        .where(is_open(), Case.due_at < now, Case.unit_id.is_not(None), scope_condition(session, scope))
+        .group_by(Case.unit_id)
+    )
+    return {int(u): int(n) for u, n in (await session.execute(stmt)).all()}
+
+
 async def overdue_open(session: Session, scope: ListScope, now: datetime, limit: int = 2000) -> list[Case]:
     """Open cases past their deadline (ix_cases_open_due_at), oldest deadline first."""
     if scope.empty:
@@ -267,7 +283,7 @@ async def stalled_steps(session: Session, scope: ListScope, now: datetime, state
         select(Case)
         .where(Case.state.in_(states), Case.step_due_at < now, scope_condition(session, scope))
         .order_by(Case.step_due_at, Case.id)
-        .limit(2000)
+        .limit(200)
     )
     return list((await session.execute(stmt)).scalars())
 

@@ -105,6 +105,7 @@ def setup(app: web.Application) -> None:
         app,
         loader=jinja2.PackageLoader("bot.web.desk", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        auto_reload=False,  # the templates are package data: never re-read (no stat per include)
     )
     r = app.router
     r.add_get("/desk/", pages.todo)

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 BOARD_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN})
 STATS_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER})
 PRESS = {"urge": Note.URGE, "supervise": Note.SUPERVISE}
+PER_UNIT = 5  # overdue cases shown per unit on the board (the ledger lists them all)
+BOARD_CASES = 1000  # the longest overdue cases read for the board
 
 
 async def board(request: web.Request) -> web.Response:
@@ -40,14 +42,15 @@ async def board(request: web.Request) -> web.Response:
     now = deps.clock.now()
     scope = lists_for(deps.config, visitor.actor)
     async with deps.read_sessions() as session:
-        overdue = await desk_store.overdue_open(session, scope, now)
+        counts = await desk_store.overdue_by_unit(session, scope, now)
+        overdue = await desk_store.overdue_open(session, scope, now, limit=BOARD_CASES)
         stalled = await desk_store.stalled_steps(session, scope, now, STEP_VALUES)
-        names = await directory.unit_names(session, [c.unit_id for c in overdue + stalled if c.unit_id])
+        names = await directory.unit_names(session, [*counts, *(c.unit_id for c in stalled if c.unit_id)])
     by_unit: dict[int, list[Case]] = defaultdict(list)
-    for case in overdue:
-        if case.unit_id is not None:
+    for case in overdue:  # the longest overdue first; a few per unit, the rest in the ledger
+        if case.unit_id is not None and len(by_unit[case.unit_id]) < PER_UNIT:
             by_unit[case.unit_id].append(case)
-    groups = sorted(by_unit.items(), key=lambda item: (-len(item[1]), names.get(item[0], "")))
+    groups = sorted(counts.items(), key=lambda item: (-item[1], names.get(item[0], "")))
     by_step: dict[str, list[Case]] = defaultdict(list)
     for case in stalled:
         by_step[State(case.state).label].append(case)
@@ -56,7 +59,7 @@ async def board(request: web.Request) -> web.Response:
         "board.html",
         {
             "title": "督办看板",
-            "groups": [(uid, names.get(uid, "?"), cases) for uid, cases in groups],
+            "groups": [(uid, names.get(uid, "?"), n, by_unit.get(uid, [])) for uid, n in groups],
             "stalled": sorted(by_step.items()),
             "names": names,
             "labels": Labels(deps, now),

@@ -33,6 +33,8 @@ from store.models import Case
 log = logging.getLogger(__name__)
 NOT_FOUND = "未找到此留言件，或您无权查看。"
 EXPORT_CAP = 20_000  # rows in one Excel export of the ledger
+COUNT_CAP = 10_000  # the ledger counts its cases up to this many ("10000 以上")
+TODO_LIMIT = 30  # cases of each (state, unit) pair on 我的待办; the ledger lists them all
 
 
 async def todo(request: web.Request) -> web.Response:
@@ -42,7 +44,7 @@ async def todo(request: web.Request) -> web.Response:
     now = deps.clock.now()
     scope = lists_for(deps.config, visitor.actor)
     async with deps.read_sessions() as session:
-        cases = await desk_store.waiting(session, scope, waiting_for(visitor.actor))
+        cases = await desk_store.waiting(session, scope, waiting_for(visitor.actor), limit=TODO_LIMIT)
         names = await directory.unit_names(session, [c.unit_id for c in cases if c.unit_id])
     labels = Labels(deps, now)
     overdue = sum(1 for c in cases if labels.overdue(c))
@@ -106,7 +108,8 @@ async def ledger(request: web.Request) -> web.Response:
         return refuse(request, 400, "查询条件有误", exc.message)
     async with deps.read_sessions() as session:
         cases, more = await desk_store.ledger_page(session, scope, f)
-        total = await desk_store.ledger_count(session, scope, f)
+        # the last page knows the total; otherwise count (up to COUNT_CAP)
+        total = f.offset + len(cases) if not more else await desk_store.ledger_count(session, scope, f, COUNT_CAP)
         units = await directory.list_units(session)
         names = {u.id: u.name for u in units}
     query = {k: v for k, v in typed.items() if v}
@@ -121,7 +124,7 @@ async def ledger(request: web.Request) -> web.Response:
             "states": [s for s in State],
             "categories": deps.config.cases.categories,
             "typed": typed,
-            "total": total,
+            "total": total if total <= COUNT_CAP else f"{COUNT_CAP} 以上",
             "page": page,
             "prev_url": f"?{urlencode({**query, 'page': page - 1})}" if page > 1 else "",
             "next_url": f"?{urlencode({**query, 'page': page + 1})}" if more else "",
