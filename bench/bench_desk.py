@@ -222,7 +222,7 @@ async def sign_in(base: str, username: str) -> aiohttp.ClientSession:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def measure(s: aiohttp.ClientSession, paths: Any, runs: int, warmup: int) -> list[float]:
@@ -243,7 +243,7 @@ async def plans(runtime: Runtime) -> list[tuple[str, str]]:
     from sqlalchemy.dialects import sqlite
 
     from bot.domain.visibility import ListScope
-    from store.models import Case  # noqa: F401 (the statements below are built by store.desk)
+    from store.models import Case
 
     scope = ListScope(True, frozenset(), frozenset({"党风廉政", "涉法涉诉"}))
     handler_scope = ListScope(False, frozenset({7}), frozenset())

@@ -259,7 +259,7 @@ async def overdue_by_unit(session: Session, scope: ListScope, now: datetime) -> 
         .where(is_open(), Case.due_at < now, Case.unit_id.is_not(None), scope_condition(session, scope))
         .group_by(Case.unit_id)
     )
-    return {int(u): int(n) for u, n in (await session.execute(stmt)).all()}
+    return {int(u): int(n) for u, n in (await session.execute(stmt)).all() if u is not None}
 
 
 async def overdue_open(session: Session, scope: ListScope, now: datetime, limit: int = 2000) -> list[Case]:
