@@ -2,6 +2,8 @@
 
     /work/venv/bin/python bench/bench_desk.py [--cases 100000] [--runs 200] [--warmup 20] [--keep]
 
+(--keep leaves bench/out/bench_desk_<cases>.db behind, and a later --keep run reuses it.)
+
 Builds a fresh SQLite file under bench/out/ (the real Alembic migrations), a directory of 50
 units (a handler each) and the office roles, then bulk-loads the cases and two timeline entries
 each through the store's own functions (``store.cases.add_cases_bulk`` / ``add_events_bulk``,
@@ -272,17 +274,22 @@ async def plans(runtime: Runtime) -> list[tuple[str, str]]:
 
 async def main(n: int, runs: int, warmup: int, keep: bool) -> None:
     OUT.mkdir(exist_ok=True)
-    db = OUT / "bench_desk.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db = OUT / f"bench_desk_{n}.db"
+    reuse = keep and db.exists()
+    if not reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
     config = parse_config(config_text(db))
     now = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
     clock = ManualClock(now)
     runtime = await Runtime.start(config, clock=clock)
-    loaded = await load(runtime, n, now)
-    print(f"sqlite: {n:,} cases (+ timeline) loaded in {loaded:.1f} s through store.cases.add_cases_bulk")
-    for username, person in (("qian", "钱登记"), ("sun", "孙督查"), ("h07", "承办07")):
-        await add_account(runtime.deps, username, person, PASSWORD)
+    if reuse:
+        print(f"sqlite: {n:,} cases, reusing {db.name} (--keep)")
+    else:
+        loaded = await load(runtime, n, now)
+        print(f"sqlite: {n:,} cases (+ timeline) loaded in {loaded:.1f} s through store.cases.add_cases_bulk")
+        for username, person in (("qian", "钱登记"), ("sun", "孙督查"), ("h07", "承办07")):
+            await add_account(runtime.deps, username, person, PASSWORD)
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -293,10 +300,11 @@ async def main(n: int, runs: int, warmup: int, keep: bool) -> None:
     supervisor = await sign_in(base, "sun")
     handler = await sign_in(base, "h07")
 
+    async with runtime.deps.read_sessions() as session:
+        sample = [c.number for c in await desk_store.cases_by_ids(session, rng.sample(range(1, n + 1), 1000))]
+
     def any_case() -> str:
-        i = rng.randint(1, n)
-        year = (now - timedelta(days=730) + timedelta(days=730) * (i / n)).year
-        return f"/desk/cases/LY{year}-{i:06d}"
+        return f"/desk/cases/{rng.choice(sample)}"
 
     pages: list[tuple[str, aiohttp.ClientSession, Any]] = [
         ("我的待办 (dispatcher)", dispatcher, "/desk/"),

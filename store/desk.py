@@ -262,6 +262,26 @@ async def overdue_by_unit(session: Session, scope: ListScope, now: datetime) -> 
     return {int(u): int(n) for u, n in (await session.execute(stmt)).all() if u is not None}
 
 
+async def overdue_first_per_unit(session: Session, scope: ListScope, now: datetime, per_unit: int) -> list[Case]:
+    """The ``per_unit`` longest overdue open cases of each unit (one query: ROW_NUMBER over the
+    overdue cases, which ix_cases_open_due_at finds), by unit, then deadline."""
+    if scope.empty:
+        return []
+    rank = func.row_number().over(partition_by=Case.unit_id, order_by=(Case.due_at, Case.id)).label("rank")
+    ranked = (
+        select(Case.id.label("id"), rank)
+        .where(is_open(), Case.due_at < now, Case.unit_id.is_not(None), scope_condition(session, scope))
+        .subquery()
+    )
+    stmt = (
+        select(Case)
+        .join(ranked, ranked.c.id == Case.id)
+        .where(ranked.c.rank <= per_unit)
+        .order_by(Case.unit_id, Case.due_at, Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
 async def overdue_open(session: Session, scope: ListScope, now: datetime, limit: int = 2000) -> list[Case]:
     """Open cases past their deadline (ix_cases_open_due_at), oldest deadline first."""
     if scope.empty:
@@ -275,7 +295,9 @@ async def overdue_open(session: Session, scope: ListScope, now: datetime, limit:
     return list((await session.execute(stmt)).scalars())
 
 
-async def stalled_steps(session: Session, scope: ListScope, now: datetime, states: tuple[str, ...]) -> list[Case]:
+async def stalled_steps(
+    session: Session, scope: ListScope, now: datetime, states: tuple[str, ...], limit: int = 50
+) -> list[Case]:
     """Replies waiting for the office past the step's limit (ix_cases_state_step_due_at)."""
     if scope.empty:
         return []
@@ -283,7 +305,7 @@ async def stalled_steps(session: Session, scope: ListScope, now: datetime, state
         select(Case)
         .where(Case.state.in_(states), Case.step_due_at < now, scope_condition(session, scope))
         .order_by(Case.step_due_at, Case.id)
-        .limit(200)
+        .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
 

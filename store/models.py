@@ -124,6 +124,13 @@ class Case(Base):
         # the desk's ledger: newest first within a state or a unit
         Index("ix_cases_state_id", "state", "id"),
         Index("ix_cases_unit_id_id", "unit_id", "id"),
+        # the few cases that have a co-unit (store/visible.py reads a unit's co-handled cases here)
+        Index(
+            "ix_cases_with_co_units",
+            "id",
+            sqlite_where=text("CAST(co_unit_ids AS VARCHAR) != '[]'"),
+            postgresql_where=text("CAST(co_unit_ids AS VARCHAR) != '[]'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 留言文号

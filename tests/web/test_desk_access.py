@@ -274,3 +274,16 @@ async def test_role_pages(desk: Desk) -> None:
     assert (await desk.page(dispatcher, "/desk/admin"))[0] == 403
     status, html = await desk.page(dispatcher, "/desk/stats")
     assert status == 200 and "受理" in html
+
+
+async def test_vendored_files_and_security_headers(desk: Desk) -> None:
+    s = desk.browser()
+    async with s.get("/desk/static/htmx.min.js") as r:
+        assert r.status == 200 and "javascript" in r.headers["Content-Type"]
+        assert (await r.text()).startswith("var htmx=")
+    async with s.get("/desk/login") as r:
+        csp = r.headers["Content-Security-Policy"]
+        html = await r.text()
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
+    assert "http://" not in html.replace("http://127.0.0.1", "") and "https://" not in html  # nothing from a CDN

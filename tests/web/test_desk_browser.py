@@ -124,6 +124,7 @@ async def _sign_in(page: Any, desk: Desk, username: str) -> None:
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_selector("nav[aria-label=主导航]")
+    assert await page.evaluate("typeof htmx") == "object"  # the vendored script ran under the CSP
 
 
 async def _register(desk: Desk, title: str, unit: str) -> str:

@@ -29,7 +29,7 @@ BOARD_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN})
 STATS_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN, Role.DISPATCHER})
 PRESS = {"urge": Note.URGE, "supervise": Note.SUPERVISE}
 PER_UNIT = 5  # overdue cases shown per unit on the board (the ledger lists them all)
-BOARD_CASES = 1000  # the longest overdue cases read for the board
+STALLED_SHOWN = 50  # replies held in the office listed on the board (the longest held first)
 
 
 async def board(request: web.Request) -> web.Response:
@@ -43,12 +43,12 @@ async def board(request: web.Request) -> web.Response:
     scope = lists_for(deps.config, visitor.actor)
     async with deps.read_sessions() as session:
         counts = await desk_store.overdue_by_unit(session, scope, now)
-        overdue = await desk_store.overdue_open(session, scope, now, limit=BOARD_CASES)
-        stalled = await desk_store.stalled_steps(session, scope, now, STEP_VALUES)
+        overdue = await desk_store.overdue_first_per_unit(session, scope, now, PER_UNIT)
+        stalled = await desk_store.stalled_steps(session, scope, now, STEP_VALUES, STALLED_SHOWN)
         names = await directory.unit_names(session, [*counts, *(c.unit_id for c in stalled if c.unit_id)])
     by_unit: dict[int, list[Case]] = defaultdict(list)
     for case in overdue:  # the longest overdue first; a few per unit, the rest in the ledger
-        if case.unit_id is not None and len(by_unit[case.unit_id]) < PER_UNIT:
+        if case.unit_id is not None:
             by_unit[case.unit_id].append(case)
     groups = sorted(counts.items(), key=lambda item: (-item[1], names.get(item[0], "")))
     by_step: dict[str, list[Case]] = defaultdict(list)
@@ -64,6 +64,8 @@ async def board(request: web.Request) -> web.Response:
             "names": names,
             "labels": Labels(deps, now),
             "can_press": Role.SUPERVISOR in visitor.actor.roles,
+            "stalled_capped": len(stalled) >= STALLED_SHOWN,
+            "stalled_shown": STALLED_SHOWN,
             "message": request.query.get("message", "")[:200],
         },
     )

@@ -33,7 +33,7 @@ from store.models import Case
 log = logging.getLogger(__name__)
 NOT_FOUND = "未找到此留言件，或您无权查看。"
 EXPORT_CAP = 20_000  # rows in one Excel export of the ledger
-COUNT_CAP = 10_000  # the ledger counts its cases up to this many ("10000 以上")
+COUNT_CAP = 1000  # the ledger counts its cases up to this many ("1000 以上"): a count stops early
 TODO_LIMIT = 30  # cases of each (state, unit) pair on 我的待办; the ledger lists them all
 
 

@@ -69,9 +69,14 @@ def upgrade() -> None:
     op.create_index("ix_desk_login_failures_key_at", "desk_login_failures", ["key", "at"], unique=False)
     op.create_index("ix_cases_state_id", "cases", ["state", "id"], unique=False)
     op.create_index("ix_cases_unit_id_id", "cases", ["unit_id", "id"], unique=False)
+    where = sa.text("CAST(co_unit_ids AS VARCHAR) != '[]'")
+    op.create_index(
+        "ix_cases_with_co_units", "cases", ["id"], unique=False, sqlite_where=where, postgresql_where=where
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_with_co_units", table_name="cases")
     op.drop_index("ix_cases_unit_id_id", table_name="cases")
     op.drop_index("ix_cases_state_id", table_name="cases")
     op.drop_index("ix_desk_login_failures_key_at", table_name="desk_login_failures")
