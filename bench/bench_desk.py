@@ -256,13 +256,14 @@ async def plans(runtime: Runtime) -> list[tuple[str, str]]:
             ("dispatcher, state", scope, desk_store.Ledger(state="accepted")),
             ("dispatcher, unit", scope, desk_store.Ledger(unit_id=7)),
             ("dispatcher, phone", scope, desk_store.Ledger(contact_key="13812345678")),
+            ("dispatcher, overdue", scope, desk_store.Ledger(overdue_at=datetime(2026, 11, 2, 1, 0, tzinfo=UTC))),
             ("handler, no filter", handler_scope, desk_store.Ledger()),
         ]:
             from sqlalchemy import func, select
 
             conds = desk_store._ledger_conditions(session, sc, f)
             stmt = select(Case.id).where(*conds).order_by(Case.id.desc()).limit(51)
-            count = select(func.count()).select_from(Case).where(*conds)
+            count = select(func.count()).select_from(select(Case.id).where(*conds).limit(1001).subquery())
             for kind, st in (("page", stmt), ("count", count)):
                 sql = str(st.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
                 from sqlalchemy import text

@@ -203,13 +203,12 @@ async def ledger_page(session: Session, scope: ListScope, f: Ledger) -> tuple[li
 
 
 async def ledger_count(session: Session, scope: ListScope, f: Ledger, cap: int = 10_000) -> int:
-    """How many cases the filters find, counted up to ``cap`` (more: ``cap + 1``), newest first
-    so that a broad list stops early instead of reading the whole table."""
+    """How many cases the filters find, counted up to ``cap`` (more: ``cap + 1``), so that a broad
+    list stops early instead of reading the whole table."""
     if scope.empty:
         return 0
-    found = (
-        select(Case.id).where(*_ledger_conditions(session, scope, f)).order_by(Case.id.desc()).limit(cap + 1)
-    ).subquery()
+    # no ORDER BY: the planner reads whichever index the filters name, and stops at cap + 1
+    found = select(Case.id).where(*_ledger_conditions(session, scope, f)).limit(cap + 1).subquery()
     return int((await session.execute(select(func.count()).select_from(found))).scalar_one())
 
 
@@ -240,9 +239,11 @@ async def waiting(
     if scope.empty:
         return []
     for state, unit_id in wanted:
-        conds: list[Any] = [Case.state == state, scope_condition(session, scope)]
+        conds: list[Any] = [Case.state == state]
         if unit_id is not None:
             conds.append(Case.unit_id == unit_id)
+        if unit_id is None or unit_id not in scope.units:  # a viewer's own unit's cases are all visible
+            conds.append(scope_condition(session, scope))
         stmt = select(Case).where(*conds).order_by(Case.id.desc()).limit(limit)
         for case in (await session.execute(stmt)).scalars():
             found[case.id] = case
@@ -262,24 +263,28 @@ async def overdue_by_unit(session: Session, scope: ListScope, now: datetime) -> 
     return {int(u): int(n) for u, n in (await session.execute(stmt)).all() if u is not None}
 
 
-async def overdue_first_per_unit(session: Session, scope: ListScope, now: datetime, per_unit: int) -> list[Case]:
-    """The ``per_unit`` longest overdue open cases of each unit (one query: ROW_NUMBER over the
-    overdue cases, which ix_cases_open_due_at finds), by unit, then deadline."""
+async def overdue_first_per_unit(
+    session: Session, scope: ListScope, now: datetime, per_unit: int
+) -> list[tuple[Case, int]]:
+    """The ``per_unit`` longest overdue open cases of each unit, each with how many its unit has
+    (one query: ROW_NUMBER and COUNT over the overdue cases, which ix_cases_open_due_at finds), by
+    unit, then deadline."""
     if scope.empty:
         return []
     rank = func.row_number().over(partition_by=Case.unit_id, order_by=(Case.due_at, Case.id)).label("rank")
+    total = func.count().over(partition_by=Case.unit_id).label("total")
     ranked = (
-        select(Case.id.label("id"), rank)
+        select(Case.id.label("id"), rank, total)
         .where(is_open(), Case.due_at < now, Case.unit_id.is_not(None), scope_condition(session, scope))
         .subquery()
     )
     stmt = (
-        select(Case)
+        select(Case, ranked.c.total)
         .join(ranked, ranked.c.id == Case.id)
         .where(ranked.c.rank <= per_unit)
         .order_by(Case.unit_id, Case.due_at, Case.id)
     )
-    return list((await session.execute(stmt)).scalars())
+    return [(case, int(n)) for case, n in (await session.execute(stmt)).all()]
 
 
 async def overdue_open(session: Session, scope: ListScope, now: datetime, limit: int = 2000) -> list[Case]:

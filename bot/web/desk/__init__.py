@@ -107,6 +107,7 @@ def setup(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         auto_reload=False,  # the templates are package data: never re-read (no stat per include)
     )
+    app[office.REPORTS] = office.ReportCache()
     r = app.router
     r.add_get("/desk/", pages.todo)
     r.add_get("/desk/cases", pages.ledger)

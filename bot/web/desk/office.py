@@ -4,8 +4,10 @@ desk accounts and the work calendar."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
@@ -13,9 +15,11 @@ from aiohttp import web
 from bot.domain.states import Note, Role, State
 from bot.domain.statistics import Period
 from bot.handlers.access import lists_for
+from bot.handlers.deps import Deps
 from bot.handlers.directory import unit_summaries
 from bot.handlers.messaging import Outbox
 from bot.handlers.pressure import press_unit
+from bot.reports.model import Report
 from bot.web.desk.common import Labels, deps_of, has_role, refuse, render, visitor_of
 from store import calendar as calendar_store
 from store import desk as desk_store
@@ -42,14 +46,16 @@ async def board(request: web.Request) -> web.Response:
     now = deps.clock.now()
     scope = lists_for(deps.config, visitor.actor)
     async with deps.read_sessions() as session:
-        counts = await desk_store.overdue_by_unit(session, scope, now)
         overdue = await desk_store.overdue_first_per_unit(session, scope, now, PER_UNIT)
         stalled = await desk_store.stalled_steps(session, scope, now, STEP_VALUES, STALLED_SHOWN)
-        names = await directory.unit_names(session, [*counts, *(c.unit_id for c in stalled if c.unit_id)])
+        ids = {c.unit_id for c, _ in overdue} | {c.unit_id for c in stalled}
+        names = await directory.unit_names(session, [i for i in ids if i is not None])
     by_unit: dict[int, list[Case]] = defaultdict(list)
-    for case in overdue:  # the longest overdue first; a few per unit, the rest in the ledger
+    counts: dict[int, int] = {}
+    for case, total in overdue:  # the longest overdue first; a few per unit, the rest in the ledger
         if case.unit_id is not None:
             by_unit[case.unit_id].append(case)
+            counts[case.unit_id] = total
     groups = sorted(counts.items(), key=lambda item: (-item[1], names.get(item[0], "")))
     by_step: dict[str, list[Case]] = defaultdict(list)
     for case in stalled:
@@ -101,18 +107,47 @@ def _month(request: web.Request, now: datetime, tz: object) -> Period:
         return Period.month(local.year, local.month)
 
 
+@dataclass
+class _Cached:
+    at: datetime
+    report: Report
+    png: bytes | None = None
+
+
+class ReportCache:
+    """The month's report is computed once and served for ``ttl`` seconds of the office clock:
+    reading a month of 100,000 cases takes about half a second, and its figures do not change by
+    the minute (the page says "截至 HH:MM")."""
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = ttl
+        self._found: dict[Period, _Cached] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, deps: Deps, period: Period) -> _Cached:
+        from bot.reports.compute import build_report
+
+        now = deps.clock.now()
+        async with self._lock:  # one computation at a time; the others wait for it
+            found = self._found.get(period)
+            if found is None or (now - found.at).total_seconds() >= self.ttl or now < found.at:
+                found = self._found[period] = _Cached(now, await build_report(deps, period, now=now))
+            return found
+
+
+REPORTS: web.AppKey[ReportCache] = web.AppKey("desk_reports", ReportCache)
+
+
 async def stats(request: web.Request) -> web.Response:
     """统计: this month's figures for the office and each unit, as the monthly report counts them
     (bot/reports, docs/reports.md), with the report's chart."""
-    from bot.reports.compute import build_report
-
     deps = deps_of(request)
     visitor = visitor_of(request)
     if not has_role(visitor, STATS_ROLES):
         return refuse(request, 403, "无权访问", "统计仅限办公室人员。")
     now = deps.clock.now()
     period = _month(request, now, deps.config.office.hours().tz)
-    report = await build_report(deps, period, now=now)
+    report = (await request.app[REPORTS].get(deps, period)).report
     return render(
         request,
         "stats.html",
@@ -136,14 +171,15 @@ async def _by_state(request: web.Request) -> list[tuple[str, int]]:
 async def chart(request: web.Request) -> web.Response:
     """The monthly report's chart (PNG), as the supervision group receives it."""
     from bot.reports.chart import render_png
-    from bot.reports.compute import build_report
 
     deps = deps_of(request)
     if not has_role(visitor_of(request), STATS_ROLES):
         return refuse(request, 403, "无权访问", "统计仅限办公室人员。")
     now = deps.clock.now()
-    report = await build_report(deps, _month(request, now, deps.config.office.hours().tz), now=now)
-    return web.Response(body=render_png(report), content_type="image/png")
+    cached = await request.app[REPORTS].get(deps, _month(request, now, deps.config.office.hours().tz))
+    if cached.png is None:
+        cached.png = await asyncio.to_thread(render_png, cached.report)  # matplotlib: off the event loop
+    return web.Response(body=cached.png, content_type="image/png")
 
 
 async def admin(request: web.Request) -> web.Response:
