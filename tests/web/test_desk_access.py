@@ -273,7 +273,13 @@ async def test_role_pages(desk: Desk) -> None:
     dispatcher = await desk.sign_in("qian")
     assert (await desk.page(dispatcher, "/desk/admin"))[0] == 403
     status, html = await desk.page(dispatcher, "/desk/stats")
-    assert status == 200 and "受理" in html
+    assert status == 200 and "受理" in html and "/desk/stats/chart.png?month=2026-11" in html
+    async with dispatcher.get("/desk/stats/chart.png?month=2026-11") as r:
+        assert r.status == 200 and r.headers["Content-Type"] == "image/png"
+        assert (await r.read()).startswith(b"\x89PNG")
+    handler = await desk.sign_in("zhang")
+    assert (await desk.page(handler, "/desk/stats"))[0] == 403
+    assert (await desk.page(handler, "/desk/stats/chart.png"))[0] == 403
 
 
 async def test_vendored_files_and_security_headers(desk: Desk) -> None:
