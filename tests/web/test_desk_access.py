@@ -293,3 +293,62 @@ async def test_vendored_files_and_security_headers(desk: Desk) -> None:
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
     assert "http://" not in html.replace("http://127.0.0.1", "") and "https://" not in html  # nothing from a CDN
+
+
+async def test_one_case_through_the_whole_workflow_at_the_desk(desk: Desk) -> None:
+    """Every kind of action form, each posted as its page shows it, through the chat's use cases."""
+    number = await _register(
+        desk, "小区供暖温度不达标", "区人社局", petitioner="赵女士", contact="13711112222", category="求助"
+    )
+    page = f"/desk/cases/{number}"
+    act = f"/desk/cases/{number}/act"
+    handler = await desk.sign_in("zhang")
+    supervisor = await desk.sign_in("sun")
+    dispatcher = await desk.sign_in("qian")
+    steps = [
+        (handler, {"action": "accept"}),
+        (
+            handler,
+            {
+                "action": "submit",
+                "truthfulness": "属实",
+                "attitude": "反映属实，我局高度重视。",
+                "process": "11月3日约谈供热公司，责令整改。",
+                "verification": "经入户测温，室温已达18℃以上。",
+                "feedback": "已电话告知网友，网友表示认可。",
+            },
+        ),
+        (supervisor, {"action": "review_pass_final", "comment": ""}),
+        (
+            dispatcher,
+            {
+                "action": "publish",
+                "mode": "public",
+                "public_text": "经核查，供热公司已整改，室温达标。",
+                "report_number": "信办〔2026〕12号",
+            },
+        ),
+        (dispatcher, {"action": "follow_up", "resolved": "yes", "satisfaction": "满意", "evaluation": "网友满意"}),
+        (dispatcher, {"action": "archive"}),
+    ]
+    for who, form in steps:
+        _, html = await desk.page(who, page)
+        assert f'value="{form["action"]}"' in html, form["action"]
+        status, _, body = await desk.post(who, page, act, form)
+        assert status == 303, (form["action"], body[body.find('class="error"') :][:200])
+    async with desk.runtime.deps.sessions() as session:
+        case = await repo.case_by_number(session, number)
+        assert case is not None and case.state == "archived"
+        actions = [e.action for e in await repo.timeline(session, case.id)]
+    assert actions[-6:] == ["accept", "submit", "review_pass_final", "publish", "follow_up", "archive"]
+
+
+async def test_a_refused_form_says_why_and_changes_nothing(desk: Desk) -> None:
+    number = await _register(desk, "路面塌陷", "区人社局")
+    handler = await desk.sign_in("zhang")
+    page = f"/desk/cases/{number}"
+    status, _, html = await desk.post(handler, page, f"/desk/cases/{number}/act", {"action": "return", "reason": "否"})
+    assert status == 422 and 'class="error"' in html
+    async with desk.runtime.deps.sessions() as session:
+        case = await repo.case_by_number(session, number)
+        assert case is not None and case.state == "assigned"
