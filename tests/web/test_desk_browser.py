@@ -206,6 +206,16 @@ async def test_unit_handler_sees_only_the_units_cases(served: Desk, page: Any) -
     assert len(tops) == (2 if page.kind == "desktop" else 3)
     await _fits(page)
     await _shot(page, "ledger-handler")
+    # filter: a keyword, and (under 更多条件) only overdue cases
+    await page.get_by_label("关键词").fill("问题1")
+    await page.get_by_role("button", name="查询").click()
+    await page.wait_for_selector("text=共 1 件")
+    assert mine[1] in await page.locator("#ledger").inner_text() and "q=" in page.url
+    await page.get_by_text("更多条件").click()
+    await page.get_by_label("只看超期").check()
+    await page.get_by_role("button", name="查询").click()
+    await page.wait_for_selector("text=没有符合条件的留言件。")
+    await _fits(page)
     await page.goto(f"{served.base}/desk/cases/{theirs}")
     assert SECRET_TITLE not in await page.content()
     assert "未找到此留言件，或您无权查看" in await page.locator("main").inner_text()
