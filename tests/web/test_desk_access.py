@@ -352,3 +352,28 @@ async def test_a_refused_form_says_why_and_changes_nothing(desk: Desk) -> None:
     async with desk.runtime.deps.sessions() as session:
         case = await repo.case_by_number(session, number)
         assert case is not None and case.state == "assigned"
+
+
+async def test_supervise_and_commend_one_case(desk: Desk) -> None:
+    number = await _register(desk, "违建长期未拆除", "区住建局")
+    supervisor = await desk.sign_in("sun")
+    page = f"/desk/cases/{number}"
+    _, html = await desk.page(supervisor, page)
+    assert "督办方式" in html and "表扬理由" in html
+    form = {"kind": "supervise", "method": "实地走访", "text": "请三日内现场核查并报告", "days": "3"}
+    status, location, _ = await desk.post(supervisor, page, f"/desk/cases/{number}/note", form)
+    assert status == 303
+    _, html = await desk.page(supervisor, location)
+    assert "已督办。" in html and "督办（实地走访）：请三日内现场核查并报告" in html
+    # 专项督办 needs a repeat or a late case: refused, as in chat
+    status, _, html = await desk.post(supervisor, page, f"/desk/cases/{number}/note", {**form, "special": "1"})
+    assert status == 422 and "专项督办用于" in html
+    status, _, _ = await desk.post(
+        supervisor, page, f"/desk/cases/{number}/note", {"kind": "commend", "text": "处置迅速群众满意"}
+    )
+    assert status == 303
+    handler = await desk.sign_in("zhao")
+    _, html = await desk.page(handler, page)
+    assert "督办方式" not in html and "表扬理由" not in html
+    status, _, html = await desk.post(handler, page, f"/desk/cases/{number}/note", form)
+    assert status == 422 and "仅限督查员" in html

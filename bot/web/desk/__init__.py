@@ -115,6 +115,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/desk/cases/{number}", pages.show_case)
     r.add_post("/desk/cases/{number}/act", pages.act)
     r.add_post("/desk/cases/{number}/assign", pages.assign)
+    r.add_post("/desk/cases/{number}/note", pages.note)
     r.add_get("/desk/register", pages.register_form)
     r.add_post("/desk/register", pages.register)
     r.add_get("/desk/board", office.board)

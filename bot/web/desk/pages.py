@@ -15,10 +15,13 @@ from aiohttp import web
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.duplicates import normalise_contact
 from bot.domain.errors import UserError
-from bot.domain.states import Action, Level, State
+from bot.domain.records import SUPERVISION_METHODS
+from bot.domain.states import Action, Level, Role, State
 from bot.domain.visibility import Sight
 from bot.exports.archive import ledger_workbook
 from bot.handlers.access import lists_for, sight_of
+from bot.handlers.case_supervision import supervise_in_session
+from bot.handlers.commendations import COMMEND_ROLES, commend_in_session
 from bot.handlers.intake import assign_case, possible_duplicate, register_case, validate_new_case
 from bot.handlers.read_models import archive_record, event_label
 from bot.handlers.workflow import perform
@@ -215,6 +218,11 @@ async def case_page(request: web.Request, *, message: str = "", error: str = "",
             "events": [(e, event_label(e.action)) for e in events],
             "duplicate": duplicate.number if duplicate else "",
             "actions": forms.available(case, visitor.actor, now, tz),
+            "may_supervise": Role.SUPERVISOR in visitor.actor.roles
+            and State(case.state) not in (State.REGISTERED, State.CLOSED, State.ARCHIVED, State.VOIDED),
+            "may_commend": bool(visitor.actor.roles & COMMEND_ROLES) and case.unit_id is not None,
+            "methods": SUPERVISION_METHODS,
+            "supervise_days": deps.config.deadlines.supervise_days,
             "assign": assign.label if assign else "",
             "units": [u for u in units if u.active and u.id != case.unit_id],
             "reply_parts": [(label, reply.get(key)) for key, label in REPLY_PARTS if reply.get(key)],
@@ -273,10 +281,49 @@ async def assign(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/desk/cases/{case.number}?done=assign")
 
 
+async def note(request: web.Request) -> web.Response:
+    """督办 (supervisors) or 表扬 (supervisors, leaders) of one case: the chat's use cases
+    (bot.handlers.case_supervision, bot.handlers.commendations), each a timeline entry."""
+    deps = deps_of(request)
+    visitor = visitor_of(request)
+    found = await _visible_case(request, request.match_info["number"])
+    if isinstance(found, web.Response):
+        return found
+    case, _ = found
+    form = await request.post()
+    kind = str(form.get("kind", ""))
+    text = str(form.get("text", "")).strip()
+    try:
+        async with deps.sessions() as session, session.begin():
+            fresh = await repo.case_by_number(session, case.number)
+            assert fresh is not None
+            if kind == "supervise":
+                days = str(form.get("days", "")).strip()
+                await supervise_in_session(
+                    deps,
+                    session,
+                    fresh,
+                    visitor.actor,
+                    str(form.get("method", "")),
+                    text,
+                    special=form.get("special") == "1",
+                    days=int(days) if days.isdigit() else None,
+                    now=deps.clock.now(),
+                )
+            elif kind == "commend":
+                await commend_in_session(deps, session, fresh, visitor.actor, text)
+            else:
+                return await case_page(request, error="不支持的操作。", status=400)
+    except UserError as exc:
+        return await case_page(request, error=exc.message, status=422)
+    log.info("desk: %s %s by person %s", kind, case.number, visitor.person.id)
+    raise web.HTTPSeeOther(f"/desk/cases/{case.number}?done={kind}")
+
+
 async def show_case(request: web.Request) -> web.Response:
     done = request.query.get("done", "")
     labels = {a.value: a.label for a in Action}
-    labels.update(assign="交办", register="登记")
+    labels.update(assign="交办", register="登记", supervise="督办", commend="表扬")
     message = f"已{labels[done]}。" if done in labels else ""
     return await case_page(request, message=message)
 
