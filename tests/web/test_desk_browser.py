@@ -164,6 +164,19 @@ async def test_dispatcher_registers_and_assigns(served: Desk, page: Any) -> None
     else:
         assert side["y"] >= main["y"] + main["height"] - 1 and side["width"] > 300
     await _shot(page, "case-assigned")
+    # the same tab: sign out, sign in as the unit's handler, and 签收 (the page's token is the new session's)
+    case_url = page.url.split("?")[0]
+    await page.get_by_role("button", name="退出").click()
+    await page.wait_for_selector("text=登录办理台")
+    await served.account("zhang")
+    await page.get_by_label("用户名").fill("zhang")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_selector("text=我的待办")
+    await page.locator(f"#todo a[href='{case_url.split(served.base, 1)[1]}']").click()  # boosted, no reload
+    await page.wait_for_selector("text=我可以办理")
+    await page.locator("details.action", has_text="签收").get_by_role("button", name="签收").click()
+    await page.wait_for_selector("text=已签收。")
 
 
 async def test_supervisor_sees_the_board_and_supervises(served: Desk, page: Any, clock: ManualClock) -> None:

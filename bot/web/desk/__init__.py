@@ -88,12 +88,14 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
             raise web.HTTPSeeOther(f"/desk/login?next={quote(target, safe='/')}")
         return refuse(request, 401, "请先登录", "登录已失效，请重新登录后再提交。")
     if request.method in UNSAFE:
-        given = request.headers.get(auth.CSRF_HEADER)
-        if given is None:
+        # the form's field or htmx's header (a page kept from before a sign-in may send a stale
+        # header along with a fresh field): either must be this session's token
+        ok = auth.same_token(visitor.csrf, request.headers.get(auth.CSRF_HEADER))
+        if not ok:
             form = await request.post()
             value = form.get(auth.CSRF_FIELD)
-            given = value if isinstance(value, str) else None
-        if not auth.same_token(visitor.csrf, given):
+            ok = auth.same_token(visitor.csrf, value if isinstance(value, str) else None)
+        if not ok:
             log.info("desk: %s %s refused (CSRF token) for person %s", request.method, request.path, visitor.person.id)
             return refuse(request, 403, "请求被拒绝", "页面已过期或请求不是从本页面提交的，请刷新后重试。")
     return await handler(request)
