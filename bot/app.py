@@ -34,7 +34,8 @@ from bot.ports import Transport
 from bot.runtime import api_token, seen
 from bot.runtime.inbound import EventStore, InboundWorker, card_recipient, store_one
 from bot.runtime.outbox import OutboxSender
-from bot.web import api, detail, errors, ops
+from bot.web import api, desk, detail, errors, ops
+from bot.web.desk import signin as desk_signin
 from store import db
 from store import sandbox as sandbox_rows
 from store.directory import unit_names_and_codes
@@ -74,6 +75,8 @@ class Channels:
     health: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)  # parts of /healthz
     pending_alerts: list[str] = field(default_factory=list)  # admin alerts raised outside a transaction
     sandbox: Any = None  # the sandbox's edge (bot.web.sandbox.edge.SandboxEdge) when [sandbox] enabled
+    #: the desk's platform sign-in: platform → (OAuth code → that platform's user id)
+    logins: dict[str, Callable[[str], Awaitable[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -281,6 +284,7 @@ def _wire_wecom(
         duplicate_check=DUPLICATE_CHECK_SECONDS,
     )
     transports["wecom"] = WeComTransport(client, cfg.wecom)
+    channels.logins["wecom"] = client.oauth_userid
     crypto = WeComCrypto(
         cfg.wecom.token, cfg.wecom.encoding_aes_key, cfg.wecom.corp_id, max_body_bytes=cfg.server.max_body_kb * 1024
     )
@@ -334,6 +338,7 @@ def _wire_dingtalk(
         wall_clock=lambda: deps.clock.now().timestamp(),
     )
     transports["dingtalk"] = DingTalkTransport(client, ding)
+    channels.logins["dingtalk"] = client.oauth_userid
 
     edge = DingTalkInbound(
         metrics,
@@ -401,7 +406,7 @@ def stream_status_reporter(metrics: Metrics, alerts: list[str]) -> Callable[[Str
 def build_app(runtime: Runtime) -> web.Application:
     app = web.Application(
         client_max_size=runtime.config.server.max_body_kb * 1024,
-        middlewares=[ops.measure, errors.json_errors, api.api_guard],
+        middlewares=[ops.measure, errors.json_errors, api.api_guard, desk.guard],
     )
     # HTTP requests wait a few seconds for SQLite's write lock, then answer 503 (Retry-After)
     # instead of holding the client for the default 30 s
@@ -413,6 +418,9 @@ def build_app(runtime: Runtime) -> web.Application:
     ops.add_routes(app)
     api.add_routes(app)
     detail.add_routes(app)
+    if runtime.config.desk.enabled:
+        app[desk_signin.LOGINS] = runtime.channels.logins
+        desk.setup(app)
     for add in runtime.channels.routes:
         add(app)
     return app

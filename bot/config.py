@@ -353,6 +353,22 @@ class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class DeskConfig(_Section):
+    """The desk (办理台) at /desk/: sign-in, sessions and the sign-in limits."""
+
+    enabled: bool = True
+    session_hours: int = Field(12, ge=1, le=24 * 30)  # a signed-in browser stays signed in this long
+    #: failed sign-ins allowed per user name (and 4× per address) within ``lockout_minutes``
+    max_failures: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    #: sign in with WeCom (网页授权) / DingTalk (OAuth), when that platform is enabled
+    wecom_login: bool = True
+    dingtalk_login: bool = True
+    wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    dingtalk_oauth_url: str = "https://login.dingtalk.com/oauth2/auth"
+    page_size: int = Field(50, ge=10, le=500)
+
+
 class Config(_Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -372,6 +388,7 @@ class Config(_Section):
     scoring: ScoringConfig = ScoringConfig()
     logging: LoggingConfig = LoggingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    desk: DeskConfig = DeskConfig()
     #: directory the config file is in; relative SQLite paths are resolved against it
     base_dir: Path = Path(".")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from bot.domain.states import Note, Route, State
 from store.db import Session
@@ -137,3 +137,16 @@ async def supervised_cases(
     for event in rows.scalars():
         by_case[event.case_id].append(event)
     return [(c, by_case[c.id]) for c in cases]
+
+
+async def add_cases_bulk(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert many cases at once (column values as dicts; one executemany): history imports and
+    benchmarks. Nothing is sent and no timeline entry is written."""
+    if rows:
+        await session.execute(insert(Case), rows)
+
+
+async def add_events_bulk(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert many timeline entries at once (column values as dicts; one executemany)."""
+    if rows:
+        await session.execute(insert(CaseEvent), rows)

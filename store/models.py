@@ -140,6 +140,16 @@ class Case(Base):
         Index("ix_cases_received_at", "received_at"),
         Index("ix_cases_unit_id_state", "unit_id", "state"),
         Index("ix_cases_state_step_due_at", "state", "step_due_at"),
+        # the desk's ledger: newest first within a state or a unit
+        Index("ix_cases_state_id", "state", "id"),
+        Index("ix_cases_unit_id_id", "unit_id", "id"),
+        # the few cases that have a co-unit (store/visible.py reads a unit's co-handled cases here)
+        Index(
+            "ix_cases_with_co_units",
+            "id",
+            sqlite_where=text("CAST(co_unit_ids AS VARCHAR) != '[]'"),
+            postgresql_where=text("CAST(co_unit_ids AS VARCHAR) != '[]'"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)  # 留言文号
@@ -407,3 +417,43 @@ class SandboxMessage(Base):
     task_id: Mapped[str | None] = mapped_column(String(80), index=True)
     at: Mapped[datetime]  # the office clock when it was delivered
     updated_at: Mapped[datetime | None]
+
+
+class DeskAccount(Base):
+    """A local sign-in of the desk (办理台) for someone without a platform account, or an admin:
+    a user name and an Argon2id password hash, linked to a person of the directory (whose roles
+    and units decide what the desk shows)."""
+
+    __tablename__ = "desk_accounts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class DeskSession(Base):
+    """A signed-in browser: the cookie carries the signed random id, the row keeps only its
+    SHA-256 (a copied database signs nobody in), the person, how they signed in and the CSRF token
+    of their forms."""
+
+    __tablename__ = "desk_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's id
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("desk_accounts.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # password / wecom / dingtalk
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DeskLoginFailure(Base):
+    """A failed desk sign-in, counted per user name and per address to slow down guessing."""
+
+    __tablename__ = "desk_login_failures"
+    __table_args__ = (Index("ix_desk_login_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

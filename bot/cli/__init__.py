@@ -5,7 +5,21 @@ Each group lives in its own module; this one only assembles them.
 
 from __future__ import annotations
 
-from bot.cli import calendar, cases, db, demo, directory, imports_exports, nudges, reports, serve, setup, token, wecom
+from bot.cli import (
+    accounts,
+    calendar,
+    cases,
+    db,
+    demo,
+    directory,
+    imports_exports,
+    nudges,
+    reports,
+    serve,
+    setup,
+    token,
+    wecom,
+)
 from bot.cli.base import main
 
 main.add_command(serve.serve)
@@ -24,5 +38,6 @@ main.add_command(demo.demo)
 main.add_command(imports_exports.export)
 main.add_command(reports.report)
 main.add_command(reports.archive)
+main.add_command(accounts.account)
 
 __all__ = ["main"]

@@ -222,6 +222,17 @@ async def _find_duplicate(deps: Deps, session: Session, new: NewCase) -> Case | 
     return None
 
 
+async def possible_duplicate(deps: Deps, new: NewCase) -> Case | None:
+    """The earlier case that registering ``new`` would link it to as a repeat (重复反映), if any:
+    the same rule as registration, asked before (the desk warns, the dispatcher confirms)."""
+    async with deps.read_sessions() as session:
+        if new.source_ref:
+            same = await repo.case_by_source_ref(session, new.source, new.source_ref)
+            if same is not None:
+                return same
+        return await _find_duplicate(deps, session, new)
+
+
 async def _register(deps: Deps, session: Session, new: NewCase, actor: Actor) -> Case:
     now = deps.clock.now()
     cfg = deps.config

@@ -11,6 +11,10 @@ Usage::
 
 Behaviour (the fake's own choices, where the spec gives no exact code, are marked *):
 
+* The desk's OAuth sign-in: ``authorize(user)`` → the redirect's ``authCode`` (single use,
+  5 minutes); ``POST /v1.0/oauth2/userAccessToken`` (400 ``invalidAuthCode``*), ``GET
+  /v1.0/contact/users/me`` (the user's token in ``x-acs-dingtalk-access-token``: ``unionId``),
+  ``POST /topapi/user/getbyunionid?access_token=`` (old envelope; 60121 not a member).
 * ``POST /v1.0/oauth2/accessToken``: JSON only (a form body → 400 ``MissingBody``* "body is
   mandatory for this action"), 400 ``invalidClientIdOrSecret``; while a token is valid the same
   one is returned and its validity extended (spec §a.3). Expired or revoked tokens get HTTP 400
@@ -349,6 +353,8 @@ class FakeDingTalk:
         self.robot_code = robot_code or client_id
         self.corp_id = corp_id
         self.users: set[str] = set(users)
+        self._auth_codes: dict[str, tuple[str, float]] = {}
+        self._user_tokens: dict[str, tuple[str, float]] = {}
         self.groups: dict[str, set[str]] = {cid: set(m) for cid, m in (groups or {}).items()}
         self.group_titles: dict[str, str] = {cid: "督查群" for cid in self.groups}
         self.robot_groups: set[str] = set(self.groups)  # groups the robot is a member of
@@ -827,6 +833,8 @@ class FakeDingTalk:
             ("POST", "card/instances/createAndDeliver", self._create_and_deliver, True),
             ("PUT", "card/instances", self._update_card, True),
             ("POST", "card/callbacks/register", self._register_callback, True),
+            ("POST", "oauth2/userAccessToken", self._user_access_token, False),
+            ("GET", "contact/users/me", self._users_me, False),
         ]
         for method, path, handler, auth in new:
             app.router.add_route(method, f"/v1.0/{path}", self._wrap_new(path, handler, auth))
@@ -834,6 +842,7 @@ class FakeDingTalk:
         app.router.add_post("/robot/send", self._wrap_old("robot/send", self._webhook_send))
         app.router.add_post("/robot/sendBySession", self._wrap_old("robot/sendBySession", self._send_by_session))
         app.router.add_get("/connect", self._connect)
+        app.router.add_post("/topapi/user/getbyunionid", self._wrap_old("topapi/user/getbyunionid", self._by_unionid))
 
         async def _cleanup(_: web.Application) -> None:
             self.release_hangs()
@@ -927,6 +936,45 @@ class FakeDingTalk:
         if not isinstance(body, dict):
             raise _ApiError("InvalidParameter.Body", "body is not a JSON object")  # *
         return body
+
+    # -- OAuth sign-in (the desk) -------------------------------------------------------------------
+
+    def authorize(self, user: str) -> str:
+        """``user`` agrees on login.dingtalk.com: the ``authCode`` of the redirect (single use)."""
+        code = secrets.token_hex(16)
+        self._auth_codes[code] = (user, self.now)
+        return code
+
+    def _user_access_token(self, request: web.Request, body: Any) -> dict[str, Any]:
+        body = self._obj(body)
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            raise _ApiError("invalidClientIdOrSecret", "无效的clientId或者clientSecret", 400)
+        if body.get("grantType") != "authorization_code":
+            raise _ApiError("invalidParameter.grantType", "grantType不合法", 400)  # *
+        entry = self._auth_codes.pop(str(body.get("code") or ""), None)  # single-use
+        if entry is None or self.now - entry[1] > 300:
+            raise _ApiError("invalidAuthCode", "不合法的临时授权码", 400)  # * code
+        token = secrets.token_hex(16)
+        self._user_tokens[token] = (entry[0], self.now + 7200)
+        return {"accessToken": token, "refreshToken": secrets.token_hex(16), "expireIn": 7200, "corpId": "dingcorp"}
+
+    def _users_me(self, request: web.Request, _: Any) -> dict[str, Any]:
+        entry = self._user_tokens.get(request.headers.get("x-acs-dingtalk-access-token", ""))
+        if entry is None or self.now >= entry[1]:
+            raise _ApiError("InvalidAuthentication", "不合法的access_token", 400)
+        user = entry[0]
+        return {"nick": user, "unionId": f"union-{user}", "openId": f"open-{user}", "stateCode": "86"}
+
+    def _by_unionid(self, request: web.Request, body: Any) -> dict[str, Any]:
+        token = request.query.get("access_token", "")
+        expires = self._tokens.get(token)
+        if not token or expires is None or self.now >= expires:
+            raise _OldError(40014, "不合法的access_token")
+        union = str((body or {}).get("unionid") or "") if isinstance(body, dict) else ""
+        user = union.removeprefix("union-")
+        if not union.startswith("union-") or user not in self.users:
+            raise _OldError(60121, "找不到该用户")
+        return {"result": {"contact_type": 0, "userid": user}}
 
     # -- token ------------------------------------------------------------------------------------
 

@@ -32,6 +32,10 @@ Behaviour (the fake's own choices, where the docs give no exact errcode, are mar
 * ``appchat/send``: each member gets ≤ 200 messages/minute and ≤ 10 000/day from the app across
   its groups (spec §5.1); beyond, silently dropped for that member (``fake.drops``).
 * ``webhook/send``: 93000 unknown key, 20/min per key (45009 beyond).
+* 网页授权 (the desk's sign-in): ``authorize(user)`` is what the OAuth page does when ``user``
+  agrees — it returns the ``code`` the redirect carries; ``GET auth/getuserinfo?access_token=&code=``
+  answers ``userid`` (and ``user_ticket``) for a member, ``openid`` for someone outside the corp;
+  41008 missing code, 40029 an unknown, used (single-use) or expired (> 5 min) code.
 * Fault injection: ``fail_next(path, errcode=-1|45009|45033|..., times=N)`` or
   ``fail_next(path, http_status=502)``, ``hang_next(path)``, ``lose_reply_next(path)`` (the request
   is carried out, then the connection is dropped without an answer), ``down = True`` (every
@@ -261,6 +265,7 @@ class FakeWeCom:
         self.duplicates = 0
         self._appchat_hits: dict[str, deque[float]] = defaultdict(deque)
         self.down = False  # an outage: every connection is dropped without an answer
+        self._oauth_codes: dict[str, tuple[str, float, bool]] = {}  # code → (user, issued, member)
 
     # -- convenience ----------------------------------------------------------------------
 
@@ -403,6 +408,12 @@ class FakeWeCom:
             fields["SelectedItems"] = [{"QuestionKey": q, "OptionIds": list(opts)} for q, opts in selected.items()]
         return fields
 
+    def authorize(self, user: str, *, member: bool = True) -> str:
+        """``user`` agrees on the OAuth page: the single-use ``code`` of the redirect (5 minutes)."""
+        code = f"OC{next(self._ids):06d}{secrets.token_hex(12)}"
+        self._oauth_codes[code] = (user, self.now, member)
+        return code
+
     # -- HTTP app -------------------------------------------------------------------------
 
     def app(self) -> web.Application:
@@ -418,6 +429,7 @@ class FakeWeCom:
             ("POST", "appchat/update"): self._appchat_update,
             ("POST", "appchat/send"): self._appchat_send,
             ("POST", "webhook/send"): self._webhook_send,
+            ("GET", "auth/getuserinfo"): self._auth_getuserinfo,
         }
         for (method, path), handler in routes.items():
             app.router.add_route(method, f"/cgi-bin/{path}", self._wrap(path, handler))
@@ -515,6 +527,21 @@ class FakeWeCom:
         token = secrets.token_urlsafe(48)
         self._tokens[token] = (agent, self.now + self.token_ttl)
         return {"access_token": token, "expires_in": self.token_ttl}
+
+    # -- 网页授权 ------------------------------------------------------------------------------
+
+    def _auth_getuserinfo(self, request: web.Request, _: Any) -> dict[str, Any]:
+        self._auth(request)
+        code = request.query.get("code")
+        if not code:
+            raise _ApiError(41008, "missing oauth code")
+        entry = self._oauth_codes.pop(code, None)  # single-use
+        if entry is None or self.now - entry[1] > 300:
+            raise _ApiError(40029, "invalid code")
+        user, _, member = entry
+        if member and user in self.users:
+            return {"userid": user, "user_ticket": secrets.token_urlsafe(24)}
+        return {"openid": "o" + secrets.token_hex(12)}
 
     # -- message/send ------------------------------------------------------------------------
 

@@ -6,12 +6,13 @@ refuses the others with "无权查看此件", and 待办 lists through ``store.v
 from __future__ import annotations
 
 from bot.cards import builders as b
-from bot.domain.states import OPEN_STATES, Role, Route, State
+from bot.domain.states import Route, State
 from bot.handlers.access import lists_for
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.help import help_for
 from bot.handlers.read_models import event_label
+from bot.handlers.worklist import waiting_for
 from store import repo, visible
 from store.models import Case
 
@@ -44,18 +45,8 @@ async def help_(t: Turn, rest: str) -> None:
 
 @on.command("待办", case=False)
 async def todo(t: Turn, rest: str) -> None:
-    roles = t.actor.roles
     scope = lists_for(t.deps.config, t.actor)
-    wanted: list[tuple[str, int | None, str | None]] = []
-    for own_unit in t.actor.unit_ids:
-        wanted += [(s.value, own_unit, None) for s in State if s in OPEN_STATES or s is State.TRACKING]
-    if Role.SUPERVISOR in roles:  # and the 礼节性回复 to write (第九条)
-        wanted += [("submitted", None, None), ("extension_requested", None, None), ("registered", None, "courtesy")]
-    if Role.LEADER in roles:
-        wanted += [("reviewed", None, None)]
-    if Role.DISPATCHER in roles:  # registered: the cases to assign (第九条 交办办理)
-        wanted += [("registered", None, "handle")]
-        wanted += [(s, None, None) for s in ("returned", "approved", "replied")]
+    wanted = waiting_for(t.actor)
     lines: list[str] = []
     for state, unit_id, route in wanted:
         wanted_cases = repo.CaseFilter(state=state, unit_id=unit_id, route=route, limit=20)

@@ -10,8 +10,9 @@ from bot.domain.states import Note, Role
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
+from bot.handlers.pressure import press_unit
 from bot.handlers.workflow import add_note_in_session
-from store import directory, repo
+from store import directory
 from store.models import Case
 
 on = Router()
@@ -21,59 +22,36 @@ on = Router()
 async def unit_pressure(t: Turn, case: Case, action: CardAction) -> None:
     """催办 (an immediate nudge) or 督办 (a formal notice on every overdue case's timeline)."""
     unit_id = int(action.arg) if action.arg.isdigit() else case.unit_id
-    await _pressure(t, unit_id, formal=action.verb is Verb.SUPERVISE)
+    kind = Note.URGE if action.verb is Verb.URGE else Note.SUPERVISE
+    await _pressure(t, unit_id, kind)
 
 
 @on.command("催办", case=False)
 async def urge_command(t: Turn, rest: str) -> None:
     """催办 <单位>: the 催办 button of the overdue list, as text."""
-    await _pressure_named(t, rest, "催办", formal=False)
+    await _pressure_named(t, rest, "催办", Note.URGE)
 
 
 @on.command("单位督办", case=False)
 async def supervise_unit_command(t: Turn, rest: str) -> None:
     """单位督办 <单位>: the 督办 button of the overdue list, as text."""
-    await _pressure_named(t, rest, "单位督办", formal=True)
+    await _pressure_named(t, rest, "单位督办", Note.SUPERVISE)
 
 
-async def _pressure_named(t: Turn, rest: str, word: str, *, formal: bool) -> None:
-    if not t.actor.roles & SUPERVISE_ROLES:
-        await t.say(_SUPERVISORS_ONLY)
-        return
+async def _pressure_named(t: Turn, rest: str, word: str, kind: Note) -> None:
     unit = await directory.unit_by_name(t.session, rest.strip()) if rest.strip() else None
-    if unit is None:
+    if unit is None and t.actor.roles & SUPERVISE_ROLES:
         await t.say(f"请写明已登记的单位名称，例如：{word} 区人社局。")
         return
-    await _pressure(t, unit.id, formal=formal)
+    await _pressure(t, unit.id if unit else None, kind)
 
 
-_SUPERVISORS_ONLY = "只有督查员可以催办、督办。"
-
-
-async def _pressure(t: Turn, unit_id: int | None, *, formal: bool) -> None:
-    if not t.actor.roles & SUPERVISE_ROLES:
-        await t.say(_SUPERVISORS_ONLY)
+async def _pressure(t: Turn, unit_id: int | None, kind: Note) -> None:
+    pressed = await press_unit(t.session, t.outbox, t.actor, unit_id, kind, t.now)
+    if pressed.refused:
+        await t.say(pressed.refused)
         return
-    overdue = [c for c in await repo.due_cases(t.session, t.now) if c.unit_id == unit_id]
-    if not overdue:
-        await t.say("该单位目前没有超期件。")
-        return
-    kind = Note.SUPERVISE if formal else Note.URGE
-    word = kind.label
-    for c in overdue:
-        await repo.add_event(t.session, c.id, t.now, kind, t.actor, comment=f"{t.actor.name}{word}")
-    numbers = "、".join(c.number for c in overdue[:10]) + ("等" if len(overdue) > 10 else "")
-    people = await directory.people_with_role(t.session, Role.HANDLER, unit_id)
-    if formal:
-        people += await directory.people_with_role(t.session, Role.UNIT_LEADER, unit_id)
-        text = (
-            f"【督办通知】督查室（{t.actor.name}）对贵单位{len(overdue)}件超期留言发出督办：{numbers}。"
-            "请立即办理并报告情况。"
-        )
-    else:
-        text = f"【催办】督查室（{t.actor.name}）催办贵单位{len(overdue)}件超期留言：{numbers}，请抓紧办理。"
-    await t.outbox.text(t.session, people, text, t.now)
-    await t.say(f"已{word}（{len(overdue)}件）。")
+    await t.say(f"已{kind.label}（{len(pressed.cases)}件）。")
 
 
 @on.command("批示")

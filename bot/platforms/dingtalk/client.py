@@ -688,6 +688,51 @@ class DingTalkClient:
             )
         return data
 
+    # -- OAuth sign-in (the desk) ---------------------------------------------------------------------
+
+    async def oauth_userid(self, code: str) -> str:
+        """The member's userId for the ``authCode`` DingTalk's OAuth redirect brought back
+        (login.dingtalk.com/oauth2/auth; inside the DingTalk client it signs in without a
+        prompt): ``POST /v1.0/oauth2/userAccessToken`` (the user's token), ``GET
+        /v1.0/contact/users/me`` (their unionId), then ``POST /topapi/user/getbyunionid`` with the
+        app's token (their userId in this organisation; 60121 when they are not a member)."""
+        path = "oauth2/userAccessToken"
+        status, rid, data = await self._exchange(
+            "POST",
+            f"{self._api}/v1.0/{path}",
+            path,
+            body={
+                "clientId": self.client_id,
+                "clientSecret": self._secret,
+                "code": code,
+                "grantType": "authorization_code",
+            },
+        )
+        if status != 200 or not isinstance(data, dict) or not data.get("accessToken"):
+            raise self._raise(self._new_api_error(path, status, rid, data))
+        user_token = str(data["accessToken"])
+        path = "contact/users/me"
+        status, rid, data = await self._exchange(
+            "GET", f"{self._api}/v1.0/{path}", path, headers={"x-acs-dingtalk-access-token": user_token}
+        )
+        if status != 200 or not isinstance(data, dict) or not data.get("unionId"):
+            raise self._raise(self._new_api_error(path, status, rid, data))
+        union_id = str(data["unionId"])
+        path = "topapi/user/getbyunionid"
+        token = await self._get_token()
+        status, rid, data = await self._exchange(
+            "POST", f"{self._oapi}/{path}", path, params={"access_token": token}, body={"unionid": union_id}
+        )
+        if status != 200 or not isinstance(data, dict):
+            raise self._raise(self._new_api_error(path, status, rid, data))
+        if _errcode(data) != 0:
+            raise self._raise(self._old_api_error(path, data, [token]))
+        result = data.get("result")
+        userid = result.get("userid") if isinstance(result, dict) else None
+        if not isinstance(userid, str) or not userid:
+            raise self._raise(DingTalkAPIError("60121", "not a member", "permanent", path=path, request_id=rid))
+        return userid
+
     # -- robot messages (spec §c.1–§c.4) -----------------------------------------------------------
 
     @staticmethod

@@ -347,6 +347,19 @@ class WeComClient:
             raise self._error(path, data)
         return data
 
+    # -- 网页授权 (OAuth, the desk's sign-in) -----------------------------------------------
+
+    async def oauth_userid(self, code: str) -> str:
+        """The member's UserID for the ``code`` WeCom's OAuth redirect brought back
+        (``GET /cgi-bin/auth/getuserinfo?access_token=&code=``; the code is single-use and valid
+        for 5 minutes: 40029 otherwise). Someone outside the corp gets an ``openid`` only: refused
+        (errcode 60111, "userid not found")."""
+        data = await self._api("GET", "auth/getuserinfo", params={"code": code})
+        userid = data.get("userid") or data.get("UserId")
+        if not isinstance(userid, str) or not userid:
+            raise WeComAPIError(60111, "not a member of the corp", "permanent", path="auth/getuserinfo")
+        return userid
+
     # -- message/send (spec §3.2–§3.5) ---------------------------------------------------
 
     async def send(self, body: Mapping[str, Any], *, check_duplicates: bool = True) -> SendResult:
