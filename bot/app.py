@@ -423,7 +423,14 @@ def build_app(runtime: Runtime) -> web.Application:
         desk.setup(app)
     for add in runtime.channels.routes:
         add(app)
+    if runtime.config.desk.enabled and not runtime.config.sandbox.enabled:  # the sandbox owns / when on
+        app.router.add_get("/", _to_desk)
     return app
+
+
+async def _to_desk(request: web.Request) -> web.StreamResponse:
+    """``/`` leads to the desk (办理台) in production (no sandbox)."""
+    return web.Response(status=302, headers={"Location": "/desk/", "Cache-Control": "no-store"})
 
 
 async def serve(config: Config, *, ready: Callable[[int], None] | None = None) -> None:

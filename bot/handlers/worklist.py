@@ -6,7 +6,6 @@ from __future__ import annotations
 from bot.domain.lifecycle import Actor
 from bot.domain.states import OPEN_STATES, Role, Route, State
 
-
 #: (state, unit id or None for every unit, route or None for every route)
 Wanted = tuple[str, int | None, str | None]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.cards.payload import CardAction, Verb
 from bot.domain.lifecycle import WorkflowError
 from bot.domain.records import INSTRUCTION_ROLES, SUPERVISE_ROLES
-from bot.domain.states import Note, Role
+from bot.domain.states import Note
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
