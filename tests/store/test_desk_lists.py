@@ -68,7 +68,7 @@ async def test_lists_follow_the_visibility_rule(deps: Deps) -> None:
         assert [c.number for c in page] == [mine]
         assert await desk_store.ledger_count(session, handler, desk_store.Ledger()) == 1
         assert await desk_store.ledger_ids(session, handler, desk_store.Ledger(), 100) != []
-        waiting = await desk_store.waiting(session, handler, [("assigned", rsj), ("assigned", None)])
+        waiting = await desk_store.waiting(session, handler, [("assigned", rsj, None), ("assigned", None, None)])
         assert [c.number for c in waiting] == [mine]
     assert theirs
 
