@@ -14,9 +14,12 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from store import dialect, inline_sqlite
+
 #: What the use cases pass around: they hold a session, they never build a query with it.
 Session: TypeAlias = AsyncSession
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+Engine: TypeAlias = AsyncEngine
 #: A unique or foreign key refused a write (e.g. two requests registering the same message).
 ConstraintError = IntegrityError
 
@@ -84,11 +87,18 @@ def resolve_url(url: str, base_dir: Path | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, inline: bool = False) -> AsyncEngine:
+    """The engine of ``url``. ``inline`` (a SQLite file only): statements run on the calling
+    thread instead of aiosqlite's driver thread (see :mod:`store.inline_sqlite`) — for an engine
+    used by a thread of its own, never by the loop that serves requests."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # parameters may hold personal data
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
+        if inline:
+            if not is_sqlite_file(url):
+                raise ValueError("inline statements need a SQLite file")
+            kwargs["async_creator"] = inline_sqlite.connector(str(parsed.database))
     else:
         kwargs["pool_size"] = pool_size
         kwargs["pool_pre_ping"] = True
@@ -97,6 +107,12 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def is_sqlite_file(url: str) -> bool:
+    """True for a SQLite database in a file (not ``:memory:``)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and bool(parsed.database) and parsed.database != ":memory:"
 
 
 #: execution option: pure reads (SQLite: deferred BEGIN on a query-only connection)
@@ -134,6 +150,13 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={DEFAULT_LOCK_TIMEOUT_MS}")
     cur.close()
     record.info[_STATE] = (False, DEFAULT_LOCK_TIMEOUT_MS)
+
+
+def inline_twin(sessions: Sessions) -> AsyncEngine | None:
+    """A new engine on the SQLite file ``sessions`` work on, its statements run inline on the
+    calling thread (:func:`create_engine` ``inline``); None for PostgreSQL and in-memory SQLite."""
+    url = dialect.sqlite_url(sessions.kw.get("bind"))
+    return None if url is None else create_engine(url.render_as_string(hide_password=False), inline=True)
 
 
 def sessionmaker(engine: AsyncEngine, *, lock_timeout: float | None = None) -> Sessions:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import dialect, queue
@@ -160,8 +160,26 @@ async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
         )
 
 
-def mark_done(row: InboundEvent, now: datetime) -> None:
-    row.status, row.processed_at, row.locked_until = "done", now, None
+async def pending_payloads(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The payloads of those of ``event_ids`` still to be processed, by id (one statement)."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(InboundEvent.id, InboundEvent.payload).where(
+            InboundEvent.id.in_(list(event_ids)), InboundEvent.status == "pending"
+        )
+    )
+    return {row.id: row.payload for row in rows}
+
+
+async def mark_done(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
+    """Processed (one statement for the lot)."""
+    if event_ids:
+        await session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(list(event_ids)))
+            .values(status="done", processed_at=now, locked_until=None)
+        )
 
 
 async def mark_failed(

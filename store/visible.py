@@ -7,9 +7,10 @@ test_visible_lists.py checks that on SQLite and PostgreSQL. ``co_unit_ids`` is a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, exists, false, func, or_, select, true
+from sqlalchemy import Integer, and_, cast, exists, false, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.visibility import ListScope
@@ -46,3 +47,31 @@ async def visible_cases(session: AsyncSession, scope: ListScope, f: CaseFilter) 
     where = and_(*_filter_conditions(f), scope_condition(session, scope))
     stmt = select(Case).where(where).order_by(Case.id).limit(f.limit).offset(f.offset)
     return list((await session.execute(stmt)).scalars())
+
+
+async def visible_cases_each(
+    session: AsyncSession, scope: ListScope, filters: Sequence[CaseFilter]
+) -> list[list[Case]]:
+    """:func:`visible_cases` for each of ``filters`` (by id, each its own limit and offset), with
+    one statement: a UNION ALL of the limited id lists, joined to the cases. A case matching two
+    filters is listed under both, as separate calls would list it."""
+    found: list[list[Case]] = [[] for _ in filters]
+    if scope.empty or not filters:
+        return found
+    scoped = scope_condition(session, scope)
+    parts = [
+        select(Case.id.label("case_id"), literal(i).label("pos"))
+        .where(*_filter_conditions(f), scoped)
+        .order_by(Case.id)
+        .limit(f.limit)
+        .offset(f.offset)
+        .subquery()
+        for i, f in enumerate(filters)
+    ]
+    picked = union_all(*(select(part.c.case_id, part.c.pos) for part in parts)).subquery()
+    rows = await session.execute(
+        select(Case, picked.c.pos).join(picked, picked.c.case_id == Case.id).order_by(picked.c.pos, Case.id)
+    )
+    for case, pos in rows:
+        found[pos].append(case)
+    return found

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -15,10 +17,10 @@ from typing import Any
 
 from bot.handlers.deps import Deps
 from bot.ports import CardRecipient, Inbound, StoreEvent
-from bot.runtime.loop import work_forever
-from store import inbox
+from bot.runtime.loop import Wake, work_forever
+from store import db, inbox
 from store import outbox as outbox_store
-from store.db import Session
+from store.db import Engine, Session
 
 log = logging.getLogger(__name__)
 
@@ -63,47 +65,81 @@ class WriteGate:
     keeps draining in short slices (it bounds each transaction to a few milliseconds) between
     which the callbacks' group commits go through. The two never queue on the database lock
     itself: SQLite has one writer, a worker transaction holds it across many awaits, and its busy
-    handler polls with sleeps of up to 100 ms."""
+    handler polls with sleeps of up to 100 ms.
+
+    The two sides may run on different threads (the worker has a thread and loop of its own on a
+    SQLite file): the state is guarded by a ``threading.Lock`` never held across an await, and a
+    side that has to wait is woken on its own loop."""
 
     def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 0.05) -> None:
         self.quiet_for = quiet_for
         self.max_wait = max_wait
-        self._lock = asyncio.Lock()
+        self._mutex = threading.Lock()
         self._pending = 0  # callbacks handed to the store and not yet answered
         self._last = 0.0  # monotonic time of the last arrival or answer
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        self._holder: str | None = None  # "ingress" or "background" while one of them writes
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def arrive(self) -> None:
-        self._pending += 1
-        self._last = time.monotonic()
-        self._quiet.clear()
+        with self._mutex:
+            self._pending += 1
+            self._last = time.monotonic()
 
     def depart(self) -> None:
-        self._pending -= 1
-        self._last = time.monotonic()
-        if self._pending == 0:
-            self._quiet.set()
+        with self._mutex:
+            self._pending -= 1
+            self._last = time.monotonic()
+
+    async def _hold(self, who: str) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._mutex:
+                if self._holder is None:
+                    self._holder = who
+                    return
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+            await future
+
+    def _let_go(self) -> None:
+        with self._mutex:
+            self._holder = None
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: nobody waits there
+                loop.call_soon_threadsafe(_wake_up, future)
 
     @contextlib.asynccontextmanager
     async def ingress(self) -> AsyncIterator[None]:
-        async with self._lock:
+        await self._hold("ingress")
+        try:
             yield
+        finally:
+            self._let_go()
 
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         deadline = time.monotonic() + self.max_wait
         while (now := time.monotonic()) < deadline:
-            if self._pending:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._quiet.wait(), deadline - now)
+            with self._mutex:
+                pending, last = self._pending, self._last
+            if pending:  # a callback is being stored: look again shortly
+                await asyncio.sleep(min(0.002, deadline - now))
                 continue
-            idle = now - self._last
+            idle = now - last
             if idle >= self.quiet_for:
                 break
-            await asyncio.sleep(self.quiet_for - idle)
-        async with self._lock:
+            await asyncio.sleep(min(self.quiet_for - idle, deadline - now))
+        await self._hold("background")
+        try:
             yield
+        finally:
+            self._let_go()
+
+
+def _wake_up(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 _GATES: weakref.WeakKeyDictionary[object, WriteGate] = weakref.WeakKeyDictionary()
@@ -133,6 +169,7 @@ class EventStore:
         self._writer: asyncio.Task[None] | None = None
         self.gate = write_gate(deps)
         self._inline = inbox.InlineSQLite.for_sessions(deps.sessions)
+        self.commits = 0  # transactions that stored events (fewer than the events under load)
 
     def close(self) -> None:
         """Release the inline SQLite connection (the async path needs no closing)."""
@@ -145,9 +182,12 @@ class EventStore:
             if self._inline is not None:
                 fresh = self._inline.write(rows)
                 if fresh is not None:
+                    self.commits += 1
                     return fresh
             async with self.deps.sessions() as session, session.begin():
-                return await inbox.store_events(session, rows)
+                fresh = await inbox.store_events(session, rows)
+            self.commits += 1
+            return fresh
 
     async def store(self, event: Inbound, dedupe_key: str) -> bool:
         """True when the event is new (and now committed), False for a retry of a stored one
@@ -207,10 +247,18 @@ Handler = Callable[[Session, Inbound], Awaitable[None]]
 
 class InboundWorker:
     """Processes stored events in arrival order. Events are processed in slices: one transaction
-    holds as many events as fit in ``slice_seconds`` (each in a SAVEPOINT of its own, so a failing
-    event rolls back only its own effects), and its effects and "done" marks commit together, so a
-    crash never processes an event twice. Between slices the worker yields to callbacks being
-    stored (:class:`WriteGate`): the answer to a callback never waits for more than one slice."""
+    holds as many events as fit in ``slice_seconds`` (their rows read with one statement, their
+    "done" marks written with one), and its effects and "done" marks commit together, so a crash
+    never processes an event twice; if one event fails, the slice is rolled back and that event
+    alone gets its retry mark. Between slices the worker yields to callbacks being stored
+    (:class:`WriteGate`): the answer to a callback never waits for more than one slice.
+
+    With ``handler_for`` (how to build the handler on other sessions) and a SQLite file, :meth:`run`
+    works in a thread of its own, with its own event loop and its own engine whose statements run
+    inline on that thread (``store.inline_sqlite``): the serving loop never runs the worker's
+    Python, and the worker's ~40 statements per event cost no hop to a driver thread. Otherwise
+    (PostgreSQL, in-memory SQLite, tests stepping :meth:`run_once`) it works on the caller's loop.
+    """
 
     def __init__(
         self,
@@ -221,6 +269,7 @@ class InboundWorker:
         after: Callable[[], None] | None = None,
         batch: int = 100,
         slice_seconds: float = 0.01,
+        handler_for: Callable[[Deps], Handler] | None = None,
     ) -> None:
         self.deps = deps
         self.handle = handle
@@ -228,20 +277,72 @@ class InboundWorker:
         self.after = after
         self.batch = batch
         self.slice_seconds = slice_seconds
-        self.wake = asyncio.Event()
-        self._stopping = False
+        self.handler_for = handler_for
+        self.wake = Wake()
+        self.gate = write_gate(deps)  # callbacks being stored go first (shared with the EventStore)
+        self._stop = threading.Event()
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop.is_set()
 
     async def run(self) -> None:
-        await work_forever(self.run_once, self.wake, self.poll, "inbound worker", lambda: self._stopping)
+        engine = db.inline_twin(self.deps.sessions) if self.handler_for is not None else None
+        if engine is None:
+            await work_forever(self.run_once, self.wake, self.poll, "inbound worker", self._stop.is_set)
+            return
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def settle(exc: BaseException | None) -> None:
+            if not finished.done():
+                if exc is None:
+                    finished.set_result(None)
+                else:
+                    finished.set_exception(exc)
+
+        def main() -> None:
+            error: BaseException | None = None
+            try:
+                asyncio.run(self._run_on(engine))
+            except BaseException as exc:  # reported to the awaiting task
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the serving loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle, error)
+
+        threading.Thread(target=main, name="inbound-worker", daemon=True).start()
+        try:
+            await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            self.stop()  # the thread finishes the event in hand and gives the rest back
+            raise
+
+    async def _run_on(self, engine: Engine) -> None:
+        """The worker's own thread: the same loop as :meth:`run`, on sessions of ``engine``."""
+        assert self.handler_for is not None
+        deps = dataclasses.replace(self.deps, sessions=db.sessionmaker(engine), reads=db.read_sessionmaker(engine))
+        twin = InboundWorker(
+            deps,
+            self.handler_for(deps),
+            poll=self.poll,
+            after=self.after,
+            batch=self.batch,
+            slice_seconds=self.slice_seconds,
+        )
+        twin.wake, twin.gate, twin._stop = self.wake, self.gate, self._stop
+        try:
+            await work_forever(twin.run_once, twin.wake, twin.poll, "inbound worker", twin._stop.is_set)
+        finally:
+            await engine.dispose()
 
     def stop(self) -> None:
         """Finish the event in hand, then return from :meth:`run`; events claimed but not started
         are given back (pending, no lease) for the next start."""
-        self._stopping = True
+        self._stop.set()
         self.wake.set()
 
     async def run_once(self) -> int:
-        gate = write_gate(self.deps)  # callbacks being stored go first
+        gate = self.gate
         async with gate.background():
             ids = await self._claim()
         done = 0
@@ -277,11 +378,20 @@ class InboundWorker:
         taken = 0
         try:
             async with self.deps.sessions() as session, session.begin():
+                await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
+                done: list[int] = []
+                rows: dict[int, dict[str, Any]] = {}
                 for event_id in ids:
+                    if taken % _READ_AHEAD == 0:
+                        rows = await inbox.pending_payloads(session, ids[taken : taken + _READ_AHEAD])
                     taken += 1
-                    await self._process_one(session, event_id)
+                    payload = rows.get(event_id)
+                    if payload is not None:
+                        await self._process_one(session, Inbound.from_payload(payload))
+                        done.append(event_id)
                     if self._stopping or time.monotonic() - started >= self.slice_seconds:
                         break
+                await inbox.mark_done(session, done, self.deps.clock.now())
         except Exception:
             if taken > 1:
                 log.warning("a slice of %s inbound events failed; the first one alone", taken, exc_info=True)
@@ -289,23 +399,21 @@ class InboundWorker:
             return 1
         return taken
 
-    async def _process_one(self, session: Session, event_id: int) -> None:
-        row = await inbox.pending(session, event_id)
-        if row is None:
-            return
-        await self.deps.calendar.ensure_fresh(session)  # a calendar change elsewhere counts at once
-        event = Inbound.from_payload(row.payload)
+    async def _process_one(self, session: Session, event: Inbound) -> None:
         if event.kind == "click" and event.task_id and event.reply_ref:
             # the click's reference is fresher than the send's (WeCom spec §3.6)
             await outbox_store.refresh_card_ref(session, event.task_id, event.reply_ref)
         await self.handle(session, event)
-        inbox.mark_done(row, self.deps.clock.now())
 
     async def _process(self, event_id: int) -> None:
         """One event in a transaction of its own; a failure is recorded for a later retry."""
         try:
             async with self.deps.sessions() as session, session.begin():
-                await self._process_one(session, event_id)
+                await self.deps.calendar.ensure_fresh(session)
+                payload = (await inbox.pending_payloads(session, [event_id])).get(event_id)
+                if payload is not None:
+                    await self._process_one(session, Inbound.from_payload(payload))
+                    await inbox.mark_done(session, [event_id], self.deps.clock.now())
         except Exception as exc:
             log.exception("inbound event %s failed", event_id)
             async with self.deps.sessions() as session, session.begin():
@@ -317,3 +425,7 @@ class InboundWorker:
                     retry_after=lambda attempts: now + timedelta(seconds=30 * attempts),
                     max_attempts=MAX_ATTEMPTS,
                 )
+
+
+#: events whose rows a slice reads with one statement (a slice usually takes a few)
+_READ_AHEAD = 8

@@ -17,7 +17,7 @@ from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox
 from bot.ports import Delivery, Outgoing, PlatformLimits, Transport
-from bot.runtime.loop import work_forever
+from bot.runtime.loop import Wake, work_forever
 from store import directory
 from store import outbox as outbox_store
 from store.db import Session
@@ -60,7 +60,7 @@ class OutboxSender:
         self.batch = batch
         self.poll = poll
         self.concurrency = concurrency
-        self.wake = asyncio.Event()
+        self.wake = Wake()  # set by the inbound worker's thread too
         self.outbox = Outbox(deps.config)
         self._holder = f"sender-{id(self):x}"
 

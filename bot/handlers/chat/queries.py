@@ -52,8 +52,9 @@ async def todo(t: Turn, rest: str) -> None:
     if Role.DISPATCHER in roles:
         wanted += [(s, None) for s in ("registered", "returned", "approved", "replied")]
     lines: list[str] = []
-    for state, unit_id in wanted:
-        for c in await visible.visible_cases(t.session, scope, repo.CaseFilter(state=state, unit_id=unit_id, limit=20)):
+    filters = [repo.CaseFilter(state=state, unit_id=unit_id, limit=20) for state, unit_id in wanted]
+    for cases in await visible.visible_cases_each(t.session, scope, filters):  # one statement
+        for c in cases:
             lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")
