@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import dialect, queue
@@ -160,26 +160,28 @@ async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
         )
 
 
+# the worker's statements, built once (building one and its cache key costs more than running it)
+_PAYLOADS = select(InboundEvent.id, InboundEvent.payload).where(
+    InboundEvent.id.in_(bindparam("ids", expanding=True)), InboundEvent.status == "pending"
+)
+_DONE = (
+    update(InboundEvent)
+    .where(InboundEvent.id.in_(bindparam("ids", expanding=True)))
+    .values(status="done", processed_at=bindparam("now"), locked_until=None)
+)
+
+
 async def pending_payloads(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The payloads of those of ``event_ids`` still to be processed, by id (one statement)."""
     if not event_ids:
         return {}
-    rows = await session.execute(
-        select(InboundEvent.id, InboundEvent.payload).where(
-            InboundEvent.id.in_(list(event_ids)), InboundEvent.status == "pending"
-        )
-    )
-    return {row.id: row.payload for row in rows}
+    return {row.id: row.payload for row in await session.execute(_PAYLOADS, {"ids": list(event_ids)})}
 
 
 async def mark_done(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
     """Processed (one statement for the lot)."""
     if event_ids:
-        await session.execute(
-            update(InboundEvent)
-            .where(InboundEvent.id.in_(list(event_ids)))
-            .values(status="done", processed_at=now, locked_until=None)
-        )
+        await session.execute(_DONE, {"ids": list(event_ids), "now": now})
 
 
 async def mark_failed(

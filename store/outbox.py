@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import dialect, queue
@@ -53,12 +53,15 @@ async def enqueue(
         next_attempt_at=not_before or now,
         created_at=now,
     )
-    if dedupe_key is None:
-        stmt = insert(OutboxMessage).values(**values)
-    else:
-        stmt = dialect.insert_ignore(session, OutboxMessage, ["dedupe_key"], values)
+    if dedupe_key is None:  # the common case (every answer): a statement built once
+        new_id: int = (await session.execute(_INSERT, values)).scalar_one()
+        return new_id
+    stmt = dialect.insert_ignore(session, OutboxMessage, ["dedupe_key"], values)
     result = await session.execute(stmt.returning(OutboxMessage.id))
     return result.scalar_one_or_none()
+
+
+_INSERT = insert(cast(Table, OutboxMessage.__table__)).returning(OutboxMessage.__table__.c.id)
 
 
 async def cancel_pending(session: AsyncSession, outbox_id: int) -> bool:

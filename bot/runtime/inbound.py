@@ -90,6 +90,11 @@ class WriteGate:
             self._pending -= 1
             self._last = time.monotonic()
 
+    def busy_within(self, seconds: float) -> bool:
+        """Whether a callback is being stored or one was within the last ``seconds``."""
+        with self._mutex:
+            return self._pending > 0 or time.monotonic() - self._last < seconds
+
     async def _hold(self, who: str) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -247,7 +252,8 @@ Handler = Callable[[Session, Inbound], Awaitable[None]]
 
 class InboundWorker:
     """Processes stored events in arrival order. Events are processed in slices: one transaction
-    holds as many events as fit in ``slice_seconds`` (their rows read with one statement, their
+    holds as many events as fit in ``slice_seconds`` (``quiet_slice_seconds`` when no callback
+    came for a second) (their rows read with one statement, their
     "done" marks written with one), and its effects and "done" marks commit together, so a crash
     never processes an event twice; if one event fails, the slice is rolled back and that event
     alone gets its retry mark. Between slices the worker yields to callbacks being stored
@@ -269,6 +275,7 @@ class InboundWorker:
         after: Callable[[], None] | None = None,
         batch: int = 100,
         slice_seconds: float = 0.01,
+        quiet_slice_seconds: float = 0.05,
         handler_for: Callable[[Deps], Handler] | None = None,
     ) -> None:
         self.deps = deps
@@ -277,6 +284,7 @@ class InboundWorker:
         self.after = after
         self.batch = batch
         self.slice_seconds = slice_seconds
+        self.quiet_slice_seconds = quiet_slice_seconds
         self.handler_for = handler_for
         self.wake = Wake()
         self.gate = write_gate(deps)  # callbacks being stored go first (shared with the EventStore)
@@ -328,6 +336,7 @@ class InboundWorker:
             after=self.after,
             batch=self.batch,
             slice_seconds=self.slice_seconds,
+            quiet_slice_seconds=self.quiet_slice_seconds,
         )
         twin.wake, twin.gate, twin._stop = self.wake, self.gate, self._stop
         try:
@@ -375,6 +384,9 @@ class InboundWorker:
         slice is rolled back and only its first event is processed, alone (a failing event then
         gets its retry mark; the rest go in the next slices)."""
         started = time.monotonic()
+        # callbacks lately: short slices, so that none waits long for the write lock; none for a
+        # while: longer ones (fewer transactions), and the first callback waits at most that long
+        budget = self.slice_seconds if self.gate.busy_within(1.0) else max(self.slice_seconds, self.quiet_slice_seconds)
         taken = 0
         try:
             async with self.deps.sessions() as session, session.begin():
@@ -389,7 +401,7 @@ class InboundWorker:
                     if payload is not None:
                         await self._process_one(session, Inbound.from_payload(payload))
                         done.append(event_id)
-                    if self._stopping or time.monotonic() - started >= self.slice_seconds:
+                    if self._stopping or time.monotonic() - started >= budget:
                         break
                 await inbox.mark_done(session, done, self.deps.clock.now())
         except Exception:
