@@ -232,7 +232,7 @@ def build_channels(
     sender = OutboxSender(deps, transports)
     # on a SQLite file the worker runs in a thread of its own, with a handler on its own sessions
     worker = InboundWorker(
-        deps, chat.handle, after=sender.wake.set, handler_for=lambda own: ChatHandler(own, notifier).handle
+        deps, chat.handle, after=sender.answer_queued, handler_for=lambda own: ChatHandler(own, notifier).handle
     )
     jobs = Jobs(deps, notifier.outbox, after=sender.wake.set)
     # every platform's callbacks are stored with group commit (on a SQLite file, on this thread)

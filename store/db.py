@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -13,6 +18,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 from store import dialect, inline_sqlite
 
@@ -106,6 +112,8 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, inline: b
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        for name in ("checkin", "invalidate", "close"):  # the transaction is over: next writer
+            event.listen(engine.sync_engine.pool, name, _give_turn)
     return engine
 
 
@@ -123,6 +131,98 @@ DEFAULT_LOCK_TIMEOUT_MS = 30_000
 _STATE = "liuyan_sqlite_state"  # (query_only, busy_timeout) of a pooled connection
 
 
+class WriteTurns:
+    """First come, first served turns for this process's writers to one SQLite file, across
+    threads and event loops (the serving loop, the inbound worker's thread).
+
+    SQLite has one writer; a second one waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+    … up to 100 ms between looks. With the outbox sender committing every few milliseconds, a
+    waiter kept looking at the wrong moment and an answer's event waited half a second for the
+    lock behind bulk sends. Here a writer waits for its turn on a future resolved the moment the
+    previous writer's connection goes back to the pool, then takes SQLite's lock at once (other
+    processes still meet it in the busy handler)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._queue: collections.deque[_Turn] = collections.deque()
+
+    async def acquire(self, timeout: float) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = _Turn(asyncio.get_running_loop())
+            self._queue.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn.future), timeout)
+        except BaseException:  # timed out or cancelled: give up the place, or the turn if it came
+            with self._mutex:
+                granted = turn.granted
+                if not granted:
+                    self._queue.remove(turn)
+            if granted:
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._queue:
+                self._held = False
+                return
+            turn = self._queue.popleft()  # handed over: _held stays True
+            turn.granted = True
+        try:
+            turn.loop.call_soon_threadsafe(_grant, turn.future)
+        except RuntimeError:  # that loop is closed: nobody will take the turn
+            self.release()
+
+
+class _Turn:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.granted = False
+
+
+def _grant(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_TURNS: dict[str, WriteTurns] = {}
+_TURNS_LOCK = threading.Lock()
+_TURN = "liuyan_write_turn"  # the WriteTurns a pooled connection holds, in its info
+
+
+def write_turns(path: str) -> WriteTurns:
+    """The turns of this process for the SQLite file ``path``."""
+    key = os.path.realpath(path)
+    with _TURNS_LOCK:
+        turns = _TURNS.get(key)
+        if turns is None:
+            turns = _TURNS[key] = WriteTurns()
+        return turns
+
+
+def _take_turn(conn: Connection, timeout_ms: int) -> None:
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or not in_greenlet():
+        return
+    turns = write_turns(path)
+    try:
+        await_(turns.acquire(timeout_ms / 1000))
+    except TimeoutError:
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
+    conn.connection.info[_TURN] = turns
+
+
+def _give_turn(dbapi_conn: Any, record: Any, *args: Any) -> None:
+    turns = record.info.pop(_TURN, None) if record is not None else None
+    if turns is not None:
+        turns.release()
+
+
 def _sqlite_begin(conn: Connection) -> None:
     # Writes: BEGIN IMMEDIATE takes the write lock up front so two processes never both read a
     # case and then fail to upgrade to a writer (SQLITE_BUSY_SNAPSHOT); busy_timeout makes them
@@ -136,7 +236,15 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read else 'OFF'}")
         conn.exec_driver_sql(f"PRAGMA busy_timeout={timeout}")
         info[_STATE] = (read, timeout)
-    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+    if read:
+        conn.exec_driver_sql("BEGIN")
+        return
+    _take_turn(conn, timeout)  # this process's writers one after the other, in arrival order
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _give_turn(None, conn.connection._connection_record)
+        raise
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:

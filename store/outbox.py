@@ -78,17 +78,26 @@ async def cancel_pending(session: AsyncSession, outbox_id: int) -> bool:
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int, platforms: Iterable[str]
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    platforms: Iterable[str],
+    lanes: Sequence[int] = (INTERACTIVE, BULK),
 ) -> list[int]:
-    """Lease the messages due now on ``platforms``, interactive lane first, then oldest (see
-    :func:`store.queue.claim`)."""
+    """Lease the messages of ``lanes`` due now on ``platforms``, interactive lane first, then
+    oldest (see :func:`store.queue.claim`)."""
+    where = [OutboxMessage.next_attempt_at <= now, OutboxMessage.platform.in_(list(platforms))]
+    if len(lanes) == 1:  # one lane: the claim reads ix_outbox_status_lane_id from that lane on
+        where.append(OutboxMessage.lane == lanes[0])
     return await queue.claim(
         session,
         OutboxMessage,
         now=now,
         lease_until=lease_until,
         limit=limit,
-        where=(OutboxMessage.next_attempt_at <= now, OutboxMessage.platform.in_(list(platforms))),
+        where=where,
         order_by=(OutboxMessage.lane,),
     )
 
