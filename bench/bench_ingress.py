@@ -316,7 +316,7 @@ public_url = "https://liuyan.example.gov.cn"
 url = "sqlite+aiosqlite:///{db}"
 
 [api]
-token = "bench-token"
+token = "bench-token-long-enough-for-serve"
 
 [office]
 case_number_prefix = "LY"
