@@ -7,6 +7,7 @@ test_visible_lists.py checks that on SQLite and PostgreSQL. ``co_unit_ids`` is a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +20,8 @@ from store.models import Case
 from store.repo import CaseFilter, _filter_conditions
 
 
-def _co_unit_in(session: AsyncSession, units: frozenset[int]) -> Any:
-    if is_postgres(session):
+def _co_unit_in(postgres: bool, units: frozenset[int]) -> Any:
+    if postgres:
         elements = func.json_array_elements_text(Case.co_unit_ids).table_valued("value")
         return exists(select(1).select_from(elements).where(cast(elements.c.value, Integer).in_(sorted(units))))
     elements = func.json_each(Case.co_unit_ids).table_valued("value")
@@ -29,9 +30,13 @@ def _co_unit_in(session: AsyncSession, units: frozenset[int]) -> Any:
 
 def scope_condition(session: AsyncSession, scope: ListScope) -> Any:
     """A WHERE clause true exactly for the cases ``in_scope(scope, case)`` accepts."""
+    return _scope_condition(is_postgres(session), scope)
+
+
+def _scope_condition(postgres: bool, scope: ListScope) -> Any:
     mine: Any = false()
     if scope.units:
-        mine = or_(Case.unit_id.in_(sorted(scope.units)), _co_unit_in(session, scope.units))
+        mine = or_(Case.unit_id.in_(sorted(scope.units)), _co_unit_in(postgres, scope.units))
     if not scope.all_units:
         return mine
     if not scope.hidden_categories:
@@ -58,7 +63,18 @@ async def visible_cases_each(
     found: list[list[Case]] = [[] for _ in filters]
     if scope.empty or not filters:
         return found
-    scoped = scope_condition(session, scope)
+    stmt = _each_statement(is_postgres(session), scope, tuple(filters))
+    for case, i in await session.execute(stmt):
+        found[i].append(case)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def _each_statement(postgres: bool, scope: ListScope, filters: tuple[CaseFilter, ...]) -> Any:
+    """The statement of :func:`visible_cases_each`, built once per (scope, filters): 待办 asks
+    the same few lists for every person of a unit, and building the UNION (its subqueries'
+    columns, its cache key) costs more than running it."""
+    scoped = _scope_condition(postgres, scope)
     parts = [
         select(Case.id.label("case_id"), literal(i).label("pos"))
         .where(*_filter_conditions(f), scoped)
@@ -69,9 +85,5 @@ async def visible_cases_each(
         for i, f in enumerate(filters)
     ]
     picked = union_all(*(select(part.c.case_id, part.c.pos) for part in parts)).subquery()
-    rows = await session.execute(
-        select(Case, picked.c.pos).join(picked, picked.c.case_id == Case.id).order_by(picked.c.pos, Case.id)
-    )
-    for case, pos in rows:
-        found[pos].append(case)
-    return found
+    stmt = select(Case, picked.c.pos).join(picked, picked.c.case_id == Case.id).order_by(picked.c.pos, Case.id)
+    return stmt
