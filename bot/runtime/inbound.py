@@ -80,7 +80,8 @@ class WriteGate:
         self._pending = 0  # callbacks handed to the store and not yet answered
         self._last = 0.0  # monotonic time of the last arrival or answer
         self._holder: str | None = None  # "ingress" or "background" while one of them writes
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []  # for the turn
+        self._quiet_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []  # for a lull
 
     def arrive(self) -> None:
         with self._mutex:
@@ -91,6 +92,12 @@ class WriteGate:
         with self._mutex:
             self._pending -= 1
             self._last = time.monotonic()
+            waiters = self._quiet_waiters if self._pending == 0 else []
+            if waiters:
+                self._quiet_waiters = []
+        for loop, future in waiters:  # the worker waits for a lull: tell it (its own loop)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_wake_up, future)
 
     def busy_within(self, seconds: float) -> bool:
         """Whether a callback is being stored or one was within the last ``seconds``."""
@@ -127,11 +134,20 @@ class WriteGate:
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         deadline = time.monotonic() + self.max_wait
+        loop = asyncio.get_running_loop()
         while (now := time.monotonic()) < deadline:
             with self._mutex:
                 pending, last = self._pending, self._last
-            if pending:  # a callback is being stored: look again shortly
-                await asyncio.sleep(min(0.002, deadline - now))
+                if pending:  # callbacks are being stored: woken when the last one is answered
+                    lull = loop.create_future()
+                    self._quiet_waiters.append((loop, lull))
+            if pending:
+                try:
+                    await asyncio.wait_for(lull, deadline - now)
+                except TimeoutError:  # no lull in time: take a slice anyway
+                    with self._mutex:
+                        if (loop, lull) in self._quiet_waiters:
+                            self._quiet_waiters.remove((loop, lull))
                 continue
             idle = now - last
             if idle >= self.quiet_for:
