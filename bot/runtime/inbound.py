@@ -41,7 +41,7 @@ async def store_event(session: Session, platform: str, dedupe_key: str, event: I
 
 
 def store_one(deps: Deps) -> StoreEvent:
-    """Storing an event in a transaction of its own (no group commit): DingTalk's edges."""
+    """Storing an event in a transaction of its own (no group commit; the edges use EventStore)."""
 
     async def store(event: Inbound, dedupe_key: str) -> bool:
         async with deps.sessions() as session, session.begin():
