@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -435,6 +436,11 @@ async def _serve(config: Config, *, ready: Callable[[int], None] | None = None) 
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, config.server.host, config.server.port)
+    # what start-up built (modules, mappers, the calendar …) lives as long as the process: out of
+    # the garbage collector's sight, a full collection scans only what requests create — it took
+    # 100–140 ms per pass, a stall every few seconds under load, each one the p99 of the acks
+    gc.collect()
+    gc.freeze()
     try:
         await site.start()
     except OSError as exc:
