@@ -147,13 +147,18 @@ class WriteTurns:
         self._held = False
         self._queue: collections.deque[_Turn] = collections.deque()
 
-    async def acquire(self, timeout: float) -> None:
+    async def acquire(self, timeout: float, *, first: bool = False) -> None:
+        """Wait for the turn (at most ``timeout`` seconds: TimeoutError); ``first``: ahead of the
+        writers already waiting (a callback being stored, whose answer waits for it)."""
         with self._mutex:
             if not self._held:
                 self._held = True
                 return
             turn = _Turn(asyncio.get_running_loop())
-            self._queue.append(turn)
+            if first:
+                self._queue.appendleft(turn)
+            else:
+                self._queue.append(turn)
         try:
             await asyncio.wait_for(asyncio.shield(turn.future), timeout)
         except BaseException:  # timed out or cancelled: give up the place, or the turn if it came

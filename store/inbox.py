@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store import dialect, queue
+from store import db, dialect, queue
 from store.models import InboundEvent
 
 _TABLE = cast(Table, InboundEvent.__table__)
@@ -128,6 +128,20 @@ class InlineSQLite:
                 conn.execute("ROLLBACK")
             raise
         return fresh(inserted)
+
+    async def write_in_turn(self, rows: Sequence[dict[str, Any]], *, timeout: float = 5.0) -> list[bool] | None:
+        """:meth:`write` once this process's other writers let it (``store.db.WriteTurns``, ahead
+        of those waiting): for when the lock was busy. None when another process holds the lock
+        or the turn did not come in ``timeout`` seconds (then the caller takes the async path)."""
+        turns = db.write_turns(self.path)
+        try:
+            await turns.acquire(timeout, first=True)
+        except TimeoutError:
+            return None
+        try:
+            return self.write(rows)
+        finally:
+            turns.release()
 
     def close(self) -> None:
         if self._conn is not None:

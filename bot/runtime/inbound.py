@@ -61,17 +61,16 @@ def card_recipient(deps: Deps) -> CardRecipient:
 
 
 class WriteGate:
-    """The order of this process's two busiest writers: callbacks being stored go first, and the
-    inbound worker's transactions wait until callbacks have stopped arriving for ``quiet_for``
-    seconds — or, under a flood that never pauses, at most ``max_wait`` seconds, so the worker
-    keeps draining in short slices (it bounds each transaction to a few milliseconds) between
-    which the callbacks' group commits go through. The two never queue on the database lock
-    itself: SQLite has one writer, a worker transaction holds it across many awaits, and its busy
-    handler polls with sleeps of up to 100 ms.
+    """Callbacks being stored go first: the inbound worker's transactions wait until callbacks
+    have stopped arriving for ``quiet_for`` seconds — or, under a flood that never pauses, at most
+    ``max_wait`` seconds, so the worker keeps draining in short slices (it bounds each transaction
+    to a few milliseconds) between which the callbacks' group commits go through. The write lock
+    itself is arbitrated by ``store.db.WriteTurns``, where a callback's commit goes ahead of the
+    writers waiting (``InlineSQLite.write_in_turn``).
 
-    The two sides may run on different threads (the worker has a thread and loop of its own on a
-    SQLite file): the state is guarded by a ``threading.Lock`` never held across an await, and a
-    side that has to wait is woken on its own loop."""
+    The two sides run on different threads (the worker has a thread and loop of its own on a
+    SQLite file): the state is guarded by a ``threading.Lock`` never held across an await, and the
+    worker waiting for a lull is woken on its own loop when the last callback in hand is answered."""
 
     def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 0.05) -> None:
         self.quiet_for = quiet_for
@@ -79,8 +78,6 @@ class WriteGate:
         self._mutex = threading.Lock()
         self._pending = 0  # callbacks handed to the store and not yet answered
         self._last = 0.0  # monotonic time of the last arrival or answer
-        self._holder: str | None = None  # "ingress" or "background" while one of them writes
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []  # for the turn
         self._quiet_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []  # for a lull
 
     def arrive(self) -> None:
@@ -104,33 +101,6 @@ class WriteGate:
         with self._mutex:
             return self._pending > 0 or time.monotonic() - self._last < seconds
 
-    async def _hold(self, who: str) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            with self._mutex:
-                if self._holder is None:
-                    self._holder = who
-                    return
-                future = loop.create_future()
-                self._waiters.append((loop, future))
-            await future
-
-    def _let_go(self) -> None:
-        with self._mutex:
-            self._holder = None
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:
-            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: nobody waits there
-                loop.call_soon_threadsafe(_wake_up, future)
-
-    @contextlib.asynccontextmanager
-    async def ingress(self) -> AsyncIterator[None]:
-        await self._hold("ingress")
-        try:
-            yield
-        finally:
-            self._let_go()
-
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         deadline = time.monotonic() + self.max_wait
@@ -153,11 +123,7 @@ class WriteGate:
             if idle >= self.quiet_for:
                 break
             await asyncio.sleep(min(self.quiet_for - idle, deadline - now))
-        await self._hold("background")
-        try:
-            yield
-        finally:
-            self._let_go()
+        yield
 
 
 def _wake_up(future: asyncio.Future[None]) -> None:
@@ -201,16 +167,17 @@ class EventStore:
             self._inline = None
 
     async def _write(self, rows: Sequence[dict[str, Any]]) -> list[bool]:
-        async with self.gate.ingress():
-            if self._inline is not None:
-                fresh = self._inline.write(rows)
-                if fresh is not None:
-                    self.commits += 1
-                    return fresh
-            async with self.deps.sessions() as session, session.begin():
-                fresh = await inbox.store_events(session, rows)
-            self.commits += 1
-            return fresh
+        if self._inline is not None:
+            fresh = self._inline.write(rows)
+            if fresh is None:  # another writer of this process: right after it, still inline
+                fresh = await self._inline.write_in_turn(rows)
+            if fresh is not None:
+                self.commits += 1
+                return fresh
+        async with self.deps.sessions() as session, session.begin():
+            fresh = await inbox.store_events(session, rows)
+        self.commits += 1
+        return fresh
 
     async def store(self, event: Inbound, dedupe_key: str) -> bool:
         """True when the event is new (and now committed), False for a retry of a stored one

@@ -6,6 +6,7 @@ lock timeout fails as "database is locked", and nothing is left held."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -61,4 +62,42 @@ async def test_a_turn_not_given_in_time_is_database_locked(sqlite_url: str) -> N
             await session.execute(text("SELECT 1"))
         assert not turns._held
     finally:
+        await engine.dispose()
+
+
+async def test_a_callback_being_stored_goes_ahead_of_the_writers_waiting(sqlite_url: str) -> None:
+    """The callback's inline write, finding the lock busy, waits for its turn ahead of the
+    worker's and the sender's transactions already waiting (its answer waits for it)."""
+    from store import inbox
+
+    engine = db.create_engine(sqlite_url)
+    sessions = db.sessionmaker(engine)
+    path = sqlite_url.split("///", 1)[1]
+    turns = db.write_turns(path)
+    writer = inbox.InlineSQLite.for_sessions(sessions)
+    assert writer is not None
+    order: list[str] = []
+    row = inbox.event_row("wecom", "k1", "text", {"platform": "wecom"}, datetime(2026, 11, 2, tzinfo=UTC))
+    try:
+        async with sessions() as first, first.begin():
+            await first.execute(text("SELECT 1"))  # holds the turn and SQLite's lock
+            assert writer.write([row]) is None  # busy: the fast path gives up at once
+
+            async def background() -> None:
+                async with sessions() as session, session.begin():
+                    await session.execute(text("SELECT 1"))
+                    order.append("worker")
+
+            async def callback() -> None:
+                assert await writer.write_in_turn([row]) == [True]
+                order.append("callback")
+
+            worker = asyncio.create_task(background())
+            await _queued(turns, 1)
+            stored = asyncio.create_task(callback())
+            await _queued(turns, 2)
+        await asyncio.gather(worker, stored)
+        assert order == ["callback", "worker"]
+    finally:
+        writer.close()
         await engine.dispose()
