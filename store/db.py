@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -13,10 +18,14 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+from store import dialect, inline_sqlite
 
 #: What the use cases pass around: they hold a session, they never build a query with it.
 Session: TypeAlias = AsyncSession
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+Engine: TypeAlias = AsyncEngine
 #: A unique or foreign key refused a write (e.g. two requests registering the same message).
 ConstraintError = IntegrityError
 
@@ -84,11 +93,18 @@ def resolve_url(url: str, base_dir: Path | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, inline: bool = False) -> AsyncEngine:
+    """The engine of ``url``. ``inline`` (a SQLite file only): statements run on the calling
+    thread instead of aiosqlite's driver thread (see :mod:`store.inline_sqlite`) — for an engine
+    used by a thread of its own, never by the loop that serves requests."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # parameters may hold personal data
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
+        if inline:
+            if not is_sqlite_file(url):
+                raise ValueError("inline statements need a SQLite file")
+            kwargs["async_creator"] = inline_sqlite.connector(str(parsed.database))
     else:
         kwargs["pool_size"] = pool_size
         kwargs["pool_pre_ping"] = True
@@ -96,7 +112,15 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> AsyncE
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        for name in ("checkin", "invalidate", "close"):  # the transaction is over: next writer
+            event.listen(engine.sync_engine.pool, name, _give_turn)
     return engine
+
+
+def is_sqlite_file(url: str) -> bool:
+    """True for a SQLite database in a file (not ``:memory:``)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and bool(parsed.database) and parsed.database != ":memory:"
 
 
 #: execution option: pure reads (SQLite: deferred BEGIN on a query-only connection)
@@ -105,6 +129,103 @@ READ_ONLY = "liuyan_read_only"
 LOCK_TIMEOUT_MS = "liuyan_lock_timeout_ms"
 DEFAULT_LOCK_TIMEOUT_MS = 30_000
 _STATE = "liuyan_sqlite_state"  # (query_only, busy_timeout) of a pooled connection
+
+
+class WriteTurns:
+    """First come, first served turns for this process's writers to one SQLite file, across
+    threads and event loops (the serving loop, the inbound worker's thread).
+
+    SQLite has one writer; a second one waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+    … up to 100 ms between looks. With the outbox sender committing every few milliseconds, a
+    waiter kept looking at the wrong moment and an answer's event waited half a second for the
+    lock behind bulk sends. Here a writer waits for its turn on a future resolved the moment the
+    previous writer's connection goes back to the pool, then takes SQLite's lock at once (other
+    processes still meet it in the busy handler)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._queue: collections.deque[_Turn] = collections.deque()
+
+    async def acquire(self, timeout: float, *, first: bool = False) -> None:
+        """Wait for the turn (at most ``timeout`` seconds: TimeoutError); ``first``: ahead of the
+        writers already waiting (a callback being stored, whose answer waits for it)."""
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = _Turn(asyncio.get_running_loop())
+            if first:
+                self._queue.appendleft(turn)
+            else:
+                self._queue.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn.future), timeout)
+        except BaseException:  # timed out or cancelled: give up the place, or the turn if it came
+            with self._mutex:
+                granted = turn.granted
+                if not granted:
+                    self._queue.remove(turn)
+            if granted:
+                self.release()
+            raise
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._queue:
+                self._held = False
+                return
+            turn = self._queue.popleft()  # handed over: _held stays True
+            turn.granted = True
+        try:
+            turn.loop.call_soon_threadsafe(_grant, turn.future)
+        except RuntimeError:  # that loop is closed: nobody will take the turn
+            self.release()
+
+
+class _Turn:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.granted = False
+
+
+def _grant(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_TURNS: dict[str, WriteTurns] = {}
+_TURNS_LOCK = threading.Lock()
+_TURN = "liuyan_write_turn"  # the WriteTurns a pooled connection holds, in its info
+
+
+def write_turns(path: str) -> WriteTurns:
+    """The turns of this process for the SQLite file ``path``."""
+    key = os.path.realpath(path)
+    with _TURNS_LOCK:
+        turns = _TURNS.get(key)
+        if turns is None:
+            turns = _TURNS[key] = WriteTurns()
+        return turns
+
+
+def _take_turn(conn: Connection, timeout_ms: int) -> None:
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or not in_greenlet():
+        return
+    turns = write_turns(path)
+    try:
+        await_(turns.acquire(timeout_ms / 1000))
+    except TimeoutError:
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")) from None
+    conn.connection.info[_TURN] = turns
+
+
+def _give_turn(dbapi_conn: Any, record: Any, *args: Any) -> None:
+    turns = record.info.pop(_TURN, None) if record is not None else None
+    if turns is not None:
+        turns.release()
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -120,7 +241,15 @@ def _sqlite_begin(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA query_only={'ON' if read else 'OFF'}")
         conn.exec_driver_sql(f"PRAGMA busy_timeout={timeout}")
         info[_STATE] = (read, timeout)
-    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+    if read:
+        conn.exec_driver_sql("BEGIN")
+        return
+    _take_turn(conn, timeout)  # this process's writers one after the other, in arrival order
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _give_turn(None, conn.connection._connection_record)
+        raise
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
@@ -134,6 +263,13 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={DEFAULT_LOCK_TIMEOUT_MS}")
     cur.close()
     record.info[_STATE] = (False, DEFAULT_LOCK_TIMEOUT_MS)
+
+
+def inline_twin(sessions: Sessions) -> AsyncEngine | None:
+    """A new engine on the SQLite file ``sessions`` work on, its statements run inline on the
+    calling thread (:func:`create_engine` ``inline``); None for PostgreSQL and in-memory SQLite."""
+    url = dialect.sqlite_url(sessions.kw.get("bind"))
+    return None if url is None else create_engine(url.render_as_string(hide_password=False), inline=True)
 
 
 def sessionmaker(engine: AsyncEngine, *, lock_timeout: float | None = None) -> Sessions:

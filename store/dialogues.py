@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Dialogue
 
+# built once: the inbound worker asks this for every text it handles (building a statement and
+# its cache key costs more than running it)
+_OF_USER = select(Dialogue).where(Dialogue.platform == bindparam("platform"), Dialogue.user_key == bindparam("user"))
+
 
 async def live(session: AsyncSession, platform: str, user: str, now: datetime) -> Dialogue | None:
     """The person's pending dialogue, or None; an expired one is removed on the way."""
-    row = (
-        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
-    ).scalar_one_or_none()
+    row = (await session.execute(_OF_USER, {"platform": platform, "user": user})).scalar_one_or_none()
     if row is None:
         return None
     if row.expires_at <= now:
@@ -35,9 +37,7 @@ async def put(
     expires_at: datetime,
 ) -> None:
     """Create or replace the person's pending dialogue."""
-    row = (
-        await session.execute(select(Dialogue).where(Dialogue.platform == platform, Dialogue.user_key == user))
-    ).scalar_one_or_none()
+    row = (await session.execute(_OF_USER, {"platform": platform, "user": user})).scalar_one_or_none()
     if row is None:
         session.add(
             Dialogue(platform=platform, user_key=user, kind=kind, case_id=case_id, data=data, expires_at=expires_at)

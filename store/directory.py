@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from bot.domain.lifecycle import Actor
 from bot.domain.states import UNIT_ROLES, Role
@@ -70,13 +70,22 @@ async def list_units(session: Session) -> list[Unit]:
     return list((await session.execute(select(Unit).order_by(Unit.name))).scalars())
 
 
+# built once: every inbound event looks up its sender (building a statement and its cache key
+# costs more than running it)
+_BY_PLATFORM = {
+    "wecom": select(Person).where(Person.wecom_userid == bindparam("user")),
+    "dingtalk": select(Person).where(Person.dingtalk_userid == bindparam("user")),
+}
+_ROLES_OF = select(PersonRole).where(PersonRole.person_id == bindparam("person"))
+
+
 async def person_by_platform(session: Session, platform: str, user_id: str) -> Person | None:
     if platform == "sandbox":  # the sandbox's user id is the directory id (bot.handlers.messaging)
         if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 18):
             return None
         return await session.get(Person, int(user_id))
-    column = Person.wecom_userid if platform == "wecom" else Person.dingtalk_userid
-    return (await session.execute(select(Person).where(column == user_id))).scalar_one_or_none()
+    stmt = _BY_PLATFORM["wecom" if platform == "wecom" else "dingtalk"]
+    return (await session.execute(stmt, {"user": user_id})).scalar_one_or_none()
 
 
 async def person_by_name(session: Session, name: str) -> list[Person]:
@@ -105,7 +114,7 @@ async def members_of(session: Session, unit_id: int) -> list[tuple[Person, str]]
 
 
 async def actor_for(session: Session, person: Person) -> Actor:
-    rows = (await session.execute(select(PersonRole).where(PersonRole.person_id == person.id))).scalars()
+    rows = (await session.execute(_ROLES_OF, {"person": person.id})).scalars()
     roles: set[Role] = set()
     units: set[int] = set()
     for row in rows:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store import dialect, queue
+from store import db, dialect, queue
 from store.models import InboundEvent, InboundStatus
 
 _TABLE = cast(Table, InboundEvent.__table__)
@@ -129,6 +129,20 @@ class InlineSQLite:
             raise
         return fresh(inserted)
 
+    async def write_in_turn(self, rows: Sequence[dict[str, Any]], *, timeout: float = 5.0) -> list[bool] | None:
+        """:meth:`write` once this process's other writers let it (``store.db.WriteTurns``, ahead
+        of those waiting): for when the lock was busy. None when another process holds the lock
+        or the turn did not come in ``timeout`` seconds (then the caller takes the async path)."""
+        turns = db.write_turns(self.path)
+        try:
+            await turns.acquire(timeout, first=True)
+        except TimeoutError:
+            return None
+        try:
+            return self.write(rows)
+        finally:
+            turns.release()
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -168,8 +182,28 @@ async def release(session: AsyncSession, event_ids: Sequence[int]) -> None:
         )
 
 
-def mark_done(row: InboundEvent, now: datetime) -> None:
-    row.status, row.processed_at, row.locked_until = InboundStatus.DONE, now, None
+# the worker's statements, built once (building one and its cache key costs more than running it)
+_PAYLOADS = select(InboundEvent.id, InboundEvent.payload).where(
+    InboundEvent.id.in_(bindparam("ids", expanding=True)), InboundEvent.status == InboundStatus.PENDING
+)
+_DONE = (
+    update(InboundEvent)
+    .where(InboundEvent.id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboundStatus.DONE, processed_at=bindparam("now"), locked_until=None)
+)
+
+
+async def pending_payloads(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The payloads of those of ``event_ids`` still to be processed, by id (one statement)."""
+    if not event_ids:
+        return {}
+    return {row.id: row.payload for row in await session.execute(_PAYLOADS, {"ids": list(event_ids)})}
+
+
+async def mark_done(session: AsyncSession, event_ids: Sequence[int], now: datetime) -> None:
+    """Processed (one statement for the lot)."""
+    if event_ids:
+        await session.execute(_DONE, {"ids": list(event_ids), "now": now})
 
 
 async def mark_failed(

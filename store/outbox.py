@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import dialect, queue
@@ -53,12 +53,15 @@ async def enqueue(
         next_attempt_at=not_before or now,
         created_at=now,
     )
-    if dedupe_key is None:
-        stmt = insert(OutboxMessage).values(**values)
-    else:
-        stmt = dialect.insert_ignore(session, OutboxMessage, ["dedupe_key"], values)
+    if dedupe_key is None:  # the common case (every answer): a statement built once
+        new_id: int = (await session.execute(_INSERT, values)).scalar_one()
+        return new_id
+    stmt = dialect.insert_ignore(session, OutboxMessage, ["dedupe_key"], values)
     result = await session.execute(stmt.returning(OutboxMessage.id))
     return result.scalar_one_or_none()
+
+
+_INSERT = insert(cast(Table, OutboxMessage.__table__)).returning(OutboxMessage.__table__.c.id)
 
 
 async def cancel_pending(session: AsyncSession, outbox_id: int) -> bool:
@@ -75,10 +78,19 @@ async def cancel_pending(session: AsyncSession, outbox_id: int) -> bool:
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int, platforms: Iterable[str]
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    platforms: Iterable[str],
+    lanes: Sequence[int] = (INTERACTIVE, BULK),
 ) -> list[int]:
-    """Lease the messages due now on ``platforms``, interactive lane first, then oldest (see
-    :func:`store.queue.claim`)."""
+    """Lease the messages of ``lanes`` due now on ``platforms``, interactive lane first, then
+    oldest (see :func:`store.queue.claim`)."""
+    where = [OutboxMessage.next_attempt_at <= now, OutboxMessage.platform.in_(list(platforms))]
+    if len(lanes) == 1:  # one lane: the claim reads ix_outbox_status_lane_id from that lane on
+        where.append(OutboxMessage.lane == lanes[0])
     return await queue.claim(
         session,
         OutboxMessage,
@@ -86,7 +98,7 @@ async def claim(
         now=now,
         lease_until=lease_until,
         limit=limit,
-        where=(OutboxMessage.next_attempt_at <= now, OutboxMessage.platform.in_(list(platforms))),
+        where=where,
         order_by=(OutboxMessage.lane,),
     )
 

@@ -3,15 +3,60 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
 
+class Wake:
+    """An :class:`asyncio.Event` that any thread may set: the waiter runs on one loop (the
+    inbound worker's own thread, or the serving loop), while callbacks, the worker and the
+    scheduler set it from theirs. ``set`` from another thread is handed to the waiter's loop."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self.waiting = 0  # waiters inside wait(): a worker asleep until set (or its poll)
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            was_set = self._event.is_set()
+            self._event = asyncio.Event()
+            if was_set:
+                self._event.set()
+            self._loop, self._thread = loop, threading.get_ident()
+
+    def set(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread == threading.get_ident():
+            self._event.set()
+            return
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(self._event.set)
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        self._bind()
+        self.waiting += 1
+        try:
+            await self._event.wait()
+        finally:
+            self.waiting -= 1
+
+
 async def work_forever(
     step: Callable[[], Awaitable[int]],
-    wake: asyncio.Event,
+    wake: Wake | asyncio.Event,
     poll: float,
     name: str,
     stopping: Callable[[], bool] = lambda: False,

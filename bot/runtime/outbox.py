@@ -17,7 +17,7 @@ from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, address
 from bot.ports import Channel, Delivery, Outcome, Outgoing, PlatformLimits, Transport
-from bot.runtime.loop import work_forever
+from bot.runtime.loop import Wake, work_forever
 from store import directory
 from store import outbox as outbox_store
 from store.db import Session
@@ -60,18 +60,33 @@ class OutboxSender:
         self.batch = batch
         self.poll = poll
         self.concurrency = concurrency
-        self.wake = asyncio.Event()
+        self.wake = Wake()  # set by the inbound worker's thread too
+        self.answers = Wake()  # an interactive message was queued (see :meth:`answer_queued`)
         self.outbox = Outbox(deps.config)
         self._holder = f"sender-{id(self):x}"
 
     # --- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await work_forever(self.run_once, self.wake, self.poll, "outbox sender")
+        """Two loops: one for the bulk lane, one for answers. An answer queued while the bulk
+        loop is in the middle of a batch (up to ``batch`` sends to many people) is claimed and
+        sent at once by the other, not after that batch; each lane keeps its own order per
+        person, and a bulk message steps aside for a due answer to the same person."""
+        await asyncio.gather(
+            work_forever(lambda: self.run_once((outbox_store.BULK,)), self.wake, self.poll, "outbox sender"),
+            work_forever(
+                lambda: self.run_once((outbox_store.INTERACTIVE,)), self.answers, self.poll, "outbox sender (answers)"
+            ),
+        )
 
-    async def run_once(self) -> int:
-        """Claim due rows and deliver them; returns how many were handled."""
-        ids = await self._claim()
+    def answer_queued(self) -> None:
+        """Wake both loops (from any thread): the inbound worker queued answers, and maybe more."""
+        self.answers.set()
+        self.wake.set()
+
+    async def run_once(self, lanes: tuple[int, ...] = (outbox_store.INTERACTIVE, outbox_store.BULK)) -> int:
+        """Claim due rows of ``lanes`` and deliver them; returns how many were handled."""
+        ids = await self._claim(lanes)
         if not ids:
             return 0
         sem = asyncio.Semaphore(self.concurrency)
@@ -95,11 +110,11 @@ class OutboxSender:
         await asyncio.gather(*(one_recipient(v) for v in by_recipient.values()))
         return len(ids)
 
-    async def _claim(self) -> list[int]:
+    async def _claim(self, lanes: tuple[int, ...]) -> list[int]:
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
             return await outbox_store.claim(
-                session, now=now, lease_until=now + LEASE, limit=self.batch, platforms=self.transports
+                session, now=now, lease_until=now + LEASE, limit=self.batch, platforms=self.transports, lanes=lanes
             )
 
     def _limits(self, platform: str) -> PlatformLimits:

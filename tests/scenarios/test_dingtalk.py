@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from store.models import InboundEvent
+from tests.fakes.fake_dingtalk import ROBOT_TOPIC
 from tests.fakes.office import DING_TOKEN, Office, Request
 
 
@@ -111,6 +112,43 @@ async def test_stream_mode_end_to_end(sqlite_url: str, clock: ManualClock) -> No
         await asyncio.sleep(0.05)
         await office.settle()
         assert "办理中" in office.last_text("zhangsan")
+        assert fake.ack_errors == []
+        await channels.stream.stop()
+        task.cancel()
+    finally:
+        await office.close()
+
+
+async def test_stream_frames_are_stored_in_small_batches(sqlite_url: str, clock: ManualClock) -> None:
+    """Frames arriving together are stored with group commit (a few transactions, not one per
+    frame), and every frame is acked only once its own event is stored."""
+    office = await Office.open(sqlite_url, clock, "dingtalk")
+    try:
+        office.runtime.config.dingtalk.mode = "stream"
+        from bot.app import build_channels
+
+        channels = build_channels(
+            office.runtime.deps,
+            office.runtime.deps.notifier,  # type: ignore[arg-type]
+            office.runtime.metrics,
+            office.http,
+        )
+        office.runtime.channels = channels
+        task = channels.stream.start()
+        fake = office.fake
+        await fake.wait_connections(1)
+        now_ms = int(clock.now().timestamp() * 1000)
+        senders = ("zhangsan", "limei", "wangkz", "zhaozj", "qiandj")  # one sender's frames go in order
+        frames = [
+            await fake.push_frame(
+                "CALLBACK", ROBOT_TOPIC, fake.robot_message(senders[i % 5], f"帮助{i}", create_at_ms=now_ms)
+            )
+            for i in range(20)
+        ]
+        acks = await asyncio.gather(*(fake.wait_ack(mid) for mid in frames))
+        assert [a.code for a in acks] == [200] * 20
+        assert await stored(office) == 20
+        assert 0 < channels.events.commits < 20  # small batches, not a transaction per frame
         assert fake.ack_errors == []
         await channels.stream.stop()
         task.cancel()

@@ -3,6 +3,7 @@ transport (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -181,3 +182,39 @@ async def test_a_crash_mid_send_is_an_attempt(deps: Deps, clock: ManualClock) ->
     clock.advance(seconds=LEASE.total_seconds() + 1)
     await drain(OutboxSender(deps, {"wecom": stub}))
     assert seen == [0, 1] and stub.sent == ["card"]
+
+
+async def test_an_answer_does_not_wait_for_the_bulk_batch_in_hand(deps: Deps, clock: ManualClock) -> None:
+    """The bulk loop is in the middle of a batch (here: a send to another person that hangs); an
+    answer queued meanwhile is claimed and sent by the answers' loop at once."""
+    stub = Stub()
+    sender = OutboxSender(deps, {"wecom": stub}, batch=50, poll=3600.0)  # only wake-ups move it
+    for i in range(5):
+        await put(deps, clock, f"bulk{i}", to="limei")
+    bulk_started, release = asyncio.Event(), asyncio.Event()
+    answered = asyncio.Event()
+
+    async def hang_bulk(message: Outgoing) -> None:
+        if message.text and message.text.startswith("bulk"):
+            bulk_started.set()
+            await release.wait()
+        else:
+            answered.set()
+
+    stub.during = hang_bulk
+    task = asyncio.create_task(sender.run())
+    try:
+        sender.wake.set()
+        await asyncio.wait_for(bulk_started.wait(), 10)
+        await put(deps, clock, "answer", lane=outbox.INTERACTIVE)
+        sender.answer_queued()  # what the inbound worker does after a slice
+        await asyncio.wait_for(answered.wait(), 10)
+        assert stub.sent == ["answer"]  # while the bulk batch still hangs on its first send
+        release.set()
+        async with asyncio.timeout(10):
+            while len(stub.sent) < 6:  # the bulk batch goes on
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert stub.sent == ["answer"] + [f"bulk{i}" for i in range(5)]

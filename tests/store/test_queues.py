@@ -38,12 +38,14 @@ async def test_inbound_events_are_stored_once_and_claimed_under_a_lease(deps: De
     async with deps.sessions() as session, session.begin():
         row = await inbox.pending(session, first[0])
         assert row is not None and row.attempts == 1  # claiming an event counts an attempt
-        inbox.mark_done(row, now)
+        assert list(await inbox.pending_payloads(session, first + second)) == first + second
+        await inbox.mark_done(session, [first[0]], now)
     later = now + LEASE + timedelta(seconds=1)  # the claimer died: its leases run out
     async with deps.sessions() as session, session.begin():
         back = await inbox.claim(session, now=later, lease_until=later + LEASE, limit=5)
         assert back == first[1:] + second
         assert await inbox.pending(session, first[0]) is None
+        assert list(await inbox.pending_payloads(session, first + second)) == first[1:] + second
 
 
 async def test_outbox_claims_only_due_messages_of_the_given_platforms(deps: Deps, clock: ManualClock) -> None:

@@ -69,6 +69,23 @@ async def test_sql_filter_agrees_with_the_rule(deps: Deps) -> None:
         scope = list_scope(Viewer.of([Role.HANDLER], [a]), SENSITIVE)
         some = await visible.visible_cases(session, scope, CaseFilter(unit_id=b, limit=10_000))
         assert some and all(x.unit_id == b and a in x.co_unit_ids for x in some)
+        # several lists in one statement (待办) give what one call per list gives, limits and
+        # overlaps included
+        filters = [
+            CaseFilter(unit_id=b, limit=3),
+            CaseFilter(state="accepted", limit=5),
+            CaseFilter(unit_id=c, limit=1000),
+            CaseFilter(unit_id=b, limit=2, offset=1),
+            CaseFilter(limit=7),
+        ]
+        for viewer in viewers:
+            scope = list_scope(viewer, SENSITIVE)
+            each = [[x.number for x in await visible.visible_cases(session, scope, f)] for f in filters]
+            together = [
+                [x.number for x in found] for found in await visible.visible_cases_each(session, scope, filters)
+            ]
+            assert together == each, viewer
+            assert any(each) or scope.empty or not any(in_scope(scope, scope_of(x)) for x in cases), viewer
 
 
 async def test_reminders_to_dispatchers_skip_sensitive_cases(deps: Deps) -> None:

@@ -48,9 +48,9 @@ async def todo(t: Turn, rest: str) -> None:
     scope = lists_for(t.deps.config, t.actor)
     wanted = waiting_for(t.actor)
     lines: list[str] = []
-    for state, unit_id, route in wanted:
-        wanted_cases = repo.CaseFilter(state=state, unit_id=unit_id, route=route, limit=20)
-        for c in await visible.visible_cases(t.session, scope, wanted_cases):
+    filters = [repo.CaseFilter(state=state, unit_id=unit_id, route=route, limit=20) for state, unit_id, route in wanted]
+    for cases in await visible.visible_cases_each(t.session, scope, filters):  # one statement
+        for c in cases:
             lines.append(f"{c.number} {State(c.state).label} 到期{b.hm(c.due_at, t.tz) or '-'} {b.short(c.title, 20)}")
     if not lines:
         await t.say("您当前没有待办件。")
