@@ -103,6 +103,11 @@ class WriteGate:
 
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
+        await self.lull()
+        yield
+
+    async def lull(self) -> None:
+        """Wait until no callback came for ``quiet_for`` seconds, at most ``max_wait`` seconds."""
         deadline = time.monotonic() + self.max_wait
         loop = asyncio.get_running_loop()
         while (now := time.monotonic()) < deadline:
@@ -123,7 +128,6 @@ class WriteGate:
             if idle >= self.quiet_for:
                 break
             await asyncio.sleep(min(self.quiet_for - idle, deadline - now))
-        yield
 
 
 def _wake_up(future: asyncio.Future[None]) -> None:

@@ -17,6 +17,7 @@ from bot.domain.states import Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import Outbox, address
 from bot.ports import Channel, Delivery, Outcome, Outgoing, PlatformLimits, Transport
+from bot.runtime.inbound import write_gate
 from bot.runtime.loop import Wake, work_forever
 from store import directory
 from store import outbox as outbox_store
@@ -63,6 +64,7 @@ class OutboxSender:
         self.wake = Wake()  # set by the inbound worker's thread too
         self.answers = Wake()  # an interactive message was queued (see :meth:`answer_queued`)
         self.outbox = Outbox(deps.config)
+        self.gate = write_gate(deps)
         self._holder = f"sender-{id(self):x}"
 
     # --- the loop ---------------------------------------------------------------------------
@@ -124,6 +126,7 @@ class OutboxSender:
     # --- one message ------------------------------------------------------------------------
 
     async def _deliver(self, row_id: int) -> tuple[_Next, datetime | None]:
+        await self.gate.lull()  # callbacks being stored go first (their answers wait for them)
         async with self.deps.sessions() as session, session.begin():
             row = await outbox_store.pending(session, row_id)
             if row is None:

@@ -218,3 +218,28 @@ async def test_an_answer_does_not_wait_for_the_bulk_batch_in_hand(deps: Deps, cl
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert stub.sent == ["answer"] + [f"bulk{i}" for i in range(5)]
+
+
+async def test_the_sender_lets_callbacks_being_stored_go_first(deps: Deps, clock: ManualClock) -> None:
+    """While a callback is being stored the sender waits (for a lull, or at most ``max_wait``)
+    before its next transaction: the callback's commit, which its answer waits for, goes first."""
+    from bot.runtime.inbound import write_gate
+
+    stub = Stub()
+    sender = OutboxSender(deps, {"wecom": stub})
+    gate = write_gate(deps)
+    gate.quiet_for, gate.max_wait = 0.0, 3600.0  # only the lull lets it go
+    await put(deps, clock, "reminder")
+    gate.arrive()  # a callback is being stored
+    task = asyncio.create_task(sender.run_once())
+    try:
+        async with asyncio.timeout(10):
+            while not gate._quiet_waiters:  # the sender waits for the lull
+                await asyncio.sleep(0)
+        assert stub.sent == [] and not task.done()
+        gate.depart()  # its commit is done: the sender goes on
+        assert await asyncio.wait_for(task, 10) == 1
+        assert stub.sent == ["reminder"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
