@@ -71,10 +71,10 @@ async def test_worker_runs_in_its_own_thread_and_is_woken_across_threads(
     await engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_worker_stays_on_the_loop_without_a_sqlite_file(deps: Deps, clock: ManualClock) -> None:
-    """PostgreSQL (and in-memory SQLite): the worker works on the caller's loop, as tests step it."""
-    if deps.sessions.kw["bind"].dialect.name == "sqlite":
-        pytest.skip("the SQLite file case is the test above")
+    """PostgreSQL (and in-memory SQLite): the worker works on the caller's loop, as tests step it.
+    (The SQLite file case is the test above.)"""
     seen: list[int] = []
 
     async def handle(session: Session, event: Inbound) -> None:
