@@ -3,17 +3,13 @@ contact, a runtime on the test database, the link a card would carry, and the br
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
-
 from bot.app import Runtime
 from bot.clock import ManualClock
 from bot.links import detail_url
 from store import directory
 from tests.conftest import make_config
 from tests.fakes.api import AUTH
+from tests.fakes.browser import chromium_or_skip
 
 __all__ = [
     "AUTH",
@@ -78,23 +74,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def chromium_or_skip() -> str:
-    """The chromium binary, or skip with the reason — in CI (CI=true) a missing browser fails."""
-    reason = ""
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install 'playwright>=1.40')"
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else "")
-    if not exe:
-        reason = reason or "no chromium binary (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
-        pytest.skip(reason)
-    return exe
 
 
 def long_content() -> str:

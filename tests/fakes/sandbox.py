@@ -3,12 +3,8 @@ tests/conftest.py), and stepping its worker and sender by hand until the message
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.app import Runtime
 from bot.clock import ManualClock
@@ -66,41 +62,6 @@ PHONE: dict[str, Any] = {
     "locale": "zh-CN",
 }
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1, "locale": "zh-CN"}
-
-
-def chromium_or_skip() -> str:
-    """The chromium binary, or skip with the reason — in CI (CI=true) a missing browser fails."""
-    reason = ""
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install 'playwright>=1.40')"
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else "")
-    if not exe:
-        reason = reason or "no chromium binary (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
-        pytest.skip(reason)
-    return exe
-
-
-def font_env(tmp_path: Path) -> dict[str, str]:
-    """Chromium's environment: the system fonts plus the packaged Noto Sans SC, when installed."""
-    env = dict(os.environ)
-    try:
-        import pylopdf_fonts_zh_cn  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return env
-    conf = tmp_path / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
-        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
-        f"<dir>{pylopdf_fonts_zh_cn.sans_path().parent}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir>"
-        "</fontconfig>\n",
-        encoding="utf-8",
-    )
-    return env | {"FONTCONFIG_FILE": str(conf)}
 
 
 def shot_path(name: str) -> Path:

@@ -6,8 +6,6 @@ a desktop, below it on a phone). Screenshots go to tests/artifacts/desk-*.png (i
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from bot.handlers.intake import register_case, validate_new_case
 from bot.handlers.workflow import perform
 from bot.web.api import API_ACTOR
 from store import directory
+from tests.fakes.browser import chromium_or_skip, font_env
 from tests.web.conftest import PASSWORD, Desk, serve_desk, start_desk
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -38,39 +37,6 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
 SECRET_TITLE = "区住建局独有的机密标题"
 
 
-def _chromium_or_skip() -> str:
-    reason = ""
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install 'playwright>=1.40')"
-    exe = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else "")
-    if not exe:
-        reason = reason or "no chromium binary (apt-get install chromium)"
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser test cannot run: {reason}")
-        pytest.skip(reason)
-    return exe
-
-
-def _fontconfig(tmp_path: Path) -> dict[str, str]:
-    """The packaged Noto Sans SC for Chromium, so screenshots show Chinese on any machine."""
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        return {}
-    conf = tmp_path / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
-        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
-        f"<dir>{pylopdf_fonts_zh_cn.sans_path().parent}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir>"
-        "</fontconfig>\n",
-        encoding="utf-8",
-    )
-    return {"FONTCONFIG_FILE": str(conf)}
-
-
 @pytest.fixture
 async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
     runtime = await start_desk(sqlite_url, clock)
@@ -85,11 +51,11 @@ async def served(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
 
 @pytest.fixture(params=["phone", "desktop"])
 async def page(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    exe = _chromium_or_skip()
+    exe = chromium_or_skip()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        env = {**os.environ, **_fontconfig(tmp_path)}
+        env = font_env(tmp_path)
         browser = await pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS, env=env)
         context = await browser.new_context(**VIEWPORTS[request.param])
         p = await context.new_page()

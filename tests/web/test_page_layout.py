@@ -14,7 +14,6 @@ the screenshots show Chinese on a machine without system CJK fonts; the assertio
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from bot.exports.dossier import Dossier, TimelineEntry, render_dossier_html
 from bot.handlers.workflow import perform
 from bot.web.detail import EXPIRED_TEXT, INVALID_TEXT
 from store import directory
+from tests.fakes.browser import font_env
 from tests.fakes.detail_page import (
     AUTH,
     CASE,
@@ -115,23 +115,6 @@ def _measure_js(text_selector: str, part_selector: str, card_selector: str) -> s
     )
 
 
-def _fontconfig(tmp_path: Path) -> dict[str, str]:
-    """Environment for Chromium: the system fonts plus the packaged Noto Sans SC."""
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        return {}
-    conf = tmp_path / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
-        '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
-        f"<dir>{pylopdf_fonts_zh_cn.sans_path().parent}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir>"
-        "</fontconfig>\n",
-        encoding="utf-8",
-    )
-    return {"FONTCONFIG_FILE": str(conf)}
-
-
 def _shot_path(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
@@ -147,7 +130,7 @@ async def browser(tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[Any
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        env = {**os.environ, **_fontconfig(tmp_path)}
+        env = font_env(tmp_path)
         chromium = await pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS, env=env)
         contexts: list[Any] = []
 

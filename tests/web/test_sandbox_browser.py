@@ -20,12 +20,11 @@ from aiohttp import web
 from bot.app import Runtime, build_app
 from bot.clock import ManualClock
 from bot.domain.visibility import NOT_VISIBLE
+from tests.fakes.browser import chromium_or_skip, font_env
 from tests.fakes.sandbox import (
     CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
-    chromium_or_skip,
-    font_env,
     person_id,
     shot_path,
     start_sandbox,
