@@ -46,6 +46,9 @@ def run_bounded(main: Coroutine[Any, Any, None], *, linger: float = 0.5) -> None
     SQLite's busy wait, up to its 30 s timeout) gets ``linger`` seconds. If one is still alive,
     the process leaves at once: every event and message is committed, nothing is lost by not
     waiting, and a platform that gets no answer retries."""
+    # Only threads serve started count: a host process's own threads (a test runner's timer, say)
+    # are not serve's to wait for.
+    before = set(threading.enumerate())
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(main)
@@ -56,7 +59,7 @@ def run_bounded(main: Coroutine[Any, Any, None], *, linger: float = 0.5) -> None
         if left:
             loop.run_until_complete(asyncio.wait(left, timeout=linger))
         stuck = any(not t.done() for t in left) or any(
-            t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+            t.is_alive() and not t.daemon for t in threading.enumerate() if t not in before
         )
         if stuck:
             logging.getLogger(__name__).warning("shutdown: leaving without waiting for stuck database work")
