@@ -27,6 +27,7 @@ class PersonListing:
     #: (role, unit name or "" for an office-wide role), by role
     roles: list[tuple[str, str]] = field(default_factory=list)
     active: bool = True
+    id: int = 0
 
 
 async def people_with_roles(session: AsyncSession) -> list[PersonListing]:
@@ -42,4 +43,6 @@ async def people_with_roles(session: AsyncSession) -> list[PersonListing]:
     for person_id, role, unit_id, unit_name in await session.execute(stmt):
         unit_text = "" if not unit_id else (unit_name if unit_name is not None else str(unit_id))
         roles.setdefault(person_id, []).append((role, unit_text))
-    return [PersonListing(p.name, p.wecom_userid, p.dingtalk_userid, roles.get(p.id, []), p.active) for p in people]
+    return [
+        PersonListing(p.name, p.wecom_userid, p.dingtalk_userid, roles.get(p.id, []), p.active, p.id) for p in people
+    ]

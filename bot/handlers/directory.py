@@ -165,7 +165,10 @@ async def find_person(session: Session, who: str) -> Person:
 async def set_active(session: Session, who: str, active: bool) -> tuple[Person, bool]:
     """(De)activate a person: an inactive person gets no cards or reminders and cannot act.
     Returns the person and whether anything changed."""
-    person = await find_person(session, who)
+    return await set_person_active(session, await find_person(session, who), active)
+
+
+async def set_person_active(session: Session, person: Person, active: bool) -> tuple[Person, bool]:
     changed = person.active != active
     person.active = active
     await session.flush()

@@ -101,7 +101,19 @@ async def start_desk(db_url: str, clock: ManualClock, extra: str = "") -> Runtim
 
 @pytest.fixture
 async def desk(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
-    runtime = await start_desk(sqlite_url, clock)
+    async for d in _desk_on(sqlite_url, clock):
+        yield d
+
+
+@pytest.fixture
+async def desk_both(db_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
+    """The desk on SQLite and on PostgreSQL (for the pages that change what is stored)."""
+    async for d in _desk_on(db_url, clock):
+        yield d
+
+
+async def _desk_on(url: str, clock: ManualClock) -> AsyncIterator[Desk]:
+    runtime = await start_desk(url, clock)
     runner, base = await serve_desk(runtime)
     d = Desk(runtime, base)
     try:

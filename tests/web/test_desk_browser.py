@@ -198,3 +198,43 @@ async def test_unit_handler_sees_only_the_units_cases(served: Desk, page: Any) -
     await page.goto(f"{served.base}/desk/cases/{theirs}")
     assert SECRET_TITLE not in await page.content()
     assert "未找到此留言件，或您无权查看" in await page.locator("main").inner_text()
+
+
+async def test_admin_adds_a_unit_and_a_handler(served: Desk, page: Any) -> None:
+    await _sign_in(page, served, "wu")
+    await page.get_by_role("link", name="管理").click()
+    await page.wait_for_selector("text=添加或修改单位")
+    assert await page.locator(".who small").inner_text() == "管理员"
+    unit_form = page.locator("#unit-form")
+    await unit_form.get_by_label("单位名称").fill("区教育局")
+    await unit_form.get_by_label("简称").fill("教育")
+    await unit_form.get_by_role("button", name="保存单位").click()
+    await page.wait_for_selector("text=单位已保存。")
+    member_form = page.locator("#member-form")
+    await member_form.get_by_label("姓名").fill("郑老师")
+    await member_form.get_by_label("企业微信账号").fill("zhengls")
+    await member_form.get_by_label("角色").select_option("handler")
+    await member_form.get_by_label("所属单位").select_option("区教育局")
+    await member_form.get_by_role("button", name="保存人员").click()
+    await page.wait_for_selector("text=人员已保存。")
+    assert "郑老师（承办人）" in await page.locator("[data-unit=区教育局]").inner_text()
+    await _fits(page)
+    # each person's line: the name, the role with its 撤销 and 停用 stay inside the card
+    line = page.locator("li[data-person=郑老师]")
+    card = await page.locator("section.card", has=line).bounding_box()
+    for part in (line, line.get_by_role("button", name="撤销"), line.get_by_role("button", name="停用")):
+        box = await part.bounding_box()
+        assert box is not None and card is not None
+        assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"] + 1
+    # the two form fields side by side on a desktop, one column on a phone
+    name_box = await member_form.get_by_label("姓名").bounding_box()
+    id_box = await member_form.get_by_label("企业微信账号").bounding_box()
+    assert name_box is not None and id_box is not None
+    if page.kind == "desktop":
+        assert abs(name_box["y"] - id_box["y"]) < 2
+    else:
+        assert id_box["y"] > name_box["y"] + name_box["height"] - 1
+    await _shot(page, "admin")
+    await line.get_by_role("button", name="停用").click()
+    await page.wait_for_selector("text=已停用：不再接收卡片和提醒")
+    assert "已停用" in await page.locator("li[data-person=郑老师]").inner_text()

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.web.api import DEPS
-from bot.web.desk import auth, office, pages, signin
+from bot.web.desk import admin, auth, office, pages, signin
 from bot.web.desk.common import VISITOR, refuse
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,11 @@ def setup(app: web.Application) -> None:
     r.add_post("/desk/board/press", office.press)
     r.add_get("/desk/stats", office.stats)
     r.add_get("/desk/stats/chart.png", office.chart)
-    r.add_get("/desk/admin", office.admin)
+    r.add_get("/desk/admin", admin.admin)
+    r.add_post("/desk/admin/units", admin.save_unit)
+    r.add_post("/desk/admin/people", admin.save_member)
+    r.add_post("/desk/admin/people/{person_id}/revoke", admin.revoke)
+    r.add_post("/desk/admin/people/{person_id}/active", admin.set_active)
     r.add_get("/desk/login", signin.login_form)
     r.add_post("/desk/login", signin.login)
     r.add_post("/desk/logout", signin.logout)

@@ -1,6 +1,5 @@
 """The office's desk pages: the supervision board (超期 and 滞留 by unit, 催办/督办), the month's
-statistics with the monthly report's chart (bot/reports), and the admin's view of units, members,
-desk accounts and the work calendar."""
+statistics with the monthly report's chart (bot/reports). The admin's pages are in admin.py."""
 
 from __future__ import annotations
 
@@ -16,16 +15,13 @@ from bot.domain.states import Note, Role, State
 from bot.domain.statistics import Period
 from bot.handlers.access import lists_for
 from bot.handlers.deps import Deps
-from bot.handlers.directory import unit_summaries
 from bot.handlers.messaging import Outbox
 from bot.handlers.pressure import press_unit
 from bot.reports.model import Report
 from bot.web.desk.common import Labels, deps_of, has_role, refuse, render, visitor_of
-from store import calendar as calendar_store
 from store import desk as desk_store
 from store import directory
 from store.cases import STEP_VALUES
-from store.listings import people_with_roles
 from store.models import Case
 
 log = logging.getLogger(__name__)
@@ -180,38 +176,3 @@ async def chart(request: web.Request) -> web.Response:
     if cached.png is None:
         cached.png = await asyncio.to_thread(render_png, cached.report)  # matplotlib: off the event loop
     return web.Response(body=cached.png, content_type="image/png")
-
-
-async def admin(request: web.Request) -> web.Response:
-    """管理: units with their members and platform ids, people, desk accounts, and the work
-    calendar's years (provisional ones marked: no State Council notice imported yet)."""
-    deps = deps_of(request)
-    visitor = visitor_of(request)
-    if Role.ADMIN not in visitor.actor.roles:
-        return refuse(request, 403, "无权访问", "管理页面仅限管理员。")
-    now = deps.clock.now()
-    tz = deps.config.office.hours().tz
-    async with deps.read_sessions() as session:
-        summaries = await unit_summaries(session)
-        people = await people_with_roles(session)
-        accounts = await desk_store.accounts_with_people(session)
-        imported = {y.year: y for y in await calendar_store.imported_years(session)}
-        cal = await deps.calendar.ensure_fresh(session)
-    year = now.astimezone(tz).year
-    years = []
-    for y in range(year - 1, year + 2):
-        source = cal.source(y)
-        years.append({"year": y, "label": source.label, "provisional": source.provisional, "imported": y in imported})
-    return render(
-        request,
-        "admin.html",
-        {
-            "title": "管理",
-            "units": summaries,
-            "people": people,
-            "accounts": accounts,
-            "years": years,
-            "role_labels": {r.value: r.label for r in Role},
-            "labels": Labels(deps, now),
-        },
-    )
