@@ -235,3 +235,18 @@ async def test_commendation_from_chat(office: Office) -> None:
     assert "已记录表扬" in office.last_text("sundc")
     assert "【表扬】" in office.last_text("wangkz")
     assert [e["action"] for e in (await office.case(n))["timeline"]][-1] == "commendation"
+
+
+async def test_instruction_from_chat(office: Office) -> None:
+    n = (await office.register())["number"]
+    await office.say("sundc", f"批示 {n} 请抓紧办理")
+    assert office.last_text("sundc") == "只有领导可以批示。"
+    await office.say("zhousj", f"批示 {n}")
+    assert "批示 <文号> <内容>" in office.last_text("zhousj")
+    await office.say("zhousj", f"批示 {n} {'阅' * 1001}")
+    assert "批示内容过长" in office.last_text("zhousj")
+    assert "instruction" not in [e["action"] for e in (await office.case(n))["timeline"]]
+    await office.say("zhousj", f"批示 {n} 请人社局本周内答复群众")
+    assert "批示已转承办单位" in office.last_text("zhousj")
+    last = (await office.case(n))["timeline"][-1]
+    assert last["action"] == "instruction" and last["comment"] == "请人社局本周内答复群众"

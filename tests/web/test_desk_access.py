@@ -377,3 +377,24 @@ async def test_supervise_and_commend_one_case(desk: Desk) -> None:
     assert "督办方式" not in html and "表扬理由" not in html
     status, _, html = await desk.post(handler, page, f"/desk/cases/{number}/note", form)
     assert status == 422 and "仅限督查员" in html
+
+
+async def test_a_leaders_instruction_goes_on_the_timeline(desk: Desk) -> None:
+    number = await _register(desk, "学校周边交通拥堵", "区住建局")
+    page, note = f"/desk/cases/{number}", f"/desk/cases/{number}/note"
+    leader = await desk.sign_in("zhou")
+    assert "批示内容" in (await desk.page(leader, page))[1]
+    status, location, _ = await desk.post(
+        leader, page, note, {"kind": "instruct", "text": "请住建局会同交警本周拿出方案"}
+    )
+    assert status == 303
+    _, html = await desk.page(leader, location)
+    assert "已批示。" in html and "请住建局会同交警本周拿出方案" in html
+    status, _, html = await desk.post(leader, page, note, {"kind": "instruct", "text": "阅" * 1001})
+    assert status == 422 and "批示内容过长" in html
+    # a supervisor sees no such form, and a forged post is refused as in chat
+    supervisor = await desk.sign_in("sun")
+    assert "批示内容" not in (await desk.page(supervisor, page))[1]
+    status, _, html = await desk.post(supervisor, page, note, {"kind": "instruct", "text": "越权批示"})
+    assert status == 422 and "只有领导可以批示" in html
+    assert "越权批示" not in (await desk.page(leader, page))[1]

@@ -10,8 +10,8 @@ from bot.domain.states import Note
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.commendations import commend_in_session
+from bot.handlers.instructions import instruct_in_session
 from bot.handlers.pressure import press_unit
-from bot.handlers.workflow import add_note_in_session
 from store import directory
 from store.models import Case
 
@@ -56,13 +56,14 @@ async def _pressure(t: Turn, unit_id: int | None, kind: Note) -> None:
 
 @on.command("批示")
 async def instruction(t: Turn, case: Case, rest: str) -> None:
-    if not t.actor.roles & INSTRUCTION_ROLES:
-        await t.say("只有领导可以批示。")
+    if t.actor.roles & INSTRUCTION_ROLES and not rest.strip():
+        await t.say("请写明批示内容：批示 <文号> <内容>。")  # the command's form, not only "what is missing"
         return
-    if not rest.strip():
-        await t.say("请写明批示内容：批示 <文号> <内容>。")
+    try:
+        await instruct_in_session(t.deps, t.session, case, t.actor, rest)
+    except WorkflowError as exc:
+        await t.say(exc.message)
         return
-    await add_note_in_session(t.deps, t.session, case, t.actor, Note.INSTRUCTION, rest.strip())
     await t.say(f"{case.number}：批示已转承办单位。", case)
 
 

@@ -15,13 +15,14 @@ from aiohttp import web
 from bot.domain.archive import ARCHIVE_ELEMENTS
 from bot.domain.duplicates import normalise_contact
 from bot.domain.errors import UserError
-from bot.domain.records import SUPERVISION_METHODS
+from bot.domain.records import INSTRUCTION_ROLES, SUPERVISION_METHODS
 from bot.domain.states import Action, Level, Role, State
 from bot.domain.visibility import Sight
 from bot.exports.archive import ledger_workbook
 from bot.handlers.access import lists_for, sight_of
 from bot.handlers.case_supervision import supervise_in_session
 from bot.handlers.commendations import COMMEND_ROLES, commend_in_session
+from bot.handlers.instructions import instruct_in_session
 from bot.handlers.intake import assign_case, possible_duplicate, register_case, validate_new_case
 from bot.handlers.read_models import archive_record, event_label
 from bot.handlers.workflow import perform
@@ -221,6 +222,7 @@ async def case_page(request: web.Request, *, message: str = "", error: str = "",
             "may_supervise": Role.SUPERVISOR in visitor.actor.roles
             and State(case.state) not in (State.REGISTERED, State.CLOSED, State.ARCHIVED, State.VOIDED),
             "may_commend": bool(visitor.actor.roles & COMMEND_ROLES) and case.unit_id is not None,
+            "may_instruct": bool(visitor.actor.roles & INSTRUCTION_ROLES),
             "methods": SUPERVISION_METHODS,
             "supervise_days": deps.config.deadlines.supervise_days,
             "assign": assign.label if assign else "",
@@ -282,8 +284,8 @@ async def assign(request: web.Request) -> web.Response:
 
 
 async def note(request: web.Request) -> web.Response:
-    """督办 (supervisors) or 表扬 (supervisors, leaders) of one case: the chat's use cases
-    (bot.handlers.case_supervision, bot.handlers.commendations), each a timeline entry."""
+    """督办 (supervisors), 表扬 (supervisors, leaders) or 批示 (leaders) of one case: the chat's use
+    cases (bot.handlers.case_supervision, commendations, instructions), each a timeline entry."""
     deps = deps_of(request)
     visitor = visitor_of(request)
     found = await _visible_case(request, request.match_info["number"])
@@ -312,6 +314,8 @@ async def note(request: web.Request) -> web.Response:
                 )
             elif kind == "commend":
                 await commend_in_session(deps, session, fresh, visitor.actor, text)
+            elif kind == "instruct":
+                await instruct_in_session(deps, session, fresh, visitor.actor, text)
             else:
                 return await case_page(request, error="不支持的操作。", status=400)
     except UserError as exc:
@@ -323,7 +327,7 @@ async def note(request: web.Request) -> web.Response:
 async def show_case(request: web.Request) -> web.Response:
     done = request.query.get("done", "")
     labels = {a.value: a.label for a in Action}
-    labels.update(assign="交办", register="登记", supervise="督办", commend="表扬")
+    labels.update(assign="交办", register="登记", supervise="督办", commend="表扬", instruct="批示")
     message = f"已{labels[done]}。" if done in labels else ""
     return await case_page(request, message=message)
 
