@@ -176,10 +176,11 @@ def may_use(name: str, roles: Iterable[Role]) -> bool:
     return allowed is None or bool(allowed & frozenset(roles))
 
 
-def help_for(roles: Iterable[Role]) -> str:
-    """The 帮助 text for a person with ``roles``: only the lines of commands they may use."""
+def help_for(roles: Iterable[Role], *, hidden: frozenset[str] = frozenset()) -> str:
+    """The 帮助 text for a person with ``roles``: only the lines of commands they may use here
+    (``hidden``: commands this channel refuses whoever asks)."""
     mine = frozenset(roles) - {Role.SYSTEM}
-    shown = [line for names, line in LINES if any(may_use(n, mine) for n in names)]
+    shown = [line for names, line in LINES if any(n not in hidden and may_use(n, mine) for n in names)]
     who = "、".join(ROLE_LABELS[r] for r in sorted(mine, key=list(Role).index)) or "未分配角色"
     return f"留言办理机器人 您（{who}）可用的指令：\n" + "\n".join(shown)
 
