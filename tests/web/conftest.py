@@ -100,14 +100,8 @@ async def start_desk(db_url: str, clock: ManualClock, extra: str = "") -> Runtim
 
 
 @pytest.fixture
-async def desk(sqlite_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
-    async for d in _desk_on(sqlite_url, clock):
-        yield d
-
-
-@pytest.fixture
-async def desk_both(db_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
-    """The desk on SQLite and on PostgreSQL (for the pages that change what is stored)."""
+async def desk(db_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
+    """The desk on SQLite and on PostgreSQL."""
     async for d in _desk_on(db_url, clock):
         yield d
 

@@ -22,8 +22,7 @@ async def _person_id(desk: Desk, name: str) -> int:
         return person.id
 
 
-async def test_admin_adds_a_unit_and_a_handler_who_then_gets_its_cases(desk_both: Desk) -> None:
-    desk = desk_both
+async def test_admin_adds_a_unit_and_a_handler_who_then_gets_its_cases(desk: Desk) -> None:
     admin = await desk.sign_in("wu")
     unit = {"name": "区教育局", "code": "教育", "wecom_chatid": "wrOgQhDgAAedu", "dingtalk_conversation_id": ""}
     status, location, _ = await desk.post(admin, ADMIN, "/desk/admin/units", unit)
@@ -45,8 +44,7 @@ async def test_admin_adds_a_unit_and_a_handler_who_then_gets_its_cases(desk_both
     assert "区教育局" in (await desk.page(dispatcher, "/desk/register"))[1]
 
 
-async def test_refusals_say_why_and_change_nothing(desk_both: Desk) -> None:
-    desk = desk_both
+async def test_refusals_say_why_and_change_nothing(desk: Desk) -> None:
     admin = await desk.sign_in("wu")
     before = await _people(desk)
     # a short name that is another unit's name
@@ -73,8 +71,7 @@ async def test_refusals_say_why_and_change_nothing(desk_both: Desk) -> None:
     assert "张小三" in await _people(desk) and "张三" not in await _people(desk)
 
 
-async def test_roles_are_taken_and_people_deactivated(desk_both: Desk) -> None:
-    desk = desk_both
+async def test_roles_are_taken_and_people_deactivated(desk: Desk) -> None:
     admin = await desk.sign_in("wu")
     handler = await desk.sign_in("zhang")
     zhang = await _person_id(desk, "张三")
