@@ -102,12 +102,12 @@ async def start_desk(db_url: str, clock: ManualClock, extra: str = "") -> Runtim
 @pytest.fixture
 async def desk(db_url: str, clock: ManualClock) -> AsyncIterator[Desk]:
     """The desk on SQLite and on PostgreSQL."""
-    async for d in _desk_on(db_url, clock):
+    async for d in desk_on(db_url, clock):
         yield d
 
 
-async def _desk_on(url: str, clock: ManualClock) -> AsyncIterator[Desk]:
-    runtime = await start_desk(url, clock)
+async def desk_on(url: str, clock: ManualClock, extra: str = "") -> AsyncIterator[Desk]:
+    runtime = await start_desk(url, clock, extra)
     runner, base = await serve_desk(runtime)
     d = Desk(runtime, base)
     try:

@@ -294,4 +294,14 @@ async def test_a_new_user_loads_the_demo_and_advances_the_clock(served: Served, 
         sizes = await group.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert sizes[0] <= sizes[1], sizes
         await group.screenshot(path=str(shot_path(f"sandbox-group-{name}")))
+        # the desk, from the sandbox's notice: a rehearsal visitor picks who to be
+        await page.goto(served.base + "/sandbox/")
+        await page.locator(".notice").get_by_role("link", name="办理台").click()
+        await page.locator("#rehearsal").get_by_label("人员").select_option(label="孙督查（督查员）")
+        await page.get_by_role("button", name="以此身份进入").click()
+        await page.get_by_role("link", name="督办").click()
+        await expect(page.locator("main")).to_contain_text("超期", timeout=WAIT)
+        sizes = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert sizes[0] <= sizes[1], sizes
+        await page.screenshot(path=str(shot_path(f"sandbox-desk-board-{name}")))
         await context.close()

@@ -131,6 +131,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/desk/admin/people/{person_id}/active", admin.set_active)
     r.add_get("/desk/login", signin.login_form)
     r.add_post("/desk/login", signin.login)
+    r.add_post("/desk/login/sandbox", signin.rehearsal_sign_in)
     r.add_post("/desk/logout", signin.logout)
     r.add_get("/desk/login/{platform}", signin.oauth_start)
     r.add_get("/desk/login/{platform}/callback", signin.oauth_callback)

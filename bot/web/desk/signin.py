@@ -9,10 +9,12 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from bot.domain.states import Role
 from bot.web.desk import auth
 from bot.web.desk.common import NEXT, VISITOR, deps_of, render
 from store import desk as desk_store
 from store import directory
+from store.listings import people_with_roles
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,28 @@ def platforms(request: web.Request) -> list[tuple[str, str]]:
     return found
 
 
-def login_page(request: web.Request, *, error: str = "", status: int = 200, username: str = "") -> web.Response:
+def rehearsal(request: web.Request) -> bool:
+    """The sandbox is the office's only platform: as at /sandbox/, whoever opens the page may act
+    as anyone of the directory, so the desk lets them pick who to be. Never beside WeCom or DingTalk."""
+    config = deps_of(request).config
+    return config.sandbox.enabled and not config.wecom.enabled and not config.dingtalk.enabled
+
+
+async def _rehearsal_people(request: web.Request) -> list[tuple[int, str]]:
+    """(person id, "name（roles）") of the active people with a role, for the rehearsal sign-in."""
+    if not rehearsal(request):
+        return []
+    async with deps_of(request).read_sessions() as session:
+        people = await people_with_roles(session)
+    labels = {r.value: r.label for r in Role}
+    return [
+        (p.id, f"{p.name}（{'、'.join(labels.get(r, r) + (f'@{u}' if u else '') for r, u in p.roles)}）")
+        for p in people
+        if p.active and p.roles
+    ]
+
+
+async def login_page(request: web.Request, *, error: str = "", status: int = 200, username: str = "") -> web.Response:
     deps = deps_of(request)
     nonce, signed = auth.new_pre(deps)
     response = render(
@@ -64,6 +87,7 @@ def login_page(request: web.Request, *, error: str = "", status: int = 200, user
             "error": error,
             "username": username,
             "platforms": platforms(request),
+            "rehearsal_people": await _rehearsal_people(request),
         },
         status=status,
     )
@@ -72,7 +96,7 @@ def login_page(request: web.Request, *, error: str = "", status: int = 200, user
 
 
 async def login_form(request: web.Request) -> web.Response:
-    return login_page(request)
+    return await login_page(request)
 
 
 async def _signed_in(
@@ -98,7 +122,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     nonce = auth.pre_nonce(deps, request.cookies.get(auth.PRE_COOKIE))
     if not auth.same_token(nonce, str(form.get(auth.CSRF_FIELD, ""))):
         log.info("desk sign-in refused: missing or wrong form token")
-        return login_page(request, error="页面已过期，请重新登录。", status=403)
+        return await login_page(request, error="页面已过期，请重新登录。", status=403)
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:1024]
     address = request.remote or "-"
@@ -106,15 +130,32 @@ async def login(request: web.Request) -> web.StreamResponse:
         result = await auth.password_sign_in(deps, session, username, password, address)
     if result.locked_minutes:
         log.warning("desk sign-in locked for a user name (too many failures) from %s", address)
-        return login_page(
+        return await login_page(
             request,
             error=f"登录失败次数过多，请 {result.locked_minutes} 分钟后再试。",
             status=429,
             username=username,
         )
     if result.person is None:
-        return login_page(request, error=WRONG, status=401, username=username)
+        return await login_page(request, error=WRONG, status=401, username=username)
     return await _signed_in(request, result.person.id, "password", result.account_id, str(form.get("next", "")))
+
+
+async def rehearsal_sign_in(request: web.Request) -> web.StreamResponse:
+    """模拟工作台 only (``rehearsal``): sign in as the person picked on the sign-in page."""
+    deps = deps_of(request)
+    if not rehearsal(request):
+        return await login_page(request, error="此登录方式未启用。", status=404)
+    form = await request.post()
+    nonce = auth.pre_nonce(deps, request.cookies.get(auth.PRE_COOKIE))
+    if not auth.same_token(nonce, str(form.get(auth.CSRF_FIELD, ""))):
+        return await login_page(request, error="页面已过期，请重新登录。", status=403)
+    person_id = str(form.get("person", ""))
+    async with deps.read_sessions() as session:
+        person = await directory.person_by_id(session, int(person_id)) if person_id.isdigit() else None
+    if person is None or not person.active:
+        return await login_page(request, error="请选择通讯录中的人员。", status=422)
+    return await _signed_in(request, person.id, "sandbox", None, str(form.get("next", "")))
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -138,7 +179,7 @@ async def oauth_start(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
     platform = request.match_info["platform"]
     if platform not in dict(platforms(request)):
-        return login_page(request, error="此登录方式未启用。", status=404)
+        return await login_page(request, error="此登录方式未启用。", status=404)
     nonce, signed = auth.new_pre(deps)
     redirect = _callback_url(request, platform)
     if platform == "wecom":
@@ -180,23 +221,23 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     platform = request.match_info["platform"]
     label = PLATFORM_LABELS.get(platform, platform)
     if platform not in dict(platforms(request)):
-        return login_page(request, error="此登录方式未启用。", status=404)
+        return await login_page(request, error="此登录方式未启用。", status=404)
     nonce = auth.pre_nonce(deps, request.cookies.get(auth.PRE_COOKIE))
     if not auth.same_token(nonce, request.query.get("state", "")):
         log.info("desk %s sign-in refused: state does not match", platform)
-        return login_page(request, error=f"{label}登录已过期或不是从本页发起的，请重新登录。", status=403)
+        return await login_page(request, error=f"{label}登录已过期或不是从本页发起的，请重新登录。", status=403)
     code = request.query.get("code") or request.query.get("authCode") or ""
     if not code or len(code) > 512:
-        return login_page(request, error=f"{label}未授权登录。", status=401)
+        return await login_page(request, error=f"{label}未授权登录。", status=401)
     resolve = request.app[LOGINS][platform]
     try:
         userid = await resolve(code)
     except Exception as exc:  # the clients raise their own errors; none of them signs anyone in
         log.warning("desk %s sign-in failed: %s", platform, type(exc).__name__)
-        return login_page(request, error=f"{label}登录失败（授权码无效或已过期），请重试。", status=401)
+        return await login_page(request, error=f"{label}登录失败（授权码无效或已过期），请重试。", status=401)
     async with deps.read_sessions() as session:
         person = await directory.person_by_platform(session, platform, userid)
     if person is None or not person.active:
         log.info("desk %s sign-in refused: no active person for that id", platform)
-        return login_page(request, error=f"您的{label}账号不在本办公室的人员名单中，请联系管理员。", status=403)
+        return await login_page(request, error=f"您的{label}账号不在本办公室的人员名单中，请联系管理员。", status=403)
     return await _signed_in(request, person.id, platform, None, "/desk/")

@@ -186,9 +186,16 @@ async def index(request: web.Request) -> web.Response:
         "<li>用「拨快时钟」看临期提醒、逾期清单和督办通知。可以同时打开多个标签页扮演不同的人。</li>"
         "</ol></section>"
     )
+    config = deps.config
+    anyone = "可任选人员身份进入" if not (config.wecom.enabled or config.dingtalk.enabled) else "用本地账号登录"
+    desk = (
+        f'另有<a href="/desk/">办理台</a>：登记、台账、督办、统计和管理的网页，{anyone}。'
+        if config.desk.enabled
+        else ""
+    )
     body = (
         '<div class="notice">这里是模拟工作台：不连接企业微信或钉钉，消息显示在本页面。'
-        "正式使用时请在配置中关闭 [sandbox]。</div>"
+        f"{desk}正式使用时请在配置中关闭 [sandbox]。</div>"
         '<div class="layout"><div><section><h2>选择人员</h2>'
         + ("<p>通讯录是空的。请先载入示例办公室。</p>" if empty else "".join(sections))
         + f'</section><section><h2>群</h2><ul class="people">{"".join(groups)}</ul></section>{guide}</div>'
