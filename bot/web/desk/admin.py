@@ -6,10 +6,12 @@ roles; (de)activation."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.domain.errors import UserError
 from bot.domain.states import UNIT_ROLES, Role
@@ -39,10 +41,16 @@ DONE = {
 }
 
 
-def _admin_only(request: web.Request) -> web.Response | None:
-    if Role.ADMIN not in visitor_of(request).actor.roles:
-        return refuse(request, 403, "无权访问", "管理页面仅限管理员。")
-    return None
+def admin_only(handler: Handler) -> Handler:
+    """Every page and form here is the admin's: anyone else gets the refusal page."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if Role.ADMIN not in visitor_of(request).actor.roles:
+            return refuse(request, 403, "无权访问", "管理页面仅限管理员。")
+        return await handler(request)
+
+    return guarded
 
 
 def _field(form: Any, name: str, limit: int = 100) -> str:
@@ -53,12 +61,14 @@ def _field(form: Any, name: str, limit: int = 100) -> str:
     return text
 
 
-async def admin(
+@admin_only
+async def admin(request: web.Request) -> web.StreamResponse:
+    return await _page(request)
+
+
+async def _page(
     request: web.Request, *, error: str = "", values: dict[str, str] | None = None, status: int = 200
 ) -> web.Response:
-    refused = _admin_only(request)
-    if refused is not None:
-        return refused
     deps = deps_of(request)
     now = deps.clock.now()
     tz = deps.config.office.hours().tz
@@ -94,11 +104,9 @@ async def admin(
     )
 
 
-async def save_unit(request: web.Request) -> web.Response:
+@admin_only
+async def save_unit(request: web.Request) -> web.StreamResponse:
     """添加单位, or change a unit's short name and groups (found by its exact name)."""
-    refused = _admin_only(request)
-    if refused is not None:
-        return refused
     deps = deps_of(request)
     form = await request.post()
     values = {k: str(form.get(k, "")) for k in ("name", "code", "wecom_chatid", "dingtalk_conversation_id")}
@@ -113,17 +121,15 @@ async def save_unit(request: web.Request) -> web.Response:
                 dingtalk_conversation_id=_field(form, "dingtalk_conversation_id", 64) or None,
             )
     except UserError as exc:
-        return await admin(request, error=exc.message, values=values, status=422)
+        return await _page(request, error=exc.message, values=values, status=422)
     log.info("desk: unit %s %s by person %s", unit.id, "added" if created else "changed", visitor_of(request).person.id)
     raise web.HTTPSeeOther("/desk/admin?done=unit")
 
 
-async def save_member(request: web.Request) -> web.Response:
+@admin_only
+async def save_member(request: web.Request) -> web.StreamResponse:
     """添加成员: the person these platform ids (or this name) identify, or a new one, with a role
     (a unit's for 承办人/单位负责人). The directory's rules on ids and namesakes apply as in chat."""
-    refused = _admin_only(request)
-    if refused is not None:
-        return refused
     deps = deps_of(request)
     form = await request.post()
     keys = ("name", "wecom_userid", "dingtalk_userid", "role", "unit", "new", "rename")
@@ -133,7 +139,7 @@ async def save_member(request: web.Request) -> web.Response:
         if role is Role.SYSTEM:
             raise ValueError(role)
     except ValueError:
-        return await admin(request, error="未知角色。", values=values, status=422)
+        return await _page(request, error="未知角色。", values=values, status=422)
     try:
         async with deps.sessions() as session, session.begin():
             person, _ = await ensure_person(
@@ -150,7 +156,7 @@ async def save_member(request: web.Request) -> web.Response:
     except UserError as exc:
         # the chat's and CLI's wording names their flags; here they are the form's two boxes
         message = exc.message.replace("请加 --rename", "请勾选“改名”").replace("请加 --new", "请勾选“另一位同名人员”")
-        return await admin(request, error=message, values=values, status=422)
+        return await _page(request, error=message, values=values, status=422)
     log.info("desk: person %s saved (role %s) by person %s", person.id, role, visitor_of(request).person.id)
     raise web.HTTPSeeOther("/desk/admin?done=member")
 
@@ -164,47 +170,43 @@ async def _person(request: web.Request) -> Any:
     return person
 
 
-async def revoke(request: web.Request) -> web.Response:
+@admin_only
+async def revoke(request: web.Request) -> web.StreamResponse:
     """Take one role from a person (a unit's role names the unit); an admin keeps their own 管理员."""
-    refused = _admin_only(request)
-    if refused is not None:
-        return refused
     deps = deps_of(request)
     person = await _person(request)
     form = await request.post()
     try:
         role = Role(str(form.get("role", "")))
     except ValueError:
-        return await admin(request, error="未知角色。", status=422)
+        return await _page(request, error="未知角色。", status=422)
     if role is Role.ADMIN and person.id == visitor_of(request).person.id:
-        return await admin(request, error="不能撤销自己的管理员角色。", status=422)
+        return await _page(request, error="不能撤销自己的管理员角色。", status=422)
     unit_name = str(form.get("unit", "")).strip()
     async with deps.sessions() as session, session.begin():
         unit_id = None
         if role in UNIT_ROLES:
             unit = await directory.unit_by_name(session, unit_name)
             if unit is None:
-                return await admin(request, error=f"未知单位“{unit_name}”。", status=422)
+                return await _page(request, error=f"未知单位“{unit_name}”。", status=422)
             unit_id = unit.id
         changed = await directory.revoke_role(session, person.id, role, unit_id)
     if not changed:
-        return await admin(request, error=f"{person.name}没有这个角色。", status=422)
+        return await _page(request, error=f"{person.name}没有这个角色。", status=422)
     log.info("desk: role %s revoked from person %s by person %s", role, person.id, visitor_of(request).person.id)
     raise web.HTTPSeeOther("/desk/admin?done=revoke")
 
 
-async def set_active(request: web.Request) -> web.Response:
+@admin_only
+async def set_active(request: web.Request) -> web.StreamResponse:
     """停用 / 启用 a person: an inactive person gets no cards or reminders and cannot act or sign in.
     An admin cannot deactivate themselves (the office would lose its way back in)."""
-    refused = _admin_only(request)
-    if refused is not None:
-        return refused
     deps = deps_of(request)
     visitor = visitor_of(request)
     person = await _person(request)
     active = (await request.post()).get("active") == "1"
     if not active and person.id == visitor.person.id:
-        return await admin(request, error="不能停用自己的账号。", status=422)
+        return await _page(request, error="不能停用自己的账号。", status=422)
     async with deps.sessions() as session, session.begin():
         fresh = await directory.person_by_id(session, person.id)
         assert fresh is not None
