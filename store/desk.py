@@ -15,6 +15,7 @@ from bot.domain.visibility import ListScope
 from store.db import Session
 from store.models import Case, DeskAccount, DeskLoginFailure, DeskSession, Person
 from store.repo import is_open
+from store.search import keyword_conditions
 from store.visible import scope_condition
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ async def clear_failures(session: Session, key: str, before: datetime | None = N
 @dataclass(frozen=True)
 class Ledger:
     """The ledger's filters (留言台账). Exact matches on indexed columns; ``keyword`` searches the
-    title and the content (a scan, bounded by the other filters and the page)."""
+    title and the content (on SQLite through the bigram index of store/search.py)."""
 
     state: str | None = None
     unit_id: int | None = None
@@ -153,10 +154,6 @@ class Ledger:
     overdue_at: datetime | None = None
     limit: int = 50
     offset: int = 0
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _ledger_conditions(session: Session, scope: ListScope, f: Ledger) -> list[Any]:
@@ -174,8 +171,7 @@ def _ledger_conditions(session: Session, scope: ListScope, f: Ledger) -> list[An
     if f.received_to is not None:
         conds.append(Case.received_at < f.received_to)
     if f.keyword:
-        pattern = _like(f.keyword)
-        conds.append(Case.title.like(pattern, escape="\\") | Case.content.like(pattern, escape="\\"))
+        conds.extend(keyword_conditions(session, f.keyword))
     if f.petitioner:
         conds.append(Case.petitioner == f.petitioner)
     if f.contact_key:
