@@ -27,6 +27,24 @@ from sqlalchemy.types import TypeDecorator
 
 from bot.domain.states import OPEN_STATES, State
 
+#: what migration 0010 makes on SQLite only, outside the models: the keyword index of
+#: store/search.py (an FTS5 table, its shadow tables, the cases waiting to be indexed) and a
+#: covering index of the cases with co-units (store/visible.py; PostgreSQL cannot put a JSON column
+#: in a B-tree). Comparisons of the schema with the models leave them out (:func:`include_name`).
+SQLITE_ONLY = frozenset(
+    {
+        "case_search",
+        *(f"case_search_{s}" for s in ("data", "idx", "content", "docsize", "config")),
+        "case_search_pending",
+        "ix_cases_co_units_sqlite",
+    }
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: everything but :data:`SQLITE_ONLY`."""
+    return name not in SQLITE_ONLY
+
 
 class InboundStatus(StrEnum):
     """Where a stored platform event is (``inbound_events.status``)."""

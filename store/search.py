@@ -30,13 +30,10 @@ from store.db import Session
 from store.dialect import is_postgres
 from store.models import Case
 
-#: the FTS5 table (and its shadow tables, named by FTS5) and the table of cases to (re)index:
-#: created by migration 0010 on SQLite only, outside the models (Alembic compares without them)
+#: the FTS5 table and the table of cases to (re)index (migration 0010, SQLite only; store.models
+#: SQLITE_ONLY)
 INDEX_TABLE = "case_search"
 PENDING_TABLE = "case_search_pending"
-SEARCH_TABLES = frozenset(
-    {PENDING_TABLE, INDEX_TABLE, *(f"{INDEX_TABLE}_{s}" for s in ("data", "idx", "content", "docsize", "config"))}
-)
 
 _index = table(INDEX_TABLE, column("rowid", Integer), column("title", Text), column("content", Text))
 _pending = table(PENDING_TABLE, column("case_id", Integer))
@@ -97,12 +94,6 @@ async def index_pending(session: Session) -> int:
     )
     await session.execute(delete(_pending))
     return len(rows)
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic's ``include_name``: the search tables are not in the models (they exist on SQLite
-    only, made by migration 0010), so a comparison of the schema with the models leaves them out."""
-    return not (type_ == "table" and name in SEARCH_TABLES)
 
 
 async def pending_count(session: Session) -> int:

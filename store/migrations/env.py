@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from store.models import Base
-from store.search import include_name
+from store.models import Base, include_name
 
 config = context.config
 target_metadata = Base.metadata

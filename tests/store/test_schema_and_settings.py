@@ -12,8 +12,7 @@ from sqlalchemy.engine import Connection
 
 from bot.handlers.deps import Deps
 from store import settings
-from store.models import Base
-from store.search import include_name
+from store.models import Base, include_name
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
