@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import load_only
 
 from bot.domain.states import State
 from bot.domain.visibility import ListScope
@@ -225,6 +226,12 @@ async def cases_by_ids(session: Session, ids: list[int]) -> list[Case]:
 
 # --- what waits for me, the supervision board --------------------------------------------------
 
+#: the columns a case's line on a list shows (templates/_macros.html ``case_item``, ``Labels``): the
+#: board's few hundred cases are built from these alone, not from all ~60 columns with their JSON
+LINE_COLUMNS = load_only(
+    Case.id, Case.number, Case.state, Case.urgent, Case.title, Case.unit_id, Case.received_at, Case.due_at
+)
+
 
 async def waiting(
     session: Session, scope: ListScope, wanted: list[tuple[str, int | None, str | None]], limit: int = 50
@@ -270,8 +277,11 @@ async def overdue_first_per_unit(
     unit, then deadline."""
     if scope.empty:
         return []
-    rank = func.row_number().over(partition_by=Case.unit_id, order_by=(Case.due_at, Case.id)).label("rank")
-    total = func.count().over(partition_by=Case.unit_id).label("total")
+    # partitioned by ``unit_id + 0``: by the column itself, SQLite reads every open case through
+    # ix_cases_unit_id_state (to save a sort) instead of the overdue ones by deadline (50 → 12 ms)
+    unit = Case.unit_id + 0
+    rank = func.row_number().over(partition_by=unit, order_by=(Case.due_at, Case.id)).label("rank")
+    total = func.count().over(partition_by=unit).label("total")
     ranked = (
         select(Case.id.label("id"), rank, total)
         .where(is_open(), Case.due_at < now, Case.unit_id.is_not(None), scope_condition(session, scope))
@@ -279,6 +289,7 @@ async def overdue_first_per_unit(
     )
     stmt = (
         select(Case, ranked.c.total)
+        .options(LINE_COLUMNS)
         .join(ranked, ranked.c.id == Case.id)
         .where(ranked.c.rank <= per_unit)
         .order_by(Case.unit_id, Case.due_at, Case.id)
@@ -307,6 +318,7 @@ async def stalled_steps(
         return []
     stmt = (
         select(Case)
+        .options(LINE_COLUMNS)
         .where(Case.state.in_(states), Case.step_due_at < now, scope_condition(session, scope))
         .order_by(Case.step_due_at, Case.id)
         .limit(limit)

@@ -144,7 +144,8 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
         # the sweeps: open cases by deadline (grows with what is due, not with the table)
-        Index("ix_cases_state_due_at", "state", "due_at"),
+        # (and the board's overdue cases by unit from the index alone: unit_id is the third column)
+        Index("ix_cases_state_due_at", "state", "due_at", "unit_id"),
         # open cases by deadline: a partial index, so PostgreSQL never estimates "open" and "due"
         # independently (bench/README.md, "Store: due-case query")
         Index(

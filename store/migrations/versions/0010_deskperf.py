@@ -1,4 +1,6 @@
-"""the ledger's keyword index on SQLite: FTS5 over character bigrams, kept by triggers
+"""the desk with 100,000 cases: the ledger's keyword index on SQLite (FTS5 over character
+bigrams, kept by triggers), a covering index of the co-handled cases on SQLite, unit_id in
+ix_cases_state_due_at (the board)
 
 Revision ID: 0010_deskperf
 Revises: 0009_desk
@@ -32,6 +34,10 @@ def _bigrams(text: str | None) -> str:
 
 
 def upgrade() -> None:
+    # the board ranks the overdue cases by unit: unit_id in the index, so no row is read for it
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_state_due_at")
+        batch_op.create_index("ix_cases_state_due_at", ["state", "due_at", "unit_id"], unique=False)
     if op.get_bind().dialect.name != "sqlite":
         return  # PostgreSQL searches with LIKE alone (store/search.py)
     op.execute("CREATE TABLE case_search_pending (case_id INTEGER NOT NULL PRIMARY KEY)")
@@ -79,6 +85,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_state_due_at")
+        batch_op.create_index("ix_cases_state_due_at", ["state", "due_at"], unique=False)
     if op.get_bind().dialect.name != "sqlite":
         return
     for trigger in ("case_search_insert", "case_search_update", "case_search_delete"):
