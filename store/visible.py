@@ -55,7 +55,11 @@ def scope_condition(session: AsyncSession, scope: ListScope) -> Any:
     return _scope_condition(is_postgres(session), scope)
 
 
+@functools.lru_cache(maxsize=512)
 def _scope_condition(postgres: bool, scope: ListScope) -> Any:
+    """Built once per (backend, scope): the aliased subqueries of :func:`_mine` cost a few ms to
+    build (their columns adapted), more than a handler's ledger takes to run (bench/README.md,
+    "Desk"); a clause is immutable, so every statement may share it."""
     mine: Any = false()
     if scope.units:
         mine = _mine(postgres, scope.units)
