@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.orm import load_only
 
 from bot.domain.states import State
 from bot.domain.visibility import ListScope
@@ -226,11 +225,27 @@ async def cases_by_ids(session: Session, ids: list[int]) -> list[Case]:
 
 # --- what waits for me, the supervision board --------------------------------------------------
 
-#: the columns a case's line on a list shows (templates/_macros.html ``case_item``, ``Labels``): the
-#: board's few hundred cases are built from these alone, not from all ~60 columns with their JSON
-LINE_COLUMNS = load_only(
-    Case.id, Case.number, Case.state, Case.urgent, Case.title, Case.unit_id, Case.received_at, Case.due_at
-)
+
+@dataclass(frozen=True)
+class CaseLine:
+    """What a case's line on a list shows (templates/_macros.html ``case_item``): the board's few
+    hundred cases as plain rows of these columns, not ORM objects of all ~60 (a third of the time)."""
+
+    id: int
+    number: str
+    state: str
+    urgent: bool
+    title: str
+    unit_id: int | None
+    received_at: datetime
+    due_at: datetime | None
+
+
+_LINE = (Case.id, Case.number, Case.state, Case.urgent, Case.title, Case.unit_id, Case.received_at, Case.due_at)
+
+
+def _line(row: Any) -> CaseLine:
+    return CaseLine(*row[: len(_LINE)])
 
 
 async def waiting(
@@ -271,7 +286,7 @@ async def overdue_by_unit(session: Session, scope: ListScope, now: datetime) -> 
 
 async def overdue_first_per_unit(
     session: Session, scope: ListScope, now: datetime, per_unit: int
-) -> list[tuple[Case, int]]:
+) -> list[tuple[CaseLine, int]]:
     """The ``per_unit`` longest overdue open cases of each unit, each with how many its unit has
     (one query: ROW_NUMBER and COUNT over the overdue cases, which ix_cases_open_due_at finds), by
     unit, then deadline."""
@@ -288,13 +303,12 @@ async def overdue_first_per_unit(
         .subquery()
     )
     stmt = (
-        select(Case, ranked.c.total)
-        .options(LINE_COLUMNS)
+        select(*_LINE, ranked.c.total)
         .join(ranked, ranked.c.id == Case.id)
         .where(ranked.c.rank <= per_unit)
         .order_by(Case.unit_id, Case.due_at, Case.id)
     )
-    return [(case, int(n)) for case, n in (await session.execute(stmt)).all()]
+    return [(_line(row), int(row[-1])) for row in (await session.execute(stmt)).all()]
 
 
 async def overdue_open(session: Session, scope: ListScope, now: datetime, limit: int = 2000) -> list[Case]:
@@ -312,18 +326,17 @@ async def overdue_open(session: Session, scope: ListScope, now: datetime, limit:
 
 async def stalled_steps(
     session: Session, scope: ListScope, now: datetime, states: tuple[str, ...], limit: int = 50
-) -> list[Case]:
+) -> list[CaseLine]:
     """Replies waiting for the office past the step's limit (ix_cases_state_step_due_at)."""
     if scope.empty:
         return []
     stmt = (
-        select(Case)
-        .options(LINE_COLUMNS)
+        select(*_LINE)
         .where(Case.state.in_(states), Case.step_due_at < now, scope_condition(session, scope))
         .order_by(Case.step_due_at, Case.id)
         .limit(limit)
     )
-    return list((await session.execute(stmt)).scalars())
+    return [_line(row) for row in (await session.execute(stmt)).all()]
 
 
 async def count_by_state(session: Session, scope: ListScope) -> dict[str, int]:
