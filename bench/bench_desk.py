@@ -7,7 +7,7 @@
 Builds a fresh SQLite file under bench/out/ (the real Alembic migrations), a directory of 50
 units (a handler each) and the office roles, then bulk-loads the cases and two timeline entries
 each through the store's own functions (``store.cases.add_cases_bulk`` / ``add_events_bulk``,
-10,000 rows a transaction). The mix: ~70 % archived/closed, ~8 % in the reply pipeline, ~15 %
+10,000 rows a transaction; the bulk insert also fills the keyword index, store/search.py). The mix: ~70 % archived/closed, ~8 % in the reply pipeline, ~15 %
 open (assigned/accepted/extension requested; about one in eight of those overdue), ~3 %
 registered/returned, ~2 % tracking, ~1 % voided; received over the last two years, newest with
 the highest ids; 5 % with a co-unit; categories, petitioners, phone numbers and source refs spread.
@@ -258,6 +258,8 @@ async def plans(runtime: Runtime) -> list[tuple[str, str]]:
             ("dispatcher, phone", scope, desk_store.Ledger(contact_key="13812345678")),
             ("dispatcher, overdue", scope, desk_store.Ledger(overdue_at=datetime(2026, 11, 2, 1, 0, tzinfo=UTC))),
             ("handler, no filter", handler_scope, desk_store.Ledger()),
+            ("dispatcher, keyword found nowhere", scope, desk_store.Ledger(keyword="不存在的词")),
+            ("handler, keyword", handler_scope, desk_store.Ledger(keyword="油烟")),
         ]:
             from sqlalchemy import func, select
 

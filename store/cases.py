@@ -12,12 +12,14 @@ from bot.domain.states import Note, Route, State
 from store.db import Session
 from store.models import Case, CaseEvent
 from store.repo import is_open
+from store.search import index_pending
 
 
 async def add_case(session: Session, case: Case) -> Case:
     """Insert a new case in the caller's transaction (its id is set on return)."""
     session.add(case)
     await session.flush()
+    await index_pending(session)
     return case
 
 
@@ -116,6 +118,8 @@ async def set_fields(session: Session, case_id: int, **values: object) -> None:
     await session.execute(
         update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
     )
+    if "title" in values or "content" in values:
+        await index_pending(session)
 
 
 async def supervised_cases(
@@ -144,6 +148,7 @@ async def add_cases_bulk(session: Session, rows: list[dict[str, object]]) -> Non
     benchmarks. Nothing is sent and no timeline entry is written."""
     if rows:
         await session.execute(insert(Case), rows)
+        await index_pending(session)
 
 
 async def add_events_bulk(session: Session, rows: list[dict[str, object]]) -> None:

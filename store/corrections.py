@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from store.db import Session
 from store.models import Case
+from store.search import index_pending
 
 
 async def update_case(session: Session, case_id: int, values: dict[str, Any]) -> None:
@@ -16,3 +17,5 @@ async def update_case(session: Session, case_id: int, values: dict[str, Any]) ->
     await session.execute(
         update(Case).where(Case.id == case_id).values(**values).execution_options(synchronize_session=False)
     )
+    if "title" in values or "content" in values:
+        await index_pending(session)

@@ -8,11 +8,13 @@ from sqlalchemy import update
 from store.db import Session
 from store.dialect import insert_ignore
 from store.models import Case, Counter
+from store.search import index_pending
 
 
 async def add_past_case(session: Session, case: Case) -> Case:
     session.add(case)
     await session.flush()
+    await index_pending(session)
     return case
 
 

@@ -27,6 +27,24 @@ from sqlalchemy.types import TypeDecorator
 
 from bot.domain.states import OPEN_STATES, State
 
+#: what migration 0010 makes on SQLite only, outside the models: the keyword index of
+#: store/search.py (an FTS5 table, its shadow tables, the cases waiting to be indexed) and a
+#: covering index of the cases with co-units (store/visible.py; PostgreSQL cannot put a JSON column
+#: in a B-tree). Comparisons of the schema with the models leave them out (:func:`include_name`).
+SQLITE_ONLY = frozenset(
+    {
+        "case_search",
+        *(f"case_search_{s}" for s in ("data", "idx", "content", "docsize", "config")),
+        "case_search_pending",
+        "ix_cases_co_units_sqlite",
+    }
+)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: everything but :data:`SQLITE_ONLY`."""
+    return name not in SQLITE_ONLY
+
 
 class InboundStatus(StrEnum):
     """Where a stored platform event is (``inbound_events.status``)."""
@@ -126,7 +144,8 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_ref"),
         # the sweeps: open cases by deadline (grows with what is due, not with the table)
-        Index("ix_cases_state_due_at", "state", "due_at"),
+        # (and the board's overdue cases by unit from the index alone: unit_id is the third column)
+        Index("ix_cases_state_due_at", "state", "due_at", "unit_id"),
         # open cases by deadline: a partial index, so PostgreSQL never estimates "open" and "due"
         # independently (bench/README.md, "Store: due-case query")
         Index(

@@ -36,7 +36,8 @@ def _co_unit_member(postgres: bool, case: Any, units: frozenset[int]) -> Any:
 def _mine(postgres: bool, units: frozenset[int]) -> Any:
     """The cases whose lead or co-unit is one of ``units``, as ``id IN (… UNION …)``: the lead
     unit's through ix_cases_unit_id_id, the co-units' through the partial index of the cases that
-    have any (a list never reads the whole table to find them; bench/README.md, "Desk")."""
+    have any (a list never reads the whole table to find them; bench/README.md, "Desk"). On SQLite
+    that index also holds co_unit_ids (ix_cases_co_units_sqlite), so the test below reads no row."""
     lead, co = aliased(Case), aliased(Case)
     by_lead = select(lead.id).where(lead.unit_id.in_(sorted(units)))
     text_ids = cast(co.co_unit_ids, String)
@@ -54,7 +55,11 @@ def scope_condition(session: AsyncSession, scope: ListScope) -> Any:
     return _scope_condition(is_postgres(session), scope)
 
 
+@functools.lru_cache(maxsize=512)
 def _scope_condition(postgres: bool, scope: ListScope) -> Any:
+    """Built once per (backend, scope): the aliased subqueries of :func:`_mine` cost a few ms to
+    build (their columns adapted), more than a handler's ledger takes to run (bench/README.md,
+    "Desk"); a clause is immutable, so every statement may share it."""
     mine: Any = false()
     if scope.units:
         mine = _mine(postgres, scope.units)

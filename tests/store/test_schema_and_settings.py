@@ -12,13 +12,14 @@ from sqlalchemy.engine import Connection
 
 from bot.handlers.deps import Deps
 from store import settings
-from store.models import Base
+from store.models import Base, include_name
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
 
 def _diff(connection: Connection) -> list[object]:
-    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    context = MigrationContext.configure(connection, opts={"include_name": include_name})
+    return list(compare_metadata(context, Base.metadata))
 
 
 async def test_migrations_match_the_models(deps: Deps) -> None:

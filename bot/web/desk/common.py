@@ -15,7 +15,11 @@ from bot.handlers.deps import Deps
 from bot.handlers.read_models import local_time_text
 from bot.web.api import DEPS
 from bot.web.desk.auth import Visitor
+from store.desk import CaseLine
 from store.models import Case
+
+#: a case as a list shows it: the whole row, or the columns of its line (the board)
+Line = Case | CaseLine
 
 VISITOR: web.RequestKey[Visitor] = web.RequestKey("desk_visitor", Visitor)
 NEXT: web.RequestKey[str] = web.RequestKey("desk_next", str)
@@ -81,12 +85,12 @@ class Labels:
     def day(self, value: datetime | None) -> str:
         return value.astimezone(self.tz).strftime("%Y-%m-%d") if value else ""
 
-    def days_left(self, case: Case) -> int | None:
+    def days_left(self, case: Line) -> int | None:
         if case.due_at is None or State(case.state) not in OPEN_STATES:
             return None
         return working_days_left(self.now, case.due_at, self.deps.calendar.current, self.deps.config.office.hours())
 
-    def due(self, case: Case) -> str:
+    def due(self, case: Line) -> str:
         """到期 11-05 17:30（剩 2 个工作日 / 今日到期 / 已超期 3 个工作日）."""
         if case.due_at is None:
             return "—"
@@ -100,8 +104,8 @@ class Labels:
             return f"{text}（今日到期）"
         return f"{text}（剩{left}个工作日）"
 
-    def overdue(self, case: Case) -> bool:
+    def overdue(self, case: Line) -> bool:
         return case.due_at is not None and State(case.state) in OPEN_STATES and case.due_at < self.now
 
-    def state(self, case: Case) -> str:
+    def state(self, case: Line) -> str:
         return State(case.state).label

@@ -22,7 +22,7 @@ from bot.web.desk.common import Labels, deps_of, has_role, refuse, render, visit
 from store import desk as desk_store
 from store import directory
 from store.cases import STEP_VALUES
-from store.models import Case
+from store.desk import CaseLine
 
 log = logging.getLogger(__name__)
 BOARD_ROLES = frozenset({Role.SUPERVISOR, Role.LEADER, Role.ADMIN})
@@ -46,14 +46,14 @@ async def board(request: web.Request) -> web.Response:
         stalled = await desk_store.stalled_steps(session, scope, now, STEP_VALUES, STALLED_SHOWN)
         ids = {c.unit_id for c, _ in overdue} | {c.unit_id for c in stalled}
         names = await directory.unit_names(session, [i for i in ids if i is not None])
-    by_unit: dict[int, list[Case]] = defaultdict(list)
+    by_unit: dict[int, list[CaseLine]] = defaultdict(list)
     counts: dict[int, int] = {}
     for case, total in overdue:  # the longest overdue first; a few per unit, the rest in the ledger
         if case.unit_id is not None:
             by_unit[case.unit_id].append(case)
             counts[case.unit_id] = total
     groups = sorted(counts.items(), key=lambda item: (-item[1], names.get(item[0], "")))
-    by_step: dict[str, list[Case]] = defaultdict(list)
+    by_step: dict[str, list[CaseLine]] = defaultdict(list)
     for case in stalled:
         by_step[State(case.state).label].append(case)
     return render(
