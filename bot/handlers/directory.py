@@ -13,12 +13,26 @@ from bot.domain.errors import UserError
 from bot.domain.states import UNIT_ROLES, Role
 from bot.handlers.deps import Deps
 from bot.handlers.messaging import address
+from bot.ports import Inbound
 from store import directory, settings
 from store.db import Session
 from store.models import Case, Person, Unit
 
 #: who may change the directory from chat (添加单位, 添加成员, 单位列表, 停用人员)
 DIRECTORY_ROLES: frozenset[Role] = frozenset({Role.ADMIN})
+#: those commands by name (help.py's LINES): 帮助 leaves them out where they are refused
+DIRECTORY_COMMANDS = frozenset({"unit_add", "member_add", "unit_list", "person_deactivate"})
+#: DingTalk HTTP mode signs only a timestamp, not the sender or the text: a leaked header pair
+#: could speak as anyone for an hour, so directory changes are not taken that way.
+HTTP_MODE_REFUSAL = (
+    "钉钉 HTTP 回调模式只对时间戳签名，无法确认发送人，为安全起见不受理管理命令。"
+    "请改用钉钉 Stream 模式或企业微信，或在办理台“管理”页、服务器上的 liuyan 命令中配置。"
+)
+
+
+def refuses_directory(event: Inbound) -> bool:
+    """DingTalk's HTTP mode cannot vouch for the sender (see HTTP_MODE_REFUSAL)."""
+    return event.platform == "dingtalk" and event.extra.get("via") == "http"
 
 
 class DirectoryError(UserError):

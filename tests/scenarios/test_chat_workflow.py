@@ -250,16 +250,3 @@ async def test_instruction_from_chat(office: Office) -> None:
     assert "批示已转承办单位" in office.last_text("zhousj")
     last = (await office.case(n))["timeline"][-1]
     assert last["action"] == "instruction" and last["comment"] == "请人社局本周内答复群众"
-
-
-async def test_help_leaves_out_what_this_channel_refuses(office: Office) -> None:
-    """DingTalk's HTTP mode refuses directory commands (the sender is not signed): 帮助 says so
-    instead of listing them; WeCom lists them."""
-    await office.say("wugl", "帮助")
-    text = office.last_text("wugl")
-    if office.side(None).platform == "dingtalk":
-        assert "添加单位" not in text and "不受理管理命令" in text and "办理台“管理”页" in text
-        await office.say("wugl", "添加单位 区教育局")
-        assert "不受理管理命令" in office.last_text("wugl")
-    else:
-        assert "添加单位 <名称>" in text and "不受理" not in text

@@ -7,12 +7,14 @@ from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
 from bot.handlers.directory import (
     DIRECTORY_ROLES,
+    HTTP_MODE_REFUSAL,
     DirectoryError,
     describe_person,
     ensure_person,
     ensure_unit,
     grant,
     member_text,
+    refuses_directory,
     set_active,
     unit_summaries,
 )
@@ -21,26 +23,11 @@ from bot.handlers.messaging import enabled_platforms
 on = Router()
 
 
-#: DingTalk HTTP mode signs only a timestamp, not the sender or the text: a leaked header pair
-#: could speak as anyone for an hour, so directory changes are not taken that way.
-HTTP_MODE_REFUSAL = (
-    "钉钉 HTTP 回调模式只对时间戳签名，无法确认发送人，为安全起见不受理管理命令。"
-    "请改用钉钉 Stream 模式或企业微信，或在办理台“管理”页、服务器上的 liuyan 命令中配置。"
-)
-#: the commands below, by name (help.py's LINES): 帮助 leaves them out where they are refused
-DIRECTORY_COMMANDS = frozenset({"unit_add", "member_add", "unit_list", "person_deactivate"})
-
-
-def refuses_directory(t: Turn) -> bool:
-    """DingTalk's HTTP mode cannot vouch for the sender (see HTTP_MODE_REFUSAL)."""
-    return t.event.platform == "dingtalk" and t.event.extra.get("via") == "http"
-
-
 async def _admin_only(t: Turn) -> bool:
     if not t.actor.roles & DIRECTORY_ROLES:
         await t.say("只有管理员可以配置单位和成员。")
         return False
-    if refuses_directory(t):
+    if refuses_directory(t.event):
         await t.say(HTTP_MODE_REFUSAL)
         return False
     return True

@@ -8,10 +8,9 @@ from __future__ import annotations
 from bot.cards import builders as b
 from bot.domain.states import Route, State
 from bot.handlers.access import lists_for
-from bot.handlers.chat.admin import DIRECTORY_COMMANDS, HTTP_MODE_REFUSAL, refuses_directory
 from bot.handlers.chat.router import Router
 from bot.handlers.chat.turn import Turn
-from bot.handlers.directory import DIRECTORY_ROLES
+from bot.handlers.directory import DIRECTORY_COMMANDS, DIRECTORY_ROLES, HTTP_MODE_REFUSAL, refuses_directory
 from bot.handlers.help import help_for
 from bot.handlers.read_models import event_label
 from bot.handlers.worklist import waiting_for
@@ -42,7 +41,7 @@ async def show(t: Turn, case: Case, rest: str) -> None:
 
 @on.command("帮助", case=False)
 async def help_(t: Turn, rest: str) -> None:
-    if refuses_directory(t) and t.actor.roles & DIRECTORY_ROLES:
+    if refuses_directory(t.event) and t.actor.roles & DIRECTORY_ROLES:
         await t.say(help_for(t.actor.roles, hidden=DIRECTORY_COMMANDS) + "\n（" + HTTP_MODE_REFUSAL + "）")
         return
     await t.say(help_for(t.actor.roles))
