@@ -145,6 +145,17 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def thread_cpu(pid: int) -> float:
+    """User + system CPU seconds of the main thread of ``pid`` alone (the serving event loop;
+    the bot's inbound worker and the driver threads are other threads)."""
+    try:
+        stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- the requests -------------------------------------------------------------------------------
 
 
@@ -489,6 +500,7 @@ class Cell:
     load: dict[str, Any] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
     server_cpu_s: float = 0.0
+    loop_cpu_s: float = 0.0  # the server's main thread only (bot, floor: the event loop)
     worker: list[int] = field(default_factory=list)  # events done: before the load, at its end, WORKER_WATCH s later
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -513,7 +525,7 @@ def run_cell(
     try:
         time.sleep(1.0)  # let the bot's first tick and token fetch pass
         spy = None
-        if profile and target == "bot":  # py-spy (collapsed stacks) of the bot during the load
+        if profile and target in ("bot", "floor"):  # py-spy (collapsed stacks) during the load
             spy = subprocess.Popen(
                 [
                     str(Path(PY).with_name("py-spy")),
@@ -534,6 +546,7 @@ def run_cell(
             )
             time.sleep(1.0)
         cpu0 = tree_cpu(server.proc.pid)
+        loop0 = thread_cpu(server.proc.pid)
         if target == "bot":
             cell.worker = [worker_done(server.db)]
         out = workdir / "load.json"
@@ -557,6 +570,7 @@ def run_cell(
             cwd=ROOT,
         )
         cell.server_cpu_s = tree_cpu(server.proc.pid) - cpu0
+        cell.loop_cpu_s = thread_cpu(server.proc.pid) - loop0
         cell.load = json.loads(out.read_text())
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -738,7 +752,7 @@ def print_cell(c: Cell) -> None:
         f"p99 {L['p99_ms']:6.1f} ms  max {L['max_ms']:6.0f} ms  status {L['status']}  errors {L['errors']}  "
         f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
         f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
-        f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
+        f"server cpu {c.server_cpu_s:.1f} s (main thread {c.loop_cpu_s / L['requests'] * 1e6:.0f} µs/req)  client cpu {L['client_cpu_s']:.1f} s  "
         f"load {c.loadavg[0]:.2f}"
         + (
             f"  worker: {c.worker[1] - c.worker[0]} done during the load "

@@ -201,16 +201,21 @@ def _grant(future: asyncio.Future[None]) -> None:
 
 _TURNS: dict[str, WriteTurns] = {}
 _TURNS_LOCK = threading.Lock()
+_TURNS_BY_PATH: dict[str, WriteTurns] = {}  # the path as given → the turns of its real path
 _TURN = "liuyan_write_turn"  # the WriteTurns a pooled connection holds, in its info
 
 
 def write_turns(path: str) -> WriteTurns:
     """The turns of this process for the SQLite file ``path``."""
+    turns = _TURNS_BY_PATH.get(path)  # every write transaction asks: no realpath (system calls) each time
+    if turns is not None:
+        return turns
     key = os.path.realpath(path)
     with _TURNS_LOCK:
         turns = _TURNS.get(key)
         if turns is None:
             turns = _TURNS[key] = WriteTurns()
+        _TURNS_BY_PATH[path] = turns
         return turns
 
 

@@ -106,9 +106,10 @@ class WriteGate:
         await self.lull()
         yield
 
-    async def lull(self) -> None:
-        """Wait until no callback came for ``quiet_for`` seconds, at most ``max_wait`` seconds."""
-        deadline = time.monotonic() + self.max_wait
+    async def lull(self, max_wait: float | None = None) -> None:
+        """Wait until no callback came for ``quiet_for`` seconds, at most ``max_wait`` seconds
+        (the gate's own when not given)."""
+        deadline = time.monotonic() + (self.max_wait if max_wait is None else max_wait)
         loop = asyncio.get_running_loop()
         while (now := time.monotonic()) < deadline:
             with self._mutex:
@@ -263,7 +264,7 @@ class InboundWorker:
         poll: float = 1.0,
         after: Callable[[], None] | None = None,
         batch: int = 100,
-        slice_seconds: float = 0.01,
+        slice_seconds: float = 0.003,
         quiet_slice_seconds: float = 0.05,
         handler_for: Callable[[Deps], Handler] | None = None,
     ) -> None:

@@ -34,6 +34,7 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = 1.0  # seconds
 MAX_RETRY = 300.0  # seconds
 MAX_OUTAGE_RETRY = 60.0  # seconds: once the platform is back, everything moves within a minute
+FLOOD_PAUSE = 0.25  # seconds: during a flood of callbacks, about one send per this long
 _NO_LIMITS = PlatformLimits(rates=(), content_bytes={})
 
 
@@ -66,6 +67,8 @@ class OutboxSender:
         self.answers = Wake()  # an interactive message was queued (see :meth:`answer_queued`)
         self.outbox = Outbox(deps.config)
         self.gate = write_gate(deps)
+        self.flood_pause = FLOOD_PAUSE
+        self._flood = asyncio.Lock()  # during a flood of callbacks: one send at a time (see _yield_to_callbacks)
         self._holder = f"sender-{id(self):x}"
 
     # --- the loop ---------------------------------------------------------------------------
@@ -144,8 +147,22 @@ class OutboxSender:
 
     # --- one message ------------------------------------------------------------------------
 
+    async def _yield_to_callbacks(self) -> None:
+        """Callbacks being stored go first (their answers wait for their commits). Between
+        floods: a lull of ``quiet_for``, as the inbound worker waits for. During a flood that
+        never pauses, one send at a time goes on, each after waiting up to ``flood_pause``: a send
+        costs the serving loop several milliseconds of CPU (its transactions, the HTTP call), and
+        at the inbound worker's pace (an event per slice, a slice per ``max_wait``) the sends
+        alone would take a fifth of the loop from the callbacks. The answers then go out after
+        the flood, as the worker's events are processed."""
+        gate = self.gate
+        if not gate.busy_within(gate.quiet_for):
+            return
+        async with self._flood:
+            await gate.lull(max(gate.max_wait, self.flood_pause))
+
     async def _deliver(self, row_id: int) -> tuple[_Next, datetime | None]:
-        await self.gate.lull()  # callbacks being stored go first (their answers wait for them)
+        await self._yield_to_callbacks()
         async with self.sessions() as session, session.begin():
             row = await outbox_store.pending(session, row_id)
             if row is None:
