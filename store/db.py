@@ -149,14 +149,7 @@ class WriteTurns:
     def __init__(self) -> None:
         self._mutex = threading.Lock()
         self._held = False
-        self._holder: int | None = None  # the thread the turn is (being handed) to
         self._queue: collections.deque[_Turn] = collections.deque()
-
-    def held_by_another_thread(self) -> bool:
-        """Whether the turn is taken by (or being handed to) a writer on another thread — the
-        inbound worker's, whose transactions run inline and never wait for this one's loop."""
-        holder = self._holder
-        return self._held and holder is not None and holder != threading.get_ident()
 
     async def acquire(self, timeout: float, *, first: bool = False) -> None:
         """Wait for the turn (at most ``timeout`` seconds: TimeoutError); ``first``: ahead of the
@@ -164,14 +157,12 @@ class WriteTurns:
         with self._mutex:
             if not self._held:
                 self._held = True
-                self._holder = threading.get_ident()
                 return
             turn = _Turn(asyncio.get_running_loop())
             if first:
                 self._queue.appendleft(turn)
             else:
                 self._queue.append(turn)
-        assert turn.future is not None
         try:
             await asyncio.wait_for(asyncio.shield(turn.future), timeout)
         except BaseException:  # timed out or cancelled: give up the place, or the turn if it came
@@ -183,40 +174,13 @@ class WriteTurns:
                 self.release()
             raise
 
-    def acquire_blocking(self, timeout: float) -> bool:
-        """Block this thread (the GIL released) until the turn comes, ahead of the writers
-        waiting, for at most ``timeout`` seconds; False when it did not come (nothing is then
-        held). Only for a turn held by another thread that is working (see
-        ``held_by_another_thread``): blocking for a holder on one's own loop would never end."""
-        with self._mutex:
-            if not self._held:
-                self._held = True
-                self._holder = threading.get_ident()
-                return True
-            turn = _Turn(None)
-            self._queue.appendleft(turn)
-        assert turn.event is not None
-        if turn.event.wait(timeout):
-            return True
-        with self._mutex:
-            granted = turn.granted
-            if not granted:
-                self._queue.remove(turn)
-        return granted
-
     def release(self) -> None:
         with self._mutex:
             if not self._queue:
                 self._held = False
-                self._holder = None
                 return
             turn = self._queue.popleft()  # handed over: _held stays True
             turn.granted = True
-            self._holder = turn.thread
-        if turn.event is not None:
-            turn.event.set()
-            return
-        assert turn.loop is not None and turn.future is not None
         try:
             turn.loop.call_soon_threadsafe(_grant, turn.future)
         except RuntimeError:  # that loop is closed: nobody will take the turn
@@ -224,13 +188,9 @@ class WriteTurns:
 
 
 class _Turn:
-    """A writer waiting: on its loop (a future), or blocking its thread (an event)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.thread = threading.get_ident()
-        self.future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
-        self.event = threading.Event() if loop is None else None
+        self.future: asyncio.Future[None] = loop.create_future()
         self.granted = False
 
 

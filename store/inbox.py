@@ -81,7 +81,6 @@ class InlineSQLite:
         ]
         self._conn: sqlite3.Connection | None = None
         self._sql: dict[int, str] = {}
-        self.block_for = 0.02  # seconds this thread may block for a turn held by another thread
 
     @classmethod
     def for_sessions(cls, sessions: async_sessionmaker[AsyncSession]) -> InlineSQLite | None:
@@ -133,19 +132,8 @@ class InlineSQLite:
     async def write_in_turn(self, rows: Sequence[dict[str, Any]], *, timeout: float = 5.0) -> list[bool] | None:
         """:meth:`write` once this process's other writers let it (``store.db.WriteTurns``, ahead
         of those waiting): for when the lock was busy. None when another process holds the lock
-        or the turn did not come in ``timeout`` seconds (then the caller takes the async path).
-
-        When the lock is the inbound worker's (its own thread, a slice of a few milliseconds that
-        never waits for this loop), this thread blocks for it, at most ``block_for`` seconds: the
-        worker then has the GIL to itself and finishes at full speed, instead of sharing it with
-        this loop and keeping these callbacks waiting twice as long (priority to the holder of
-        the lock they wait for). Other holders are waited for on the loop."""
+        or the turn did not come in ``timeout`` seconds (then the caller takes the async path)."""
         turns = db.write_turns(self.path)
-        if turns.held_by_another_thread() and turns.acquire_blocking(self.block_for):
-            try:
-                return self.write(rows)
-            finally:
-                turns.release()
         try:
             await turns.acquire(timeout, first=True)
         except TimeoutError:

@@ -101,39 +101,3 @@ async def test_a_callback_being_stored_goes_ahead_of_the_writers_waiting(sqlite_
     finally:
         writer.close()
         await engine.dispose()
-
-
-def test_a_turn_held_by_another_thread_can_be_waited_for_by_blocking() -> None:
-    """The serving loop blocks (at most a few milliseconds) for a turn the inbound worker's
-    thread holds; it goes ahead of the writers waiting, and a turn that does not come in time
-    leaves nothing behind."""
-    import threading
-    import time
-
-    turns = db.WriteTurns()
-    taken, go = threading.Event(), threading.Event()
-
-    def worker() -> None:
-        asyncio.run(turns.acquire(1.0))
-        taken.set()
-        go.wait(5)
-        time.sleep(0.05)
-        turns.release()
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
-        assert taken.wait(5)
-        assert turns.held_by_another_thread()
-        assert not turns.acquire_blocking(0.01)  # not in time: nothing held, nothing queued
-        assert not turns._queue
-        go.set()
-        started = time.monotonic()
-        assert turns.acquire_blocking(5.0)
-        assert 0.03 < time.monotonic() - started < 4
-        assert not turns.held_by_another_thread()  # this thread's now
-        turns.release()
-        assert not turns._held
-    finally:
-        go.set()
-        thread.join(5)
