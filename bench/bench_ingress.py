@@ -752,7 +752,9 @@ def print_cell(c: Cell) -> None:
         f"p99 {L['p99_ms']:6.1f} ms  max {L['max_ms']:6.0f} ms  status {L['status']}  errors {L['errors']}  "
         f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
         f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
-        f"server cpu {c.server_cpu_s:.1f} s (main thread {c.loop_cpu_s / L['requests'] * 1e6:.0f} µs/req)  client cpu {L['client_cpu_s']:.1f} s  "
+        f"server cpu {c.server_cpu_s:.1f} s"
+        + (f" (main thread {c.loop_cpu_s / L['requests'] * 1e6:.0f} µs/req)" if c.target in ("bot", "floor") else "")
+        + f"  client cpu {L['client_cpu_s']:.1f} s  "
         f"load {c.loadavg[0]:.2f}"
         + (
             f"  worker: {c.worker[1] - c.worker[0]} done during the load "
