@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, os.getcwd())  # the bot's tree (bench_ingress runs the bot from --bot-root)
 
 import store.db as sdb
-from bot.runtime import inbound
+from bot.runtime import inbound, outbox
 from store import inbox
 
 STATS: dict[str, list[float]] = collections.defaultdict(list)
@@ -89,10 +89,35 @@ async def store(self: inbound.EventStore, event: Any, key: str) -> bool:
         return await _store(self, event, key)
     finally:
         STATS["callback: store → committed"].append(time.perf_counter() - t0)
+        if not STORES:
+            STORES.append(t0)
+        STORES[1:] = [t0]
+
+
+_deliver = outbox.OutboxSender._deliver
+_claim = outbox.OutboxSender._claim
+STORES: list[float] = []  # first and last callback stored
+SENDS: list[float] = []
+
+
+async def deliver(self: outbox.OutboxSender, row_id: int) -> Any:
+    SENDS.append(time.perf_counter())
+    return await _deliver(self, row_id)
+
+
+async def claim(self: outbox.OutboxSender, lanes: tuple[int, ...]) -> list[int]:
+    t0 = time.perf_counter()
+    ids = await _claim(self, lanes)
+    STATS["sender: claim"].append(time.perf_counter() - t0)
+    return ids
 
 
 def dump() -> None:
     out: dict[str, Any] = {}
+    if STORES:
+        first, last = STORES[0], STORES[-1]
+        during = sum(1 for t in SENDS if first <= t <= last)
+        out["sender: sends while callbacks came"] = {"n": during, "per_s": round(during / max(last - first, 1e-9), 1)}
     for key, values in sorted(STATS.items()):
         v = sorted(values)
         n = len(v)
@@ -119,6 +144,8 @@ sdb.WriteTurns.acquire = acquire  # type: ignore[method-assign]
 sdb.WriteTurns.release = release  # type: ignore[method-assign]
 inbox.InlineSQLite.write = write  # type: ignore[method-assign]
 inbound.EventStore.store = store  # type: ignore[method-assign]
+outbox.OutboxSender._deliver = deliver  # type: ignore[method-assign]
+outbox.OutboxSender._claim = claim  # type: ignore[method-assign]
 atexit.register(dump)
 threading.Thread(target=every_two_seconds, daemon=True).start()
 
