@@ -33,13 +33,15 @@ is not committed yet is invisible to it). ``--crash-check`` adds, for the bot an
 run that SIGKILLs the server mid-load: every event that had been answered 200 must be in the
 database when it is reopened.
 
-Also printed per cell: server CPU (the process and its children, from /proc) per request, the
-client's CPU, the load average when the cell started, and for the bot how many events its
-inbound worker processed during the load and per second in the 5 s after it.
+Also printed per cell: server CPU (the process and its children, from /proc) per request, for
+the bot and the floor the CPU of their main thread alone (the serving event loop; the bot's
+inbound worker and driver threads are others), the client's CPU, the load average when the cell
+started, and for the bot how many events its inbound worker processed during the load and per
+second in the 5 s after it.
 
 Other options: ``--bot-root DIR`` runs the bot from another source tree (e.g. ``git archive`` of
 an older revision, for before/after), ``--profile cpu|gil|native`` records py-spy collapsed
-stacks of the bot into bench/out/profile-*.txt, ``--keep`` keeps the work folder (databases,
+stacks of the bot and the floor into bench/out/profile-*.txt (``pip install py-spy``), ``--keep`` keeps the work folder (databases,
 server logs). ``BENCH_BOT_CMD="... {cfg}"`` replaces the bot's command (diagnostics only).
 """
 
