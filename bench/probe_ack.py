@@ -8,7 +8,7 @@ who holds it and how long: the serving loop's tasks, the callbacks' group commit
 worker's thread, with the worker's CPU time while it holds it), ``InlineSQLite.write`` (the
 callbacks' group commit on the loop: done at once, or the lock was busy) and ``EventStore.store``
 (a callback's wait for its commit). Every 2 s and at exit, a summary per probe (n, sum, p50, p99,
-max) goes to ``$PROBE_OUT`` as JSON. Diagnostics only: the probes cost the loop a little CPU.
+max) goes to ``$PROBE_OUT`` as JSON, with the garbage collections by generation. Diagnostics only: the probes cost the loop a little CPU.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import gc
 import json
 import os
 import sys
@@ -98,6 +99,7 @@ _deliver = outbox.OutboxSender._deliver
 _claim = outbox.OutboxSender._claim
 STORES: list[float] = []  # first and last callback stored
 SENDS: list[float] = []
+FULL_GC: list[tuple[float, float]] = []  # (start, seconds) of each full collection
 
 
 async def deliver(self: outbox.OutboxSender, row_id: int) -> Any:
@@ -112,12 +114,30 @@ async def claim(self: outbox.OutboxSender, lanes: tuple[int, ...]) -> list[int]:
     return ids
 
 
+_GC_START: dict[int, float] = {}
+
+
+def on_gc(phase: str, info: dict[str, int]) -> None:
+    """Garbage collections by generation: how long each one stopped the process."""
+    key = threading.get_ident()
+    if phase == "start":
+        _GC_START[key] = time.perf_counter()
+    elif key in _GC_START:
+        start = _GC_START.pop(key)
+        STATS[f"gc: generation {info['generation']}"].append(time.perf_counter() - start)
+        if info["generation"] == 2:
+            FULL_GC.append((start, time.perf_counter() - start))
+
+
 def dump() -> None:
     out: dict[str, Any] = {}
     if STORES:
         first, last = STORES[0], STORES[-1]
         during = sum(1 for t in SENDS if first <= t <= last)
         out["sender: sends while callbacks came"] = {"n": during, "per_s": round(during / max(last - first, 1e-9), 1)}
+        out["gc: full collections while callbacks came, ms"] = [
+            round(seconds * 1000, 1) for start, seconds in FULL_GC if first <= start <= last
+        ]
     for key, values in sorted(STATS.items()):
         v = sorted(values)
         n = len(v)
@@ -146,6 +166,7 @@ inbox.InlineSQLite.write = write  # type: ignore[method-assign]
 inbound.EventStore.store = store  # type: ignore[method-assign]
 outbox.OutboxSender._deliver = deliver  # type: ignore[method-assign]
 outbox.OutboxSender._claim = claim  # type: ignore[method-assign]
+gc.callbacks.append(on_gc)
 atexit.register(dump)
 threading.Thread(target=every_two_seconds, daemon=True).start()
 
