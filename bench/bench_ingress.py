@@ -33,13 +33,15 @@ is not committed yet is invisible to it). ``--crash-check`` adds, for the bot an
 run that SIGKILLs the server mid-load: every event that had been answered 200 must be in the
 database when it is reopened.
 
-Also printed per cell: server CPU (the process and its children, from /proc) per request, the
-client's CPU, the load average when the cell started, and for the bot how many events its
-inbound worker processed during the load and per second in the 5 s after it.
+Also printed per cell: server CPU (the process and its children, from /proc) per request, for
+the bot and the floor the CPU of their main thread alone (the serving event loop; the bot's
+inbound worker and driver threads are others), the client's CPU, the load average when the cell
+started, and for the bot how many events its inbound worker processed during the load and per
+second in the 5 s after it.
 
 Other options: ``--bot-root DIR`` runs the bot from another source tree (e.g. ``git archive`` of
 an older revision, for before/after), ``--profile cpu|gil|native`` records py-spy collapsed
-stacks of the bot into bench/out/profile-*.txt, ``--keep`` keeps the work folder (databases,
+stacks of the bot and the floor into bench/out/profile-*.txt (``pip install py-spy``), ``--keep`` keeps the work folder (databases,
 server logs). ``BENCH_BOT_CMD="... {cfg}"`` replaces the bot's command (diagnostics only).
 """
 
@@ -143,6 +145,17 @@ def tree_cpu(pid: int) -> float:
         fields = stat[stat.rindex(")") + 2 :].split()
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def thread_cpu(pid: int) -> float:
+    """User + system CPU seconds of the main thread of ``pid`` alone (the serving event loop;
+    the bot's inbound worker and the driver threads are other threads)."""
+    try:
+        stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the requests -------------------------------------------------------------------------------
@@ -489,6 +502,7 @@ class Cell:
     load: dict[str, Any] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
     server_cpu_s: float = 0.0
+    loop_cpu_s: float = 0.0  # the server's main thread only (bot, floor: the event loop)
     worker: list[int] = field(default_factory=list)  # events done: before the load, at its end, WORKER_WATCH s later
     loadavg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -513,7 +527,7 @@ def run_cell(
     try:
         time.sleep(1.0)  # let the bot's first tick and token fetch pass
         spy = None
-        if profile and target == "bot":  # py-spy (collapsed stacks) of the bot during the load
+        if profile and target in ("bot", "floor"):  # py-spy (collapsed stacks) during the load
             spy = subprocess.Popen(
                 [
                     str(Path(PY).with_name("py-spy")),
@@ -534,6 +548,7 @@ def run_cell(
             )
             time.sleep(1.0)
         cpu0 = tree_cpu(server.proc.pid)
+        loop0 = thread_cpu(server.proc.pid)
         if target == "bot":
             cell.worker = [worker_done(server.db)]
         out = workdir / "load.json"
@@ -557,6 +572,7 @@ def run_cell(
             cwd=ROOT,
         )
         cell.server_cpu_s = tree_cpu(server.proc.pid) - cpu0
+        cell.loop_cpu_s = thread_cpu(server.proc.pid) - loop0
         cell.load = json.loads(out.read_text())
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -738,7 +754,9 @@ def print_cell(c: Cell) -> None:
         f"p99 {L['p99_ms']:6.1f} ms  max {L['max_ms']:6.0f} ms  status {L['status']}  errors {L['errors']}  "
         f"rows {K['rows']} distinct {K['distinct']} missing {K['missing']} exactly_once {K['exactly_once']}  "
         f"durable {L['durability_checked'] - L['durability_missing']}/{L['durability_checked']}  "
-        f"server cpu {c.server_cpu_s:.1f} s  client cpu {L['client_cpu_s']:.1f} s  "
+        f"server cpu {c.server_cpu_s:.1f} s"
+        + (f" (main thread {c.loop_cpu_s / L['requests'] * 1e6:.0f} µs/req)" if c.target in ("bot", "floor") else "")
+        + f"  client cpu {L['client_cpu_s']:.1f} s  "
         f"load {c.loadavg[0]:.2f}"
         + (
             f"  worker: {c.worker[1] - c.worker[0]} done during the load "

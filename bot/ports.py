@@ -10,8 +10,9 @@ single-use response code) travel as opaque strings that the runtime records thro
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
@@ -40,7 +41,18 @@ class Inbound:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_payload(self) -> dict[str, Any]:
-        return asdict(self)
+        # what dataclasses.asdict gives, in its order, without its recursion (once per callback)
+        return {
+            "platform": self.platform,
+            "user": self.user,
+            "kind": self.kind,
+            "at": self.at,
+            "text": self.text,
+            "key": self.key,
+            "task_id": self.task_id,
+            "reply_ref": self.reply_ref,
+            "extra": copy.deepcopy(self.extra) if self.extra else {},
+        }
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> Inbound:

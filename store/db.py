@@ -93,10 +93,14 @@ def resolve_url(url: str, base_dir: Path | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, inline: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 5, inline: bool = False, on_loop: bool = False
+) -> AsyncEngine:
     """The engine of ``url``. ``inline`` (a SQLite file only): statements run on the calling
     thread instead of aiosqlite's driver thread (see :mod:`store.inline_sqlite`) — for an engine
-    used by a thread of its own, never by the loop that serves requests."""
+    used by a thread of its own, never by the loop that serves requests. ``on_loop`` (with
+    ``inline``): the write lock is waited for with ``asyncio.sleep``, never inside SQLite — for
+    short transactions of the serving loop itself."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}  # parameters may hold personal data
     if parsed.get_backend_name() == "sqlite":
@@ -104,7 +108,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 5, inline: b
         if inline:
             if not is_sqlite_file(url):
                 raise ValueError("inline statements need a SQLite file")
-            kwargs["async_creator"] = inline_sqlite.connector(str(parsed.database))
+            kwargs["async_creator"] = inline_sqlite.connector(str(parsed.database), on_loop=on_loop)
     else:
         kwargs["pool_size"] = pool_size
         kwargs["pool_pre_ping"] = True
@@ -197,16 +201,21 @@ def _grant(future: asyncio.Future[None]) -> None:
 
 _TURNS: dict[str, WriteTurns] = {}
 _TURNS_LOCK = threading.Lock()
+_TURNS_BY_PATH: dict[str, WriteTurns] = {}  # the path as given → the turns of its real path
 _TURN = "liuyan_write_turn"  # the WriteTurns a pooled connection holds, in its info
 
 
 def write_turns(path: str) -> WriteTurns:
     """The turns of this process for the SQLite file ``path``."""
+    turns = _TURNS_BY_PATH.get(path)  # every write transaction asks: no realpath (system calls) each time
+    if turns is not None:
+        return turns
     key = os.path.realpath(path)
     with _TURNS_LOCK:
         turns = _TURNS.get(key)
         if turns is None:
             turns = _TURNS[key] = WriteTurns()
+        _TURNS_BY_PATH[path] = turns
         return turns
 
 
@@ -270,6 +279,14 @@ def inline_twin(sessions: Sessions) -> AsyncEngine | None:
     calling thread (:func:`create_engine` ``inline``); None for PostgreSQL and in-memory SQLite."""
     url = dialect.sqlite_url(sessions.kw.get("bind"))
     return None if url is None else create_engine(url.render_as_string(hide_password=False), inline=True)
+
+
+def loop_twin(sessions: Sessions) -> AsyncEngine | None:
+    """Like :func:`inline_twin`, for the serving loop's own use: statements run inline, and the
+    write lock is waited for with ``asyncio.sleep`` (``inline_sqlite``'s ``on_loop``). A
+    transaction then holds the lock for its CPU time only, however busy the loop is."""
+    url = dialect.sqlite_url(sessions.kw.get("bind"))
+    return None if url is None else create_engine(url.render_as_string(hide_password=False), inline=True, on_loop=True)
 
 
 def sessionmaker(engine: AsyncEngine, *, lock_timeout: float | None = None) -> Sessions:

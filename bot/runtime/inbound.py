@@ -68,11 +68,16 @@ class WriteGate:
     itself is arbitrated by ``store.db.WriteTurns``, where a callback's commit goes ahead of the
     writers waiting (``InlineSQLite.write_in_turn``).
 
+    ``max_wait`` is 0.1 s: under a flood, a slice (usually one event, several milliseconds of
+    CPU under the GIL the serving loop needs, and the write lock meanwhile) every 100 ms rather
+    than every 50 ms took about 10 ms off the callbacks' p99 (bench/README.md, issue 11). The
+    outbox sender waits longer still (``OutboxSender.flood_pause``).
+
     The two sides run on different threads (the worker has a thread and loop of its own on a
     SQLite file): the state is guarded by a ``threading.Lock`` never held across an await, and the
     worker waiting for a lull is woken on its own loop when the last callback in hand is answered."""
 
-    def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 0.05) -> None:
+    def __init__(self, *, quiet_for: float = 0.02, max_wait: float = 0.1) -> None:
         self.quiet_for = quiet_for
         self.max_wait = max_wait
         self._mutex = threading.Lock()
@@ -106,9 +111,10 @@ class WriteGate:
         await self.lull()
         yield
 
-    async def lull(self) -> None:
-        """Wait until no callback came for ``quiet_for`` seconds, at most ``max_wait`` seconds."""
-        deadline = time.monotonic() + self.max_wait
+    async def lull(self, max_wait: float | None = None) -> None:
+        """Wait until no callback came for ``quiet_for`` seconds, at most ``max_wait`` seconds
+        (the gate's own when not given)."""
+        deadline = time.monotonic() + (self.max_wait if max_wait is None else max_wait)
         loop = asyncio.get_running_loop()
         while (now := time.monotonic()) < deadline:
             with self._mutex:
@@ -246,7 +252,9 @@ class InboundWorker:
     "done" marks written with one), and its effects and "done" marks commit together, so a crash
     never processes an event twice; if one event fails, the slice is rolled back and that event
     alone gets its retry mark. Between slices the worker yields to callbacks being stored
-    (:class:`WriteGate`): the answer to a callback never waits for more than one slice.
+    (:class:`WriteGate`): the answer to a callback never waits for more than one slice. While
+    callbacks arrive a slice is 3 ms (in practice one event: its commit is what they may wait
+    for), otherwise 50 ms.
 
     With ``handler_for`` (how to build the handler on other sessions) and a SQLite file, :meth:`run`
     works in a thread of its own, with its own event loop and its own engine whose statements run
@@ -263,7 +271,7 @@ class InboundWorker:
         poll: float = 1.0,
         after: Callable[[], None] | None = None,
         batch: int = 100,
-        slice_seconds: float = 0.01,
+        slice_seconds: float = 0.003,
         quiet_slice_seconds: float = 0.05,
         handler_for: Callable[[Deps], Handler] | None = None,
     ) -> None:

@@ -19,7 +19,7 @@ from bot.handlers.messaging import Outbox, address
 from bot.ports import Channel, Delivery, Outcome, Outgoing, PlatformLimits, Transport
 from bot.runtime.inbound import write_gate
 from bot.runtime.loop import Wake, work_forever
-from store import directory
+from store import db, directory
 from store import outbox as outbox_store
 from store.db import Session
 from store.models import OutboxMessage
@@ -34,6 +34,7 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = 1.0  # seconds
 MAX_RETRY = 300.0  # seconds
 MAX_OUTAGE_RETRY = 60.0  # seconds: once the platform is back, everything moves within a minute
+FLOOD_PAUSE = 0.25  # seconds: during a flood of callbacks, about one send per this long
 _NO_LIMITS = PlatformLimits(rates=(), content_bytes={})
 
 
@@ -57,6 +58,7 @@ class OutboxSender:
         self, deps: Deps, transports: dict[str, Transport], *, batch: int = 50, poll: float = 0.5, concurrency: int = 8
     ) -> None:
         self.deps = deps
+        self.sessions = deps.sessions  # while :meth:`run` runs on a SQLite file: its own inline engine
         self.transports = transports  # shared: platforms are wired after the sender is built
         self.batch = batch
         self.poll = poll
@@ -65,6 +67,8 @@ class OutboxSender:
         self.answers = Wake()  # an interactive message was queued (see :meth:`answer_queued`)
         self.outbox = Outbox(deps.config)
         self.gate = write_gate(deps)
+        self.flood_pause = FLOOD_PAUSE
+        self._flood = asyncio.Lock()  # during a flood of callbacks: one send at a time (see _yield_to_callbacks)
         self._holder = f"sender-{id(self):x}"
 
     # --- the loop ---------------------------------------------------------------------------
@@ -73,7 +77,25 @@ class OutboxSender:
         """Two loops: one for the bulk lane, one for answers. An answer queued while the bulk
         loop is in the middle of a batch (up to ``batch`` sends to many people) is claimed and
         sent at once by the other, not after that batch; each lane keeps its own order per
-        person, and a bulk message steps aside for a due answer to the same person."""
+        person, and a bulk message steps aside for a due answer to the same person.
+
+        On a SQLite file the sender's transactions run on an engine of their own whose statements
+        run inline on this loop (``store.db.loop_twin``): each transaction goes from BEGIN
+        IMMEDIATE to COMMIT without suspending, so it holds the write lock for its CPU time (a
+        millisecond or two) instead of a loop iteration per statement, which under a flood of
+        callbacks was tens of milliseconds, and the callbacks' commits waited that long."""
+        engine = db.loop_twin(self.deps.sessions)
+        if engine is None:
+            await self._run()
+            return
+        self.sessions = db.sessionmaker(engine)
+        try:
+            await self._run()
+        finally:
+            self.sessions = self.deps.sessions
+            await engine.dispose()
+
+    async def _run(self) -> None:
         await asyncio.gather(
             work_forever(lambda: self.run_once((outbox_store.BULK,)), self.wake, self.poll, "outbox sender"),
             work_forever(
@@ -93,7 +115,7 @@ class OutboxSender:
             return 0
         sem = asyncio.Semaphore(self.concurrency)
         by_recipient: dict[tuple[str, str], list[int]] = {}
-        async with self.deps.sessions() as session:
+        async with self.sessions() as session:
             rows = await outbox_store.in_lane_order(session, ids)
         for row_id, platform, recipient in rows:  # interactive first, then by id
             by_recipient.setdefault((platform, recipient), []).append(row_id)
@@ -105,7 +127,7 @@ class OutboxSender:
                     if after is not _Next.GO_ON:
                         # a bulk row never makes an interactive one wait for more than one send;
                         # paced or blocked, the rest wait as long
-                        async with self.deps.sessions() as session, session.begin():
+                        async with self.sessions() as session, session.begin():
                             await outbox_store.release_ids(session, row_ids[i + 1 :], until=until)
                         return
 
@@ -114,7 +136,7 @@ class OutboxSender:
 
     async def _claim(self, lanes: tuple[int, ...]) -> list[int]:
         now = self.deps.clock.now()
-        async with self.deps.sessions() as session, session.begin():
+        async with self.sessions() as session, session.begin():
             return await outbox_store.claim(
                 session, now=now, lease_until=now + LEASE, limit=self.batch, platforms=self.transports, lanes=lanes
             )
@@ -125,9 +147,23 @@ class OutboxSender:
 
     # --- one message ------------------------------------------------------------------------
 
+    async def _yield_to_callbacks(self) -> None:
+        """Callbacks being stored go first (their answers wait for their commits). Between
+        floods: a lull of ``quiet_for``, as the inbound worker waits for. During a flood that
+        never pauses, one send at a time goes on, each after waiting up to ``flood_pause``: a send
+        costs the serving loop several milliseconds of CPU (its transactions, the HTTP call), and
+        at the inbound worker's pace (an event per slice, a slice per ``max_wait``) the sends
+        alone would take a fifth of the loop from the callbacks. The answers then go out after
+        the flood, as the worker's events are processed."""
+        gate = self.gate
+        if not gate.busy_within(gate.quiet_for):
+            return
+        async with self._flood:
+            await gate.lull(max(gate.max_wait, self.flood_pause))
+
     async def _deliver(self, row_id: int) -> tuple[_Next, datetime | None]:
-        await self.gate.lull()  # callbacks being stored go first (their answers wait for them)
-        async with self.deps.sessions() as session, session.begin():
+        await self._yield_to_callbacks()
+        async with self.sessions() as session, session.begin():
             row = await outbox_store.pending(session, row_id)
             if row is None:
                 return _Next.GO_ON, None
@@ -173,7 +209,7 @@ class OutboxSender:
         except Exception as exc:  # a transport bug: keep the message, retry later
             log.exception("transport %s failed on outbox %s", platform, row_id)
             delivery = Delivery(Outcome.RETRY, error=f"internal: {type(exc).__name__}")
-        async with self.deps.sessions() as session, session.begin():
+        async with self.sessions() as session, session.begin():
             fresh = await outbox_store.message(session, row_id)
             if fresh is None:
                 return _Next.GO_ON, None

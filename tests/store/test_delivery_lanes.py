@@ -243,3 +243,40 @@ async def test_the_sender_lets_callbacks_being_stored_go_first(deps: Deps, clock
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_during_a_flood_of_callbacks_sends_go_one_at_a_time(deps: Deps, clock: ManualClock) -> None:
+    """A flood that never pauses: the sender does not stop, but lets through one send per
+    ``flood_pause`` (each costs the serving loop milliseconds the callbacks need); when the flood
+    is over the rest go at once."""
+    import time
+
+    from bot.runtime.inbound import write_gate
+
+    stub = Stub()
+    sender = OutboxSender(deps, {"wecom": stub})
+    sender.flood_pause = 0.2
+    gate = write_gate(deps)
+    gate.quiet_for, gate.max_wait = 0.01, 0.0
+    for who in ("a", "b", "c"):
+        await put(deps, clock, who, to=who)
+    sent_at: list[float] = []
+
+    async def timed(_message: Outgoing) -> None:
+        sent_at.append(time.monotonic())
+
+    stub.during = timed
+    gate.arrive()  # a callback is being stored, and another, and another …
+    started = time.monotonic()
+    try:
+        assert await asyncio.wait_for(sender.run_once(), 10) == 3
+    finally:
+        gate.depart()
+    assert sorted(stub.sent) == ["a", "b", "c"]
+    # one at a time, each after a whole pause (the flood never pauses): the k-th after k pauses
+    assert [round(at - started, 3) >= 0.2 * (k + 1) for k, at in enumerate(sent_at)] == [True] * 3, sent_at
+    for who in ("d", "e", "f"):  # no callbacks: no pause
+        await put(deps, clock, who, to=who)
+    started = time.monotonic()
+    assert await sender.run_once() == 3
+    assert time.monotonic() - started < 0.5  # with the pauses: 0.6 s at least

@@ -101,3 +101,50 @@ async def test_a_callback_being_stored_goes_ahead_of_the_writers_waiting(sqlite_
     finally:
         writer.close()
         await engine.dispose()
+
+
+async def test_an_engine_on_the_loop_waits_for_another_process_without_blocking_it(sqlite_url: str) -> None:
+    """``db.loop_twin`` (the outbox sender's engine in serve): statements run inline on the loop,
+    but while another process holds the write lock the transaction waits with asyncio.sleep —
+    the loop goes on — and takes the lock once it is free; past the lock timeout it fails as
+    "database is locked", as any session does."""
+    import sqlite3
+
+    engine = db.create_engine(sqlite_url)
+    twin = db.loop_twin(db.sessionmaker(engine))
+    assert twin is not None
+    path = sqlite_url.split("///", 1)[1]
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)  # another process's writer
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(ticking())
+    try:
+        async with db.sessionmaker(twin)() as session, session.begin():
+            await session.execute(text("CREATE TABLE t (x INTEGER)"))
+        other.execute("BEGIN IMMEDIATE")
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.3, other.execute, "COMMIT")
+        before = ticks
+        async with db.sessionmaker(twin)() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+        assert ticks - before >= 10  # the loop ran while the write waited for the lock (~0.3 s)
+        other.execute("BEGIN IMMEDIATE")
+        impatient = db.sessionmaker(twin, lock_timeout=0.1)
+        with pytest.raises(Exception) as failed:
+            async with impatient() as session, session.begin():
+                await session.execute(text("INSERT INTO t VALUES (2)"))
+        assert db.is_locked(failed.value)
+        other.execute("ROLLBACK")
+        async with db.sessionmaker(twin)() as session:
+            assert (await session.execute(text("SELECT x FROM t"))).scalars().all() == [1]
+    finally:
+        ticker.cancel()
+        other.close()
+        await twin.dispose()
+        await engine.dispose()
