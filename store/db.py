@@ -115,6 +115,8 @@ def create_engine(
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if on_loop:
+            event.listen(engine.sync_engine, "connect", _no_checkpoint_on_loop)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         for name in ("checkin", "invalidate", "close"):  # the transaction is over: next writer
             event.listen(engine.sync_engine.pool, name, _give_turn)
@@ -259,6 +261,16 @@ def _sqlite_begin(conn: Connection) -> None:
     except BaseException:
         _give_turn(None, conn.connection._connection_record)
         raise
+
+
+def _no_checkpoint_on_loop(dbapi_conn: Any, record: Any) -> None:
+    """A commit that finds the WAL past 1,000 pages checkpoints it then and there: it copies the
+    pages into the database file and fsyncs, milliseconds to far more on a busy disk. A connection
+    of the serving loop leaves that to the others (the inbound worker's thread, aiosqlite's
+    threads), which commit all the time and whose checkpoints block no callback."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.close()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:

@@ -92,7 +92,14 @@ class InlineSQLite:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=0, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0"):
+        # no checkpoint on the loop: see store.db._no_checkpoint_on_loop
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=0",
+            "wal_autocheckpoint=0",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         return conn
 
