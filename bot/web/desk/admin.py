@@ -28,6 +28,7 @@ from store import calendar as calendar_store
 from store import desk as desk_store
 from store import directory
 from store.listings import people_with_roles
+from store.models import Person
 
 log = logging.getLogger(__name__)
 #: the roles an admin may give on the desk (SYSTEM is the bot itself)
@@ -161,7 +162,7 @@ async def save_member(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/desk/admin?done=member")
 
 
-async def _person(request: web.Request) -> Any:
+async def _person(request: web.Request) -> Person:
     person_id = request.match_info["person_id"]
     async with deps_of(request).read_sessions() as session:
         person = await directory.person_by_id(session, int(person_id)) if person_id.isdigit() else None
